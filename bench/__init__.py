@@ -1,0 +1,1 @@
+"""Benchmarks: each compares hatang with a named peer in the same run."""

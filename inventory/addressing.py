@@ -1,0 +1,216 @@
+"""Address plans: a supernet per purpose and the persisted allocations inside it.
+
+Allocations are data, written back to the plan's YAML file, so adding or removing a
+site never renumbers another: the allocator only ever hands out the lowest block that
+no existing allocation (or reserved address) overlaps, and refuses an explicit block
+that would overlap one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, ip_network
+from pathlib import Path
+
+import yaml
+
+from hatang.errors import InventoryError
+
+#: The purposes every plan defines, and the block size each hands out.
+PURPOSES: dict[str, str] = {
+    "loopback": "router loopbacks (/32 each)",
+    "p2p": "point-to-point WAN links (/31 each)",
+    "lan": "site LANs of communes and districts",
+    "mgmt": "the management network (one address per device, on one shared subnet)",
+    "dc": "data-center VLANs (one prefix per VLAN)",
+    "hosts": "server addresses inside their VLAN's prefix",
+}
+
+
+class AllocationError(InventoryError):
+    pass
+
+
+@dataclass
+class Pool:
+    """One purpose's supernet and what has been handed out from it."""
+
+    purpose: str
+    supernet: IPv4Network
+    block: int
+    reserved: list[IPv4Network] = field(default_factory=list)
+    allocations: dict[str, IPv4Network] = field(default_factory=dict)
+
+    def _taken(self) -> list[IPv4Network]:
+        return sorted([*self.reserved, *self.allocations.values()], key=lambda n: (int(n.network_address), n.prefixlen))
+
+    def owner_of(self, prefix: IPv4Network) -> str | None:
+        for key, taken in self.allocations.items():
+            if taken.overlaps(prefix):
+                return key
+        return None
+
+    def assign(self, key: str, prefix: IPv4Network | str) -> IPv4Network:
+        """Record an explicit allocation, refusing one outside the supernet or overlapping another."""
+        prefix = ip_network(prefix)
+        if not prefix.subnet_of(self.supernet):
+            raise AllocationError(f"{self.purpose}: {prefix} for '{key}' is outside the supernet {self.supernet}")
+        if self.allocations.get(key) == prefix:
+            return prefix
+        for other, taken in self.allocations.items():
+            if other != key and taken.overlaps(prefix):
+                raise AllocationError(f"{self.purpose}: {prefix} for '{key}' overlaps {taken} of '{other}'")
+        for taken in self.reserved:
+            if taken.overlaps(prefix):
+                raise AllocationError(f"{self.purpose}: {prefix} for '{key}' overlaps the reserved {taken}")
+        self.allocations[key] = prefix
+        return prefix
+
+    def allocate(self, key: str) -> IPv4Network:
+        """The block already held by ``key``, else the lowest free block of the pool's size."""
+        if key in self.allocations:
+            return self.allocations[key]
+        step = 1 << (32 - self.block)
+        taken = self._taken()
+        candidate = int(self.supernet.network_address)
+        end = int(self.supernet.broadcast_address)
+        index = 0
+        while candidate + step - 1 <= end:
+            block = IPv4Network((candidate, self.block))
+            # skip past every taken prefix that starts before this block ends
+            while index < len(taken) and int(taken[index].broadcast_address) < candidate:
+                index += 1
+            clash = next((t for t in taken[index:] if t.overlaps(block)), None)
+            if clash is None:
+                self.allocations[key] = block
+                return block
+            next_free = int(clash.broadcast_address) + 1
+            candidate = max(candidate + step, ((next_free + step - 1) // step) * step)
+        raise AllocationError(f"{self.purpose}: the supernet {self.supernet} is full (no free /{self.block} for '{key}')")
+
+    def release(self, key: str) -> None:
+        self.allocations.pop(key, None)
+
+    def free_count(self) -> int:
+        used = sum(n.num_addresses for n in self._taken())
+        return (self.supernet.num_addresses - used) >> (32 - self.block)
+
+
+@dataclass
+class AddressPlan:
+    """An environment's address plan: pools by purpose, plus per-VLAN host pools."""
+
+    environment: str
+    pools: dict[str, Pool]
+    path: Path | None = None
+    gateway: IPv4Address | None = None
+
+    def pool(self, purpose: str) -> Pool:
+        try:
+            return self.pools[purpose]
+        except KeyError:
+            raise AllocationError(f"address plan '{self.environment}' has no '{purpose}' supernet") from None
+
+    def host_pool(self, vlan_prefix: IPv4Network) -> Pool:
+        """A /32 pool inside one VLAN's prefix (network, gateway .1 and broadcast reserved),
+        sharing the plan's ``hosts`` allocations."""
+        hosts = self.pool("hosts")
+        reserved = [IPv4Network((int(vlan_prefix.network_address) + i, 32)) for i in (0, 1)]
+        reserved.append(IPv4Network((vlan_prefix.broadcast_address, 32)))
+        inside = {k: v for k, v in hosts.allocations.items() if v.subnet_of(vlan_prefix)}
+        return Pool("hosts", vlan_prefix, 32, reserved, inside)
+
+    def allocate_host(self, key: str, vlan_prefix: IPv4Network) -> IPv4Network:
+        hosts = self.pool("hosts")
+        if key in hosts.allocations:
+            return hosts.allocations[key]
+        block = self.host_pool(vlan_prefix).allocate(key)
+        hosts.allocations[key] = block
+        return block
+
+    def to_yaml(self) -> str:
+        doc = {
+            "environment": self.environment,
+            "gateway": str(self.gateway) if self.gateway else None,
+            "supernets": {
+                p.purpose: {"prefix": str(p.supernet), "block": p.block, "reserved": [str(r) for r in p.reserved]}
+                for p in self.pools.values()
+            },
+            "allocations": {
+                p.purpose: {k: str(v) for k, v in sorted(p.allocations.items(), key=lambda kv: int(kv[1].network_address))}
+                for p in self.pools.values()
+            },
+        }
+        header = (
+            f"# Address plan of the '{self.environment}' environment.\n"
+            "# Allocations are persisted: hatang only appends to them and never renumbers.\n"
+        )
+        return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+    def save(self, path: Path | None = None) -> None:
+        target = path or self.path
+        if target is None:
+            raise AllocationError("the address plan has no file to save to")
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(self.to_yaml(), encoding="utf-8")
+        tmp.replace(target)
+
+
+def plan_from_dict(doc: dict, path: Path | None = None) -> AddressPlan:
+    """Build a plan from its YAML document; every error names the key it is about."""
+    errors: list[str] = []
+    pools: dict[str, Pool] = {}
+    supernets = doc.get("supernets") or {}
+    for purpose in PURPOSES:
+        if purpose not in supernets:
+            errors.append(f"supernets.{purpose}: missing ({PURPOSES[purpose]})")
+    for purpose, spec in supernets.items():
+        if purpose not in PURPOSES:
+            errors.append(f"supernets.{purpose}: unknown purpose (known: {', '.join(PURPOSES)})")
+            continue
+        try:
+            pools[purpose] = Pool(
+                purpose,
+                ip_network(spec["prefix"]),
+                int(spec["block"]),
+                [ip_network(r) for r in spec.get("reserved") or []],
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            errors.append(f"supernets.{purpose}: {exc}")
+    names = sorted(pools)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            if first != "hosts" and second != "hosts" and pools[first].supernet.overlaps(pools[second].supernet):
+                errors.append(
+                    f"supernets.{second}: {pools[second].supernet} overlaps supernets.{first} {pools[first].supernet}"
+                )
+    for purpose, allocations in (doc.get("allocations") or {}).items():
+        pool = pools.get(purpose)
+        if pool is None:
+            errors.append(f"allocations.{purpose}: no such supernet")
+            continue
+        for key, prefix in (allocations or {}).items():
+            try:
+                pool.assign(str(key), prefix)
+            except (AllocationError, ValueError) as exc:
+                message = exc.message if isinstance(exc, AllocationError) else str(exc)
+                errors.append(f"allocations.{purpose}.{key}: {message}")
+    if errors:
+        raise InventoryError("invalid address plan", details=errors)
+    gateway = doc.get("gateway")
+    return AddressPlan(str(doc.get("environment", "")), pools, path, IPv4Address(gateway) if gateway else None)
+
+
+def overlapping(prefixes: Iterable[tuple[str, IPv4Network]]) -> list[tuple[str, str]]:
+    """Pairs of owners whose prefixes overlap (sorted sweep, O(n log n))."""
+    ordered = sorted(prefixes, key=lambda kv: (int(kv[1].network_address), -kv[1].num_addresses))
+    clashes: list[tuple[str, str]] = []
+    open_owner: tuple[str, IPv4Network] | None = None
+    for owner, prefix in ordered:
+        if open_owner and int(prefix.network_address) <= int(open_owner[1].broadcast_address):
+            clashes.append((open_owner[0], owner))
+            if int(prefix.broadcast_address) <= int(open_owner[1].broadcast_address):
+                continue
+        open_owner = (owner, prefix)
+    return clashes

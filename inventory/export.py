@@ -1,0 +1,153 @@
+"""Exports of the inventory for the tools that consume it, each in that tool's own format.
+
+Only names of credentials travel; values are resolved by whoever runs the tool.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import yaml
+
+from hatang.inventory import model as m
+from hatang.inventory.inventory import Inventory
+
+#: napalm driver names and Ansible network OS per platform.
+NAPALM_DRIVER = {m.Platform.frr: "frr", m.Platform.ios: "ios", m.Platform.eos: "eos", m.Platform.junos: "junos"}
+ANSIBLE_NETWORK_OS = {
+    m.Platform.frr: "cisco.ios.ios",  # vtysh speaks a Cisco-like CLI
+    m.Platform.ios: "cisco.ios.ios",
+    m.Platform.eos: "arista.eos.eos",
+    m.Platform.junos: "junipernetworks.junos.junos",
+}
+
+
+def _group_name(text: str) -> str:
+    return text.replace("-", "_")
+
+
+def device_data(inv: Inventory, device: m.Device) -> dict:
+    site = inv.sites[device.site]
+    district = inv.district_by_code.get(site.district or "")
+    return {
+        "site": device.site,
+        "site_name": site.name,
+        "gso_code": site.code,
+        "district": district.slug if district else None,
+        "role": device.role.value,
+        "platform": inv.platform(device).value,
+        "loopback": str(inv.loopback(device.name)) if device.role != m.Role.firewall else None,
+        "credentials": device.credentials,
+    }
+
+
+def pyinfra(inv: Inventory) -> dict[str, str]:
+    """A pyinfra inventory module: one list per group of (name, data) tuples."""
+    groups: dict[str, list[tuple[str, dict]]] = {}
+    for host in inv.linux_hosts():
+        data = {"ssh_hostname": str(host.address.ip), "kind": host.kind, "roles": list(host.roles), "service": host.service, "cluster": host.cluster}
+        for group in host.groups:
+            groups.setdefault(group, []).append((host.name, data))
+        for role in host.roles:
+            groups.setdefault(f"role_{_group_name(role)}", []).append((host.name, data))
+    lines = [
+        f'"""pyinfra inventory of the {inv.env} environment, exported by hatang. Do not edit."""',
+        "",
+    ]
+    for group, members in sorted(groups.items()):
+        lines.append(f"{group} = [")
+        lines.extend(f"    ({name!r}, {data!r})," for name, data in members)
+        lines.append("]")
+        lines.append("")
+    return {"inventory.py": "\n".join(lines)}
+
+
+def nornir(inv: Inventory) -> dict[str, str]:
+    """Nornir's SimpleInventory: hosts.yaml, groups.yaml, defaults.yaml."""
+    hosts = {}
+    groups: dict[str, dict] = {}
+    for device in inv.device_by_name.values():
+        data = device_data(inv, device)
+        member_of = [f"role_{device.role.value}"]
+        if data["district"]:
+            member_of.append(f"district_{_group_name(data['district'])}")
+        for group in member_of:
+            groups.setdefault(group, {"data": {}})
+        hosts[device.name] = {
+            "hostname": str(inv.mgmt(device.name).ip),
+            "platform": NAPALM_DRIVER[inv.platform(device)],
+            "groups": member_of,
+            "data": data,
+        }
+    defaults = {"data": {"environment": inv.env}, "connection_options": {"napalm": {"extras": {"optional_args": {}}}}}
+    dump = lambda doc: yaml.safe_dump(doc, sort_keys=True, allow_unicode=True)  # noqa: E731
+    return {"hosts.yaml": dump(hosts), "groups.yaml": dump(dict(sorted(groups.items()))), "defaults.yaml": dump(defaults)}
+
+
+def ansible(inv: Inventory) -> dict[str, str]:
+    """An Ansible YAML inventory: network devices (network_cli) and Linux servers."""
+    children: dict[str, dict] = {}
+
+    def add(group: str, host: str, variables: dict) -> None:
+        children.setdefault(_group_name(group), {"hosts": {}})["hosts"][host] = variables
+
+    for device in inv.device_by_name.values():
+        data = device_data(inv, device)
+        variables = {
+            "ansible_host": str(inv.mgmt(device.name).ip),
+            "ansible_connection": "ansible.netcommon.network_cli",
+            "ansible_network_os": ANSIBLE_NETWORK_OS[inv.platform(device)],
+            "hatang_role": data["role"],
+            "hatang_site": data["site"],
+            "hatang_gso_code": data["gso_code"],
+            "hatang_credentials": data["credentials"],
+        }
+        add(f"role_{device.role.value}", device.name, variables)
+    for host in inv.linux_hosts():
+        variables = {"ansible_host": str(host.address.ip), "hatang_kind": host.kind, "hatang_roles": list(host.roles)}
+        for group in host.groups:
+            add(group, host.name, variables)
+    network = {name: {} for name in children if name.startswith("role_")}
+    servers = {name: {} for name in children if not name.startswith("role_")}
+    doc = {
+        "all": {
+            "vars": {"hatang_environment": inv.env},
+            "children": {
+                "network": {"children": network},
+                "servers": {"children": servers},
+                **children,
+            },
+        }
+    }
+    return {"inventory.yml": yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)}
+
+
+def prometheus_sd(inv: Inventory) -> dict[str, str]:
+    """Prometheus file_sd targets: one entry per device, labelled for rules and reports."""
+    targets = []
+    for device in inv.device_by_name.values():
+        data = device_data(inv, device)
+        labels = {
+            "device": device.name,
+            "site": data["site"],
+            "role": data["role"],
+            "district": data["district"] or "",
+            "gso_code": data["gso_code"] or "",
+            "environment": inv.env,
+        }
+        targets.append({"targets": [str(inv.mgmt(device.name).ip)], "labels": labels})
+    return {"targets.json": json.dumps(targets, indent=2, ensure_ascii=False) + "\n"}
+
+
+EXPORTERS: dict[str, Callable[[Inventory], dict[str, str]]] = {
+    "pyinfra": pyinfra,
+    "nornir": nornir,
+    "ansible": ansible,
+    "prometheus-sd": prometheus_sd,
+}
+
+
+def export(inv: Inventory, fmt: str) -> dict[str, str]:
+    """The files of export ``fmt``, by file name."""
+    return EXPORTERS[fmt](inv)

@@ -1,0 +1,370 @@
+"""The loaded inventory of one environment, and the questions every room asks of it.
+
+Records are as written in the YAML; this class joins them with the environment's
+address plan: a device's platform here, its management address, loopback and ports
+with their interface names and addresses. Nothing here talks to a device.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Literal
+
+from hatang.errors import InventoryError
+from hatang.inventory import model as m
+from hatang.inventory.addressing import AddressPlan
+from hatang.inventory.yamlsource import KeyPath, Source
+
+SiteKind = Literal["datacenter", "district", "commune", "agency"]
+LabSize = Literal["small", "district", "province"]
+LAB_SIZES: tuple[str, ...] = ("small", "district", "province")
+
+INTERFACE_NAMES = {
+    m.Platform.frr: ("eth{port}", "mgmt0", "lo"),
+    m.Platform.ios: ("GigabitEthernet0/0/{port}", "GigabitEthernet0", "Loopback0"),
+    m.Platform.eos: ("Ethernet{port1}", "Management1", "Loopback0"),
+    m.Platform.junos: ("ge-0/0/{port}", "fxp0", "lo0"),
+}
+
+
+def interface_name(platform: m.Platform, port: int) -> str:
+    """The platform's name for a numbered front-panel port."""
+    return INTERFACE_NAMES[platform][0].format(port=port, port1=port + 1)
+
+
+def mgmt_interface_name(platform: m.Platform) -> str:
+    return INTERFACE_NAMES[platform][1]
+
+
+def loopback_interface_name(platform: m.Platform) -> str:
+    return INTERFACE_NAMES[platform][2]
+
+
+@dataclass(frozen=True)
+class Site:
+    key: str
+    kind: SiteKind
+    name: str
+    code: str | None = None
+    district: str | None = None  # district GSO code
+
+
+@dataclass(frozen=True)
+class Port:
+    """One port of a device as the environment numbers it."""
+
+    index: int
+    name: str
+    kind: Literal["uplink", "downlink", "lan"]
+    address: IPv4Interface
+    link: m.Link | None = None
+    peer: str | None = None
+    peer_address: IPv4Interface | None = None
+    bandwidth_mbps: int = 1000
+
+
+@dataclass(frozen=True)
+class LinuxHost:
+    """A server hatang deploys to: a Proxmox node or a service VM."""
+
+    name: str
+    address: IPv4Interface
+    kind: Literal["pve-node", "vm"]
+    groups: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+    service: str | None = None
+    cluster: str | None = None
+
+
+@dataclass
+class Inventory:
+    directory: Path
+    env: str
+    province: m.Province | None
+    districts: list[tuple[KeyPath, m.District]]
+    communes: list[tuple[KeyPath, m.Commune]]
+    agencies: list[tuple[KeyPath, m.Agency]]
+    devices: list[tuple[KeyPath, m.Device]]
+    links: list[tuple[KeyPath, m.Link]]
+    datacenter: m.Datacenter | None
+    vlans: list[tuple[KeyPath, m.Vlan]]
+    clusters: list[tuple[KeyPath, m.Cluster]]
+    services: list[tuple[KeyPath, m.Service]]
+    credentials: dict[str, m.CredentialRef]
+    plan: AddressPlan | None
+    sources: dict[str, Source] = field(default_factory=dict)
+    plan_source: Source | None = None
+
+    # --- lookups ------------------------------------------------------------------
+
+    @cached_property
+    def district_by_code(self) -> dict[str, m.District]:
+        return {d.code: d for _, d in self.districts}
+
+    @cached_property
+    def commune_by_code(self) -> dict[str, m.Commune]:
+        return {c.code: c for _, c in self.communes}
+
+    @cached_property
+    def device_by_name(self) -> dict[str, m.Device]:
+        """The devices present in this environment."""
+        return {d.name: d for _, d in self.devices if self.env in d.environments}
+
+    @cached_property
+    def cluster_by_name(self) -> dict[str, m.Cluster]:
+        return {c.name: c for _, c in self.clusters}
+
+    @cached_property
+    def service_by_name(self) -> dict[str, m.Service]:
+        return {s.name: s for _, s in self.services}
+
+    @cached_property
+    def vlan_by_id(self) -> dict[int, m.Vlan]:
+        return {v.id: v for _, v in self.vlans}
+
+    @cached_property
+    def sites(self) -> dict[str, Site]:
+        sites: dict[str, Site] = {}
+        if self.datacenter:
+            sites[self.datacenter.site] = Site(self.datacenter.site, "datacenter", self.datacenter.name, None, self.datacenter.district)
+        for _, d in self.districts:
+            sites[d.slug] = Site(d.slug, "district", d.name, d.code, d.code)
+        for _, c in self.communes:
+            sites[c.slug] = Site(c.slug, "commune", c.name, c.code, c.district)
+        for _, a in self.agencies:
+            sites[a.slug] = Site(a.slug, "agency", a.name)
+        return sites
+
+    @cached_property
+    def links_in_env(self) -> list[m.Link]:
+        present = self.device_by_name
+        return [link for _, link in self.links if link.a.device in present and link.b.device in present]
+
+    @cached_property
+    def _links_of(self) -> dict[str, list[m.Link]]:
+        by_device: dict[str, list[m.Link]] = defaultdict(list)
+        for link in self.links_in_env:
+            by_device[link.a.device].append(link)
+            by_device[link.b.device].append(link)
+        return by_device
+
+    @cached_property
+    def devices_by_site(self) -> dict[str, list[m.Device]]:
+        by_site: dict[str, list[m.Device]] = defaultdict(list)
+        for device in self.device_by_name.values():
+            by_site[device.site].append(device)
+        return by_site
+
+    def device(self, name: str) -> m.Device:
+        try:
+            return self.device_by_name[name]
+        except KeyError:
+            raise InventoryError(f"unknown device '{name}' in environment '{self.env}'") from None
+
+    def find_site(self, query: str) -> Site:
+        """A site by its key (slug), a commune or district GSO code, or a device's name."""
+        if query in self.sites:
+            return self.sites[query]
+        for site in self.sites.values():
+            if site.code == query:
+                return site
+        if query in self.device_by_name:
+            return self.sites[self.device_by_name[query].site]
+        raise InventoryError(f"unknown site '{query}': give a site slug, a GSO code or a device name (see 'hatang inventory show')")
+
+    def devices_at(self, query: str) -> list[m.Device]:
+        if query in self.device_by_name:
+            return [self.device_by_name[query]]
+        return list(self.devices_by_site.get(self.find_site(query).key, []))
+
+    # --- environment view ---------------------------------------------------------
+
+    def platform(self, device: m.Device | str) -> m.Platform:
+        """The device's platform here: its own in production, FRRouting in the lab."""
+        device = self.device(device) if isinstance(device, str) else device
+        return m.Platform.frr if self.env == "lab" else device.platform
+
+    def _require_plan(self) -> AddressPlan:
+        if self.plan is None:
+            raise InventoryError(f"environment '{self.env}' has no address plan")
+        return self.plan
+
+    def _allocated(self, purpose: str, key: str) -> IPv4Network:
+        try:
+            return self._require_plan().pool(purpose).allocations[key]
+        except KeyError:
+            raise InventoryError(
+                f"no '{purpose}' address allocated for '{key}' in environment '{self.env}' "
+                f"(run 'hatang inventory allocate --env {self.env}')"
+            ) from None
+
+    def loopback(self, device: str) -> IPv4Address:
+        return self._allocated("loopback", device).network_address
+
+    def mgmt(self, device: str) -> IPv4Interface:
+        """The device's management address, with the management subnet's prefix length."""
+        address = self._allocated("mgmt", device).network_address
+        return IPv4Interface((address, self._require_plan().pool("mgmt").supernet.prefixlen))
+
+    def mgmt_gateway(self) -> IPv4Address:
+        """The management network's gateway: where hatang (or the lab host) sits."""
+        plan = self._require_plan()
+        if plan.gateway is None:
+            raise InventoryError(f"the '{self.env}' address plan has no management gateway")
+        return plan.gateway
+
+    def link_prefix(self, link: m.Link) -> IPv4Network:
+        return self._allocated("p2p", link.id)
+
+    def link_addresses(self, link: m.Link) -> tuple[IPv4Interface, IPv4Interface]:
+        """The a-end and b-end addresses of a /31 link (a is the upstream end)."""
+        prefix = self.link_prefix(link)
+        first = prefix.network_address
+        return IPv4Interface((first, prefix.prefixlen)), IPv4Interface((first + 1, prefix.prefixlen))
+
+    def lan(self, site: str) -> IPv4Network:
+        return self._allocated("lan", site)
+
+    def links_of(self, device: str) -> list[m.Link]:
+        return list(self._links_of.get(device, []))
+
+    def ports(self, device_name: str) -> list[Port]:
+        """The device's WAN ports (uplink first, then downlinks) and its LAN port, by index."""
+        device = self.device(device_name)
+        platform = self.platform(device)
+        ports: list[Port] = []
+        for link in self._links_of.get(device_name, []):
+            a_addr, b_addr = self.link_addresses(link)
+            mine, theirs = (link.a, link.b) if link.a.device == device_name else (link.b, link.a)
+            upstream = link.b.device == device_name
+            ports.append(
+                Port(
+                    index=mine.port,
+                    name=interface_name(platform, mine.port),
+                    kind="uplink" if upstream else "downlink",
+                    address=b_addr if upstream else a_addr,
+                    link=link,
+                    peer=theirs.device,
+                    peer_address=a_addr if upstream else b_addr,
+                    bandwidth_mbps=link.bandwidth_mbps,
+                )
+            )
+        if device.lan_port is not None:
+            lan = self.lan(device.site)
+            ports.append(
+                Port(
+                    index=device.lan_port,
+                    name=interface_name(platform, device.lan_port),
+                    kind="lan",
+                    address=IPv4Interface((lan.network_address + 1, lan.prefixlen)),
+                )
+            )
+        return sorted(ports, key=lambda p: p.index)
+
+    def uplink(self, device: str) -> Port | None:
+        return next((p for p in self.ports(device) if p.kind == "uplink"), None)
+
+    def neighbors(self, device: str) -> list[str]:
+        return [p.peer for p in self.ports(device) if p.peer]
+
+    # --- selections ---------------------------------------------------------------
+
+    def routers(self) -> list[m.Device]:
+        """Routers in order core, districts, communes (each by name): the push order."""
+        order = {m.Role.core: 0, m.Role.district: 1, m.Role.commune_cpe: 2, m.Role.firewall: 3}
+        return sorted(
+            (d for d in self.device_by_name.values() if d.role != m.Role.firewall),
+            key=lambda d: (order[d.role], d.name),
+        )
+
+    def lab_devices(self, size: str) -> list[m.Device]:
+        """The routers of a lab of ``size``: small (core, one district, three communes),
+        district (core, one district, all its communes) or province (all)."""
+        if size not in LAB_SIZES:
+            raise InventoryError(f"unknown lab size '{size}' (known: {', '.join(LAB_SIZES)})")
+        routers = self.routers()
+        if size == "province":
+            return routers
+        first_district = min(self.district_by_code.values(), key=lambda d: d.code)
+        communes = sorted((c for c in self.commune_by_code.values() if c.district == first_district.code), key=lambda c: c.code)
+        if size == "small":
+            communes = communes[:3]
+        keep_sites = {first_district.slug, *(c.slug for c in communes)}
+        return [d for d in routers if d.role == m.Role.core or d.site in keep_sites]
+
+    # --- the data center ----------------------------------------------------------
+
+    def vms(self) -> list[m.Vm]:
+        return [
+            m.Vm(name=name, service=s.name, service_class=s.service_class, cluster=s.cluster, spec=spec)
+            for _, s in self.services
+            for spec in s.vms
+            for name in spec.instance_names()
+        ]
+
+    def vlan_prefix(self, vlan: int) -> IPv4Network:
+        return self._allocated("dc", f"vlan-{vlan}")
+
+    def host_address(self, name: str, vlan: int) -> IPv4Interface:
+        address = self._allocated("hosts", name).network_address
+        return IPv4Interface((address, self.vlan_prefix(vlan).prefixlen))
+
+    @cached_property
+    def pve_mgmt_vlan(self) -> int:
+        """The VLAN of the Proxmox nodes' management addresses (named ``pve-mgmt``)."""
+        for vlan in self.vlan_by_id.values():
+            if vlan.name == "pve-mgmt":
+                return vlan.id
+        raise InventoryError("datacenter.yaml: no VLAN named 'pve-mgmt' for the Proxmox nodes")
+
+    def linux_hosts(self) -> list[LinuxHost]:
+        hosts = [
+            LinuxHost(
+                name=node.name,
+                address=self.host_address(node.name, self.pve_mgmt_vlan),
+                kind="pve-node",
+                groups=("pve_nodes", f"cluster_{cluster.name.replace('-', '_')}"),
+                roles=("base", "proxmox-node"),
+                cluster=cluster.name,
+            )
+            for _, cluster in self.clusters
+            for node in cluster.nodes
+        ]
+        for vm in self.vms():
+            hosts.append(
+                LinuxHost(
+                    name=vm.name,
+                    address=self.host_address(vm.name, vm.spec.nics[0].vlan),
+                    kind="vm",
+                    groups=("vms", f"service_{vm.service.replace('-', '_')}"),
+                    roles=("base", *vm.spec.roles),
+                    service=vm.service,
+                    cluster=vm.cluster,
+                )
+            )
+        return hosts
+
+    # --- summary ------------------------------------------------------------------
+
+    def summary(self) -> dict:
+        roles: dict[str, int] = defaultdict(int)
+        for device in self.device_by_name.values():
+            roles[device.role.value] += 1
+        vms = self.vms()
+        return {
+            "environment": self.env,
+            "province": self.province.name if self.province else None,
+            "districts": len(self.districts),
+            "communes": len(self.communes),
+            "agencies": len(self.agencies),
+            "devices": dict(sorted(roles.items())),
+            "links": len(self.links_in_env),
+            "clusters": len(self.clusters),
+            "nodes": sum(len(c.nodes) for _, c in self.clusters),
+            "services": len(self.services),
+            "vms": len(vms),
+        }

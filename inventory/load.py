@@ -1,0 +1,184 @@
+"""Load the inventory directory into typed records, collecting every problem at once.
+
+:func:`load` returns an :class:`~hatang.inventory.inventory.Inventory` for one
+environment, or raises :class:`InventoryError` listing each problem with its file, key
+path and line. Semantic checks (uniqueness, references, addressing, fit) are in
+:mod:`hatang.inventory.checks`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hatang.errors import InventoryError
+from hatang.inventory import model as m
+from hatang.inventory.addressing import AddressPlan, plan_from_dict
+from hatang.inventory.yamlsource import KeyPath, Problem, Source, read
+from hatang.paths import DEFAULT_INVENTORY
+
+T = TypeVar("T", bound=BaseModel)
+
+#: The files of an inventory directory and the top-level keys each may hold.
+FILES: dict[str, tuple[str, ...]] = {
+    "province.yaml": ("province", "districts", "communes"),
+    "agencies.yaml": ("agencies",),
+    "network.yaml": ("devices", "links"),
+    "datacenter.yaml": ("datacenter", "vlans", "clusters"),
+    "services.yaml": ("services",),
+    "credentials.yaml": ("credentials",),
+}
+
+
+class Collector:
+    """Gathers problems from every file so the user sees them all in one run."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def record(self, source: Source, path: KeyPath, data: Any, cls: type[T]) -> T | None:
+        """Validate one record; pydantic's errors become Problems at their exact key."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = (*path, *(p for p in error["loc"] if isinstance(p, (str, int))))
+                message = error["msg"]
+                if error["type"] == "extra_forbidden":
+                    message = "unknown key"
+                self.add(source.problem(where, message))
+            return None
+
+    def records(self, source: Source, key: str, cls: type[T]) -> list[tuple[KeyPath, T]]:
+        items = (source.data or {}).get(key)
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            self.add(source.problem((key,), "must be a list"))
+            return []
+        out: list[tuple[KeyPath, T]] = []
+        for i, item in enumerate(items):
+            record = self.record(source, (key, i), item, cls)
+            if record is not None:
+                out.append(((key, i), record))
+        return out
+
+
+def _display(directory: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def read_sources(directory: Path, collector: Collector) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+    for name, keys in FILES.items():
+        path = directory / name
+        if not path.exists():
+            collector.add(Problem(_display(directory, path), (), "missing file"))
+            continue
+        parsed = read(path, _display(directory, path))
+        if isinstance(parsed, Problem):
+            collector.add(parsed)
+            continue
+        if parsed.data is None:
+            parsed.data = {}
+        if not isinstance(parsed.data, dict):
+            collector.add(parsed.problem((), "must be a mapping"))
+            continue
+        for key in parsed.data:
+            if key not in keys:
+                collector.add(parsed.problem((key,), f"unknown key (this file holds: {', '.join(keys)})"))
+        sources[name] = parsed
+    return sources
+
+
+def plan_path(directory: Path, env: str) -> Path:
+    return directory / "addressing" / f"{env}.yaml"
+
+
+def read_plan(directory: Path, env: str, collector: Collector) -> tuple[AddressPlan | None, Source | None]:
+    path = plan_path(directory, env)
+    if not path.exists():
+        collector.add(Problem(_display(directory, path), (), f"missing address plan for environment '{env}'"))
+        return None, None
+    parsed = read(path, _display(directory, path))
+    if isinstance(parsed, Problem):
+        collector.add(parsed)
+        return None, None
+    try:
+        return plan_from_dict(parsed.data or {}, path), parsed
+    except InventoryError as exc:
+        for detail in exc.details:
+            key, _, message = detail.partition(": ")
+            parts = tuple(key.split("."))
+            collector.add(parsed.problem(parts, message))
+        return None, parsed
+
+
+def load(directory: Path | str | None = None, env: str = "lab", *, check: bool = True):
+    """Load and validate the inventory of ``directory`` for environment ``env``."""
+    from hatang.inventory.checks import check_inventory
+    from hatang.inventory.inventory import Inventory
+
+    if env not in m.ENVIRONMENTS:
+        raise InventoryError(f"unknown environment '{env}' (known: {', '.join(m.ENVIRONMENTS)})")
+    directory = Path(directory) if directory else DEFAULT_INVENTORY
+    if not directory.is_dir():
+        raise InventoryError(f"inventory directory {directory} does not exist")
+    collector = Collector()
+    sources = read_sources(directory, collector)
+    plan, plan_source = read_plan(directory, env, collector)
+
+    def recs(file: str, key: str, cls: type[T]) -> list[tuple[KeyPath, T]]:
+        return collector.records(sources[file], key, cls) if file in sources else []
+
+    def one(file: str, key: str, cls: type[T]) -> T | None:
+        source = sources.get(file)
+        if source is None:
+            return None
+        if key not in source.data:
+            collector.add(source.problem((), f"missing key '{key}'"))
+            return None
+        return collector.record(source, (key,), source.data[key], cls)
+
+    credentials: dict[str, m.CredentialRef] = {}
+    if "credentials.yaml" in sources:
+        source = sources["credentials.yaml"]
+        for name, value in (source.data.get("credentials") or {}).items():
+            ref = collector.record(source, ("credentials", name), value, m.CredentialRef)
+            if ref is not None:
+                credentials[str(name)] = ref
+
+    inventory = Inventory(
+        directory=directory,
+        env=env,
+        province=one("province.yaml", "province", m.Province),
+        districts=recs("province.yaml", "districts", m.District),
+        communes=recs("province.yaml", "communes", m.Commune),
+        agencies=recs("agencies.yaml", "agencies", m.Agency),
+        devices=recs("network.yaml", "devices", m.Device),
+        links=recs("network.yaml", "links", m.Link),
+        datacenter=one("datacenter.yaml", "datacenter", m.Datacenter),
+        vlans=recs("datacenter.yaml", "vlans", m.Vlan),
+        clusters=recs("datacenter.yaml", "clusters", m.Cluster),
+        services=recs("services.yaml", "services", m.Service),
+        credentials=credentials,
+        plan=plan,
+        sources=sources,
+        plan_source=plan_source,
+    )
+    if check and not collector.problems:
+        collector.problems.extend(check_inventory(inventory))
+    if collector.problems:
+        raise InventoryError(
+            f"the inventory in {directory} has {len(collector.problems)} problem(s) (environment '{env}')",
+            details=[str(p) for p in collector.problems],
+        ).with_problems(collector.problems)
+    return inventory

@@ -1,0 +1,238 @@
+"""The inventory's typed records, one class per kind of thing the province owns.
+
+Every record rejects unknown keys, so a typo in the YAML is an error, not a silent
+default. Addresses are not here: they live in the per-environment address plan
+(:mod:`hatang.inventory.addressing`), so one inventory serves production and the lab.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+ENVIRONMENTS = ("production", "lab")
+Environment = Literal["production", "lab"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- the province -----------------------------------------------------------------
+
+
+class Province(Record):
+    code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+    name: str
+    slug: Slug
+
+
+class District(Record):
+    """A district-level unit (thành phố, thị xã, huyện) with its GSO code."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
+    name: str
+    type: Literal["thanh-pho", "thi-xa", "huyen"]
+    slug: Slug
+
+
+class Commune(Record):
+    """A commune-level unit (xã, phường, thị trấn) with its GSO code and district."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
+    name: str
+    type: Literal["xa", "phuong", "thi-tran"]
+    slug: Slug
+    district: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
+
+
+class Agency(Record):
+    """A provincial agency on the dedicated data network."""
+
+    slug: Slug
+    name: str
+    name_en: str
+    fibre: bool = True
+    portal: bool = True
+
+
+# --- the network ------------------------------------------------------------------
+
+
+class Role(str, Enum):
+    core = "core"
+    district = "district"
+    commune_cpe = "commune_cpe"
+    firewall = "firewall"
+
+
+class Platform(str, Enum):
+    frr = "frr"
+    ios = "ios"
+    eos = "eos"
+    junos = "junos"
+
+
+class Device(Record):
+    """A network device. ``platform`` is its production platform; in the lab every
+    router is FRRouting."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=48)]
+    site: str
+    role: Role
+    platform: Platform
+    model: str = ""
+    credentials: str = "net-admin"
+    environments: tuple[Environment, ...] = ENVIRONMENTS
+    lan_port: int | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")
+
+
+class LinkEnd(Record):
+    device: str
+    port: int = Field(ge=0, le=63)
+
+
+class Link(Record):
+    """A point-to-point link of the dedicated data network."""
+
+    a: LinkEnd
+    b: LinkEnd
+    kind: Literal["wan"] = "wan"
+    medium: Literal["fibre", "leased", "radio"] = "fibre"
+    bandwidth_mbps: int = Field(default=100, gt=0)
+
+    @property
+    def id(self) -> str:
+        return f"{self.a.device}--{self.b.device}"
+
+
+# --- the data center --------------------------------------------------------------
+
+
+class Disk(Record):
+    role: Literal["os", "osd", "local"]
+    kind: Literal["ssd", "nvme", "hdd"]
+    size_gb: int = Field(gt=0)
+    count: int = Field(default=1, gt=0)
+
+
+class Node(Record):
+    """A Proxmox VE node: a physical server."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    cores: int = Field(gt=0, description="physical cores")
+    threads_per_core: int = Field(default=2, ge=1, le=2)
+    ram_gib: int = Field(gt=0)
+    disks: tuple[Disk, ...] = ()
+    model: str = ""
+    purchased: int | None = Field(default=None, description="year the server was bought")
+
+
+class Storage(Record):
+    """A Proxmox storage. Ceph (``rbd``) capacity is the cluster's ``osd`` disks; other
+    shared storage states ``raw_gb``; ``local`` storage is per node."""
+
+    name: str
+    type: Literal["rbd", "lvmthin", "zfspool", "dir", "nfs"]
+    shared: bool = True
+    raw_gb: int | None = Field(default=None, gt=0)
+    replicas: int = Field(default=1, ge=1, le=5)
+    near_full_ratio: float = Field(default=0.85, gt=0, le=1)
+    content: tuple[Literal["images", "rootdir", "backup", "iso", "vztmpl"], ...] = ("images", "rootdir")
+
+
+class Vlan(Record):
+    id: int = Field(ge=1, le=4094)
+    name: Slug
+    purpose: str
+
+
+class Cluster(Record):
+    name: Slug
+    nodes: tuple[Node, ...]
+    storage: tuple[Storage, ...]
+    vlans: tuple[int, ...] = ()
+
+
+class Datacenter(Record):
+    name: str
+    site: Slug
+    district: str
+    ntp_servers: tuple[str, ...] = ("ntp1", "ntp2")
+    syslog_server: str = "syslog"
+
+
+# --- services ---------------------------------------------------------------------
+
+
+class VmDisk(Record):
+    storage: str
+    size_gb: int = Field(gt=0)
+
+
+class VmNic(Record):
+    vlan: int = Field(ge=1, le=4094)
+
+
+class VmSpec(Record):
+    """One VM or container definition; ``count`` > 1 makes ``name-01`` … ``name-NN``."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
+    kind: Literal["qemu", "lxc"] = "qemu"
+    count: int = Field(default=1, ge=1, le=99)
+    template: str = "debian-12-cloud"
+    cores: int = Field(gt=0, le=128)
+    memory_mib: int = Field(gt=0)
+    disks: tuple[VmDisk, ...]
+    nics: tuple[VmNic, ...]
+    ha: bool = False
+    anti_affinity: str | None = None
+    roles: tuple[str, ...] = ()
+
+    def instance_names(self) -> list[str]:
+        if self.count == 1:
+            return [self.name]
+        return [f"{self.name}-{i:02d}" for i in range(1, self.count + 1)]
+
+
+class Service(Record):
+    name: Slug
+    title: str
+    title_en: str
+    service_class: Literal["critical", "standard", "batch"] = Field(alias="class")
+    cluster: str
+    vms: tuple[VmSpec, ...]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Vm(Record):
+    """One concrete VM of a service (a VmSpec expanded by its count)."""
+
+    name: str
+    service: str
+    service_class: str
+    cluster: str
+    spec: VmSpec
+
+
+# --- credentials ------------------------------------------------------------------
+
+
+class CredentialRef(Record):
+    """A credential the inventory names; its values come from the environment or a vault."""
+
+    description: str
+    fields: tuple[str, ...]
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_are_identifiers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"field name {name!r} must be lower-case letters, digits and _")
+        return value

@@ -1,0 +1,66 @@
+"""Plain-data views of the inventory for ``show`` and ``--json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hatang.inventory import model as m
+from hatang.inventory.inventory import Inventory
+
+
+def device_view(inv: Inventory, device: m.Device) -> dict[str, Any]:
+    has_loopback = device.role != m.Role.firewall
+    return {
+        "name": device.name,
+        "role": device.role.value,
+        "platform": inv.platform(device).value,
+        "model": device.model,
+        "mgmt": str(inv.mgmt(device.name)),
+        "loopback": str(inv.loopback(device.name)) if has_loopback else None,
+        "ports": [
+            {
+                "index": p.index,
+                "name": p.name,
+                "kind": p.kind,
+                "address": str(p.address),
+                "peer": p.peer,
+                "peer_address": str(p.peer_address) if p.peer_address else None,
+                "bandwidth_mbps": p.bandwidth_mbps,
+            }
+            for p in inv.ports(device.name)
+        ]
+        if has_loopback
+        else [],
+    }
+
+
+def site_detail(inv: Inventory, query: str) -> dict[str, Any]:
+    site = inv.find_site(query)
+    devices = inv.devices_by_site.get(site.key, [])
+    lan = next((str(inv.lan(site.key)) for d in devices if d.lan_port is not None), None)
+    return {
+        "key": site.key,
+        "kind": site.kind,
+        "name": site.name,
+        "code": site.code,
+        "district": site.district,
+        "lan": lan,
+        "devices": [device_view(inv, d) for d in devices],
+    }
+
+
+def district_rows(inv: Inventory) -> list[dict[str, Any]]:
+    rows = []
+    for _, district in inv.districts:
+        router = next((d for d in inv.devices_by_site.get(district.slug, []) if d.role == m.Role.district), None)
+        rows.append(
+            {
+                "code": district.code,
+                "name": district.name,
+                "communes": sum(1 for _, c in inv.communes if c.district == district.code),
+                "router": router.name if router else None,
+                "loopback": str(inv.loopback(router.name)) if router else None,
+                "mgmt": str(inv.mgmt(router.name)) if router else None,
+            }
+        )
+    return rows
