@@ -54,29 +54,22 @@ def version() -> None:
 
 
 def main() -> None:
-    """Entry point: run the app and turn hatang's errors into a message and an exit code."""
+    """Entry point: run the app and turn hatang's errors into a message and an exit code.
+
+    Typer's standalone mode handles usage errors and ``typer.Exit`` itself; hatang's own
+    errors pass through it and are printed here, without a traceback.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except HatangError as exc:
         err.print(f"[bold red]error:[/] {exc.message}")
         for line in exc.details:
             err.print(f"  {line}")
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(3)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", None)
-        if code is None:
-            code = getattr(exc, "code", 0)
-        sys.exit(code or 0)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click's usage errors
-        import click
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+if __name__ == "__main__":
+    main()

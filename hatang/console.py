@@ -21,7 +21,7 @@ from rich.table import Table
 
 # Piped output (CI logs, ``| less``) gets a wide fixed width so tables are not truncated.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _default(value: Any) -> Any:

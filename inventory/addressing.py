@@ -55,15 +55,15 @@ class Pool:
         """Record an explicit allocation, refusing one outside the supernet or overlapping another."""
         prefix = ip_network(prefix)
         if not prefix.subnet_of(self.supernet):
-            raise AllocationError(f"{self.purpose}: {prefix} for '{key}' is outside the supernet {self.supernet}")
+            raise AllocationError(f"{prefix} for '{key}' is outside the {self.purpose} supernet {self.supernet}")
         if self.allocations.get(key) == prefix:
             return prefix
         for other, taken in self.allocations.items():
             if other != key and taken.overlaps(prefix):
-                raise AllocationError(f"{self.purpose}: {prefix} for '{key}' overlaps {taken} of '{other}'")
+                raise AllocationError(f"{prefix} for '{key}' overlaps {taken} of '{other}'")
         for taken in self.reserved:
             if taken.overlaps(prefix):
-                raise AllocationError(f"{self.purpose}: {prefix} for '{key}' overlaps the reserved {taken}")
+                raise AllocationError(f"{prefix} for '{key}' overlaps the reserved {taken}")
         self.allocations[key] = prefix
         return prefix
 

@@ -1,0 +1,92 @@
+"""``up``, ``down`` and ``status`` of the whole lab: each component in turn.
+
+``up`` records the lab (size, inventory) before it starts anything, so an interrupted
+``up`` is still found and removed by ``down``. ``down`` runs every component's ``down``
+even when one fails, then removes the lab's state, and reports what failed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+from hatang.console import info, warn
+from hatang.errors import HatangError
+from hatang.lab import components, preflight
+from hatang.lab import secrets as lab_secrets
+from hatang.lab.processes import is_alive
+from hatang.lab.context import LabContext, lab_state_dir, read_state
+
+
+def _requirements() -> dict[str, str]:
+    needs: dict[str, str] = {}
+    for entry in components.available():
+        needs.update(entry.requires)
+    return needs
+
+
+def check(command: str) -> None:
+    preflight.check(command, _requirements())
+
+
+def up(ctx: LabContext, *, configured: bool = False) -> dict[str, float]:
+    """Bring every component up, in order; returns the seconds each took."""
+    ctx.configured = configured or ctx.configured
+    ctx.record()
+    lab_secrets.ensure()  # generated before any component needs them
+    timings: dict[str, float] = {}
+    for entry in components.available():
+        started = time.monotonic()
+        info(f"lab up: {entry.name}")
+        entry.module.up(ctx)
+        timings[entry.name] = round(time.monotonic() - started, 2)
+    if configured:
+        timings["configure"] = _configure(ctx)
+    return timings
+
+
+def _configure(ctx: LabContext) -> float:
+    """Push the rendered day-1 configs with the network room's API, when it exists."""
+    try:
+        from hatang.network import push as network_push  # type: ignore[attr-defined]
+    except ImportError:
+        raise HatangError(
+            "--configured needs the network room's push (hatang.network.push), which is not available yet; "
+            "the lab is up with day-0 configs (run 'hatang net push --env lab' when it is)"
+        ) from None
+    started = time.monotonic()
+    network_push.push_lab(ctx)
+    return round(time.monotonic() - started, 2)
+
+
+def down(ctx: LabContext) -> list[str]:
+    """Take every component down in reverse order; returns the failures (empty if none)."""
+    failures: list[str] = []
+    for entry in reversed(components.available()):
+        try:
+            entry.module.down(ctx)
+        except Exception as exc:  # one component's failure must not leave the others up
+            failures.append(f"{entry.name}: {exc}")
+            warn(f"lab down: {entry.name}: {exc}")
+    left = [p.name for p in ctx.registry.select() if is_alive(p)]
+    ctx.registry.stop("")  # whatever a component forgot, it recorded: stop it too
+    failures.extend(f"{name}: was still running after its component's down" for name in left)
+    if not failures:
+        lab_secrets.remove()
+        shutil.rmtree(lab_state_dir(), ignore_errors=True)
+    return failures
+
+
+def status(ctx: LabContext) -> dict:
+    """Every component's status (those not written yet say so)."""
+    report: dict = {"size": ctx.size, "recorded": bool(read_state()), "configured": ctx.configured, "components": {}}
+    for entry in components.entries():
+        if entry.module is None:
+            report["components"][entry.name] = {"available": False, "note": f"{entry.module_path} is not written yet", "items": []}
+            continue
+        try:
+            items = entry.module.status(ctx)
+            report["components"][entry.name] = {"available": True, "items": items}
+        except Exception as exc:
+            report["components"][entry.name] = {"available": True, "error": str(exc), "items": []}
+    return report

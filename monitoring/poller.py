@@ -1,0 +1,213 @@
+"""Poll SNMP agents with a module: one :class:`TargetResult` per target, never a crash.
+
+``poll(targets, module, …)`` is the asyncio entry point (the exporter and ``hatang
+monitor poll`` use it); ``poll_device(inv, name)`` is the synchronous one for other
+rooms (runbook diagnostics ask it for interface state).
+
+Values are reported as the agent gives them, in snmp_exporter's shapes:
+- Counter32/Counter64 are exported as counters; a wrap (2^32 or 2^64) or an agent
+  restart shows as a decrease, which Prometheus' ``rate()``/``increase()`` already
+  treat as a counter reset. The if_mib module uses the 64-bit ``ifHC*`` counters for
+  traffic so that wraps do not happen in practice (2^64 octets is 46 years at 100 Gbit/s).
+- sysUpTime (TimeTicks, 1/100 s) wraps to 0 after 497 days. It is exported as the
+  gauge snmp_exporter exports; the ``HatangDeviceRebooted`` rule tells a wrap from a
+  reboot (a drop from near 2^32 is a wrap) instead of the exporter keeping state, so
+  the exporter stays stateless like snmp_exporter and any replica gives the same answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.proto import rfc1902
+
+from hatang.monitoring import modules as mods
+from hatang.monitoring.snmp import END_OF_COLUMN, Oid, Session, SnmpFailure
+from hatang.monitoring.targets import Target, device_target
+
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_RETRIES = 1
+DEFAULT_CONCURRENCY = 32
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One value in snmp_exporter's shape: metric name, type, help, labels, value."""
+
+    name: str
+    type: str
+    help: str
+    labels: dict[str, str]
+    value: float
+
+
+@dataclass
+class TargetResult:
+    """What polling one target with one module gave."""
+
+    target: str
+    address: str
+    module: str
+    ok: bool = True
+    error: str = ""
+    samples: list[Sample] = field(default_factory=list)
+    duration_s: float = 0.0
+    requests: int = 0
+    pdus_returned: int = 0
+    walk_durations: dict[str, float] = field(default_factory=dict)
+
+    def value(self, name: str, **labels: str) -> float | None:
+        """The first sample named ``name`` whose labels include ``labels``."""
+        for sample in self.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+        return None
+
+    def rows(self, index: str) -> dict[str, dict[str, Any]]:
+        """Table rows by index (e.g. ``rows("ifIndex")``): each row's labels and metrics,
+        e.g. ``{"2": {"ifName": "eth0", "ifOperStatus": 1.0, …}}``."""
+        rows: dict[str, dict[str, Any]] = {}
+        for sample in self.samples:
+            key = sample.labels.get(index)
+            if key is not None:
+                row = rows.setdefault(key, dict(sample.labels))
+                row[sample.name] = sample.value
+        return rows
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "address": self.address,
+            "module": self.module,
+            "ok": self.ok,
+            "error": self.error,
+            "duration_s": round(self.duration_s, 4),
+            "requests": self.requests,
+            "pdus_returned": self.pdus_returned,
+            "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in self.samples],
+        }
+
+
+def to_number(value: Any) -> float | None:
+    """A numeric SNMP value as a float (None for strings and absent values)."""
+    if isinstance(value, END_OF_COLUMN) or isinstance(value, (rfc1902.OctetString, rfc1902.ObjectName)):
+        return None
+    if isinstance(value, rfc1902.IpAddress):
+        return None
+    return float(int(value))
+
+
+def to_text(value: Any) -> str:
+    """A DisplayString as text (invalid UTF-8 replaced, as snmp_exporter does)."""
+    if isinstance(value, END_OF_COLUMN):
+        return ""
+    if isinstance(value, rfc1902.OctetString):
+        return bytes(value).decode("utf-8", "replace")
+    return value.prettyPrint()
+
+
+def index_of(oid: Oid, column: Oid) -> str:
+    return ".".join(str(part) for part in oid[len(column):])
+
+
+def scalar_sample(metric: mods.Metric, value: Any) -> Sample | None:
+    if metric.type == "DisplayString":
+        return Sample(metric.name, "gauge", metric.help, {metric.name: to_text(value)}, 1.0)
+    number = to_number(value)
+    return None if number is None else Sample(metric.name, metric.type, metric.help, {}, number)
+
+
+def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Any]]]) -> list[Sample]:
+    """Samples of one walked table: each column's rows, labelled with index and lookups."""
+    lookups: dict[str, dict[str, str]] = {}
+    for lookup in table.lookups:
+        column = lookup.oid_tuple
+        for oid, value in walked.get(column, []):
+            lookups.setdefault(index_of(oid, column), {})[lookup.name] = to_text(value)
+    samples = []
+    for metric in table.columns:
+        column = metric.oid_tuple
+        for oid, value in walked.get(column, []):
+            index = index_of(oid, column)
+            number = to_number(value)
+            if number is None:
+                continue
+            labels = {table.index: index}
+            for lookup in table.lookups:
+                labels[lookup.name] = lookups.get(index, {}).get(lookup.name, "")
+            samples.append(Sample(metric.name, metric.type, metric.help, labels, number))
+    return samples
+
+
+async def poll_target(engine: SnmpEngine, target: Target, module: mods.Module, *, timeout: float, retries: int, max_repetitions: int = 25) -> TargetResult:
+    """Poll one target; any failure becomes a failed result naming the target."""
+    started = time.monotonic()
+    result = TargetResult(target.name, target.address, module.module)
+    session = Session(engine, target.address, target.port, target.auth, timeout=timeout, retries=retries)
+    try:
+        if module.scalars:
+            began = time.monotonic()
+            answer = await session.get([m.oid_tuple + (0,) for m in module.scalars])
+            result.walk_durations["scalars"] = time.monotonic() - began
+            for metric, (_, value) in zip(module.scalars, answer):
+                sample = scalar_sample(metric, value)
+                if sample is not None:
+                    result.samples.append(sample)
+        for table in module.tables:
+            began = time.monotonic()
+            columns = [m.oid_tuple for m in table.lookups] + [m.oid_tuple for m in table.columns]
+            walked = await session.walk_columns(columns, max_repetitions)
+            result.walk_durations[table.index] = time.monotonic() - began
+            result.samples.extend(table_samples(table, walked))
+    except SnmpFailure as exc:
+        result.ok, result.error, result.samples = False, f"{target.name} ({target.address}): {exc}", []
+    except Exception as exc:  # one target's surprise must never stop the others
+        result.ok, result.error, result.samples = False, f"{target.name} ({target.address}): {type(exc).__name__}: {exc}", []
+    result.requests, result.pdus_returned = session.requests, session.varbinds_returned
+    result.duration_s = time.monotonic() - started
+    return result
+
+
+async def poll(
+    targets: Iterable[Target],
+    module: str | mods.Module,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    engine: SnmpEngine | None = None,
+    on_result: Any = None,
+) -> list[TargetResult]:
+    """Poll every target with ``module``, at most ``concurrency`` at a time, in input order.
+
+    ``on_result(result)`` is called as each target finishes (progress bars use it).
+    """
+    spec = mods.load(module) if isinstance(module, str) else module
+    own_engine = engine is None
+    engine = engine or SnmpEngine()
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(target: Target) -> TargetResult:
+        async with limit:
+            result = await poll_target(engine, target, spec, timeout=timeout, retries=retries)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        if own_engine:
+            engine.close_dispatcher()
+
+
+def poll_device(inv: Any, device_name: str, module: str = "if_mib", *, timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES) -> TargetResult:
+    """Poll one inventory device now (synchronous); e.g. ``poll_device(inv, "cpe-tich-son").rows("ifIndex")``."""
+    target = device_target(inv, device_name)
+    results = asyncio.run(poll([target], module, timeout=timeout, retries=retries, concurrency=1))
+    return results[0]

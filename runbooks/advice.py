@@ -1,0 +1,60 @@
+"""From findings to the next step: the runbook's ``next_steps`` read as data.
+
+Each step's ``when`` maps ``role.check`` to statuses; a step applies when every
+condition holds for at least one finding. The first step that applies is the advice
+(steps are written most specific first); a step with no conditions is the fallback.
+Its text may name what the findings found: ``{target}``, ``{site}``, ``{uplink}``,
+``{uplink_port}`` (the uplink neighbour's port facing the target), ``{target_port}``,
+``{link}`` (the target's uplink), ``{down_links}`` (every link seen down), ``{core}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from hatang.runbooks.catalog import NextStep
+from hatang.runbooks.findings import Finding
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def holds(step: NextStep, findings: Iterable[Finding]) -> bool:
+    findings = list(findings)
+    for key, wanted in step.when.items():
+        role, _, check = key.partition(".")
+        statuses = {wanted} if isinstance(wanted, str) else set(wanted)
+        if not any(f.role == role and f.check == check and f.status in statuses for f in findings):
+            return False
+    return True
+
+
+def down_links(findings: Iterable[Finding]) -> list[str]:
+    """Every link a finding saw down, on either end, in order of first sight."""
+    links: list[str] = []
+    for finding in findings:
+        for port in finding.data.get("down", []):
+            if port.get("link") and port["link"] not in links:
+                links.append(port["link"])
+    return links
+
+
+@dataclass(frozen=True)
+class Advice:
+    vi: str
+    en: str
+    matched: dict[str, object]
+
+
+def advise(steps: Iterable[NextStep], findings: list[Finding], facts: Mapping[str, str]) -> Advice:
+    """The first step whose conditions hold, its text filled in from ``facts`` and the
+    links found down."""
+    values = _Blank(facts)
+    values["down_links"] = ", ".join(down_links(findings)) or values.get("link", "?")
+    for step in steps:
+        if holds(step, findings):
+            return Advice(step.vi.format_map(values).strip(), step.en.format_map(values).strip(), dict(step.when))
+    return Advice("", "", {})

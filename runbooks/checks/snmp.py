@@ -1,0 +1,146 @@
+"""Interface state, errors and load over SNMP (the monitoring room's poller, if_mib).
+
+Each check looks at the subject's ports that matter (the target's WAN and LAN ports; a
+neighbour's port facing the target) and names each one with its link, so a finding
+reads "eth2 towards cpe-tich-son (link dr-vinh-yen--cpe-tich-son) is down".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from hatang.inventory.inventory import Port
+from hatang.runbooks.access import IfRow, IfSnapshot, snmp_snapshot
+from hatang.runbooks.context import CheckContext, Outcome
+
+OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
+ERROR_COUNTERS = ("ifInErrors", "ifOutErrors", "ifInDiscards", "ifOutDiscards")
+SAMPLE_INTERVAL_S = 5.0
+LOAD_THRESHOLD_PCT = 80.0
+
+
+def describe_port(port: Port) -> str:
+    if port.peer:
+        link = port.link.id if port.link else "?"
+        return f"{port.name} towards {port.peer} (link {link})"
+    return f"{port.name} ({port.kind})"
+
+
+def port_record(port: Port) -> dict:
+    return {"port": port.name, "kind": port.kind, "peer": port.peer, "link": port.link.id if port.link else None}
+
+
+def _no_ports(ctx: CheckContext) -> Outcome | None:
+    if not ctx.subject.ports:
+        return Outcome("skip", f"{ctx.device} has no port in scope of this diagnosis")
+    return None
+
+
+def interfaces(ctx: CheckContext) -> Outcome:
+    """Admin and oper status of the ports in scope; a port missing from the agent's
+    ifTable counts as down (its veth or line card is gone)."""
+    if skipped := _no_ports(ctx):
+        return skipped
+    snap = snmp_snapshot(ctx.inv, ctx.device)
+    down, rows = [], []
+    for port in ctx.subject.ports:
+        row = snap.rows.get(port.name)
+        state = "absent" if row is None else OPER_STATUS.get(row.oper, str(row.oper))
+        admin = None if row is None else ("up" if row.admin == 1 else "down")
+        rows.append({**port_record(port), "oper": state, "admin": admin})
+        if state != "up":
+            down.append(f"{describe_port(port)} is {state}" + (" (shut down by configuration)" if admin == "down" else ""))
+    data = {"ports": rows, "down": [r for r in rows if r["oper"] != "up"], "uptime_s": snap.uptime_s}
+    if down:
+        return Outcome("fail", "; ".join(down), details=[f"{r['port']}: oper {r['oper']}, admin {r['admin']}" for r in rows], data=data)
+    return Outcome("ok", f"{len(rows)} port(s) up: " + ", ".join(r["port"] for r in rows), data=data)
+
+
+def _two_samples(ctx: CheckContext) -> tuple[IfSnapshot, IfSnapshot, float]:
+    interval = ctx.param("interval_s", SAMPLE_INTERVAL_S)
+    first = snmp_snapshot(ctx.inv, ctx.device)
+    time.sleep(interval)
+    second = snmp_snapshot(ctx.inv, ctx.device)
+    return first, second, max(second.at - first.at, 1e-3)
+
+
+def _per_port(ctx: CheckContext, measure: Callable[[Port, IfRow, IfRow, float], dict | None]) -> list[dict]:
+    """Sample twice and apply ``measure`` to each port in scope present in both samples;
+    keep the ports it flags."""
+    first, second, elapsed = _two_samples(ctx)
+    flagged = []
+    for port in ctx.subject.ports:
+        before, after = first.rows.get(port.name), second.rows.get(port.name)
+        if before is not None and after is not None and (found := measure(port, before, after, elapsed)):
+            flagged.append({**port_record(port), **found})
+    return flagged
+
+
+def interface_errors(ctx: CheckContext) -> Outcome:
+    """Error and discard counters that grew between two samples ``interval_s`` apart."""
+    if skipped := _no_ports(ctx):
+        return skipped
+
+    def grown(port: Port, before: IfRow, after: IfRow, elapsed: float) -> dict | None:
+        delta = {c: after.counters.get(c, 0) - before.counters.get(c, 0) for c in ERROR_COUNTERS}
+        delta = {c: d for c, d in delta.items() if d > 0}
+        return {"per_s": {c: round(d / elapsed, 2) for c, d in delta.items()}, "delta": delta} if delta else None
+
+    flagged = _per_port(ctx, grown)
+    interval = ctx.param("interval_s", SAMPLE_INTERVAL_S)
+    data = {"interval_s": interval, "ports": flagged}
+    if flagged:
+        lines = [f"{f['port']}: " + ", ".join(f"{c} +{d}" for c, d in f["delta"].items()) for f in flagged]
+        return Outcome("fail", "errors growing on " + ", ".join(f["port"] for f in flagged), details=lines, data=data)
+    return Outcome("ok", f"no error or discard counter grew over {interval:g} s on {len(ctx.subject.ports)} port(s)", data=data)
+
+
+def interface_load(ctx: CheckContext) -> Outcome:
+    """Traffic in and out as a share of the link's bandwidth (the inventory's, else the
+    agent's ifHighSpeed), over two samples ``interval_s`` apart."""
+    if skipped := _no_ports(ctx):
+        return skipped
+    threshold = ctx.param("threshold_pct", LOAD_THRESHOLD_PCT)
+    loads: list[dict] = []
+
+    def load(port: Port, before: IfRow, after: IfRow, elapsed: float) -> dict | None:
+        speed_mbps = port.bandwidth_mbps if port.link else (after.speed_mbps or port.bandwidth_mbps)
+        pct = {
+            direction: round((after.counters.get(c, 0) - before.counters.get(c, 0)) * 8 / elapsed / (speed_mbps * 1e4), 1)
+            for direction, c in (("in", "ifHCInOctets"), ("out", "ifHCOutOctets"))
+        }
+        loads.append({"port": port.name, "bandwidth_mbps": speed_mbps, "pct": pct})
+        return {"bandwidth_mbps": speed_mbps, "pct": pct} if max(pct.values()) >= threshold else None
+
+    flagged = _per_port(ctx, load)
+    data = {"threshold_pct": threshold, "ports": loads, "saturated": flagged}
+    lines = [f"{entry['port']}: in {entry['pct']['in']}%, out {entry['pct']['out']}% of {entry['bandwidth_mbps']} Mbit/s" for entry in loads]
+    if flagged:
+        return Outcome("fail", f"at or above {threshold:g}%: " + ", ".join(describe_port_name(f) for f in flagged), details=lines, data=data)
+    return Outcome("ok", f"below {threshold:g}% on {len(loads)} port(s)", details=lines, data=data)
+
+
+def describe_port_name(record: dict) -> str:
+    return f"{record['port']} towards {record['peer']}" if record.get("peer") else record["port"]
+
+
+def uptime(ctx: CheckContext) -> Outcome:
+    """How long the SNMP agent has run (sysUpTime): a short uptime means the router
+    rebooted or lost power, or its agent restarted."""
+    recent_s = ctx.param("recent_s", 3600)
+    snap = snmp_snapshot(ctx.inv, ctx.device)
+    if snap.uptime_s is None:
+        return Outcome("fail", f"{ctx.device} does not report sysUpTime")
+    data = {"uptime_s": snap.uptime_s, "recent_s": recent_s}
+    text = format_duration(snap.uptime_s)
+    if snap.uptime_s < recent_s:
+        return Outcome("warn", f"up only {text}: restarted within the last {format_duration(recent_s)}", data=data)
+    return Outcome("ok", f"up {text}", data=data)
+
+
+def format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m {secs}s"
