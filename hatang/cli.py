@@ -48,6 +48,15 @@ for _name, _module, _attr in GROUPS:
 
 
 @app.command()
+def demo(size: str = typer.Option("province", help="Lab size: small, district or province.")) -> None:
+    """The whole flow on the lab: province up, cloud applied, routers pushed, hosts deployed,
+    a fault injected and cleared, and the availability report."""
+    from hatang.demo import run
+
+    run(size)
+
+
+@app.command()
 def version() -> None:
     """Print hatang's version."""
     typer.echo(__version__)

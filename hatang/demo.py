@@ -1,0 +1,123 @@
+"""``hatang demo``: the whole flow on the lab, as each user would run it, step by step.
+
+Every step is a real ``hatang`` command run as a subprocess, printed before it runs, so
+the demo doubles as a tour of what infrastructure engineers, network staff, on-call
+staff and planners type. A failing step stops the demo with its exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hatang.console import err, out
+from hatang.errors import HatangError
+from hatang.paths import state_path
+
+PROMETHEUS = "http://127.0.0.1:9090"
+FAULT_LINK = ("dr-vinh-yen", "cpe-tich-son")
+
+
+@dataclass(frozen=True)
+class Step:
+    who: str
+    what: str
+    argv: tuple[str, ...]
+
+
+def hatang_argv(*args: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", "hatang.cli", *args)
+
+
+def run_step(step: Step, index: int, total: int) -> None:
+    shown = " ".join(["hatang", *step.argv[3:]])
+    err.rule(f"[bold]{index}/{total}[/] {step.what}  [dim]({step.who})[/]")
+    err.print(f"[cyan]$ {shown}[/]")
+    started = time.monotonic()
+    result = subprocess.run(step.argv, env={**os.environ, "COLUMNS": os.environ.get("COLUMNS", "160")})
+    if result.returncode != 0:
+        raise HatangError(f"demo step {index} failed ({shown}): exit status {result.returncode}", exit_code=result.returncode)
+    err.print(f"[green]done[/] in {time.monotonic() - started:.1f} s")
+
+
+def alert_state(name: str, device: str) -> str | None:
+    """'firing', 'pending' or None for an alert on ``device`` in the lab's Prometheus."""
+    try:
+        with urllib.request.urlopen(f"{PROMETHEUS}/api/v1/alerts", timeout=5) as response:
+            alerts = json.load(response)["data"]["alerts"]
+    except OSError:
+        return None
+    states = {a["state"] for a in alerts if a["labels"].get("alertname") == name and device in a["labels"].values()}
+    return "firing" if "firing" in states else ("pending" if states else None)
+
+
+def wait_for_alert(name: str, device: str, *, firing: bool, timeout_s: float = 180) -> float:
+    started = time.monotonic()
+    word = "firing" if firing else "resolved"
+    with err.status(f"waiting for {name} on {device} to be {word} in Prometheus"):
+        while time.monotonic() - started < timeout_s:
+            state = alert_state(name, device)
+            if (state == "firing") == firing:
+                elapsed = time.monotonic() - started
+                err.print(f"{name} on {device}: [bold]{word}[/] after {elapsed:.0f} s")
+                return elapsed
+            time.sleep(2)
+    raise HatangError(f"{name} on {device} was not {word} within {timeout_s:.0f} s (Prometheus at {PROMETHEUS})")
+
+
+def run(size: str = "province") -> None:
+    reports = state_path("reports")
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    a, b = FAULT_LINK
+    before = [
+        Step("infrastructure engineer", "validate the province's inventory", hatang_argv("inventory", "validate", "--env", "lab")),
+        Step("network staff", f"bring up the lab ({size}): routers, hosts, Proxmox simulator, exporter, Prometheus", hatang_argv("lab", "up", "--size", size)),
+        Step("infrastructure engineer", "plan the private cloud", hatang_argv("cloud", "plan")),
+        Step("infrastructure engineer", "apply the private cloud", hatang_argv("cloud", "apply", "--yes")),
+        Step("infrastructure engineer", "a second plan is empty", hatang_argv("cloud", "plan")),
+        Step("network staff", "push every router from day-0, in waves", hatang_argv("net", "push", "--all", "--yes")),
+        Step("network staff", "a second push changes nothing", hatang_argv("net", "push", "--all", "--yes")),
+        Step("infrastructure engineer", "deploy the server baseline to the lab hosts", hatang_argv("deploy", "base")),
+        Step("infrastructure engineer", "audit the security baseline", hatang_argv("deploy", "audit")),
+        Step("on-call", "one poll of the district's routers", hatang_argv("monitor", "poll", "--site", "vinh-yen")),
+        Step("network staff", f"fault: the fibre between {a} and {b} is cut", hatang_argv("lab", "fault", "link-down", a, b)),
+    ]
+    after_fault = [
+        Step("on-call", "run the runbook's diagnostics", hatang_argv("runbook", "run", "HatangWanLinkDown", "--target", b)),
+        Step("network staff", "the fibre is repaired", hatang_argv("lab", "fault", "link-up", a, b)),
+    ]
+    total = len(before) + len(after_fault) + 2
+    index = 0
+    for step in before:
+        index += 1
+        run_step(step, index, total)
+    wait_for_alert("HatangWanLinkDown", b, firing=True)
+    for step in after_fault:
+        index += 1
+        run_step(step, index, total)
+    wait_for_alert("HatangWanLinkDown", b, firing=False)
+    ended = datetime.now(timezone.utc).replace(microsecond=0)
+    index += 1
+    run_step(
+        Step("planner", "size the hardware refresh", hatang_argv("capacity", "report", "-o", str(reports / "capacity"))),
+        index, total,
+    )
+    index += 1
+    run_step(
+        Step("IIC management", "availability report for the demo's window", hatang_argv("sla", "report", "--from", started.isoformat(), "--to", ended.isoformat(), "-o", str(reports / "sla"))),
+        index, total,
+    )
+    out.print()
+    out.print("[bold]Where to look next[/]")
+    out.print(f"  availability report (HTML, CSV): {reports / 'sla'}")
+    out.print(f"  capacity report (HTML, Markdown, CSV): {reports / 'capacity'}")
+    out.print(f"  Prometheus: {PROMETHEUS}  (alerts: {PROMETHEUS}/alerts)")
+    out.print(f"  Grafana dashboards to import: {Path(__file__).resolve().parent.parent / 'monitoring' / 'dashboards'}")
+    out.print("  the lab stays up for you to explore: 'hatang lab status'; 'make demo-down' removes it")
