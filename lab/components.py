@@ -27,6 +27,9 @@ COMPONENTS: list[tuple[str, str]] = [
 ]
 
 
+VERBS = ("up", "down", "status")
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -48,6 +51,8 @@ def entries() -> list[Entry]:
             if exc.name is None or not path.startswith(exc.name):
                 raise  # the module exists but one of its own imports is missing: a real error
             module = None
+        if module is not None and not all(callable(getattr(module, verb, None)) for verb in VERBS):
+            module = None  # being written: not a component yet
         found.append(Entry(name, path, module))
     return found
 

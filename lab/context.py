@@ -109,10 +109,11 @@ class LabContext:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         log: Path | None = None,
+        hostname: str | None = None,
     ) -> int:
         """Start a foreground daemon (in ``netns`` if given) and record it; returns its pid.
         A daemon of that name already running is left alone (its pid is returned)."""
-        return self.registry.spawn([Spawn(name, list(argv), netns, env, cwd, log)])[0].pid
+        return self.registry.spawn([Spawn(name, list(argv), netns, env, cwd, log, hostname)])[0].pid
 
     def spawn_many(self, specs: Sequence[Spawn]) -> list[Process]:
         """Start many daemons with one registry write (what the routers do, 700 at a time)."""

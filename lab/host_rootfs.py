@@ -29,7 +29,7 @@ INCLUDE = ("openssh-server", "python3", "iproute2", "procps", "iputils-ping")
 #: Downloaded into the local repository: what the deploy roles install.
 REPO_PACKAGES = (
     "sudo", "chrony", "rsyslog", "auditd", "unattended-upgrades", "snmpd", "cron",
-    "libpam-pwquality", "rsync", "nginx", "postgresql",
+    "libpam-pwquality", "logrotate", "rsync", "nginx", "postgresql",
 )
 REPO_DIR = "var/lib/hatang-lab-repo"
 
@@ -82,6 +82,8 @@ def build(*, log=print) -> Path:
     (root / "etc/resolv.conf").unlink()
     _chroot(root, "apt-get update -qq && rm -f /etc/ssh/ssh_host_*", "indexing the local repository")
     (work / ".complete").write_text(f"{SUITE} {MIRROR}\n")
-    shutil.rmtree(final, ignore_errors=True)
+    for stale in final.parent.iterdir():  # trees of older package lists
+        if stale != work:
+            shutil.rmtree(stale, ignore_errors=True)
     work.rename(final)
     return final / "root"

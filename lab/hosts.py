@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -34,6 +35,7 @@ from hatang.inventory.inventory import LinuxHost
 from hatang.lab import host_rootfs
 from hatang.lab import secrets as lab_secrets
 from hatang.lab.context import LabContext
+from hatang.lab.processes import is_alive
 
 name = "hosts"
 requires = {
@@ -48,6 +50,8 @@ BRIDGE = "hatang-dc"
 NETNS_PREFIX = "hatang-host-"
 PROCESS_PREFIX = "host:"
 ADMIN_USER = "root"
+#: The credentials this component adds to the lab secrets file.
+SECRET_REFS = ("server-admin", "backup-transfer")
 #: Hosts per lab size: one Proxmox node and one VM of each service role the deploys carry.
 HOSTS_BY_SIZE = {
     "small": ("pve-core-01", "portal-web-01", "db-pg-01", "backup"),
@@ -55,7 +59,7 @@ HOSTS_BY_SIZE = {
     "province": ("pve-core-01", "pve-dmz-01", "portal-web-01", "qlvb-app-01", "db-pg-01", "backup"),
 }
 #: Capabilities a lab host must not have: they reach the kernel of the machine itself.
-DROPPED_CAPS = ("sys_time", "sys_module", "sys_boot", "sys_rawio", "wake_alarm", "mac_admin")
+DROPPED_CAPS = ("sys_time", "sys_module", "sys_boot", "sys_rawio", "wake_alarm", "mac_admin", "audit_control")
 SSH_WAIT_S = 20.0
 
 # Runs as PID 1 of the new PID namespace, in the new mount namespace, before chroot.
@@ -138,15 +142,20 @@ def _keygen(path: Path, comment: str) -> None:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True)
 
 
-def admin_key(ctx: LabContext) -> Path:
-    """The lab's server-admin key (generated once per lab), recorded in the secrets file."""
-    key = ctx.path("hosts") / "id_ed25519"
-    _keygen(key, "hatang-lab-server-admin")
+def lab_keys(ctx: LabContext) -> Path:
+    """The lab's keys for the servers (generated once per lab) recorded in the secrets
+    file: ``server-admin`` (root's login) and ``backup-transfer``; returns the first."""
+    keys = ctx.path("hosts", "keys")
+    for ref in SECRET_REFS:
+        _keygen(keys / ref, f"hatang-lab-{ref}")
     values = ctx.secrets
-    wanted = {"username": ADMIN_USER, "ssh_private_key_file": str(key)}
-    if values.get("server-admin") != wanted:
-        lab_secrets.write({**values, "server-admin": wanted})
-    return key
+    wanted = {
+        "server-admin": {"username": ADMIN_USER, "ssh_private_key_file": str(keys / "server-admin")},
+        "backup-transfer": {"ssh_private_key_file": str(keys / "backup-transfer")},
+    }
+    if any(values.get(ref) != value for ref, value in wanted.items()):
+        lab_secrets.write({**values, **wanted})
+    return keys / "server-admin"
 
 
 def known_hosts_file(state_dir: Path) -> Path:
@@ -194,7 +203,7 @@ def _wait_ssh(host: LinuxHost, deadline: float) -> None:
 def up(ctx: LabContext) -> None:
     hosts = selected(ctx)
     lower = host_rootfs.build(log=lambda line: print(line, flush=True))
-    key = admin_key(ctx)
+    key = lab_keys(ctx)
     pubkey = key.with_suffix(".pub").read_text()
     _bridge_up(hosts)
     prefixes = sorted({str(h.address.network) for h in hosts})
@@ -234,9 +243,24 @@ def _unmount_leftovers(hosts_dir: Path) -> None:
         subprocess.run(["umount", "-l", target], capture_output=True)
 
 
+def _stop_inits(ctx: LabContext) -> None:
+    """TERM each host's PID 1 (the child of its recorded ``unshare``, which ignores
+    TERM while it waits): the host's processes die with it, then ``unshare`` exits."""
+    for proc in ctx.registry.select(PROCESS_PREFIX):
+        if not is_alive(proc):
+            continue
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        for child in children.read_text().split() if children.exists() else []:
+            try:
+                os.kill(int(child), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
 def down(ctx: LabContext) -> None:
     """Stop every host by its recorded pid, then remove namespaces, bridge and files,
     also when ``up`` was interrupted (everything is found by name, not by record)."""
+    _stop_inits(ctx)
     ctx.stop_all(PROCESS_PREFIX)
     for ns in _leftover_netns():
         _ip("netns", "delete", ns, check=False)
@@ -245,8 +269,8 @@ def down(ctx: LabContext) -> None:
     _unmount_leftovers(hosts_dir)
     shutil.rmtree(hosts_dir, ignore_errors=True)
     values = lab_secrets.read()
-    if values and "server-admin" in values:
-        lab_secrets.write({k: v for k, v in values.items() if k != "server-admin"})
+    if values and any(ref in values for ref in SECRET_REFS):
+        lab_secrets.write({k: v for k, v in values.items() if k not in SECRET_REFS})
 
 
 def _ssh_answers(host: LinuxHost) -> bool:
@@ -268,3 +292,9 @@ def status(ctx: LabContext) -> list[dict]:
         }
         for host in selected(ctx)
     ]
+
+
+def running_names(state_dir: Path) -> list[str]:
+    """The lab hosts that were brought up (their state directories), for other rooms."""
+    hosts_dir = state_dir / "hosts"
+    return sorted(p.name for p in hosts_dir.iterdir() if (p / "known_hosts").exists()) if hosts_dir.exists() else []

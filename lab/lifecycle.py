@@ -82,7 +82,7 @@ def status(ctx: LabContext) -> dict:
     report: dict = {"size": ctx.size, "recorded": bool(read_state()), "configured": ctx.configured, "components": {}}
     for entry in components.entries():
         if entry.module is None:
-            report["components"][entry.name] = {"available": False, "note": f"{entry.module_path} is not written yet", "items": []}
+            report["components"][entry.name] = {"available": False, "note": f"{entry.module_path} is not written yet (or lacks up/down/status)", "items": []}
             continue
         try:
             items = entry.module.status(ctx)

@@ -32,6 +32,7 @@ class Spawn:
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
     log: Path | None = None
+    hostname: str | None = None  # run in its own UTS namespace with this host name
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,12 @@ class Registry:
         with open(self._lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             procs = self.read()
-            yield procs
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({n: asdict(p) for n, p in procs.items()}, indent=1))
-            os.replace(tmp, self.path)
+            try:
+                yield procs
+            finally:  # an interrupted spawn still records what it started
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_text(json.dumps({n: asdict(p) for n, p in procs.items()}, indent=1))
+                os.replace(tmp, self.path)
 
     def read(self) -> dict[str, Process]:
         if not self.path.exists():
@@ -157,6 +160,24 @@ class Registry:
                 del procs[name]
 
 
+_CLONE_NEWUTS = 0x04000000
+
+
+def _own_hostname(name: str):
+    """A pre-exec hook: a private UTS namespace named ``name`` (a router's daemons and its
+    SSH sessions see their device's name in uname, prompts, sysDescr and FRR's hostname)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    encoded = name.encode()
+
+    def hook() -> None:
+        if libc.unshare(_CLONE_NEWUTS) != 0 or libc.sethostname(encoded, len(encoded)) != 0:
+            raise OSError(ctypes.get_errno(), f"cannot set the host name {name} in a new UTS namespace")
+
+    return hook
+
+
 def _start(spec: Spawn) -> Process:
     argv = [*(["ip", "netns", "exec", spec.netns] if spec.netns else []), *spec.argv]
     log = open(spec.log, "ab") if spec.log else subprocess.DEVNULL
@@ -165,6 +186,7 @@ def _start(spec: Spawn) -> Process:
         popen = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=env, cwd=spec.cwd, start_new_session=True, close_fds=True,
+            preexec_fn=_own_hostname(spec.hostname) if spec.hostname else None,
         )
     except OSError as exc:
         raise HatangError(f"cannot start {spec.name}: {argv[0]}: {exc.strerror}") from exc

@@ -20,11 +20,13 @@ from prometheus_client.utils import floatToGoString
 from hatang.monitoring.poller import TargetResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# snmp_exporter's scrape metrics. snmp_scrape_packets_sent counts the requests hatang
+# sent; pysnmp's retransmissions are not visible to it, so they are not included.
 SCRAPE_METRICS = (
     ("snmp_scrape_duration_seconds", "Total SNMP time scrape took (walk and processing)."),
     ("snmp_scrape_walk_duration_seconds", "Time SNMP walk/bulkwalk took."),
     ("snmp_scrape_pdus_returned", "PDUs returned from walk."),
-    ("snmp_scrape_requests_sent", "SNMP requests sent for this scrape (GET and GETBULK)."),
+    ("snmp_scrape_packets_sent", "Requests sent for get and bulkget (retransmissions not included)."),
 )
 
 
@@ -53,9 +55,14 @@ def render_families(families: Iterable[Metric]) -> bytes:
 def families(results: Iterable[TargetResult]) -> list[Metric]:
     """Metric families of the results' samples, then snmp_exporter's scrape metrics."""
     by_name: dict[str, Metric] = {}
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     results = list(results)
     for result in results:
         for sample in result.samples:
+            key = (sample.name, tuple(sorted(sample.labels.items())))
+            if key in seen:  # e.g. sysUpTime in both system and if_mib of one scrape
+                continue
+            seen.add(key)
             family = by_name.get(sample.name)
             if family is None:
                 family = by_name[sample.name] = Metric(sample.name, sample.help, sample.type)
@@ -63,11 +70,13 @@ def families(results: Iterable[TargetResult]) -> list[Metric]:
     scrape = {name: Metric(name, doc, "gauge") for name, doc in SCRAPE_METRICS}
     for result in results:
         module = {"module": result.module} if len(results) > 1 else {}
-        scrape["snmp_scrape_duration_seconds"].add_sample("snmp_scrape_duration_seconds", module, result.duration_s)
-        scrape["snmp_scrape_pdus_returned"].add_sample("snmp_scrape_pdus_returned", module, result.pdus_returned)
-        scrape["snmp_scrape_requests_sent"].add_sample("snmp_scrape_requests_sent", module, result.requests)
-        for walked, seconds in result.walk_durations.items():
-            scrape["snmp_scrape_walk_duration_seconds"].add_sample("snmp_scrape_walk_duration_seconds", {**module, "walk": walked}, seconds)
+        for name, value in (
+            ("snmp_scrape_duration_seconds", result.duration_s),
+            ("snmp_scrape_walk_duration_seconds", result.walk_duration_s),
+            ("snmp_scrape_pdus_returned", result.pdus_returned),
+            ("snmp_scrape_packets_sent", result.requests),
+        ):
+            scrape[name].add_sample(name, module, value)
     return [*by_name.values(), *scrape.values()]
 
 

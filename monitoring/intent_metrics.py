@@ -21,8 +21,8 @@ def inventory_families(inv: Any) -> list[Metric]:
         for port in inv.ports(device.name):
             if port.link is None:
                 continue
-            labels = {"device": device.name, "ifName": port.name}
-            info.add_sample(info.name, {**labels, "kind": port.kind, "peer": port.peer or "", "link": port.link.id}, 1)
+            labels = {"device": device.name, "ifName": port.name, "kind": port.kind, "peer": port.peer or "", "link": port.link.id}
+            info.add_sample(info.name, labels, 1)
             bandwidth.add_sample(bandwidth.name, labels, port.bandwidth_mbps * 1e6)
     return [info, bandwidth]
 

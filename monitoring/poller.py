@@ -59,7 +59,7 @@ class TargetResult:
     duration_s: float = 0.0
     requests: int = 0
     pdus_returned: int = 0
-    walk_durations: dict[str, float] = field(default_factory=dict)
+    walk_duration_s: float = 0.0
 
     def value(self, name: str, **labels: str) -> float | None:
         """The first sample named ``name`` whose labels include ``labels``."""
@@ -151,24 +151,19 @@ async def poll_target(engine: SnmpEngine, target: Target, module: mods.Module, *
     session = Session(engine, target.address, target.port, target.auth, timeout=timeout, retries=retries)
     try:
         if module.scalars:
-            began = time.monotonic()
             answer = await session.get([m.oid_tuple + (0,) for m in module.scalars])
-            result.walk_durations["scalars"] = time.monotonic() - began
             for metric, (_, value) in zip(module.scalars, answer):
                 sample = scalar_sample(metric, value)
                 if sample is not None:
                     result.samples.append(sample)
         for table in module.tables:
-            began = time.monotonic()
             columns = [m.oid_tuple for m in table.lookups] + [m.oid_tuple for m in table.columns]
-            walked = await session.walk_columns(columns, max_repetitions)
-            result.walk_durations[table.index] = time.monotonic() - began
-            result.samples.extend(table_samples(table, walked))
+            result.samples.extend(table_samples(table, await session.walk_columns(columns, max_repetitions)))
     except SnmpFailure as exc:
         result.ok, result.error, result.samples = False, f"{target.name} ({target.address}): {exc}", []
     except Exception as exc:  # one target's surprise must never stop the others
         result.ok, result.error, result.samples = False, f"{target.name} ({target.address}): {type(exc).__name__}: {exc}", []
-    result.requests, result.pdus_returned = session.requests, session.varbinds_returned
+    result.requests, result.pdus_returned, result.walk_duration_s = session.requests, session.varbinds_returned, session.wire_s
     result.duration_s = time.monotonic() - started
     return result
 

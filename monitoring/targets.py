@@ -63,13 +63,24 @@ def device_target(inv: Any, name: str, *, version: str = "v3", auth: SnmpAuth | 
     )
 
 
+def routers_at(inv: Any, query: str) -> list[Any]:
+    """The routers at a site; for a district, its own router and every commune's in it."""
+    if query in inv.device_by_name:
+        return [inv.device(query)]
+    site = inv.find_site(query)
+    if site.kind != "district":
+        return inv.devices_at(query)
+    return [d for d in inv.routers() if inv.sites[d.site].district == site.code and inv.sites[d.site].kind in ("district", "commune")]
+
+
 def inventory_targets(inv: Any, *, site: str | None = None, version: str = "v3", devices: list[str] | None = None) -> list[Target]:
-    """Targets for every router (or those at ``site``, or the named ``devices``), one credential lookup."""
+    """Targets for every router (or those at ``site`` — a district means all its routers —
+    or the named ``devices``), with one credential lookup."""
     auth = auth_for(inv.env, version)
     if devices is not None:
         names = devices
     elif site:
-        names = [d.name for d in inv.devices_at(site)]
+        names = [d.name for d in routers_at(inv, site)]
     else:
         names = [d.name for d in inv.routers()]
     return [device_target(inv, name, auth=auth) for name in names]

@@ -61,22 +61,16 @@ class ReadOnlyDriver:
 
 
 def napalm_driver(inv: Inventory, device: str) -> Any:
-    """An opened napalm driver for ``device`` with the read-only account."""
-    from napalm import get_network_driver
+    """An opened napalm driver for ``device`` (the network room's connection settings),
+    logged in with the read-only account ``net-readonly`` for the getters."""
+    import napalm
 
     from hatang.credentials import credential
+    from hatang.network.connect import driver_args
 
-    import hatang.network  # noqa: F401  (registers the project's napalm drivers, e.g. frr)
-
-    platform = inv.platform(device).value
-    login = credential("net-readonly", ("username", "password"), env=inv.env)
-    driver_class = get_network_driver(platform)
-    driver = driver_class(
-        hostname=str(inv.mgmt(device).ip),
-        username=login["username"],
-        password=login["password"],
-        timeout=DRIVER_TIMEOUT_S,
-    )
+    name, kwargs = driver_args(inv, device, timeout=DRIVER_TIMEOUT_S)
+    kwargs |= credential("net-readonly", ("username", "password"), env=inv.env)
+    driver = napalm.get_network_driver(name)(**kwargs)
     driver.open()
     return driver
 

@@ -54,7 +54,7 @@ class Diagnostic(_Strict):
     """One read-only check to run, on which device relative to the target."""
 
     check: str
-    on: Role = "target"
+    role: Role = "target"
     params: dict[str, float | int | str] = Field(default_factory=dict)
 
 
@@ -119,7 +119,23 @@ def parse(path: Path) -> Runbook:
         raise RunbookError(f"{path}: invalid front matter", details=_describe(exc)) from None
     if kebab_name(meta.alert) != path.stem:
         raise RunbookError(f"{path}: alert '{meta.alert}' belongs in {kebab_name(meta.alert)}.md")
+    if problems := cross_check(meta):
+        raise RunbookError(f"{path}: inconsistent front matter", details=problems)
     return Runbook(path=path, meta=meta, body=match.group(2).strip() + "\n")
+
+
+def cross_check(meta: FrontMatter) -> list[str]:
+    """What the schema cannot see: unknown checks, conditions on checks the runbook
+    does not run, and a missing fallback step."""
+    from hatang.runbooks.checks import CHECKS
+
+    problems = [f"diagnostics[{i}].check: unknown check '{d.check}' (known: {', '.join(sorted(CHECKS))})" for i, d in enumerate(meta.diagnostics) if d.check not in CHECKS]
+    declared = {f"{d.role}.{d.check}" for d in meta.diagnostics}
+    for i, step in enumerate(meta.next_steps):
+        problems += [f"next_steps[{i}].when: '{key}' is not among the diagnostics ({', '.join(sorted(declared))})" for key in step.when if key not in declared]
+    if meta.next_steps[-1].when:
+        problems.append("next_steps: the last step must have no 'when' (the advice when nothing else applies)")
+    return problems
 
 
 @lru_cache(maxsize=4)

@@ -29,12 +29,13 @@ MAX_PARALLEL_CHECKS = 12
 class Job:
     index: int
     diagnostic: Diagnostic
+    target: str
     subject: Subject | None
 
     @property
     def name(self) -> str:
         device = self.subject.device if self.subject else "-"
-        return f"{self.index}:{self.diagnostic.on}:{device}:{self.diagnostic.check}"
+        return f"{self.index}:{self.diagnostic.role}:{device}:{self.diagnostic.check}"
 
 
 def plan(inv: Inventory, runbook: Runbook, target: str, present: Collection[str]) -> list[Job]:
@@ -42,16 +43,16 @@ def plan(inv: Inventory, runbook: Runbook, target: str, present: Collection[str]
     here (the core has no uplink) is one job without a subject, reported as skipped."""
     jobs: list[Job] = []
     for diagnostic in runbook.meta.diagnostics:
-        found = scope.subjects(inv, target, diagnostic.on, present)
+        found = scope.subjects(inv, target, diagnostic.role, present)
         for subject in found or [None]:
-            jobs.append(Job(len(jobs), diagnostic, subject))
+            jobs.append(Job(len(jobs), diagnostic, target, subject))
     return jobs
 
 
 def _finding(job: Job, result: Result) -> Finding:
-    role, check = job.diagnostic.on, job.diagnostic.check
+    role, check = job.diagnostic.role, job.diagnostic.check
     if job.subject is None:
-        return Finding(check, role, "-", "skip", f"no {role} device for this target here")
+        return Finding(check, role, "-", "skip", f"{job.target} has no {role.removesuffix('s')} neighbour here")
     if not result.ok:
         return Finding(check, role, job.subject.device, "fail", f"check could not complete: {result.error}", error=result.error, duration_s=round(result.duration_s, 2))
     outcome = result.data["outcome"]
@@ -131,6 +132,7 @@ def run(
     show_progress: bool = True,
 ) -> list[Report]:
     """Diagnose every router at SITE (a site slug, GSO code or device name)."""
+    inv.find_site(site)  # an unknown site is the first thing to tell
     present = scope.present_devices(inv) if present is None else present
     with access.DriverPool(inv, factory) as drivers:
         return [diagnose(inv, runbook, device, present, drivers, show_progress=show_progress) for device in scope.targets(inv, site, present)]

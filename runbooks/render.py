@@ -21,7 +21,7 @@ def runbook_row(runbook: Runbook) -> dict:
         "file": f"runbooks/{runbook.path.name}",
         "severity": meta.severity,
         "title": meta.title.model_dump(),
-        "checks": [f"{d.on}.{d.check}" for d in meta.diagnostics],
+        "checks": [f"{d.role}.{d.check}" for d in meta.diagnostics],
     }
 
 
@@ -44,7 +44,7 @@ def print_runbook(runbook: Runbook) -> None:
         [(f"{s.after_min} min", s.vai_tro, s.role, f"{s.when.vi}\n[dim]{s.when.en}[/]") for s in meta.escalation],
     )
     out.print(Markdown(runbook.body))
-    checks = ", ".join(f"{d.on}.{d.check}" for d in meta.diagnostics)
+    checks = ", ".join(f"{d.role}.{d.check}" for d in meta.diagnostics)
     out.print(f"\n[dim]Chẩn đoán tự động / automated diagnostics: {checks}[/]")
     out.print(f"[dim]hatang runbook run {meta.alert} --target SITE[/]")
 

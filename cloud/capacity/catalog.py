@@ -1,12 +1,13 @@
 """The servers a planner may buy, with their prices (VND): the recommendation's menu.
 
 See ``examples/catalog.yaml``. A spec is an inventory :class:`~hatang.inventory.model.Node`
-(cores, threads, RAM, disks by role) plus a price; ``default`` names the spec used when
-the planner does not choose one.
+(cores, threads, RAM, disks by role) plus a price; ``default`` names the spec used where
+the planner does not choose one, ``clusters`` a spec per cluster where it differs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class Spec(InputModel):
 class CatalogFile(InputModel):
     currency: str = "VND"
     default: str
+    clusters: dict[str, str] = {}
     specs: dict[str, Spec] = Field(min_length=1)
 
 
@@ -49,13 +51,28 @@ class NodeSpec:
         return self.spec.price_vnd
 
 
-def load_spec(path: Path | None = None, name: str | None = None) -> NodeSpec:
-    """The spec ``name`` (or the catalogue's default) from the catalogue at ``path``."""
+@dataclass(frozen=True)
+class Catalog:
+    path: Path
+    data: CatalogFile
+
+    def spec_for(self, cluster: str, override: str | None = None) -> NodeSpec:
+        """``override`` if given, else the cluster's own spec, else the default."""
+        name = override or self.data.clusters.get(cluster, self.data.default)
+        if name not in self.data.specs:
+            raise PlanInputError(f"catalogue {self.path}: no spec {name!r} (it has {', '.join(sorted(self.data.specs))})")
+        return NodeSpec(name, self.data.specs[name])
+
+
+def load_catalog(path: Path | None, clusters: Iterable[str]) -> Catalog:
+    """Read a catalogue; a default, or a cluster's spec, that is not listed is an error with its line."""
     path = path or DEFAULT_CATALOG
-    catalog, source = load_yaml_model(path, CatalogFile, "catalogue")
-    chosen = name or catalog.default
-    if chosen not in catalog.specs:
-        if name:
-            raise PlanInputError(f"catalogue {path}: no spec {name!r} (it has {', '.join(sorted(catalog.specs))})")
-        raise fail(source, ("default",), f"default spec {chosen!r} is not among the specs", "catalogue")
-    return NodeSpec(chosen, catalog.specs[chosen])
+    data, source = load_yaml_model(path, CatalogFile, "catalogue")
+    known = set(clusters)
+    for key, name in [(("default",), data.default), *((("clusters", c), s) for c, s in data.clusters.items())]:
+        if name not in data.specs:
+            raise fail(source, key, f"spec {name!r} is not among the specs ({', '.join(sorted(data.specs))})", "catalogue")
+    for cluster in data.clusters:
+        if cluster not in known:
+            raise fail(source, ("clusters", cluster), f"unknown cluster {cluster!r} (known: {', '.join(sorted(known))})", "catalogue")
+    return Catalog(path, data)

@@ -12,7 +12,8 @@ The file has one row per cluster and month::
   GB, before replication (what the VMs wrote). One column per pool; a cluster that has
   no such pool leaves the cell empty. A pool with no column has no history.
 
-Every value is a number ≥ 0. Problems name the file, the row and the column.
+Every value is a number ≥ 0. Lines starting with ``#`` are comments (before the header
+too). Problems name the file, the row and the column.
 """
 
 from __future__ import annotations
@@ -70,25 +71,27 @@ def read_history(path: Path, pools_by_cluster: Mapping[str, Iterable[str]]) -> H
             rows = list(csv.reader(handle))
     except OSError as exc:
         raise HistoryError(f"{path}: cannot read the history: {exc.strerror}") from None
-    if not rows:
-        raise HistoryError(f"{path}: the history is empty (expected a header: {','.join(REQUIRED)},{STORAGE_PREFIX}<pool>…)")
     return parse_rows(str(path), rows, pools_by_cluster)
 
 
 def parse_rows(name: str, rows: list[list[str]], pools_by_cluster: Mapping[str, Iterable[str]]) -> History:
-    header = [h.strip() for h in rows[0]]
+    rows = [[] if row and row[0].lstrip().startswith("#") else row for row in rows]
+    header_at = next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), None)
+    if header_at is None:
+        raise HistoryError(f"{name}: the history is empty (expected a header: {','.join(REQUIRED)},{STORAGE_PREFIX}<pool>…)")
+    header = [h.strip() for h in rows[header_at]]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in REQUIRED and not c.startswith(STORAGE_PREFIX)]
     if missing or unknown:
         raise HistoryError(
-            f"{name}: row 1 (header): " + "; ".join(
+            f"{name}: row {header_at + 1} (header): " + "; ".join(
                 [f"missing column(s) {', '.join(missing)}"] * bool(missing) + [f"unknown column(s) {', '.join(unknown)}"] * bool(unknown)
             ),
             details=[f"expected: {','.join(REQUIRED)} and one {STORAGE_PREFIX}<pool> column per storage pool"],
         )
     columns = {c: header.index(c) for c in header}
     samples: dict[str, dict[Month, tuple[int, dict[str, float]]]] = {}
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if not any(cell.strip() for cell in row):
             continue
         where = f"{name}: row {number}"

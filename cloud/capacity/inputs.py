@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from hatang.errors import HatangError
 from hatang.inventory.yamlsource import Problem, Source, read
@@ -21,6 +21,14 @@ class InputModel(BaseModel):
     """A record of a planner's file: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: object) -> object:
+        """Keys starting with ``x-`` hold YAML anchors for reuse; they are not inputs."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+        return data
 
 
 class PlanInputError(HatangError):

@@ -12,3 +12,5 @@ refused as PVE refuses them. State lives on disk in the simulator's directory:
 - ``endpoints.json``: where each cluster listens and the certificate that proves it;
 - ``secrets.yaml`` (0600): the generated hatang API token and root password.
 """
+
+from hatang.lab.pvesim.component import down, name, status, up  # noqa: F401  (the lab component)

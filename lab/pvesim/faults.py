@@ -22,14 +22,18 @@ from typing import Any
 
 from hatang.lab.pvesim.files import Watched, read_json, write_json
 
-EMPTY: dict[str, list] = {"offline": [], "fail_tasks": [], "http_errors": [], "locks": []}
+KINDS = ("offline", "fail_tasks", "http_errors", "locks")
+
+
+def empty() -> dict[str, list]:
+    return {kind: [] for kind in KINDS}
 
 
 class Faults:
     def __init__(self, directory: Path):
         self.path = directory / "faults.json"
         self._lock_path = directory / ".faults.lock"
-        self._watched = Watched(self.path, EMPTY)
+        self._watched = Watched(self.path, empty())
 
     # --- the admin side -----------------------------------------------------------
 
@@ -38,7 +42,7 @@ class Faults:
         """Read, let the caller change, write back atomically; one editor at a time."""
         with open(self._lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            data = {**EMPTY, **read_json(self.path, EMPTY)}
+            data = {**empty(), **read_json(self.path, {})}
             yield data
             write_json(self.path, data)
 
@@ -62,12 +66,12 @@ class Faults:
 
     def clear(self) -> None:
         with self.edit() as data:
-            data.update({key: [] for key in EMPTY})
+            data.update(empty())
 
     # --- the server side ----------------------------------------------------------
 
     def current(self) -> dict[str, list]:
-        return {**EMPTY, **self._watched.data()}
+        return {**empty(), **self._watched.data()}
 
     def is_offline(self, node: str) -> bool:
         return node in self.current()["offline"]

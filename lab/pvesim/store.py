@@ -64,7 +64,7 @@ def seed(cluster: m.Cluster, vms: list[m.Vm]) -> dict[str, Any]:
                 "name": name, "template": 1, "cores": 2, "sockets": 1, "memory": "2048",
                 "scsi0": f"{first_images}:base-{vmid}-disk-0,size=2G",
                 "ide2": f"{first_images}:vm-{vmid}-cloudinit,media=cdrom",
-                "net0": f"virtio={_mac(vmid, 0)},bridge=vmbr0",
+                "net0": f"virtio={mac_for(vmid, 0)},bridge=vmbr0",
                 "scsihw": "virtio-scsi-single", "ostype": "l26", "boot": "order=scsi0",
                 "agent": "1", "serial0": "socket", "vga": "serial0", "tags": "template",
             },
@@ -80,14 +80,10 @@ def seed(cluster: m.Cluster, vms: list[m.Vm]) -> dict[str, Any]:
     }
 
 
-def _mac(vmid: int, index: int) -> str:
+def mac_for(vmid: int, index: int) -> str:
     """A stable MAC in Proxmox's BC:24:11 prefix."""
     digest = hashlib.sha1(f"{vmid}/{index}".encode()).digest()
     return "BC:24:11:" + ":".join(f"{b:02X}" for b in digest[:3])
-
-
-def mac_for(vmid: int, index: int) -> str:
-    return _mac(vmid, index)
 
 
 def config_digest(config: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ CHECKS: dict[str, Check] = {
     "mgmt_ssh": reachability.mgmt_ssh,
     "loopback_from_core": reachability.loopback_from_core,
     "interfaces": snmp.interfaces,
+    "ports_enabled": snmp.ports_enabled,
     "interface_errors": snmp.interface_errors,
     "interface_load": snmp.interface_load,
     "uptime": snmp.uptime,

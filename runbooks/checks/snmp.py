@@ -37,24 +37,46 @@ def _no_ports(ctx: CheckContext) -> Outcome | None:
     return None
 
 
-def interfaces(ctx: CheckContext) -> Outcome:
-    """Admin and oper status of the ports in scope; a port missing from the agent's
-    ifTable counts as down (its veth or line card is gone)."""
-    if skipped := _no_ports(ctx):
-        return skipped
+def port_states(ctx: CheckContext) -> list[dict]:
+    """Oper and admin status of each port in scope, from one SNMP walk; a port missing
+    from the agent's ifTable is ``absent`` (its veth or line card is gone)."""
     snap = snmp_snapshot(ctx.inv, ctx.device)
-    down, rows = [], []
+    states = []
     for port in ctx.subject.ports:
         row = snap.rows.get(port.name)
-        state = "absent" if row is None else OPER_STATUS.get(row.oper, str(row.oper))
+        oper = "absent" if row is None else OPER_STATUS.get(row.oper, str(row.oper))
         admin = None if row is None else ("up" if row.admin == 1 else "down")
-        rows.append({**port_record(port), "oper": state, "admin": admin})
-        if state != "up":
-            down.append(f"{describe_port(port)} is {state}" + (" (shut down by configuration)" if admin == "down" else ""))
-    data = {"ports": rows, "down": [r for r in rows if r["oper"] != "up"], "uptime_s": snap.uptime_s}
+        states.append({**port_record(port), "oper": oper, "admin": admin, "describe": describe_port(port)})
+    return states
+
+
+def _state_lines(states: list[dict]) -> list[str]:
+    return [f"{s['port']}: oper {s['oper']}, admin {s['admin']}" for s in states]
+
+
+def interfaces(ctx: CheckContext) -> Outcome:
+    """Every port in scope operationally up."""
+    if skipped := _no_ports(ctx):
+        return skipped
+    states = port_states(ctx)
+    down = [s for s in states if s["oper"] != "up"]
+    data = {"ports": states, "down": down}
     if down:
-        return Outcome("fail", "; ".join(down), details=[f"{r['port']}: oper {r['oper']}, admin {r['admin']}" for r in rows], data=data)
-    return Outcome("ok", f"{len(rows)} port(s) up: " + ", ".join(r["port"] for r in rows), data=data)
+        return Outcome("fail", "; ".join(f"{s['describe']} is {s['oper']}" for s in down), details=_state_lines(states), data=data)
+    return Outcome("ok", f"{len(states)} port(s) up: " + ", ".join(s["port"] for s in states), data=data)
+
+
+def ports_enabled(ctx: CheckContext) -> Outcome:
+    """No port in scope shut down by configuration (ifAdminStatus): a port that is down
+    because someone (or a push) shut it is a configuration fault, not a line fault."""
+    if skipped := _no_ports(ctx):
+        return skipped
+    states = port_states(ctx)
+    shut = [s for s in states if s["admin"] == "down"]
+    data = {"ports": states, "shut": shut}
+    if shut:
+        return Outcome("fail", "; ".join(f"{s['describe']} is shut down by configuration" for s in shut), details=_state_lines(states), data=data)
+    return Outcome("ok", f"{len(states)} port(s) enabled in the configuration", data=data)
 
 
 def _two_samples(ctx: CheckContext) -> tuple[IfSnapshot, IfSnapshot, float]:

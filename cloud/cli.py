@@ -1,0 +1,144 @@
+"""``hatang cloud``: plan, apply, drift and destroy the Proxmox VE clusters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hatang.console import info, out, print_json, print_table, warn
+from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
+
+app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, destroy.", no_args_is_help=True)
+
+ClusterOpt = Annotated[list[str] | None, typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
+
+
+def _inventory(inventory, env):
+    from hatang.inventory import load
+
+    return load(inventory, env)
+
+
+def _show_plan(the_plan) -> None:
+    rows = []
+    for action in the_plan.actions:
+        where = action.target if action.op in ("create", "move") else action.node
+        what = "; ".join(str(c) for c in action.changes) or action.reason
+        rows.append((action.op, action.cluster, action.name, action.vmid, where, what if action.changes else "", action.reason))
+    if rows:
+        print_table("cloud plan", ["action", "cluster", "guest", "vmid", "node", "changes", "reason"], rows)
+    for problem in the_plan.problems:
+        out.print(f"[bold red]cannot:[/] {problem}")
+    for warning in the_plan.warnings:
+        warn(warning)
+    calls = ", ".join(f"{c.cluster} {c.api_calls}" for c in the_plan.clusters)
+    summary = the_plan.as_dict()["summary"]
+    counts = ", ".join(f"{n} {op}" for op, n in summary.items() if n)
+    out.print(("nothing to do: the clusters match the inventory" if the_plan.empty else f"plan: {counts}") + f" (API calls read: {calls})")
+
+
+@app.command()
+def plan(inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, cluster: ClusterOpt = None, json: JsonOpt = False) -> None:
+    """What apply would change, and why; reads each cluster in a constant number of API calls."""
+    from hatang.cloud.plan import plan as make_plan
+
+    the_plan = make_plan(_inventory(inventory, env), clusters=cluster)
+    if json:
+        print_json(the_plan.as_dict())
+    else:
+        _show_plan(the_plan)
+    if the_plan.problems:
+        raise typer.Exit(2)
+
+
+@app.command()
+def apply(
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    cluster: ClusterOpt = None,
+    yes: YesOpt = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-n", min=1, max=32, help="Actions run at once per phase.")] = 4,
+    task_timeout: Annotated[float, typer.Option("--task-timeout", help="Seconds to wait for one PVE task.")] = 300.0,
+    json: JsonOpt = False,
+) -> None:
+    """Carry out the plan: moves, updates, creates, HA rules, deletes; waits on every task."""
+    from hatang.cloud.apply import ApplyError, apply as run_apply
+    from hatang.cloud.plan import plan as make_plan
+
+    inv = _inventory(inventory, env)
+    the_plan = make_plan(inv, clusters=cluster)
+    if not json:
+        _show_plan(the_plan)
+    if the_plan.empty:
+        if json:
+            print_json({"ok": True, "steps": [], "plan": the_plan.as_dict()})
+        return
+    if not yes and not typer.confirm(f"Apply these {len(the_plan.changes)} change(s)?", err=True):
+        raise typer.Abort()
+    try:
+        report = run_apply(inv, yes=True, concurrency=concurrency, plan=the_plan, task_timeout_s=task_timeout, show_progress=not json)
+    except ApplyError as exc:
+        if json:
+            print_json({**exc.report.as_dict(), "error": exc.message, "details": exc.details})
+            raise typer.Exit(exc.exit_code) from None
+        _show_steps(exc.report)
+        raise
+    if json:
+        print_json(report.as_dict())
+        return
+    _show_steps(report)
+    info(f"applied: {len(report.steps)} step(s), {report.api_calls} API calls")
+
+
+def _show_steps(report) -> None:
+    rows = [(s.cluster, s.op, s.name, "[green]ok[/]" if s.ok else "[bold red]FAIL[/]",
+             s.data.get("vmid", ""), f"{s.duration_s:.1f}s", s.error) for s in report.steps]
+    print_table("cloud apply", ["cluster", "action", "guest", "result", "vmid", "took", "error"], rows)
+
+
+@app.command()
+def drift(
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    cluster: ClusterOpt = None,
+    deep: Annotated[bool, typer.Option("--deep", help="Also read each managed guest's config (one call per guest).")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """What changed on the clusters outside hatang since the last apply. Exit 1 on drift."""
+    from hatang.cloud.drift import drift as find_drift
+
+    report = find_drift(_inventory(inventory, env), deep=deep, clusters=cluster)
+    if json:
+        print_json(report.as_dict())
+    else:
+        for name, baseline in report.baselines.items():
+            info(f"{name}: compared with {baseline}")
+        if report.items:
+            print_table("cloud drift", ["cluster", "guest", "field", "expected", "actual", "note"],
+                        [(i.cluster, i.name, i.field, i.expected, i.actual, i.note) for i in report.items])
+        else:
+            out.print("no drift: the clusters are as hatang left them")
+        info(f"API calls: {report.api_calls}")
+    if report.items:
+        raise typer.Exit(1)
+
+
+@app.command()
+def destroy(
+    name: Annotated[str, typer.Argument(help="The guest's name.")],
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    yes: YesOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Destroy one guest hatang manages (tagged 'hatang'); asks first unless --yes."""
+    from hatang.cloud.destroy import destroy as run_destroy
+
+    result = run_destroy(_inventory(inventory, env), name, confirm=lambda q: yes or typer.confirm(q, err=True))
+    if json:
+        print_json(result)
+        return
+    out.print(f"destroyed {name} (vmid {result['vmid']}, {result['cluster']})")
+    if result["note"]:
+        warn(result["note"])

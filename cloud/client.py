@@ -1,0 +1,193 @@
+"""The Proxmox VE API client hatang uses: proxmoxer, an endpoint per cluster, one token.
+
+``connect(inv, cluster)`` returns a proxmoxer ``ProxmoxAPI`` (other rooms use it as is);
+:class:`Pve` wraps one with string paths, PVE's errors as :class:`PveError`, task
+waiting, and a count of the calls made (plans print it). Every request can be recorded
+(:func:`recording`), which is how the tests hold hatang's calls to the API schema.
+
+Endpoints: in the lab, the simulator's ``endpoints.json`` (host, port and the
+certificate to trust); ``$HATANG_PVE_ENDPOINTS`` names another such file; in
+production, the first node's address on the ``pve-mgmt`` VLAN, port 8006, verified
+against the system's CAs or ``$HATANG_PVE_CA``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from proxmoxer import ProxmoxAPI, ResourceException
+
+from hatang.cloud.errors import PveError, TaskError, UnreachableError
+from hatang.credentials import secret
+from hatang.errors import HatangError
+from hatang.inventory.inventory import Inventory
+from hatang.paths import state_dir
+
+API_PREFIX = "/api2/json"
+PVE_PORT = 8006
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    verify: str | bool
+
+
+@dataclass(frozen=True)
+class Recorded:
+    verb: str
+    path: str
+    params: dict[str, str]
+
+
+@dataclass
+class CallLog:
+    """Calls made through the clients it is attached to (thread-safe)."""
+
+    calls: list[Recorded] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, call: Recorded) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+
+_recorders: list[CallLog] = []
+
+
+@contextmanager
+def recording() -> Iterator[CallLog]:
+    """Record every call any hatang Proxmox client makes while the block runs."""
+    log = CallLog()
+    _recorders.append(log)
+    try:
+        yield log
+    finally:
+        _recorders.remove(log)
+
+
+def simulator_endpoints_file() -> Path:
+    """Where the lab's simulator says where it listens."""
+    return state_dir() / "lab" / "pvesim" / "endpoints.json"
+
+
+def endpoint(inv: Inventory, cluster: str) -> Endpoint:
+    if cluster not in inv.cluster_by_name:
+        raise HatangError(f"unknown cluster '{cluster}'; the inventory declares: {', '.join(sorted(inv.cluster_by_name))}")
+    override = os.environ.get("HATANG_PVE_ENDPOINTS")
+    if override or inv.env == "lab":
+        path = Path(override) if override else simulator_endpoints_file()
+        try:
+            entry = json.loads(path.read_text())[cluster]
+        except FileNotFoundError:
+            raise HatangError(f"no Proxmox endpoints file {path}: is the lab up? ('hatang lab up')") from None
+        except (KeyError, json.JSONDecodeError) as exc:
+            raise HatangError(f"{path}: no endpoint for cluster '{cluster}' ({exc})") from None
+        return Endpoint(entry["host"], int(entry["port"]), entry.get("ca") or True)
+    first = inv.cluster_by_name[cluster].nodes[0].name
+    address = inv.host_address(first, inv.pve_mgmt_vlan).ip
+    return Endpoint(str(address), PVE_PORT, os.environ.get("HATANG_PVE_CA") or True)
+
+
+def _record_session(api: ProxmoxAPI) -> None:
+    """Wrap the session so every request is counted into the active recorders."""
+    session = api._store["session"]
+    original = session.request
+
+    def request(method: str, url: str, params: Any = None, data: Any = None, **kwargs: Any) -> Any:
+        path = urlsplit(url).path
+        path = path[path.index(API_PREFIX) + len(API_PREFIX):] if API_PREFIX in path else path
+        sent = {k: str(v) for k, v in dict(params or data or {}).items() if v is not None}
+        for log in list(_recorders):
+            log.add(Recorded(method, path, sent))
+        return original(method, url, params=params, data=data, **kwargs)
+
+    session.request = request
+
+
+def connect(inv: Inventory, cluster_name: str, *, timeout: float = 15.0) -> ProxmoxAPI:
+    """A proxmoxer client for one cluster, authenticated with the ``pve-api`` token."""
+    point = endpoint(inv, cluster_name)
+    token_id = secret("pve-api", "token_id", env=inv.env)
+    user, _, token_name = token_id.partition("!")
+    if not token_name or "@" not in user:
+        raise HatangError(f"credential 'pve-api' field 'token_id' must read user@realm!tokenname, not '{token_id}'")
+    api = ProxmoxAPI(point.host, port=point.port, user=user, token_name=token_name,
+                     token_value=secret("pve-api", "secret", env=inv.env), verify_ssl=point.verify, timeout=timeout)
+    _record_session(api)
+    return api
+
+
+class Pve:
+    """One cluster's API with string paths, PVE's errors, task waits and a call count."""
+
+    def __init__(self, api: ProxmoxAPI, cluster: str):
+        self.api = api
+        self.cluster = cluster
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, inv: Inventory, cluster: str) -> "Pve":
+        return cls(connect(inv, cluster), cluster)
+
+    def request(self, verb: str, path: str, **params: Any) -> Any:
+        with self._lock:
+            self.calls += 1
+        resource = self.api(path.strip("/"))
+        try:
+            return getattr(resource, verb.lower())(**params)
+        except ResourceException as exc:
+            errors = exc.errors if isinstance(exc.errors, dict) else {}
+            raise PveError(self.cluster, verb, path, exc.status_code, str(exc.content), errors) from None
+        except requests.Timeout as exc:
+            raise UnreachableError(f"{self.cluster}: {verb} {path}: no answer in time ({exc})", timeout=True) from None
+        except requests.exceptions.SSLError as exc:
+            raise UnreachableError(f"{self.cluster}: TLS verification of the Proxmox API failed: {exc}") from None
+        except requests.ConnectionError as exc:
+            raise UnreachableError(f"{self.cluster}: cannot reach the Proxmox API: {exc}") from None
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, **params)
+
+    def post(self, path: str, **params: Any) -> Any:
+        return self.request("POST", path, **params)
+
+    def put(self, path: str, **params: Any) -> Any:
+        return self.request("PUT", path, **params)
+
+    def delete(self, path: str, **params: Any) -> Any:
+        return self.request("DELETE", path, **params)
+
+    def wait(self, upid: str, what: str, *, timeout_s: float = 300.0, poll_s: float = 0.05) -> None:
+        """Wait for a task to stop; raise TaskError naming ``what`` unless it ended OK."""
+        node = upid.split(":")[1]
+        deadline = time.monotonic() + timeout_s
+        delay = poll_s
+        while True:
+            status = self.get(f"nodes/{node}/tasks/{upid}/status")
+            if status.get("status") == "stopped":
+                if status.get("exitstatus") != "OK":
+                    raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {status.get('exitstatus')}", upid=upid)
+                return
+            if time.monotonic() >= deadline:
+                raise TaskError(f"{what}: task {upid} still running after {timeout_s:.0f} s", upid=upid, timeout=True)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+
+    def run(self, verb: str, path: str, what: str, *, timeout_s: float = 300.0, **params: Any) -> None:
+        """Start a task-returning call and wait for it."""
+        upid = self.request(verb, path, **params)
+        if upid:
+            self.wait(upid, what, timeout_s=timeout_s)

@@ -1,0 +1,57 @@
+"""What can go wrong talking to Proxmox VE, as errors the user can act on."""
+
+from __future__ import annotations
+
+from hatang.errors import HatangError
+
+
+class PveError(HatangError):
+    """An API call PVE refused or failed: status, PVE's reason phrase and ``errors`` map."""
+
+    def __init__(self, cluster: str, verb: str, path: str, status: int, reason: str, errors: dict | None = None):
+        self.cluster, self.verb, self.path = cluster, verb, path
+        self.status, self.reason, self.errors = status, reason, errors or {}
+        details = [f"{key}: {value}" for key, value in sorted(self.errors.items())]
+        super().__init__(f"{cluster}: {verb} {path}: {status} {reason}{self._hint()}", details=details)
+
+    def _hint(self) -> str:
+        if self.status == 401:
+            return " (the API token in credential 'pve-api' was refused)"
+        if self.status == 403:
+            return " (the 'pve-api' token lacks this privilege on the cluster)"
+        if self.status == 595:
+            return " (the node is unreachable: offline or fenced)"
+        return ""
+
+    @property
+    def locked(self) -> bool:
+        """A config lock held by another operation: worth retrying after a while."""
+        return self.status == 500 and ("is locked (" in self.reason or "can't lock file" in self.reason)
+
+    @property
+    def already_exists(self) -> bool:
+        return "already exists" in self.reason
+
+
+class UnreachableError(HatangError):
+    """The API endpoint itself cannot be reached (connection, TLS, timeout)."""
+
+    def __init__(self, message: str, *, timeout: bool = False):
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class TaskError(HatangError):
+    """A PVE task ended with an exitstatus other than OK, or did not end in time."""
+
+    def __init__(self, message: str, *, upid: str, timeout: bool = False):
+        super().__init__(message)
+        self.upid = upid
+        self.timeout = timeout
+
+
+def retryable(exc: BaseException) -> bool:
+    """Lock contention and timeouts pass; anything else would fail again the same way."""
+    if isinstance(exc, PveError):
+        return exc.locked
+    return isinstance(exc, UnreachableError) and exc.timeout

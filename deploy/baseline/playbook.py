@@ -1,0 +1,59 @@
+"""The baseline audit as an Ansible playbook, for teams that already run Ansible.
+
+``deploy/playbooks/baseline-audit.yml`` is rendered from :data:`.controls.CONTROLS`
+(``python -m hatang.deploy.baseline.playbook`` rewrites it; a test keeps the shipped
+file equal to the rendering), so the two audits can never disagree. Every task is
+read-only and runs in ``--check`` mode too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from hatang.deploy.baseline.controls import CONTROLS, DECREE, STANDARD
+
+PATH = Path(__file__).resolve().parent.parent / "playbooks" / "baseline-audit.yml"
+
+
+def render() -> str:
+    controls = [{"id": c.id, "title": c.title, "reference": c.reference, "roles": list(c.roles), "check": c.check} for c in CONTROLS]
+    play = {
+        "name": f"Security baseline audit (level 3: {DECREE}, {STANDARD}); changes nothing",
+        "hosts": "servers",
+        "gather_facts": False,
+        "vars": {"baseline_controls": controls},
+        "tasks": [
+            {
+                "name": "Run the read-only check of each control that applies to the host",
+                "ansible.builtin.command": {"argv": ["/bin/sh", "-c", "{{ item.check }}"]},
+                "loop": "{{ baseline_controls }}",
+                "loop_control": {"label": "{{ item.id }}: {{ item.title }}"},
+                "when": "item.roles | intersect(hatang_roles | default(['base'])) | length > 0",
+                "register": "baseline_checks",
+                "changed_when": False,
+                "failed_when": False,
+                "check_mode": False,
+            },
+            {
+                "name": "Every control passes",
+                "ansible.builtin.assert": {
+                    "that": "baseline_failing | length == 0",
+                    "fail_msg": "failing controls: {{ baseline_failing | join(', ') }}",
+                    "success_msg": "every applicable control passes",
+                    "quiet": True,
+                },
+                "vars": {
+                    "baseline_failing": "{{ baseline_checks.results | selectattr('rc', 'defined') | rejectattr('rc', 'equalto', 0) | map(attribute='item.id') | list }}",
+                },
+            },
+        ],
+    }
+    header = f"# Rendered from hatang.deploy.baseline.controls by 'python -m hatang.deploy.baseline.playbook'; do not edit.\n"
+    return "---\n" + header + yaml.safe_dump([play], sort_keys=False, allow_unicode=True, width=200)
+
+
+if __name__ == "__main__":
+    PATH.write_text(render())
+    print(PATH)

@@ -1,0 +1,115 @@
+"""Building blocks the deploy roles share: packages, services under any init, files.
+
+Each keeps pyinfra's contract (read facts, compare, yield only what is needed): they
+only choose which pyinfra operation to call. Imported by the deploy files, which
+pyinfra runs; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api.operation import OperationMeta
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Directory
+from pyinfra.operations import apt, files, server, systemd, sysvinit
+
+from hatang.credentials import credential, secret
+from hatang.deploy.intent import HostIntent, for_host
+
+
+INIT_SCRIPT = """#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          {name}
+# Required-Start:    $remote_fs
+# Required-Stop:     $remote_fs
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: {name}, for hosts without systemd (written by hatang)
+### END INIT INFO
+DAEMON={daemon.exec}
+PIDFILE={daemon.pidfile}
+case "$1" in
+  start) start-stop-daemon --start --quiet --oknodo --pidfile "$PIDFILE" --exec "$DAEMON" -- {daemon.args} ;;
+  stop) start-stop-daemon --stop --quiet --oknodo --retry 5 --pidfile "$PIDFILE" --exec "$DAEMON" && rm -f "$PIDFILE" ;;
+  restart) "$0" stop && "$0" start ;;
+  reload|force-reload) start-stop-daemon --stop --signal HUP --quiet --pidfile "$PIDFILE" --exec "$DAEMON" ;;
+  status) start-stop-daemon --status --pidfile "$PIDFILE" --exec "$DAEMON" ;;
+  *) echo "usage: $0 start|stop|restart|reload|status" >&2; exit 3 ;;
+esac
+"""
+
+
+def intent() -> HostIntent:
+    """The intent of the host pyinfra is running the deploy on."""
+    return for_host(host.name, host.data.get("hatang_inventory", ""), environment())
+
+
+def packages(names: list[str]) -> None:
+    """Install ``names``; refresh the package lists first only if one is missing, so a
+    converged host makes no change (and needs no mirror)."""
+    installed = host.get_fact(DebPackages)
+    missing = [n for n in names if n not in installed]
+    apt.packages(name=f"Install {', '.join(names)}", packages=names, update=bool(missing), no_recommends=True)
+
+
+def systemd_booted() -> bool:
+    """True when systemd is PID 1: the check ``sd_booted()`` makes. A host that merely
+    has systemctl installed (a container, a lab host) is managed through sysvinit."""
+    return bool(host.get_fact(Directory, path="/run/systemd/system"))
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """How to run a service whose package ships no sysvinit script (only a systemd
+    unit, as rsyslog in bookworm): enough for a generic start-stop-daemon script."""
+
+    exec: str
+    pidfile: str
+    args: str = ""
+
+
+def service(name: str, *, restart_when: list[OperationMeta] = (), reload: bool = False, enabled: bool = True, daemon: Daemon | None = None) -> None:
+    """Keep ``name`` running and enabled; restart (or reload) it when one of
+    ``restart_when`` changed something. Without systemd, the service's sysvinit script
+    runs it; ``daemon`` provides one for packages that ship none."""
+    booted = systemd_booted()
+    manage = systemd.service if booted else sysvinit.service
+    if daemon is not None and not booted:
+        text(f"/etc/init.d/{name}", INIT_SCRIPT.format(name=name, daemon=daemon), mode="755", name=f"sysvinit script for {name} (no systemd)")
+    manage(name=f"Run service {name}", service=name, running=True, enabled=enabled)
+    if restart_when:
+        changed = lambda: any(op.did_change() for op in restart_when)  # noqa: E731
+        action = {"reloaded": True} if reload else {"restarted": True}
+        manage(name=f"{'Reload' if reload else 'Restart'} {name} (its configuration changed)", service=name, running=True, _if=changed, **action)
+
+
+def text(dest: str, content: str, *, mode: str = "644", user: str = "root", group: str = "root", name: str | None = None) -> OperationMeta:
+    """A file with exactly ``content`` (uploaded only when its checksum differs)."""
+    return files.put(name=name or f"Write {dest}", src=StringIO(content), dest=dest, mode=mode, user=user, group=group)
+
+
+def command_if(name: str, command: str, when: list[OperationMeta]) -> OperationMeta:
+    """Run ``command`` only if one of ``when`` changed something (a handler)."""
+    return server.shell(name=name, commands=[command], _if=lambda: any(op.did_change() for op in when))
+
+
+def environment() -> str:
+    return host.data.get("hatang_env", "lab")
+
+
+def admin_public_key() -> str:
+    """The public half of the ``server-admin`` key (the key deploys log in with)."""
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+
+    path = Path(secret("server-admin", "ssh_private_key_file", env=environment()))
+    key = serialization.load_ssh_private_key(path.read_bytes(), password=None)
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def snmp_v3() -> dict[str, str]:
+    return credential("snmp-v3", ("username", "auth_key", "priv_key"), env=environment())

@@ -1,0 +1,86 @@
+"""Run the simulator: one HTTPS listener per inventory cluster, in one process.
+
+On first start it creates the access database (root@pam with a random password, and
+the ``hatang@pve!hatang`` API token, role PVEAdmin) and writes those credentials to
+``secrets.yaml`` (0600) in the shape of ``inventory/credentials.yaml``. It writes
+``endpoints.json`` once every listener is up, and removes it when it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hatang.cloud.schema import load as load_schema
+from hatang.inventory import load as load_inventory
+from hatang.lab.pvesim import certs
+from hatang.lab.pvesim.access import Access
+from hatang.lab.pvesim.faults import Faults
+from hatang.lab.pvesim.files import write_json
+from hatang.lab.pvesim.server import ClusterSim, TLSServer, listener
+from hatang.lab.pvesim.store import ClusterState, seed
+from hatang.lab.pvesim.tasks import Tasks
+
+HATANG_TOKEN = "hatang@pve!hatang"
+
+
+def endpoints_file(directory: Path) -> Path:
+    return directory / "endpoints.json"
+
+
+def secrets_file(directory: Path) -> Path:
+    return directory / "secrets.yaml"
+
+
+def bootstrap_access(directory: Path) -> None:
+    """The first start's users and token, and the secrets file that names them."""
+    access = Access(directory)
+    if access.path.exists() and secrets_file(directory).exists():
+        return
+    password = secrets.token_urlsafe(18)
+    access.add_user("root@pam", password, "Administrator")
+    token = access.add_token(HATANG_TOKEN, "PVEAdmin")
+    values = {"pve-api": {"token_id": HATANG_TOKEN, "secret": token}, "pve-root": {"username": "root@pam", "password": password}}
+    fd = os.open(secrets_file(directory), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        yaml.safe_dump(values, handle, sort_keys=True)
+
+
+def serve(directory: Path, inventory_dir: Path | None, env: str, host: str = "127.0.0.1",
+          port_base: int = 0, task_seconds: float = 0.2) -> None:
+    """Serve until SIGTERM or SIGINT."""
+    directory.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=directory / "pvesim.log", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    inv = load_inventory(inventory_dir, env)
+    cert, key = certs.make(directory, host)
+    bootstrap_access(directory)
+    faults, access, schema = Faults(directory), Access(directory), load_schema()
+    servers: list[TLSServer] = []
+    endpoints: dict[str, Any] = {}
+    vms = inv.vms()
+    for index, (_, cluster) in enumerate(inv.clusters):
+        state = ClusterState.open(directory / f"cluster-{cluster.name}.json", seed(cluster, vms))
+        sim = ClusterSim(state, Tasks(state, faults, task_seconds), faults, access, schema)
+        server = listener(sim, host, port_base + index if port_base else 0, cert, key)
+        servers.append(server)
+        endpoints[cluster.name] = {"host": host, "port": server.server_address[1], "ca": str(cert), "pid": os.getpid()}
+    threads = [threading.Thread(target=s.serve_forever, daemon=True, name=f"pvesim-{n}") for s, n in zip(servers, endpoints)]
+    for thread in threads:
+        thread.start()
+    write_json(endpoints_file(directory), endpoints)
+    logging.info("serving %s", endpoints)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    endpoints_file(directory).unlink(missing_ok=True)
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,215 @@
+"""Lab component ``routers``: the province's WAN routers, one network namespace each.
+
+``up`` wires the namespaces (:mod:`hatang.lab.netbuild`), creates the lab's users,
+writes each router's configuration and starts its daemons (:mod:`hatang.lab.routerd`),
+then waits until every router answers: FRR's vty sockets exist, sshd accepts on the
+management address, snmpd has bound its port. ``down`` stops the recorded daemons,
+kills whatever else still runs inside a lab namespace (SSH sessions), and removes the
+namespaces, the users and the files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from hatang.console import progress
+from hatang.errors import HatangError
+from hatang.lab import faults, netbuild, routerd, users
+from hatang.lab.context import LabContext
+from hatang.lab.processes import Process, is_alive, proc_starttime, terminate
+from hatang.lab.topology import MGMT_BRIDGE, Topology, build
+
+name = "routers"
+requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.preflight.REQUIRES
+
+READY_TIMEOUT_S = 60.0
+PROBE_WORKERS = 32
+
+
+def topology(ctx: LabContext) -> Topology:
+    return build(ctx.inventory, ctx.size)
+
+
+# --- up ------------------------------------------------------------------------------
+
+
+def up(ctx: LabContext) -> None:
+    topo = topology(ctx)
+    state = faults.read(ctx)
+    with progress("routers: network", 1) as tick:
+        rebuilt = netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
+        tick()
+    secrets = ctx.secrets
+    users.ensure(secrets, ctx.path("home"))
+    host_keys = _host_keys(ctx.path("ssh"))
+    cli = ctx.path("bin") / "router-cli"
+    cli.write_text(routerd.ROUTER_CLI)
+    cli.chmod(0o755)
+    specs = []
+    for router in topo.routers:
+        base = ctx.path("routers", router.name)
+        (base / "log").mkdir(exist_ok=True)
+        routerd.write_frr(router.name)
+        sshd_conf, snmpd_conf = base / "sshd_config", base / "snmpd.conf"
+        persistent = base / "snmp"
+        persistent.mkdir(exist_ok=True)
+        shutil.chown(persistent, "Debian-snmp", "Debian-snmp")
+        sshd_conf.write_text(routerd.sshd_config(router, host_keys, cli))
+        snmpd_conf.write_text(routerd.snmpd_config(router, secrets, persistent))
+        snmpd_conf.chmod(0o644)
+        specs.extend(routerd.specs(router, base, sshd_conf, snmpd_conf))
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    before = {p.name: p for p in ctx.registry.select(routerd.PROCESS_PREFIX)}
+    with progress("routers: daemons", len(specs)) as tick:
+        started = []
+        for chunk in _chunks(specs, 50):
+            started += ctx.spawn_many(chunk)
+            tick(len(chunk))
+    restarted = [p for p in started if before.get(p.name) != p]
+    _wait_ready(ctx, topo)
+    _reload_saved_config(topo, restarted, rebuilt)
+
+
+def _chunks(items: list, n: int) -> list[list]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+def _host_keys(directory: Path) -> list[Path]:
+    """The lab's SSH host keys (one set per lab, generated on first use)."""
+    keys = []
+    for kind in ("ed25519", "ecdsa"):
+        key = directory / f"ssh_host_{kind}_key"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "hatang-lab", "-f", str(key)], check=True)
+        keys.append(key)
+    return keys
+
+
+def _reload_saved_config(topo: Topology, restarted: list[Process], rebuilt: list[str]) -> None:
+    """A repaired router whose routing daemons were restarted gets its saved config back
+    (what ``write memory`` left in /etc/frr/<router>/frr.conf), as after a reboot."""
+    routers = {p.name.split(":")[1] for p in restarted if p.name.rsplit(":", 1)[1] in routerd.ROUTING_DAEMONS}
+    for router in sorted(routers - set(rebuilt)):
+        subprocess.run(["vtysh", "-N", router, "-b"], capture_output=True)
+
+
+def _ready(router, procs: dict[str, Process]) -> list[str]:
+    """What of one router is not ready yet (empty when all is)."""
+    waiting = [d for d in routerd.ROUTING_DAEMONS if not routerd.frr_socket(router.name, d).exists()]
+    snmpd = procs.get(routerd.process_name(router.name, "snmpd"))
+    if snmpd is None or not _udp_bound(snmpd.pid, 161):
+        waiting.append("snmpd")
+    if not tcp_open(str(router.mgmt.ip), 22, 0.5):
+        waiting.append("sshd")
+    return waiting
+
+
+def _wait_ready(ctx: LabContext, topo: Topology) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = list(topo.routers)
+    with progress("routers: ready", len(pending)) as tick, ThreadPoolExecutor(PROBE_WORKERS) as pool:
+        while True:
+            procs = ctx.registry.read()
+            dead = [n for n, p in procs.items() if n.startswith(routerd.PROCESS_PREFIX) and not is_alive(p)]
+            if dead:
+                raise HatangError(
+                    f"{len(dead)} lab daemon(s) died while starting: {', '.join(sorted(dead)[:6])}",
+                    details=[f"logs: {ctx.state_dir}/routers/<router>/log/"],
+                )
+            waits = list(pool.map(lambda r: _ready(r, procs), pending))
+            still = [(r, w) for r, w in zip(pending, waits) if w]
+            tick(len(pending) - len(still))
+            pending = [r for r, _ in still]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise HatangError(
+                    f"{len(pending)} router(s) not ready after {READY_TIMEOUT_S:.0f}s",
+                    details=[f"{r.name}: waiting for {', '.join(w)}" for r, w in still[:10]],
+                )
+            time.sleep(0.2)
+
+
+def _udp_bound(pid: int, port: int) -> bool:
+    """Whether a UDP socket on ``port`` is bound in the network namespace of ``pid``."""
+    try:
+        lines = Path(f"/proc/{pid}/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    return any(line.split()[1].endswith(f":{port:04X}") for line in lines)
+
+
+def tcp_open(host: str, port: int, timeout: float) -> bool:
+    """Whether ``host:port`` accepts a connection over the management bridge. Bound to the
+    bridge: without it a missing lab could look alive through the default route."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, MGMT_BRIDGE.encode())
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def ping(host: str, timeout_s: int = 1) -> bool:
+    argv = ["ping", "-c1", "-n", "-q", "-I", MGMT_BRIDGE, f"-W{timeout_s}", host]
+    return subprocess.run(argv, capture_output=True).returncode == 0
+
+
+# --- down ----------------------------------------------------------------------------
+
+
+def down(ctx: LabContext) -> None:
+    ctx.stop_all(routerd.PROCESS_PREFIX)
+    _kill_leftovers()
+    netbuild.teardown()
+    users.remove()
+    for device in ctx.inventory.routers():
+        routerd.remove_frr(device.name)
+    faults.clear(ctx)
+
+
+def _kill_leftovers() -> None:
+    """Whatever still runs inside a lab namespace (an SSH session, a daemon of a crashed
+    ``up`` that never got recorded) is the lab's: stop it before its namespace goes."""
+    procs = []
+    for netns in netbuild.lab_netns():
+        for pid in netbuild.netns_pids(netns):
+            starttime = proc_starttime(pid)
+            if starttime is not None:
+                procs.append(Process(f"{netns}:{pid}", pid, starttime, netns=netns))
+    terminate(procs, timeout_s=3.0)
+
+
+# --- status --------------------------------------------------------------------------
+
+
+def status(ctx: LabContext) -> list[dict]:
+    topo = topology(ctx)
+    procs = ctx.registry.read()
+    namespaces = netbuild.netns_list()
+    state = faults.read(ctx)
+
+    def one(router) -> dict:
+        address = str(router.mgmt.ip)
+        daemons = {d: (p := procs.get(routerd.process_name(router.name, d))) is not None and is_alive(p) for d in routerd.DAEMONS}
+        return {
+            "device": router.name,
+            "netns": router.netns if router.netns in namespaces else None,
+            "mgmt": address,
+            "daemons": daemons,
+            "ping": ping(address),
+            "ssh": tcp_open(address, 22, 1.0),
+            "power": "off (killed)" if router.name in state.killed else "on",
+        }
+
+    with ThreadPoolExecutor(PROBE_WORKERS) as pool:
+        return list(pool.map(one, topo.routers))

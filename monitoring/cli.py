@@ -1,0 +1,123 @@
+"""``hatang monitor …`` (poll, serve, config) and ``hatang sla …`` (availability reports)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from hatang.options import DEFAULT_ENV, DEFAULT_INVENTORY_DIR, EnvOpt, InventoryOpt, JsonOpt
+
+app = typer.Typer(help="SNMP polling, the Prometheus exporter and its configuration.", no_args_is_help=True)
+sla_app = typer.Typer(help="Availability reports from Prometheus, against the 99.9% objective.", no_args_is_help=True)
+
+ModuleOpt = Annotated[str, typer.Option("--module", "-m", help="SNMP module: system, if_mib or host.")]
+VersionOpt = Annotated[str, typer.Option("--snmp-version", help="v3 (authPriv SHA/AES) or v2c.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for each SNMP answer.")]
+RetriesOpt = Annotated[int, typer.Option("--retries", help="Retries per SNMP request.")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Targets polled at the same time.")]
+
+
+@app.command()
+def poll(
+    site: Annotated[Optional[str], typer.Option("--site", "-s", help="Only this site (slug, GSO code or device).")] = None,
+    module: ModuleOpt = "if_mib",
+    snmp_version: VersionOpt = "v3",
+    timeout: TimeoutOpt = 2.0,
+    retries: RetriesOpt = 1,
+    concurrency: ConcurrencyOpt = 32,
+    inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
+    env: EnvOpt = DEFAULT_ENV,
+    json: JsonOpt = False,
+) -> None:
+    """Poll every router (or one site's) once with a module and show what each answered."""
+    from hatang.inventory import load
+    from hatang.monitoring.pollview import run_poll, show_poll
+
+    inv = load(inventory, env)
+    results = run_poll(inv, site=site, module=module, version=snmp_version, timeout=timeout, retries=retries, concurrency=concurrency, show_progress=not json)
+    show_poll(results, module, as_json=json, detail=site is not None)
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9116",
+    snmp_version: VersionOpt = "v3",
+    timeout: TimeoutOpt = 2.0,
+    retries: RetriesOpt = 1,
+    concurrency: ConcurrencyOpt = 64,
+    inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
+    env: EnvOpt = DEFAULT_ENV,
+) -> None:
+    """Serve /snmp?target=…&module=… (snmp_exporter's pattern), /inventory and /metrics."""
+    from hatang.inventory import load
+    from hatang.monitoring.serve import run_server
+
+    run_server(load(inventory, env), listen=listen, version=snmp_version, timeout=timeout, retries=retries, concurrency=concurrency)
+
+
+@app.command()
+def config(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write prometheus.yml, targets/ and rules/ into.")],
+    exporter: Annotated[str, typer.Option("--exporter", help="Address Prometheus scrapes the exporter at.")] = "127.0.0.1:9116",
+    runbook_base: Annotated[Optional[str], typer.Option("--runbook-base", help="Base URL of the runbooks (default: the IIC git server placeholder).")] = None,
+    scrape_interval: Annotated[str, typer.Option("--scrape-interval", help="Prometheus scrape and evaluation interval.")] = "30s",
+    scrape_timeout: Annotated[str, typer.Option("--scrape-timeout", help="Prometheus scrape timeout (at most the interval).")] = "10s",
+    lab_size: Annotated[Optional[str], typer.Option("--lab-size", help="Only the routers of a lab of this size (small, district, province).")] = None,
+    snmp_exporter: Annotated[bool, typer.Option("--snmp-exporter", help="Also write snmp.yml for Debian's prometheus-snmp-exporter (same modules).")] = False,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="Run 'promtool check config' on the result.")] = True,
+    inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
+    env: EnvOpt = DEFAULT_ENV,
+    json: JsonOpt = False,
+) -> None:
+    """Write Prometheus' configuration for the inventory: scrape jobs, file_sd targets, alert rules."""
+    from hatang.console import info, print_json
+    from hatang.inventory import load
+    from hatang.monitoring import promconfig
+    from hatang.monitoring.promtool import check_config
+    from hatang.monitoring.snmp_exporter_yml import write_snmp_yml
+
+    inv = load(inventory, env)
+    devices = {d.name for d in inv.lab_devices(lab_size)} if lab_size else None
+    options = promconfig.ConfigOptions(
+        exporter=exporter, runbook_base=runbook_base or promconfig.DEFAULT_RUNBOOK_BASE,
+        scrape_interval=scrape_interval, scrape_timeout=scrape_timeout,
+    )
+    written = promconfig.write_config(inv, output, options, devices)
+    if snmp_exporter:
+        written.append(write_snmp_yml(output / "snmp.yml", inv.env, ["system", "if_mib"]))
+    checked = check_config(output / "prometheus.yml") if check else None
+    if json:
+        print_json({"files": [str(p) for p in written], "promtool_check": checked})
+        return
+    for path in written:
+        info(f"wrote {path}")
+    if checked:
+        info(f"promtool check config: {checked}")
+
+
+@sla_app.command()
+def report(
+    start: Annotated[datetime, typer.Option("--from", help="Start of the period (ISO date or date-time, UTC).")],
+    end: Annotated[datetime, typer.Option("--to", help="End of the period (ISO date or date-time, UTC).")],
+    prometheus: Annotated[str, typer.Option("--prometheus", envvar="HATANG_PROMETHEUS_URL", help="Prometheus base URL.")] = "http://127.0.0.1:9090",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write availability.csv, availability.html and the chart here.")] = None,
+    step: Annotated[Optional[str], typer.Option("--step", help="Resolution of the availability samples (default: the rule evaluation interval Prometheus reports).")] = None,
+    inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
+    env: EnvOpt = DEFAULT_ENV,
+    json: JsonOpt = False,
+) -> None:
+    """Availability per commune, per district and per service over a period, from Prometheus."""
+    from hatang.inventory import load
+    from hatang.monitoring.sla import build_report
+    from hatang.monitoring.sla_output import show_report, write_report
+
+    inv = load(inventory, env)
+    result = build_report(inv, prometheus, start, end, step=step)
+    show_report(result, as_json=json)
+    if output:
+        write_report(result, output)

@@ -1,0 +1,117 @@
+"""Prometheus configuration from the inventory: prometheus.yml, file_sd targets, rules.
+
+The scrape configuration is the one snmp_exporter's users know: targets are device
+addresses, relabelled into the ``target`` URL parameter and the ``instance`` label, and
+the scrape goes to the exporter's address. The targets file is the inventory's own
+``prometheus-sd`` export (labels device, site, district, role, gso_code), so the same
+labels reach every series and every alert.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hatang.inventory.export import export
+from hatang.monitoring.exporter import DEFAULT_LISTEN
+
+RULES_DIR = Path(__file__).parent / "rules"
+RULES_FILE = RULES_DIR / "hatang.rules.yml"
+# The runbooks live in the hatang repository on the IIC's git server; this placeholder
+# is the base the rules ship with. Set the real one with --runbook-base.
+DEFAULT_RUNBOOK_BASE = "https://git.iic.vinhphuc.gov.vn/hatang/hatang/-/blob/main"
+ALERT_NAMES = (
+    "HatangDeviceDown",
+    "HatangWanLinkDown",
+    "HatangDeviceRebooted",
+    "HatangInterfaceErrors",
+    "HatangLinkSaturation",
+    "HatangAvailabilityBurnRateFast",
+    "HatangAvailabilityBurnRateSlow",
+    "HatangExporterDown",
+)
+
+
+@dataclass(frozen=True)
+class ConfigOptions:
+    exporter: str = DEFAULT_LISTEN
+    runbook_base: str = DEFAULT_RUNBOOK_BASE
+    scrape_interval: str = "30s"
+    scrape_timeout: str = "10s"
+    module: str = "if_mib"
+
+
+def rules_text(runbook_base: str) -> str:
+    """The shipped rules with their runbook links pointing at ``runbook_base``."""
+    return RULES_FILE.read_text(encoding="utf-8").replace(DEFAULT_RUNBOOK_BASE, runbook_base.rstrip("/"))
+
+
+def exporter_labels(inv: Any) -> dict[str, str]:
+    """The exporter's own target labels, so HatangExporterDown carries device/site/district/role too."""
+    site = inv.datacenter.site if inv.datacenter else "monitoring"
+    district = inv.district_by_code.get(inv.datacenter.district) if inv.datacenter else None
+    return {"device": "hatang-exporter", "site": site, "district": district.slug if district else "", "role": "monitoring"}
+
+
+def prometheus_yml(inv: Any, options: ConfigOptions) -> dict[str, Any]:
+    exporter_static = [{"targets": [options.exporter], "labels": exporter_labels(inv)}]
+    return {
+        "global": {
+            "scrape_interval": options.scrape_interval,
+            "scrape_timeout": options.scrape_timeout,
+            "evaluation_interval": options.scrape_interval,
+            "external_labels": {"province": inv.province.slug if inv.province else "", "environment": inv.env},
+        },
+        "rule_files": ["rules/*.yml"],
+        "scrape_configs": [
+            {
+                "job_name": "snmp",
+                "metrics_path": "/snmp",
+                "params": {"module": [options.module]},
+                "file_sd_configs": [{"files": ["targets/*.json"]}],
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {"target_label": "__address__", "replacement": options.exporter},
+                ],
+            },
+            {"job_name": "hatang-exporter", "static_configs": exporter_static},
+            {
+                "job_name": "hatang-inventory",
+                "metrics_path": "/inventory",
+                "honor_labels": True,
+                "static_configs": [{"targets": [options.exporter]}],
+            },
+        ],
+    }
+
+
+def targets_json(inv: Any, devices: set[str] | None) -> dict[str, str]:
+    """The inventory's file_sd export, limited to ``devices`` (a lab runs only its size's routers)."""
+    files = {}
+    for name, text in export(inv, "prometheus-sd").items():
+        entries = [e for e in json.loads(text) if devices is None or e["labels"]["device"] in devices]
+        files[f"targets/{Path(name).stem}.json"] = json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
+    return files
+
+
+def write_config(inv: Any, out_dir: Path, options: ConfigOptions, devices: set[str] | None = None) -> list[Path]:
+    """Write prometheus.yml, targets/, rules/ under ``out_dir``; returns the files written."""
+    files: dict[str, str] = {
+        "prometheus.yml": yaml.safe_dump(prometheus_yml(inv, options), sort_keys=False, allow_unicode=True),
+        "rules/hatang.rules.yml": rules_text(options.runbook_base),
+        **targets_json(inv, devices),
+    }
+    written = []
+    for relative, text in files.items():
+        path = out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)  # Prometheus may be reading these: replace, never truncate
+        written.append(path)
+    return written

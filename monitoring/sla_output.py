@@ -1,0 +1,109 @@
+"""The availability report as tables, CSV and an HTML page with its chart."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from pathlib import Path
+
+from hatang.console import info, print_json, print_table
+from hatang.monitoring.sla import OBJECTIVE, Figures, SlaReport
+
+COLUMNS = ["name", "district", "availability", "downtime (min)", "incidents", "error budget left", "observed (min)"]
+WORST = 10
+
+
+def pct(value: float | None, digits: int = 3) -> str:
+    return "no data" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def row(f: Figures) -> list[str]:
+    return [f.name, f.district, pct(f.availability), f"{f.downtime_min:.1f}", str(f.incidents), pct(f.budget_left, 1), f"{f.observed_min:.0f}"]
+
+
+def title(report: SlaReport, what: str) -> str:
+    return f"{what}, {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC (objective {OBJECTIVE:.1%})"
+
+
+def show_report(report: SlaReport, *, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    print_table(title(report, "Availability per district"), COLUMNS, [row(f) for f in report.districts])
+    print_table(title(report, "Availability per service"), COLUMNS, [row(f) for f in report.services])
+    print_table(title(report, f"Worst {WORST} communes"), COLUMNS, [row(f) for f in report.communes[:WORST]],
+                caption=f"{len(report.communes)} communes with data; {len(report.without_data)} inventory routers without data")
+
+
+def write_csv(report: SlaReport, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["level", "key", "name", "district", "availability_pct", "downtime_min", "incidents", "error_budget_left_pct", "observed_min", "devices"])
+        for level, group in (("district", report.districts), ("service", report.services), ("commune", report.communes), ("device", report.devices)):
+            for figures in group:
+                d = figures.as_dict()
+                writer.writerow([level, d["key"], d["name"], d["district"], d["availability_pct"], d["downtime_min"], d["incidents"], d["error_budget_left_pct"], d["observed_min"], d["devices"]])
+
+
+def chart_png(report: SlaReport) -> bytes:
+    """Per-district availability bars and the worst communes, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    worst = report.communes[:WORST]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    names = [f.name for f in report.districts]
+    values = [(f.availability or 0) * 100 for f in report.districts]
+    left.bar(names, values, color=["#c0392b" if v < OBJECTIVE * 100 else "#27ae60" for v in values])
+    left.axhline(OBJECTIVE * 100, color="#333", linestyle="--", linewidth=1, label=f"objective {OBJECTIVE:.1%}")
+    left.set_ylim(min([*values, OBJECTIVE * 100]) - 0.5, 100.05)
+    left.set_ylabel("availability (%)")
+    left.set_title("Availability per district")
+    left.tick_params(axis="x", rotation=30)
+    left.legend(loc="lower left")
+    right.barh([f.name for f in worst][::-1], [f.downtime_min for f in worst][::-1], color="#e67e22")
+    right.set_xlabel("downtime (minutes)")
+    right.set_title(f"Worst {len(worst)} communes")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def html_table(caption: str, rows: list[Figures]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row(f)) + "</tr>" for f in rows)
+    return f"<h2>{html.escape(caption)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_html(report: SlaReport, path: Path, png: bytes) -> None:
+    image = base64.b64encode(png).decode()
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title(report, "Availability"))}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:2em}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
+<body><h1>{html.escape(title(report, "Availability of the dedicated data network"))}</h1>
+<p>From Prometheus at {html.escape(report.prometheus)}; one sample every {report.step_s:g} s of <code>hatang:device_available</code>.</p>
+<img alt="availability per district and worst communes" src="data:image/png;base64,{image}">
+{html_table("Per district", report.districts)}
+{html_table("Per service", report.services)}
+{html_table("Per commune (worst first)", report.communes)}
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+
+
+def write_report(report: SlaReport, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    png = chart_png(report)
+    paths = [directory / "availability.csv", directory / "availability.html", directory / "availability.png"]
+    write_csv(report, paths[0])
+    write_html(report, paths[1], png)
+    paths[2].write_bytes(png)
+    for path in paths:
+        info(f"wrote {path}")
+    return paths

@@ -1,0 +1,116 @@
+"""Post-checks of a commit: is the router still managed, routed and monitored?
+
+Each check answers True (passed), False (failed, with a reason) or None (does not apply,
+e.g. the core has no uplink). Routing checks poll until ``timeout_s``: an adjacency
+takes a hello or two to come up after a change.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from napalm.base import NetworkDriver
+
+from hatang.inventory.inventory import Inventory
+
+POLL_INTERVAL_S = 0.25
+
+
+@dataclass
+class CheckOutcome:
+    passed: dict[str, bool | None] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return all(v is not False for v in self.passed.values())
+
+    def record(self, name: str, ok: bool | None, reason: str = "") -> None:
+        """Record check ``name`` (and the seconds since the previous one was recorded)."""
+        now = time.monotonic()
+        self.seconds[name] = round(now - self._started, 2)
+        self._started = now
+        self.passed[name] = ok
+        if ok is False:
+            self.reasons.append(f"{name}: {reason}")
+
+
+def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if predicate():
+                return True
+        except Exception:  # a getter failing mid-change counts as "not yet"
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_INTERVAL_S)
+
+
+def management_reachable(address: str, port: int = 22, timeout_s: float = 3.0) -> bool:
+    """A fresh TCP connection to the management address (the existing session proves nothing)."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def snmp_answers(inv: Inventory, name: str) -> tuple[bool | None, str]:
+    """SNMP GET of the system group through the monitoring room's poller."""
+    try:
+        from hatang.monitoring.poller import poll_device
+    except ImportError:
+        return None, "the monitoring poller is not installed"
+    result = poll_device(inv, name, "system", timeout=2.0, retries=2)
+    return result.ok, result.error
+
+
+class CoreProbe:
+    """Pings from the IIC core, shared by every device of a push (one session, serialised)."""
+
+    def __init__(self, open_core: Callable[[], NetworkDriver]):
+        self._open_core = open_core
+        self._driver: NetworkDriver | None = None
+        self._lock = threading.Lock()
+
+    def reaches(self, address: str, source: str) -> bool:
+        with self._lock:
+            if self._driver is None:
+                self._driver = self._open_core()
+            result = self._driver.ping(address, source=source, count=1, timeout=1)
+        return result.get("success", {}).get("packet_loss", 1) == 0
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+
+
+def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe | None, *, timeout_s: float) -> CheckOutcome:
+    """Management, OSPF on the uplink, loopback from the core, SNMP — in that order."""
+    outcome = CheckOutcome()
+    address = str(inv.mgmt(name).ip)
+    outcome.record("management", management_reachable(address), f"{address}:22 does not answer")
+    uplink = inv.uplink(name)
+    if uplink is None or not hasattr(driver, "get_ospf_neighbors"):
+        outcome.record("ospf", None)
+    else:
+        full = lambda: any(n["interface"] == uplink.name and n["is_full"] for n in driver.get_ospf_neighbors())  # noqa: E731
+        outcome.record("ospf", poll_until(full, timeout_s), f"no Full adjacency on uplink {uplink.name} to {uplink.peer} within {timeout_s:g} s")
+    core_device = next((d.name for d in inv.routers() if d.role.value == "core"), None)
+    if core is None or core_device is None or core_device == name:
+        outcome.record("loopback", None)
+    else:
+        loopback, source = str(inv.loopback(name)), str(inv.loopback(core_device))
+        outcome.record("loopback", poll_until(lambda: core.reaches(loopback, source), timeout_s), f"{loopback} unreachable from {core_device} within {timeout_s:g} s")
+    ok, error = snmp_answers(inv, name)
+    outcome.record("snmp", ok, error or "no answer")
+    return outcome

@@ -1,0 +1,72 @@
+"""Open a napalm driver for an inventory device: platform, address, credentials, host keys.
+
+Credentials come only through :func:`hatang.credentials.secret` (the device's
+``credentials`` reference; the lab's admin login from ``lab-admin``). Host keys: in the
+lab they are recorded on first contact; elsewhere they must already be known.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+
+import napalm
+from napalm.base import NetworkDriver
+
+from hatang.credentials import secret
+from hatang.inventory import model as m
+from hatang.inventory.export import NAPALM_DRIVER
+from hatang.inventory.inventory import Inventory
+from hatang.paths import state_path
+
+LAB_ADMIN_CREDENTIAL = "lab-admin"
+
+
+def known_hosts_path(env: str) -> Path:
+    """Where SSH host keys of the routers are kept for ``env``."""
+    return state_path("lab" if env == "lab" else "network") / "routers_known_hosts"
+
+
+def driver_args(inv: Inventory, name: str, *, timeout: int = 30) -> tuple[str, dict]:
+    """(napalm driver name, constructor keyword arguments) for device ``name``."""
+    device = inv.device(name)
+    platform = inv.platform(device)
+    known_hosts = known_hosts_path(inv.env)
+    optional: dict = {}
+    if platform == m.Platform.frr:
+        optional = {
+            "pathspace": name,
+            "admin_username": secret(LAB_ADMIN_CREDENTIAL, "username", env=inv.env),
+            "admin_password": secret(LAB_ADMIN_CREDENTIAL, "password", env=inv.env),
+            "known_hosts": str(known_hosts),
+            "host_keys": "record" if inv.env == "lab" else "require",
+        }
+    elif platform == m.Platform.eos:
+        optional = {"transport": "ssh", "ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
+    elif platform == m.Platform.ios:
+        optional = {"ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
+    return NAPALM_DRIVER[platform], {
+        "hostname": str(inv.mgmt(name).ip),
+        "username": secret(device.credentials, "username", env=inv.env),
+        "password": secret(device.credentials, "password", env=inv.env),
+        "timeout": timeout,
+        "optional_args": optional,
+    }
+
+
+def driver_for(inv: Inventory, name: str, *, timeout: int = 30) -> NetworkDriver:
+    """A napalm driver for ``name``, not yet opened."""
+    driver_name, kwargs = driver_args(inv, name, timeout=timeout)
+    return napalm.get_network_driver(driver_name)(**kwargs)
+
+
+@contextmanager
+def connected(inv: Inventory, name: str, *, timeout: int = 30) -> Iterator[NetworkDriver]:
+    """An opened driver for ``name``, closed on exit whatever happens."""
+    driver = driver_for(inv, name, timeout=timeout)
+    driver.open()
+    try:
+        yield driver
+    finally:
+        driver.close()

@@ -1,0 +1,62 @@
+"""Intended versus running, per device: what a push would change, or what drifted.
+
+Both ``hatang net diff`` and ``hatang net drift`` ask each router for the difference
+between its running configuration and the rendered one (the router's own diff engine:
+frr-reload on FRR, the platform's candidate diff under napalm elsewhere); nothing is
+committed, every candidate is discarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from napalm.base import NetworkDriver
+from rich.text import Text
+
+from hatang.inventory.inventory import Inventory
+from hatang.network.connect import driver_for
+from hatang.network.push import load_and_compare
+from hatang.network.render import Renderer
+from hatang.results import Result, Results, run_per_host
+
+
+def compare(
+    inv: Inventory,
+    devices: Sequence[str],
+    *,
+    open_driver: Callable[[Inventory, str], NetworkDriver] = driver_for,
+    show_progress: bool = True,
+    label: str = "comparing",
+) -> Results:
+    """One Result per device: ``diff`` (empty when in sync), ``changed`` when it differs."""
+    renderer = Renderer(inv)
+    configs = {name: renderer.render(name).text for name in devices}
+
+    def task(name: str) -> Result:
+        driver = open_driver(inv, name)
+        driver.open()
+        try:
+            diff = load_and_compare(driver, configs[name])
+            driver.discard_config()
+        finally:
+            driver.close()
+        return Result(host=name, changed=bool(diff), diff=diff)
+
+    return run_per_host(devices, task, label=label, show_progress=show_progress)
+
+
+def coloured(diff: str) -> Text:
+    """A diff for the terminal: additions green, deletions red, context dim."""
+    text = Text()
+    for line in diff.splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+        text.append(line + "\n", style=style)
+    return text
+
+
+def summary(diff: str) -> str:
+    """"+3 -1" for a diff."""
+    lines = diff.splitlines()
+    added = sum(1 for line in lines if line.startswith("+"))
+    removed = sum(1 for line in lines if line.startswith("-"))
+    return f"+{added} -{removed}"

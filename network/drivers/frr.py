@@ -1,0 +1,257 @@
+"""napalm driver for FRRouting, in napalm's community-driver shape (``napalm_frr``).
+
+Two SSH logins per router, as an operator would have them:
+
+- the network user, whose login is vtysh: every getter (``show … json``);
+- the admin user, whose login is a shell in the router's namespace allowed to run
+  ``vtysh -N <pathspace>`` and ``frr-reload.py`` (as a member of FRR's groups):
+  the configuration lifecycle and ``ping``.
+
+The configuration lifecycle runs in a small agent on the router (``frr_agent.sh``):
+``frr-reload.py`` is the engine for replace and diff, the commit is all or nothing
+(syntax-checked first; after the reload, any line the daemons did not take puts the
+previous configuration back), and a commit with ``revert_in`` leaves a timer ON THE
+ROUTER that restores the previous configuration unless confirmed. Both run detached
+from the SSH session, so a connection that drops mid-commit never leaves a router half
+configured: it ends on its old configuration or on the new one.
+
+optional_args: ``pathspace`` (default: hostname given to the driver's ``name`` arg or
+the host), ``admin_username``/``admin_password``, ``port`` (22), ``known_hosts`` (file),
+``host_keys`` (``require`` default, ``record`` to trust on first use), ``sudo``
+(command prefix for vtysh/frr-reload in the admin shell, e.g. ``sudo -n``; default none), ``workdir`` (agent directory in the admin's home, default ``.hatang-frr/<pathspace>``),
+``vtysh_via`` (``login``: the network user's shell is vtysh; ``admin``: run vtysh from
+the admin shell).
+
+Extra getter: :meth:`FRRDriver.get_ospf_neighbors`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+from napalm.base import NetworkDriver
+from napalm.base.exceptions import (
+    CommandErrorException,
+    CommitConfirmException,
+    CommitError,
+    ConnectionClosedException,
+    MergeConfigException,
+    ReplaceConfigException,
+)
+
+from hatang.network.drivers import frr_parse
+from hatang.network.drivers.ssh import SshSession
+
+AGENT = (Path(__file__).parent / "frr_agent.sh").read_text()
+#: Exit statuses of the agent (see frr_agent.sh).
+REJECTED, NOT_PENDING, NO_RUNNING, MIXED = 3, 4, 5, 6
+
+
+class CommitInterrupted(CommitError):
+    """The connection dropped while the router was committing. The router finishes the
+    commit by itself, all or nothing (and reverts it if a timer was asked for)."""
+
+
+class FRRDriver(NetworkDriver):
+    platform = "frr"
+
+    def __init__(self, hostname: str, username: str, password: str, timeout: int = 60, optional_args: dict | None = None):
+        self.hostname, self.username, self.password, self.timeout = hostname, username, password, timeout
+        args = optional_args or {}
+        self.pathspace: str = args.get("pathspace") or hostname
+        self.port = int(args.get("port", 22))
+        self.known_hosts = Path(args["known_hosts"]) if args.get("known_hosts") else None
+        self.host_keys: str = args.get("host_keys", "require")
+        self.admin_username: str | None = args.get("admin_username")
+        self.admin_password: str | None = args.get("admin_password")
+        self.sudo: str = args.get("sudo", "")
+        self.workdir: str = args.get("workdir") or f".hatang-frr/{self.pathspace}"
+        self.vtysh_via: str = args.get("vtysh_via", "login")
+        self._vtysh_session: SshSession | None = None
+        self._admin_session: SshSession | None = None
+        self._agent_ready = False
+        self._candidate: str | None = None  # "replace" or "merge" once loaded
+
+    # -- sessions -----------------------------------------------------------------
+
+    def _session(self, username: str, password: str) -> SshSession:
+        session = SshSession(self.hostname, username, password, port=self.port, timeout=min(self.timeout, 15),
+                             known_hosts=self.known_hosts, host_keys=self.host_keys)
+        session.open()
+        return session
+
+    def open(self) -> None:
+        if self.vtysh_via == "login":
+            self._vtysh_session = self._session(self.username, self.password)
+        if self.admin_username:
+            self._admin_session = self._session(self.admin_username, self.admin_password or "")
+        elif self.vtysh_via == "admin":
+            raise ConnectionClosedException(f"{self.hostname}: vtysh_via=admin needs admin_username/admin_password")
+
+    def close(self) -> None:
+        for session in (self._vtysh_session, self._admin_session):
+            if session is not None:
+                session.close()
+        self._vtysh_session = self._admin_session = None
+        self._agent_ready = False
+
+    def is_alive(self) -> dict[str, bool]:
+        sessions = [s for s in (self._vtysh_session, self._admin_session) if s is not None]
+        return {"is_alive": bool(sessions) and all(s.alive for s in sessions)}
+
+    @property
+    def _admin(self) -> SshSession:
+        if self._admin_session is None:
+            raise ConnectionClosedException(f"{self.hostname}: configuration changes need the admin login (optional_args admin_username/admin_password)")
+        return self._admin_session
+
+    def _vtysh(self, commands: list[str]) -> str:
+        """Run vtysh commands and return their output; raise on a command vtysh rejects."""
+        script = "\n".join(commands)
+        if self.vtysh_via == "login":
+            result = self._vtysh_session.run(script) if self._vtysh_session else None
+            if result is None:
+                raise ConnectionClosedException(f"{self.hostname}: not open")
+        else:
+            args = " ".join(f"-c {shlex.quote(c)}" for c in commands)
+            result = self._admin.run(f"{self.sudo} vtysh -N {shlex.quote(self.pathspace)} {args}")
+        if result.status != 0 or "% Unknown command" in result.stdout:
+            raise CommandErrorException(f"{self.hostname}: vtysh refused {script!r}: {result.text}")
+        return result.stdout
+
+    def _json(self, command: str) -> Any:
+        return json.loads(self._vtysh([command]) or "{}")
+
+    # -- the agent ------------------------------------------------------------------
+
+    def _agent(self, *args: str, stdin: str | None = None, timeout: float = 120.0):
+        admin = self._admin
+        quoted = " ".join(shlex.quote(a) for a in args)
+        if not self._agent_ready:
+            setup = f"mkdir -p {self.workdir} && cat > {self.workdir}/agent.sh.new && mv {self.workdir}/agent.sh.new {self.workdir}/agent.sh"
+            result = admin.run(setup, stdin=AGENT)
+            if result.status != 0:
+                raise CommitError(f"{self.hostname}: cannot install the commit agent in ~{self.admin_username}/{self.workdir}: {result.text}")
+            self._agent_ready = True
+        workdir = f'"$HOME"/{self.workdir}'
+        return admin.run(f'sh {workdir}/agent.sh {workdir} {shlex.quote(self.pathspace)} {shlex.quote(self.sudo or "-")} {quoted}', stdin=stdin, timeout=timeout)
+
+    def _upload(self, name: str, text: str) -> None:
+        result = self._admin.run(f'cat > "$HOME"/{self.workdir}/{name}', stdin=text)
+        if result.status != 0:
+            raise CommitError(f"{self.hostname}: cannot upload {name}: {result.text}")
+
+    # -- candidate lifecycle --------------------------------------------------------
+
+    def _load(self, text: str, error: type[Exception]) -> None:
+        self._agent("pending")  # installs the agent if needed
+        self._upload("candidate.conf", text)
+        check = self._agent("check", "candidate.conf")
+        if check.status != 0:
+            self._candidate = None
+            raise error(f"{self.hostname}: the device rejects the candidate: {check.text}")
+
+    @staticmethod
+    def _text(filename: str | None, config: str | None) -> str:
+        if config is None and filename is None:
+            raise ValueError("give filename or config")
+        return config if config is not None else Path(filename).read_text()
+
+    def load_replace_candidate(self, filename: str | None = None, config: str | None = None) -> None:
+        self._load(self._text(filename, config), ReplaceConfigException)
+        self._candidate = "replace"
+
+    def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
+        """Merge = the running configuration plus these lines, applied as a replace so
+        it is all or nothing like any other commit."""
+        running = self.get_config(retrieve="running")["running"]
+        self._load(running.rstrip().removesuffix("end") + "\n" + self._text(filename, config) + "\nend\n", MergeConfigException)
+        self._candidate = "merge"
+
+    def compare_config(self) -> str:
+        if self._candidate is None:
+            return ""
+        result = self._agent("diff", "candidate.conf")
+        return frr_parse.deltas_as_diff(frr_parse.reload_deltas(result.stdout))
+
+    def discard_config(self) -> None:
+        self._candidate = None
+
+    def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
+        if self._candidate is None:
+            raise CommitError(f"{self.hostname}: no candidate configuration loaded")
+        job = f"commit-{time.time_ns()}"
+        try:
+            result = self._agent("detach", job, "commit", "candidate.conf", str(int(revert_in or 0)), timeout=300)
+        except ConnectionClosedException as exc:
+            timer = f"; it reverts by itself after {revert_in} s unless confirmed" if revert_in else ""
+            raise CommitInterrupted(f"{self.hostname}: connection dropped during the commit ({exc}); the router completes it all or nothing{timer}") from None
+        self._candidate = None
+        if result.status == REJECTED:
+            raise CommitError(f"{self.hostname}: the device rejected the configuration; the previous one is back in place: {result.text}")
+        if result.status == NOT_PENDING:
+            raise CommitError(f"{self.hostname}: {result.text}")
+        if result.status != 0:
+            raise CommitError(f"{self.hostname}: commit failed (agent status {result.status}): {result.text}")
+
+    def confirm_commit(self) -> None:
+        result = self._agent("confirm")
+        if result.status != 0:
+            raise CommitConfirmException(f"{self.hostname}: {result.text}")
+
+    def has_pending_commit(self) -> bool:
+        return self._agent("pending").status == 0
+
+    def rollback(self) -> None:
+        result = self._agent("detach", f"rollback-{time.time_ns()}", "rollback", timeout=300)
+        if result.status != 0:
+            raise CommitError(f"{self.hostname}: rollback failed: {result.text}")
+
+    # -- getters ----------------------------------------------------------------------
+
+    def get_config(self, retrieve: str = "all", full: bool = False, sanitized: bool = False, format: str = "text") -> dict[str, str]:
+        running = ""
+        if retrieve in ("all", "running"):
+            lines = self._vtysh(["show running-config"]).splitlines()
+            running = "\n".join(l for l in lines if l not in ("Building configuration...", "Current configuration:")).strip() + "\n"
+        return {"running": running, "startup": "", "candidate": ""}
+
+    def get_facts(self) -> dict[str, Any]:
+        version = self._vtysh(["show version"]).splitlines()[0]
+        interfaces = self._json("show interface json")
+        hostname = next((l.split()[1] for l in self.get_config("running")["running"].splitlines() if l.startswith("hostname ")), self.pathspace)
+        return {
+            "hostname": hostname,
+            "fqdn": hostname,
+            "vendor": "FRRouting",
+            "model": "FRRouting",
+            "os_version": version.split()[1] if len(version.split()) > 1 else version,
+            "serial_number": self.pathspace,
+            "uptime": -1.0,
+            "interface_list": sorted(interfaces),
+        }
+
+    def get_interfaces(self) -> dict[str, dict[str, Any]]:
+        return frr_parse.interfaces(self._json("show interface json"))
+
+    def get_interfaces_ip(self) -> dict[str, Any]:
+        return frr_parse.interfaces_ip(self._json("show interface json"))
+
+    def get_ospf_neighbors(self) -> list[dict[str, Any]]:
+        """OSPF adjacencies: neighbor_id, address, interface, state, role, is_full."""
+        return frr_parse.ospf_neighbors(self._json("show ip ospf neighbor json"))
+
+    def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
+        return {command: self._vtysh([command]) for command in commands}
+
+    def ping(self, destination: str, source: str = "", ttl: int = 255, timeout: int = 2, size: int = 100,
+             count: int = 5, vrf: str = "", source_interface: str = "") -> dict[str, Any]:
+        argv = ["ping", "-n", "-c", str(count), "-W", str(timeout), "-t", str(ttl), "-s", str(size), "-i", "0.2"]
+        if source or source_interface:
+            argv += ["-I", source or source_interface]
+        result = self._admin.run(" ".join(shlex.quote(a) for a in [*argv, destination]), timeout=count * (timeout + 1) + 5)
+        return frr_parse.ping(result.text)

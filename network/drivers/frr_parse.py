@@ -1,0 +1,149 @@
+"""Turn FRR's outputs (vtysh JSON, frr-reload deltas, ping) into napalm's shapes."""
+
+from __future__ import annotations
+
+import re
+from ipaddress import ip_interface
+from typing import Any
+
+# -- frr-reload --test --------------------------------------------------------------
+
+_HEADINGS = {"Lines To Delete": "-", "Lines To Add": "+"}
+
+
+def reload_deltas(output: str) -> list[tuple[str, str, str]]:
+    """frr-reload's ``--test`` output as (sign, context, line) triples; ``line`` is ""
+    for a top-level line (the context itself is added or deleted)."""
+    deltas: list[tuple[str, str, str]] = []
+    sign = context = None
+    bare: str | None = None
+    for raw in output.splitlines():
+        if raw in _HEADINGS:
+            sign = _HEADINGS[raw]
+            continue
+        if sign is None or not raw.strip() or set(raw) == {"="}:
+            continue
+        if raw.startswith(" "):
+            deltas.append((sign, context or "", raw.rstrip()))
+            bare = None
+            continue
+        if bare is not None:
+            deltas.append((sign, bare, ""))
+        context = bare = raw.rstrip()
+    if bare is not None and sign is not None:
+        deltas.append((sign, bare, ""))
+    return _dedupe(deltas)
+
+
+def _dedupe(deltas: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """frr-reload repeats a context line before each of its sub-lines; a bare context
+    that also has sub-lines of the same sign says nothing more."""
+    with_subs = {(sign, ctx) for sign, ctx, line in deltas if line}
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for item in deltas:
+        sign, ctx, line = item
+        if (not line and (sign, ctx) in with_subs) or item in seen:
+            continue
+        seen.add(item)
+        out.append(item)
+    return out
+
+
+def deltas_as_diff(deltas: list[tuple[str, str, str]]) -> str:
+    """Deltas as a diff a network engineer reads: each context once, its lines signed."""
+    order: list[str] = []
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for sign, ctx, line in deltas:
+        if ctx not in groups:
+            groups[ctx] = []
+            order.append(ctx)
+        groups[ctx].append((sign, line))
+    lines: list[str] = []
+    for ctx in order:
+        items = groups[ctx]
+        bare = [sign for sign, line in items if not line]
+        subs = [(sign, line) for sign, line in items if line]
+        if bare and not subs:
+            lines.extend(f"{sign}{ctx}" for sign in bare)
+            continue
+        lines.append(f"{bare[0] if bare else ' '}{ctx}")
+        lines.extend(f"{sign}{line}" for sign, line in subs)
+    return "\n".join(lines)
+
+
+# -- getters ------------------------------------------------------------------------
+
+def interfaces(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``show interface json`` → napalm's get_interfaces."""
+    result = {}
+    for name, item in sorted(data.items()):
+        result[name] = {
+            "is_up": item.get("operationalStatus") == "up",
+            "is_enabled": item.get("administrativeStatus") == "up",
+            "description": item.get("description", ""),
+            "last_flapped": -1.0,
+            "speed": float(item.get("speed", 0) or 0),
+            "mtu": int(item.get("mtu", 0) or 0),
+            "mac_address": item.get("hardwareAddress", "").upper(),
+        }
+    return result
+
+
+def interfaces_ip(data: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+    """``show interface json`` → napalm's get_interfaces_ip."""
+    result: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
+    for name, item in sorted(data.items()):
+        for entry in item.get("ipAddresses", []):
+            address = ip_interface(entry["address"])
+            family = f"ipv{address.version}"
+            result.setdefault(name, {}).setdefault(family, {})[str(address.ip)] = {"prefix_length": address.network.prefixlen}
+    return result
+
+
+def ospf_neighbors(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """``show ip ospf neighbor json`` → one dict per adjacency (hatang's extra getter)."""
+    neighbors = []
+    for router_id, entries in sorted(data.get("neighbors", {}).items()):
+        for entry in entries:
+            state, _, role = entry.get("state", entry.get("nbrState", "")).partition("/")
+            neighbors.append(
+                {
+                    "neighbor_id": router_id,
+                    "address": entry.get("ifaceAddress", entry.get("address", "")),
+                    "interface": entry.get("ifaceName", "").split(":")[0],
+                    "state": state,
+                    "role": role,
+                    "is_full": state == "Full",
+                    "dead_time_ms": entry.get("deadTimeMsecs", entry.get("routerDeadIntervalTimerDueMsec")),
+                }
+            )
+    return neighbors
+
+
+# -- ping ---------------------------------------------------------------------------
+
+_SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
+_RTT = re.compile(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms")
+_REPLY = re.compile(r"from ([\d.]+).*time=([\d.]+) ms")
+
+
+def ping(output: str) -> dict[str, Any]:
+    """iputils ping output → napalm's ping result."""
+    summary = _SUMMARY.search(output)
+    if not summary:
+        return {"error": output.strip() or "ping gave no summary"}
+    sent, received = int(summary.group(1)), int(summary.group(2))
+    rtt = _RTT.search(output)
+    rtt_min, rtt_avg, rtt_max, rtt_dev = (float(x) for x in rtt.groups()) if rtt else (0.0, 0.0, 0.0, 0.0)
+    return {
+        "success": {
+            "probes_sent": sent,
+            "packet_loss": sent - received,
+            "rtt_min": rtt_min,
+            "rtt_max": rtt_max,
+            "rtt_avg": rtt_avg,
+            "rtt_stddev": rtt_dev,
+            "results": [{"ip_address": ip, "rtt": float(t)} for ip, t in _REPLY.findall(output)],
+        }
+    }

@@ -1,0 +1,128 @@
+"""One SSH connection to a device, running one command per channel, with host keys checked.
+
+Exec channels (not an interactive shell with prompt scraping) keep a command and its
+output and exit status together, and many can run over one connection. Host keys:
+``record`` accepts a key seen for the first time and appends it to the known-hosts file
+(the lab, where routers are created with fresh keys), ``require`` refuses any host
+whose key is not already known (production). A changed key is refused in both.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+from napalm.base.exceptions import ConnectionClosedException, ConnectionException
+
+HOST_KEY_POLICIES = ("record", "require")
+
+
+class RecordNewHostKey(paramiko.MissingHostKeyPolicy):
+    """Trust on first use: record the unknown key in ``known_hosts`` (under a file lock,
+    as many connections may record at once)."""
+
+    def __init__(self, known_hosts: Path):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+        line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+        with open(self.known_hosts, "a", encoding="ascii") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(line)
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+@dataclass
+class CommandResult:
+    status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def text(self) -> str:
+        return (self.stdout + self.stderr).strip()
+
+
+class SshSession:
+    """An authenticated SSH connection to ``host`` as ``username``."""
+
+    def __init__(self, host: str, username: str, password: str, *, port: int = 22, timeout: float = 10.0,
+                 known_hosts: Path | None = None, host_keys: str = "require"):
+        if host_keys not in HOST_KEY_POLICIES:
+            raise ValueError(f"host_keys must be one of {HOST_KEY_POLICIES}, not {host_keys!r}")
+        self.host, self.port, self.username, self.password = host, port, username, password
+        self.timeout = timeout
+        self.known_hosts = known_hosts
+        self.host_keys = host_keys
+        self.client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        return f"{self.username}@{self.host}:{self.port}"
+
+    def open(self) -> None:
+        client = paramiko.SSHClient()
+        if self.known_hosts is not None and self.known_hosts.exists():
+            client.load_host_keys(str(self.known_hosts))
+        if self.host_keys == "record" and self.known_hosts is not None:
+            client.set_missing_host_key_policy(RecordNewHostKey(self.known_hosts))
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            client.connect(
+                self.host, port=self.port, username=self.username, password=self.password, timeout=self.timeout,
+                banner_timeout=self.timeout, auth_timeout=self.timeout, allow_agent=False, look_for_keys=False,
+            )
+        except paramiko.BadHostKeyException as exc:
+            raise ConnectionException(f"{self.host}: host key CHANGED (expected {exc.expected_key.get_name()} in {self.known_hosts}); refusing to connect") from None
+        except paramiko.AuthenticationException:
+            raise ConnectionException(f"{self.where}: wrong credentials (authentication failed)") from None
+        except paramiko.SSHException as exc:
+            if "not found in known_hosts" in str(exc):
+                raise ConnectionException(f"{self.host}: unknown SSH host key; add it to {self.known_hosts} after checking it") from None
+            raise ConnectionException(f"{self.where}: SSH failed: {exc}") from None
+        except (socket.timeout, TimeoutError):
+            raise ConnectionException(f"{self.host}:{self.port}: unreachable (no answer within {self.timeout:g} s)") from None
+        except OSError as exc:
+            raise ConnectionException(f"{self.host}:{self.port}: unreachable ({exc.strerror or exc})") from None
+        self.client = client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    @property
+    def alive(self) -> bool:
+        transport = self.client.get_transport() if self.client else None
+        return bool(transport and transport.is_active())
+
+    def run(self, command: str, *, stdin: str | None = None, timeout: float | None = None) -> CommandResult:
+        """Run ``command`` on its own channel, feeding ``stdin``; raise if the connection drops."""
+        if not self.alive:
+            raise ConnectionClosedException(f"{self.where}: connection is closed")
+        try:
+            with self._lock:  # opening channels is not thread-safe on one transport
+                channel = self.client.get_transport().open_session(timeout=self.timeout)
+            channel.settimeout(timeout or max(self.timeout, 60.0))
+            channel.exec_command(command)
+            if stdin is not None:
+                channel.sendall(stdin.encode())
+            channel.shutdown_write()
+            stdout = channel.makefile("rb").read().decode(errors="replace")
+            stderr = channel.makefile_stderr("rb").read().decode(errors="replace")
+            if not channel.exit_status_ready() and not self.alive:
+                raise ConnectionClosedException(f"{self.where}: connection dropped while running a command")
+            status = channel.recv_exit_status()
+            channel.close()
+        except (paramiko.SSHException, EOFError, OSError, socket.timeout) as exc:
+            raise ConnectionClosedException(f"{self.where}: connection dropped while running a command ({exc or type(exc).__name__})") from None
+        if status == -1:
+            raise ConnectionClosedException(f"{self.where}: connection dropped while running a command")
+        return CommandResult(status, stdout, stderr)

@@ -1,0 +1,96 @@
+"""The cloud room's fixtures: a Proxmox simulator per test, started and stopped by pid.
+
+Every test that uses ``sim`` also has every API call hatang made during it checked
+against the official schema at teardown (the contract holds in every scenario).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from hatang.cloud import client, schema
+from hatang.cloud.apply import ApplyReport, apply
+from hatang.inventory import load
+from hatang.inventory.inventory import Inventory
+from hatang.lab.pvesim.launch import Simulator
+
+
+def write_ssh_key(directory: Path) -> Path:
+    key = ed25519.Ed25519PrivateKey.generate()
+    path = directory / "id_ed25519"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()))
+    path.chmod(0o600)
+    return path
+
+
+@contextmanager
+def simulator(directory: Path, task_seconds: float = 0.02) -> Iterator[Simulator]:
+    """A running simulator seeded from the repository's inventory, hatang pointed at it
+    (private state directory, the simulator's token, a server-admin key for cloud-init);
+    every API call hatang makes meanwhile is checked against the schema at the end."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HATANG_STATE_DIR", str(directory / "state"))
+        patch.setenv("HATANG_SECRET_SERVER_ADMIN_USERNAME", "htadmin")
+        patch.setenv("HATANG_SECRET_SERVER_ADMIN_SSH_PRIVATE_KEY_FILE", str(write_ssh_key(directory)))
+        with Simulator(directory / "pvesim", task_seconds=task_seconds) as running:
+            for key, value in running.environment().items():
+                patch.setenv(key, value)
+            with client.recording() as calls:
+                yield running
+    violations = contract_violations(calls)
+    assert not violations, "hatang made calls the PVE schema does not allow:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[Simulator]:
+    with simulator(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, Inventory, ApplyReport]]:
+    """One simulator per module with the whole inventory applied (for read-only tests)."""
+    with simulator(tmp_path_factory.mktemp("applied")) as running:
+        inventory = load(None, "lab")
+        yield running, inventory, apply(inventory, concurrency=8, show_progress=False)
+
+
+def contract_violations(calls: client.CallLog) -> list[str]:
+    contract = schema.load()
+    out = []
+    for call in calls.calls:
+        try:
+            errors = contract.check(call.verb, call.path, call.params)
+        except schema.RouteError as exc:
+            out.append(f"{call.verb} {call.path}: {exc}")
+            continue
+        out += [f"{call.verb} {call.path}: {name}: {problem}" for name, problem in errors.items()]
+    return out
+
+
+@pytest.fixture
+def inv():
+    return load(None, "lab")
+
+
+def token_client(sim: Simulator, cluster: str, tokenid: str, role: str):
+    """A proxmoxer client with another token (a colleague working by hand, an auditor…)."""
+    from proxmoxer import ProxmoxAPI
+
+    from hatang.lab.pvesim.access import Access
+
+    secret = Access(sim.directory).add_token(tokenid, role)
+    end = sim.endpoints[cluster]
+    user, _, name = tokenid.partition("!")
+    return ProxmoxAPI(end["host"], port=end["port"], user=user, token_name=name, token_value=secret, verify_ssl=end["ca"])
+
+
+def guests(api, name: str | None = None) -> list[dict]:
+    """The cluster's non-template guests (optionally those called ``name``)."""
+    return [r for r in api.cluster.resources.get(type="vm") if not r.get("template") and (name is None or r["name"] == name)]

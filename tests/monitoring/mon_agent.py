@@ -1,0 +1,148 @@
+"""A real net-snmp agent on loopback for the monitoring tests that need no lab.
+
+It runs with its own configuration and persistent directory in a temporary directory,
+on a free UDP port of 127.0.0.1, with SNMPv2c and an SNMPv3 authPriv (SHA/AES) user
+whose secrets are generated per run; the test that starts it stops it by its pid.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from hatang.monitoring.snmp import SnmpAuth
+
+SNMPD = "/usr/sbin/snmpd"
+QUIET_MIBS = {"MIBS": "", "MIBDIRS": "/nonexistent"}
+
+
+@dataclass(frozen=True)
+class Agent:
+    port: int
+    community: str
+    user: str
+    auth_key: str
+    priv_key: str
+    pid: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def v2c(self) -> SnmpAuth:
+        return SnmpAuth("v2c", community=self.community)
+
+    @property
+    def v3(self) -> SnmpAuth:
+        return SnmpAuth("v3", username=self.user, auth_key=self.auth_key, priv_key=self.priv_key)
+
+    def cli_auth(self, version: str) -> list[str]:
+        """net-snmp command-line options for the same credentials."""
+        if version == "v2c":
+            return ["-v2c", "-c", self.community]
+        return ["-v3", "-l", "authPriv", "-u", self.user, "-a", "SHA", "-A", self.auth_key, "-x", "AES", "-X", self.priv_key]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(agent: Agent) -> bool:
+    done = subprocess.run(
+        ["snmpget", "-On", "-t", "0.5", "-r", "0", *agent.cli_auth("v2c"), agent.address, "1.3.6.1.2.1.1.3.0"],
+        capture_output=True, env={**os.environ, **QUIET_MIBS},
+    )
+    return done.returncode == 0
+
+
+@contextmanager
+def running_agent(directory: Path) -> Iterator[Agent]:
+    """snmpd on 127.0.0.1:<free port> for as long as the context lasts."""
+    if shutil.which(SNMPD) is None:
+        import pytest
+
+        pytest.skip("snmpd is not installed (Debian package 'snmpd')")
+    port = free_udp_port()
+    community, user = "t" + secrets.token_hex(6), "htuser"
+    auth_key, priv_key = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    persistent = directory / "persistent"
+    persistent.mkdir(parents=True, exist_ok=True)
+    conf = directory / "snmpd.conf"
+    conf.write_text(
+        f"agentaddress udp:127.0.0.1:{port}\nsysName hatang-test-agent\n"
+        f"rocommunity {community} 127.0.0.1\ncreateUser {user} SHA {auth_key} AES {priv_key}\nrouser {user} priv\n"
+        f"[snmp] persistentDir {persistent}\n"
+    )
+    log = (directory / "snmpd.log").open("w")
+    proc = subprocess.Popen([SNMPD, "-f", "-Lo", "-C", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **QUIET_MIBS})
+    agent = Agent(port, community, user, auth_key, priv_key, proc.pid)
+    try:
+        deadline = time.monotonic() + 10
+        while not _answers(agent):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"snmpd did not start: {(directory / 'snmpd.log').read_text()[-500:]}")
+            time.sleep(0.1)
+        yield agent
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def snmpbulkwalk(agent_address: str, cli_auth: list[str], oid: str) -> dict[str, str]:
+    """net-snmp's own walk of ``oid``: numeric OID -> value as text (-Oqn: no type, numeric)."""
+    done = subprocess.run(
+        ["snmpbulkwalk", "-Oqn", "-Oe", "-Ot", "-Cr25", "-t", "2", "-r", "1", *cli_auth, agent_address, oid],
+        capture_output=True, text=True, env={**os.environ, **QUIET_MIBS}, check=True,
+    )
+    values = {}
+    for line in done.stdout.splitlines():
+        if not line.strip() or "No Such" in line:
+            continue
+        oid_text, _, value = line.partition(" ")
+        values[oid_text.lstrip(".")] = value.strip().strip('"')
+    return values
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(argv: list[str], ready_url: str, timeout: float = 30) -> Iterator[subprocess.Popen]:
+    """Run a server (snmp_exporter, Prometheus) until ``ready_url`` answers; stop it by its pid."""
+    import urllib.request
+
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(ready_url, timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{argv[0]} did not answer {ready_url}") from None
+                time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(15)

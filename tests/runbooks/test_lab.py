@@ -1,0 +1,165 @@
+"""``hatang runbook run`` on the real lab (FRR, sshd, snmpd in namespaces) with real faults:
+a cut link, a router powered off, a bad push rolled back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hatang.network.drivers.frr import FRRDriver
+from hatang.runbooks import access, catalog, engine
+
+pytestmark = pytest.mark.lab
+
+HATANG = [sys.executable, "-m", "hatang.cli"]
+COMMUNE, DISTRICT = "cpe-tich-son", "dr-vinh-yen"
+
+
+def hatang(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*HATANG, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def run_runbook(alert: str, target: str) -> tuple[int, dict]:
+    """``hatang runbook run ALERT --target TARGET --json``: exit status and the report."""
+    proc = hatang("runbook", "run", alert, "--target", target, "--json")
+    assert proc.stdout.strip(), proc.stderr
+    [report] = json.loads(proc.stdout)
+    return proc.returncode, report
+
+
+def finding(report: dict, check: str, role: str = "target") -> dict:
+    return next(f for f in report["findings"] if f["check"] == check and f["role"] == role)
+
+
+def ospf_full_everywhere(inv, names, timeout_s: float = 60) -> None:
+    """Wait until every lab router has its Full adjacencies back (after a fault is repaired)."""
+    from hatang.network.connect import connected
+
+    wanted = {n: {p.name for p in inv.ports(n) if p.peer in names} for n in names}
+    deadline = time.monotonic() + timeout_s
+    pending = dict(wanted)
+    while pending and time.monotonic() < deadline:
+        for name in list(pending):
+            with connected(inv, name) as driver:
+                full = {n["interface"] for n in driver.get_ospf_neighbors() if n["is_full"]}
+            if pending[name] <= full:
+                del pending[name]
+        time.sleep(0.5)
+    assert not pending, f"OSPF not Full again within {timeout_s} s: {pending}"
+
+
+@pytest.fixture(scope="module")
+def lab(lab_small):
+    """The small lab with its intended configuration pushed (the network room's push)
+    and OSPF converged."""
+    from hatang.network.push import push
+
+    inv, names = lab_small.inventory, lab_small.device_names
+    report = push(inv, names, wave_size=len(names), show_progress=False)
+    assert report.ok, report.as_dict()
+    ospf_full_everywhere(inv, names)
+    return lab_small
+
+
+def test_healthy_lab_every_check_passes(lab):
+    code, report = run_runbook("HatangWanLinkDown", "tich-son")
+    failed = [f"{f['check']}@{f['device']}: {f['summary']}" for f in report["findings"] if f["status"] == "fail"]
+    assert failed == [] and code == 0
+    assert finding(report, "ospf_neighbors", "uplink")["summary"] == f"Full with {COMMUNE}"
+    assert "answers from core-iic" in finding(report, "loopback_from_core")["summary"]
+
+
+def test_link_down_names_the_down_link(lab):
+    inv = lab.inventory
+    hatang("lab", "fault", "link-down", DISTRICT, COMMUNE)
+    try:
+        code, report = run_runbook("HatangWanLinkDown", "tich-son")
+    finally:
+        hatang("lab", "fault", "link-up", DISTRICT, COMMUNE)
+    link = f"{DISTRICT}--{COMMUNE}"
+    assert code == 1
+    assert finding(report, "mgmt_ping")["status"] == "ok", "management is out of band: the router is still reachable"
+    target_ports = finding(report, "interfaces")
+    assert target_ports["status"] == "fail" and f"eth0 towards {DISTRICT} (link {link}) is down" in target_ports["summary"]
+    uplink_ports = finding(report, "interfaces", "uplink")
+    assert uplink_ports["status"] == "fail" and f"eth2 towards {COMMUNE} (link {link})" in uplink_ports["summary"]
+    assert finding(report, "ports_enabled")["status"] == "ok", "a cut is not a shutdown"
+    assert finding(report, "loopback_from_core")["status"] == "fail"
+    assert f"Link {link} is down at both ends" in report["next_step"]["en"]
+    assert f"Tuyến {link} mất ở cả hai đầu" in report["next_step"]["vi"]
+    ospf_full_everywhere(inv, lab.device_names)
+
+
+def test_killed_router_is_unreachable_and_its_uplink_alive(lab):
+    victim = "cpe-lien-bao"
+    hatang("lab", "fault", "kill", victim)
+    try:
+        code, report = run_runbook("HatangDeviceDown", "lien-bao")
+    finally:
+        hatang("lab", "fault", "restore", victim)
+    assert code == 1
+    assert finding(report, "mgmt_ping")["status"] == "fail"
+    assert finding(report, "mgmt_ssh")["status"] == "fail"
+    assert finding(report, "mgmt_ping", "uplink")["status"] == "ok"
+    assert finding(report, "mgmt_ping", "uplink")["device"] == DISTRICT
+    uplink_port = finding(report, "interfaces", "uplink")
+    assert uplink_port["status"] == "fail" and f"towards {victim}" in uplink_port["summary"]
+    assert f"{victim} does not answer, but its uplink neighbour {DISTRICT} is alive" in report["next_step"]["en"]
+    assert "power loss at lien-bao or a fibre cut" in report["next_step"]["en"]
+    ospf_full_everywhere(lab.inventory, lab.device_names)
+
+
+def test_a_rolled_back_push_shows_in_recent_changes(lab):
+    from hatang.network.push import push
+    from hatang.network.render import Renderer
+
+    inv, victim = lab.inventory, "cpe-hoi-hop"
+    uplink = inv.uplink(victim).name
+    bad = Renderer(inv).render(victim).text.replace(f"interface {uplink}\n", f"interface {uplink}\n shutdown\n", 1)
+    assert "shutdown" in bad
+    report = push(inv, [victim], configs={victim: bad}, check_timeout_s=5, show_progress=False)
+    assert report.status(victim) == "rolled-back", report.as_dict()
+
+    code, rb = run_runbook("HatangWanLinkDown", "hoi-hop")
+    changes = finding(rb, "recent_pushes")
+    assert changes["status"] == "warn"
+    assert "rolled-back" in changes["summary"]
+    assert any(line.strip().startswith("+") and "shutdown" in line for line in changes["details"]), changes["details"]
+    assert finding(rb, "interfaces")["status"] == "ok", "the rollback brought the uplink back"
+    assert code == 0
+
+
+class Spy:
+    """Wraps a real driver and records every method the diagnostics reach on it."""
+
+    def __init__(self, driver, calls: list[str]):
+        self._driver, self._calls = driver, calls
+
+    def __getattr__(self, name):
+        self._calls.append(name)
+        return getattr(self._driver, name)
+
+
+CHANGING = {name for name in dir(FRRDriver) if not name.startswith("_") and callable(getattr(FRRDriver, name)) and not access.is_read_only(name)}
+
+
+def test_diagnostics_never_call_a_config_changing_method(lab):
+    calls: list[str] = []
+    spying = lambda inv, device: Spy(access.napalm_driver(inv, device), calls)  # noqa: E731
+    for alert in ("HatangDeviceDown", "HatangWanLinkDown", "HatangDeviceRebooted"):
+        engine.run(lab.inventory, catalog.find(alert), "tich-son", factory=spying, show_progress=False)
+    assert {"get_ospf_neighbors", "ping", "close"} <= set(calls)
+    assert "commit_config" in CHANGING and "load_replace_candidate" in CHANGING and "cli" in CHANGING
+    assert set(calls) & CHANGING == set()
+
+
+def test_every_runbook_runs_on_the_lab_without_a_broken_check(lab):
+    for runbook in catalog.load_all():
+        [report] = engine.run(lab.inventory, runbook, "tich-son", show_progress=False)
+        broken = [f"{f.check}@{f.device}: {f.error}" for f in report.findings if f.error]
+        assert broken == [], runbook.alert
+        assert report.next_step["en"] and report.next_step["vi"]
