@@ -70,16 +70,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def family(pid: int) -> list[int]:
+    """The process and its children (an exporter's worker processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(int(c) for c in children)]
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    """User + system CPU of the process and its workers."""
+    total = 0
+    for member in family(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Peak resident memory (VmHWM) summed over the process and its workers."""
+    total = 0
+    for member in family(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def scrape(url: str) -> bool:
@@ -136,9 +149,19 @@ def lab(size: str, use_running: bool) -> Iterator[None]:
         try:
             print(f"hatang lab up --size {size}…", flush=True)
             subprocess.run([*HATANG, "lab", "up", "--size", size], check=True)
+            quiet_lab_monitoring()
             yield
         finally:
             subprocess.run([*HATANG, "lab", "down"], capture_output=True)
+
+
+def quiet_lab_monitoring() -> None:
+    """Stop the lab's own exporter and Prometheus: they would scrape the same agents
+    during the measurement (``lab down`` is fine with them already stopped)."""
+    from hatang.lab import monitoring
+    from hatang.lab.context import LabContext
+
+    monitoring.down(LabContext.load())
 
 
 def main() -> int:
@@ -146,6 +169,7 @@ def main() -> int:
     parser.add_argument("--size", default="province", choices=("small", "district", "province"))
     parser.add_argument("--use-running-lab", action="store_true", help="measure the lab already up (you hold its lock)")
     parser.add_argument("--concurrency", type=int, default=32, help="scrapes in flight, for both exporters")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="hatang exporter processes (snmp_exporter uses every core by itself)")
     args = parser.parse_args()
     peer = shutil.which("prometheus-snmp-exporter")
     if peer is None:
@@ -161,9 +185,9 @@ def main() -> int:
         config = write_snmp_yml(work / "snmp.yml", "lab", list(MODULES), timeout=TIMEOUT_S, retries=RETRIES, max_repetitions=MAX_REPETITIONS)
         hatang_port, peer_port = free_port(), free_port()
         hatang = measure(
-            "hatang monitor serve",
+            f"hatang monitor serve --workers {args.workers}",
             [*HATANG, "monitor", "serve", "--listen", f"127.0.0.1:{hatang_port}", "--env", "lab", "--timeout", str(TIMEOUT_S),
-             "--retries", str(RETRIES), "--concurrency", str(args.concurrency * 2)],
+             "--retries", str(RETRIES), "--concurrency", str(args.concurrency * 2), "--workers", str(args.workers)],
             hatang_port, targets, args.concurrency, work / "hatang.log",
         )
         theirs = measure(

@@ -10,6 +10,9 @@ the ``hatang`` tag, so nothing is made twice). Every apply is written to the aud
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +23,7 @@ from hatang.cloud.operations import Operations
 from hatang.cloud.plan import ClusterPlan, Plan, plan as make_plan
 from hatang.errors import HatangError, UserAbort
 from hatang.inventory.inventory import Inventory
+from hatang.paths import state_path
 from hatang.results import Result, run_per_host
 
 PHASES = ("move", "update", "create", "ha-rule", "delete")
@@ -73,7 +77,8 @@ class ApplyError(HatangError):
 
 
 def _step(cluster: str, op: str, result: Result) -> Step:
-    return Step(cluster, op, result.host, result.ok, result.error, result.data, result.duration_s)
+    data = {k: v for k, v in result.data.items() if k != "traceback"}  # the error says it; JSON stays readable
+    return Step(cluster, op, result.host, result.ok, result.error, data, result.duration_s)
 
 
 def _apply_cluster(ops: Operations, cplan: ClusterPlan, report: ApplyReport, concurrency: int, show_progress: bool) -> None:
@@ -101,6 +106,18 @@ def _sync_rules(ops: Operations, cplan: ClusterPlan, report: ApplyReport) -> Non
         raise ApplyError(report, cplan.cluster, "ha-rule")
 
 
+@contextmanager
+def exclusive(env: str, cluster: str) -> Iterator[None]:
+    """One apply per cluster at a time from this machine (two would race to create the same guests)."""
+    path = state_path("cloud") / f"apply-{env}-{cluster}.lock"
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HatangError(f"another 'hatang cloud apply' is running on cluster {cluster}; wait for it to finish") from None
+        yield
+
+
 def apply(inv: Inventory, *, yes: bool = True, concurrency: int = 4, plan: Plan | None = None,
           task_timeout_s: float = 300.0, show_progress: bool = True) -> ApplyReport:
     """Make every cluster match the inventory; raises ApplyError on a failure it cannot retry."""
@@ -118,7 +135,8 @@ def apply(inv: Inventory, *, yes: bool = True, concurrency: int = 4, plan: Plan 
             assert cplan.view is not None
             ops = Operations(pve, cplan.view, task_timeout_s=task_timeout_s)
             try:
-                _apply_cluster(ops, cplan, report, concurrency, show_progress)
+                with exclusive(inv.env, cplan.cluster):
+                    _apply_cluster(ops, cplan, report, concurrency, show_progress)
             finally:
                 report.api_calls += pve.calls
                 record_applied(inv, cplan.cluster, cplan.desired)

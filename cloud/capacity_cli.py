@@ -47,6 +47,7 @@ def report(
     ratio: Annotated[list[str] | None, typer.Option("--ratio", help="vCPU per core limit of a class, CLASS=LIMIT (repeatable; default critical=2 standard=4 batch=8).")] = None,
     service_life: Annotated[int, typer.Option("--service-life", help="Years a server stays in service.")] = 5,
     lead_time: Annotated[int, typer.Option("--lead-time", help="Months from order to a node in service.")] = 6,
+    buy_ahead: Annotated[int, typer.Option("--buy-ahead", help="Months of demand each purchase covers.")] = 12,
     start: Annotated[str | None, typer.Option("--start", help="First forecast month, YYYY-MM (default: after the last sample, or this month).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Directory for report.md/html, charts and CSV (default ./capacity-report; none with --json unless given).")] = None,
     inventory: InventoryOpt = None,
@@ -57,6 +58,7 @@ def report(
     from hatang.cloud.capacity.catalog import EXAMPLES
     from hatang.cloud.capacity.months import parse_month
     from hatang.cloud.capacity.render import write_report
+    from hatang.cloud.capacity.tables import CSV_FILES
     from hatang.cloud.capacity.report import build_report
     from hatang.cloud.capacity.rules import Rules
     from hatang.inventory.load import load
@@ -71,7 +73,7 @@ def report(
         first = parse_month(start) if start else None
     except ValueError as exc:
         raise HatangError(f"--start: {exc}") from None
-    rules = Rules(ratio_limits=_ratios(ratio or []), policy=POLICIES[policy.lower()], service_life_years=service_life, lead_time_months=lead_time)
+    rules = Rules(ratio_limits=_ratios(ratio or []), policy=POLICIES[policy.lower()], service_life_years=service_life, lead_time_months=lead_time, buy_ahead_months=buy_ahead)
     inv = load(inventory, env)
     samples, source = None, None
     if prometheus:
@@ -101,19 +103,22 @@ def report(
     directory = output or (None if json else Path("capacity-report"))
     written = []
     if directory is not None:
-        with progress("writing the report", len(result.clusters) + 1, enabled=not json) as tick:
-            written = write_report(result, directory, tick=tick)
+        try:
+            with progress("writing the report", len(result.clusters) + 1, enabled=not json) as tick:
+                written = write_report(result, directory, tick=tick)
+        except OSError as exc:
+            raise HatangError(f"cannot write the report to {directory}: {exc.strerror or exc}") from None
     if json:
         print_json({**result.to_dict(), "files": [str(p) for p in written]})
         return
     _print(result)
     if directory is not None:
-        out.print(f"\nreport: [bold]{directory / 'report.html'}[/] and {directory / 'report.md'} (+ charts, {len(written) - 2 - len(result.clusters) - 1} CSV files)")
+        out.print(f"\nreport: [bold]{directory / 'report.html'}[/] and {directory / 'report.md'}, charts in {directory / 'charts'}, figures in {len(CSV_FILES)} CSV files")
 
 
 def _print(result) -> None:  # noqa: ANN001 - CapacityReport, imported lazily
     from hatang.cloud.capacity.months import month_str
-    from hatang.cloud.capacity.render import ratios, vnd, when
+    from hatang.cloud.capacity.figures import describe, ratios, vnd, when
 
     print_table(
         f"Capacity from {month_str(result.start)}, {result.horizon_years} years",
@@ -135,9 +140,9 @@ def _print(result) -> None:  # noqa: ANN001 - CapacityReport, imported lazily
     )
     print_table(
         "Recommendation",
-        ["cluster", "action", "nodes", "spec", "order by", "in service", "cost"],
+        ["cluster", "action", "order by", "in service", "cost"],
         [
-            (c.name, a.kind, a.count, c.recommendation.spec.name, month_str(a.order_by) + (" (late)" if a.late else ""), month_str(a.month), vnd(a.cost_vnd))
+            (c.name, describe(a, c.recommendation.spec.name), month_str(a.order_by) + (" (late)" if a.late else ""), month_str(a.month), vnd(a.cost_vnd))
             for c in result.clusters
             for a in c.recommendation.actions
         ],

@@ -7,11 +7,20 @@ from typing import Annotated
 import typer
 
 from hatang.console import info, out, print_json, print_table, warn
+from hatang.errors import UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, destroy.", no_args_is_help=True)
 
 ClusterOpt = Annotated[list[str] | None, typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
+
+
+def _ask(question: str) -> bool:
+    """Ask on the terminal; no answer (end of input) is a no."""
+    try:
+        return typer.confirm(question, err=True)
+    except typer.Abort:
+        return False
 
 
 def _inventory(inventory, env):
@@ -39,8 +48,15 @@ def _show_plan(the_plan) -> None:
 
 
 @app.command()
-def plan(inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, cluster: ClusterOpt = None, json: JsonOpt = False) -> None:
-    """What apply would change, and why; reads each cluster in a constant number of API calls."""
+def plan(
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    cluster: ClusterOpt = None,
+    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes (as Terraform does).")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """What apply would change, and why; reads each cluster in a constant number of API calls.
+    Exit 1 when something cannot be done (placement, templates, offline nodes)."""
     from hatang.cloud.plan import plan as make_plan
 
     the_plan = make_plan(_inventory(inventory, env), clusters=cluster)
@@ -49,6 +65,8 @@ def plan(inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, cluster: Clu
     else:
         _show_plan(the_plan)
     if the_plan.problems:
+        raise typer.Exit(1)
+    if detailed_exitcode and not the_plan.empty:
         raise typer.Exit(2)
 
 
@@ -74,8 +92,8 @@ def apply(
         if json:
             print_json({"ok": True, "steps": [], "plan": the_plan.as_dict()})
         return
-    if not yes and not typer.confirm(f"Apply these {len(the_plan.changes)} change(s)?", err=True):
-        raise typer.Abort()
+    if not yes and not _ask(f"Apply these {len(the_plan.changes)} change(s)?"):
+        raise UserAbort("nothing applied")
     try:
         report = run_apply(inv, yes=True, concurrency=concurrency, plan=the_plan, task_timeout_s=task_timeout, show_progress=not json)
     except ApplyError as exc:
@@ -135,7 +153,7 @@ def destroy(
     """Destroy one guest hatang manages (tagged 'hatang'); asks first unless --yes."""
     from hatang.cloud.destroy import destroy as run_destroy
 
-    result = run_destroy(_inventory(inventory, env), name, confirm=lambda q: yes or typer.confirm(q, err=True))
+    result = run_destroy(_inventory(inventory, env), name, confirm=lambda q: yes or _ask(q))
     if json:
         print_json(result)
         return

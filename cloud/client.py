@@ -125,6 +125,8 @@ def connect(inv: Inventory, cluster_name: str, *, timeout: float = 15.0) -> Prox
         raise HatangError(f"credential 'pve-api' field 'token_id' must read user@realm!tokenname, not '{token_id}'")
     api = ProxmoxAPI(point.host, port=point.port, user=user, token_name=token_name,
                      token_value=secret("pve-api", "secret", env=inv.env), verify_ssl=point.verify, timeout=timeout)
+    # apply runs up to 32 actions at once over one session: keep that many connections alive
+    api._store["session"].mount("https://", requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32))
     _record_session(api)
     return api
 
@@ -182,7 +184,7 @@ class Pve:
                     raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {status.get('exitstatus')}", upid=upid)
                 return
             if time.monotonic() >= deadline:
-                raise TaskError(f"{what}: task {upid} still running after {timeout_s:.0f} s", upid=upid, timeout=True)
+                raise TaskError(f"{what}: task {upid} still running after {timeout_s:g} s", upid=upid, timeout=True)
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
 

@@ -29,7 +29,9 @@ MANAGED_TAG = "hatang"
 FINGERPRINT_PREFIX = "cfg-"
 BRIDGE = "vmbr0"
 CT_TEMPLATE_STORAGE = "local"  # where container templates (vztmpl) live on every node
-# Written at clone time, before the tags: a guest hatang began but did not finish tagging.
+# Written at clone time, before the tags: a guest hatang began but did not finish tagging
+# (it adopts such a guest); replaced by the managed description once the guest is tagged,
+# so a guest someone untagged on purpose is never taken back.
 CREATED_MARKER = "created by hatang"
 
 
@@ -91,6 +93,10 @@ class DesiredVm:
     @property
     def tags(self) -> tuple[str, ...]:
         return (MANAGED_TAG, f"svc-{self.service}", self.fingerprint)
+
+    @property
+    def description(self) -> str:
+        return f"managed by hatang: service {self.service}"
 
     @property
     def sid(self) -> str:

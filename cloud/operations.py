@@ -126,7 +126,8 @@ class Operations:
         return {"vmid": vmid, "node": node}
 
     def _qemu_config(self, vm: DesiredVm) -> dict[str, Any]:
-        base = {"cores": vm.cores, "memory": str(vm.memory_mib), "tags": ";".join(vm.tags), "onboot": 1, "agent": "1"}
+        base = {"cores": vm.cores, "memory": str(vm.memory_mib), "tags": ";".join(vm.tags), "onboot": 1, "agent": "1",
+                "description": vm.description}
         return {**base, **hidden_params(vm, {})}
 
     def _lxc_create(self, vm: DesiredVm, vmid: int) -> dict[str, Any]:
@@ -134,7 +135,7 @@ class Operations:
         storage, size = vm.disks[0]
         return {
             "vmid": vmid, "ostemplate": volid, "hostname": vm.name, "cores": vm.cores, "memory": vm.memory_mib,
-            "swap": 0, "rootfs": f"{storage}:{size}", "tags": ";".join(vm.tags), "description": CREATED_MARKER,
+            "swap": 0, "rootfs": f"{storage}:{size}", "tags": ";".join(vm.tags), "description": vm.description,
             "unprivileged": 1, "onboot": 1, "ssh-public-keys": vm.ssh_public_key, **vm.hidden_config(),
         }
 
@@ -161,9 +162,9 @@ class Operations:
             self.task("POST", f"{path}/status/start", f"{vm.name}: start")
         if "ha" in fields:
             sid = f"{vm.sid}:{vmid}"
-            if vm.ha:
-                if sid in self.view.ha_resources:
-                    self.call("DELETE", f"cluster/ha/resources/{sid}")
+            if vm.ha and sid in self.view.ha_resources:
+                self.call("PUT", f"cluster/ha/resources/{sid}", state="started")
+            elif vm.ha:
                 self.call("POST", "cluster/ha/resources", sid=sid, state="started")
             else:
                 self.call("DELETE", f"cluster/ha/resources/{sid}")

@@ -103,6 +103,9 @@ class Plan:
     def api_calls(self) -> int:
         return sum(c.api_calls for c in self.clusters)
 
+    def of_cluster(self, name: str) -> ClusterPlan:
+        return next(c for c in self.clusters if c.cluster == name)
+
     def as_dict(self) -> dict[str, Any]:
         counts = defaultdict(int)
         for action in self.actions:
@@ -183,7 +186,7 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView) -> Clu
             if problem:
                 plan.problems.append(problem)
             elif node is not None and vm.name not in blocked:
-                plan.actions.append(Action("create", cluster.name, vm.name, f"in the inventory (service {vm.service}), not on the cluster", target=node, desired=vm))
+                plan.actions.append(Action("create", cluster.name, vm.name, f"new guest of service {vm.service}", target=node, desired=vm))
             continue
         if not online.get(guest.node, False):
             plan.problems.append(f"{vm.name} (vmid {guest.vmid}) is on {guest.node}, which is offline: not checked")

@@ -31,6 +31,9 @@ from hatang.results import Result, Results
 ROLES_DIR = Path(__file__).parent / "roles"
 #: pyinfra's log lines about one host: ``[name] message``.
 HOST_LINE = re.compile(r"^\[(?P<host>[^\]]+)\]\s+(?P<message>.*)$")
+#: An operation that raised instead of failing: pyinfra logs the exception and the host.
+EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception): ")
+CRASHED = re.compile(r"Host\((?P<host>[^)]+)\).*failed with")
 CONNECT_ERRORS = ("could not connect", "connection refused", "timed out", "no route", "authentication failed", "host key")
 
 
@@ -46,14 +49,34 @@ def role_file(role: str) -> Path:
     return path
 
 
-def host_errors(log: str) -> dict[str, str]:
-    """What went wrong on each host, from pyinfra's log: the operation that failed and
-    the host's last lines of output, or why pyinfra could not connect."""
+@dataclass
+class DeployRun:
+    role: str
+    dry: bool
+    run_dir: Path
+    results: Results = field(default_factory=Results)
+
+    def as_dict(self) -> dict:
+        return {"role": self.role, "dry": self.dry, "run_dir": str(self.run_dir), "hosts": [r.as_dict() for r in self.results]}
+
+
+def parse_log(log: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """From pyinfra's log: what went wrong on each host (the operation that failed and
+    the host's last lines of output, or why pyinfra could not connect), and the
+    operations that changed something on each host."""
     errors: dict[str, str] = {}
+    changed: dict[str, list[str]] = {}
     operation = ""
     output: dict[str, list[str]] = {}
+    exception = ""
     for raw in log.splitlines():
         line = raw.strip()
+        crashed = CRASHED.search(line)
+        if EXCEPTION_LINE.match(line):
+            exception = line.split(": ", 1)[1]
+        elif crashed:  # an operation raised: pyinfra names the host in the greenlet's line
+            errors[crashed["host"]] = f"{operation}: {exception}"
+            continue
         if line.startswith("--> Starting operation:"):
             operation, output = line.split(":", 1)[1].strip(), {}
             continue
@@ -66,15 +89,18 @@ def host_errors(log: str) -> dict[str, str]:
             errors[name] = f"{operation or 'connecting'}: {' / '.join(said) or message}"
         elif any(word in message.lower() for word in CONNECT_ERRORS):
             errors.setdefault(name, message)
+        elif message == "Success":
+            changed.setdefault(name, []).append(operation)
         else:
             output.setdefault(name, []).append(message)
-    return errors
+    return errors, changed
 
 
 def results_from(report: dict | None, names: list[str], log: str, *, dry: bool) -> Results:
     """One Result per host from pyinfra's ``--json`` report (None when pyinfra stopped
-    because no host was left) and the error lines of its log."""
-    changes: dict[str, list[str]] = {n: [] for n in names}
+    the run: no host left, or an operation raised) and the error lines of its log."""
+    errors, changed_in_log = parse_log(log)
+    changes: dict[str, list[str]] = {n: list(changed_in_log.get(n, [])) if report is None else [] for n in names}
     failed = set(names) if report is None else set((report.get("results") or {}).get("failed_hosts", []))
     if report is not None and dry:
         for op in report["plan"]:
@@ -85,11 +111,11 @@ def results_from(report: dict | None, names: list[str], log: str, *, dry: bool) 
             for name in op["success"]:
                 changes.setdefault(name, []).append(op["name"])
             failed.update(op["error"])
-    errors = host_errors(log)
     failed.update(n for n in errors if n in changes)
     results = Results()
     for name in names:
-        error = errors.get(name, "pyinfra reported the host as failed (see the run log)") if name in failed else ""
+        unknown = "pyinfra stopped the run before this host finished" if report is None else "pyinfra reported the host as failed"
+        error = errors.get(name, f"{unknown} (see the run log)") if name in failed else ""
         results.add(Result(host=name, ok=name not in failed, changed=bool(changes[name]), diff="\n".join(changes[name]),
                            error=error, data={"operations": changes[name]}))
     return results
@@ -128,7 +154,7 @@ def run(inv: Inventory, role: str, *, limit: list[str] | None = None, dry: bool 
     try:
         report = json.loads(stdout)
     except json.JSONDecodeError:
-        if "No hosts remaining" not in log:  # pyinfra itself failed: nothing per host to say
+        if not set(parse_log(log)[0]) & set(names):  # pyinfra itself failed: nothing per host to say
             tail = log.strip().splitlines()[-8:]
             raise HatangError(f"pyinfra did not finish the '{role}' deploy (exit {proc.returncode}); log: {run_dir / 'pyinfra.log'}", details=tail) from None
         report = None

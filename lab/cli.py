@@ -8,6 +8,7 @@ import typer
 
 from hatang.console import out, print_json, print_table, status_mark
 from hatang.inventory.inventory import LAB_SIZES
+from hatang.lab.context import DEFAULT_SIZE
 from hatang.options import InventoryOpt, JsonOpt
 
 app = typer.Typer(help="The province's WAN on this machine: real FRR routers, SSH and SNMP in namespaces.", no_args_is_help=True)
@@ -25,7 +26,7 @@ def _ctx(size: str | None = None, inventory=None):
 
 @app.command()
 def up(
-    size: SizeOpt = "small",
+    size: SizeOpt = DEFAULT_SIZE,
     configured: Annotated[bool, typer.Option("--configured", help="Also push the rendered day-1 configs (hatang net).")] = False,
     inventory: InventoryOpt = None,
     json: JsonOpt = False,

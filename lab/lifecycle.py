@@ -48,8 +48,10 @@ def up(ctx: LabContext, *, configured: bool = False) -> dict[str, float]:
 def _configure(ctx: LabContext) -> float:
     """Push the rendered day-1 configs with the network room's API, when it exists."""
     try:
-        from hatang.network import push as network_push  # type: ignore[attr-defined]
-    except ImportError:
+        from hatang.network import push as network_push
+    except ModuleNotFoundError as exc:
+        if exc.name != "hatang.network.push":
+            raise
         raise HatangError(
             "--configured needs the network room's push (hatang.network.push), which is not available yet; "
             "the lab is up with day-0 configs (run 'hatang net push --env lab' when it is)"

@@ -50,6 +50,7 @@ def serve(
     timeout: TimeoutOpt = 2.0,
     retries: RetriesOpt = 1,
     concurrency: ConcurrencyOpt = 64,
+    workers: Annotated[int, typer.Option("--workers", help="Processes sharing the port (SNMP decoding uses one core each).")] = 1,
     inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
     env: EnvOpt = DEFAULT_ENV,
 ) -> None:
@@ -57,7 +58,7 @@ def serve(
     from hatang.inventory import load
     from hatang.monitoring.serve import run_server
 
-    run_server(load(inventory, env), listen=listen, version=snmp_version, timeout=timeout, retries=retries, concurrency=concurrency)
+    run_server(load(inventory, env), listen=listen, version=snmp_version, timeout=timeout, retries=retries, concurrency=concurrency, workers=workers)
 
 
 @app.command()

@@ -19,6 +19,7 @@ keeps SNMPv3 engine discovery cached between scrapes.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -184,11 +185,20 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def make_server(exporter: Exporter, listen: str) -> ThreadingHTTPServer:
+def bind(listen: str) -> socket.socket:
+    """A listening TCP socket on ``listen`` (HOST:PORT), shared by every worker process."""
     host, port = parse_listen(listen)
     try:
-        server = ThreadingHTTPServer((host, port), handler_for(exporter))
+        listener = socket.create_server((host, port), backlog=256)
     except OSError as exc:
         raise HatangError(f"cannot listen on {listen}: {exc.strerror}") from None
+    return listener
+
+
+def make_server(exporter: Exporter, listener: socket.socket) -> ThreadingHTTPServer:
+    """The HTTP server of one process, on an already listening socket."""
+    server = ThreadingHTTPServer(listener.getsockname()[:2], handler_for(exporter), bind_and_activate=False)
+    server.socket.close()
+    server.socket = listener
     server.daemon_threads = True
     return server

@@ -95,9 +95,7 @@ class TargetResult:
 
 def to_number(value: Any) -> float | None:
     """A numeric SNMP value as a float (None for strings and absent values)."""
-    if isinstance(value, END_OF_COLUMN) or isinstance(value, (rfc1902.OctetString, rfc1902.ObjectName)):
-        return None
-    if isinstance(value, rfc1902.IpAddress):
+    if isinstance(value, (*END_OF_COLUMN, rfc1902.OctetString, rfc1902.ObjectName)):  # IpAddress is an OctetString
         return None
     return float(int(value))
 

@@ -5,13 +5,29 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hatang.console import print_json, print_table, progress, status_mark
+from hatang.console import info, print_json, print_table, progress, status_mark
 from hatang.monitoring.poller import TargetResult, poll
 from hatang.monitoring.targets import inventory_targets
 
 
+def lab_routers(inv: Any) -> set[str] | None:
+    """In the lab environment, the routers the recorded lab runs (a small lab has 5 of 146)."""
+    if inv.env != "lab":
+        return None
+    from hatang.lab.context import read_state
+
+    size = read_state().get("size")
+    return {d.name for d in inv.lab_devices(size)} if size else None
+
+
 def run_poll(inv: Any, *, site: str | None, module: str, version: str, timeout: float, retries: int, concurrency: int, show_progress: bool = True) -> list[TargetResult]:
     targets = inventory_targets(inv, site=site, version=version)
+    running = lab_routers(inv)
+    if running is not None:
+        skipped = [t.name for t in targets if t.name not in running]
+        targets = [t for t in targets if t.name in running]
+        if skipped and show_progress:
+            info(f"{len(skipped)} routers are not in the running lab and were not polled")
     with progress(f"polling {module}", len(targets), enabled=show_progress) as tick:
         return asyncio.run(poll(targets, module, timeout=timeout, retries=retries, concurrency=concurrency, on_result=lambda _: tick()))
 

@@ -1,17 +1,31 @@
-"""``hatang monitor serve``: run the exporter until SIGTERM or Ctrl-C."""
+"""``hatang monitor serve``: run the exporter until SIGTERM or Ctrl-C.
+
+With ``--workers N`` the process forks N - 1 copies that accept on the same listening
+socket (the kernel spreads connections between them): pysnmp's BER decoding is pure
+Python and bound to one core per process, so this is how the exporter uses the
+machine's cores. Each worker has its own SNMP engine and its own ``/metrics``; the
+workers die with the parent (PR_SET_PDEATHSIG), and the parent stops them on exit.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import socket
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from hatang.console import info
 from hatang.errors import CredentialError
-from hatang.monitoring.exporter import Exporter, make_server
+from hatang.monitoring.exporter import Exporter, bind, make_server
 from hatang.monitoring.intent_metrics import inventory_metrics
 from hatang.monitoring.snmp import SnmpAuth
 from hatang.monitoring.targets import SNMP_VERSIONS, auth_for
+
+PR_SET_PDEATHSIG = 1
 
 
 def resolve_auths(env: str, version: str) -> dict[str, SnmpAuth]:
@@ -27,15 +41,58 @@ def resolve_auths(env: str, version: str) -> dict[str, SnmpAuth]:
     return auths
 
 
-def run_server(inv: Any, *, listen: str, version: str, timeout: float, retries: int, concurrency: int) -> None:
-    exporter = Exporter(resolve_auths(inv.env, version), default_auth=version, timeout=timeout, retries=retries, concurrency=concurrency, inventory_metrics=inventory_metrics(inv))
-    server = make_server(exporter, listen)
+def serve(listener: socket.socket, make_exporter: Callable[[], Exporter]) -> None:
+    """Serve on ``listener`` in this process until SIGTERM or SIGINT."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    exporter = make_exporter()
+    server = make_server(exporter, listener)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
-    info(f"hatang SNMP exporter listening on http://{listen} (/snmp, /inventory, /metrics), default auth {version}")
     stop.wait()
     server.shutdown()
     exporter.close()
+
+
+def fork_worker(work: Callable[[], None]) -> int:
+    """Run ``work`` in a child process that dies with this one; returns its pid."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == parent:  # the parent did not die before prctl took effect
+            work()
+    finally:
+        os._exit(0)
+
+
+def stop_workers(pids: list[int], grace_s: float = 5.0) -> None:
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for pid in pids:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
+
+
+def run_server(inv: Any, *, listen: str, version: str, timeout: float, retries: int, concurrency: int, workers: int = 1) -> None:
+    auths = resolve_auths(inv.env, version)
+    intent = inventory_metrics(inv)
+
+    def make_exporter() -> Exporter:
+        return Exporter(auths, default_auth=version, timeout=timeout, retries=retries, concurrency=concurrency, inventory_metrics=intent)
+
+    listener = bind(listen)
+    children = [fork_worker(lambda: serve(listener, make_exporter)) for _ in range(max(1, workers) - 1)]
+    info(f"hatang SNMP exporter listening on http://{listen} (/snmp, /inventory, /metrics), default auth {version}, {max(1, workers)} worker(s)")
+    try:
+        serve(listener, make_exporter)
+    finally:
+        stop_workers(children)

@@ -58,13 +58,14 @@ def chart_png(report: SlaReport) -> bytes:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     names = [f.name for f in report.districts]
     values = [(f.availability or 0) * 100 for f in report.districts]
-    left.bar(names, values, color=["#c0392b" if v < OBJECTIVE * 100 else "#27ae60" for v in values])
+    bars = left.bar(names, values, color=["#c0392b" if v < OBJECTIVE * 100 else "#27ae60" for v in values])
+    left.bar_label(bars, fmt="%.3f%%", fontsize=8)
     left.axhline(OBJECTIVE * 100, color="#333", linestyle="--", linewidth=1, label=f"objective {OBJECTIVE:.1%}")
     left.set_ylim(min([*values, OBJECTIVE * 100]) - 0.5, 100.05)
     left.set_ylabel("availability (%)")
     left.set_title("Availability per district")
     left.tick_params(axis="x", rotation=30)
-    left.legend(loc="lower left")
+    left.legend(loc="best")
     right.barh([f.name for f in worst][::-1], [f.downtime_min for f in worst][::-1], color="#e67e22")
     right.set_xlabel("downtime (minutes)")
     right.set_title(f"Worst {len(worst)} communes")

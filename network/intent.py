@@ -28,6 +28,8 @@ BACKBONE = "0.0.0.0"
 #: within a hello or two (pushes verify it before confirming).
 OSPF_HELLO_S = 1
 OSPF_DEAD_S = 4
+#: A lost LSA is sent again after 1 s, not RFC 2328's 5 s (fast links, small RTT).
+OSPF_RETRANSMIT_S = 1
 #: SPF (delay, initial hold, max hold) and LSA throttling in ms: a province-sized WAN
 #: converges in well under a second instead of FRR's default 5 s LSA hold.
 OSPF_SPF_MS = (0, 50, 2000)
@@ -226,6 +228,7 @@ class IntentBuilder:
                 "areas": areas,
                 "hello": OSPF_HELLO_S,
                 "dead": OSPF_DEAD_S,
+                "retransmit": OSPF_RETRANSMIT_S,
                 "spf_ms": list(OSPF_SPF_MS),
                 "lsa_throttle_ms": OSPF_LSA_THROTTLE_MS,
                 "lsa_arrival_ms": OSPF_LSA_ARRIVAL_MS,

@@ -108,6 +108,7 @@ class Allocation:
     vms: int
     ha_vms: int
     demand: Demand
+    unknown: tuple[str, ...] = ()  # live guests the inventory does not name (counted as standard)
 
 
 def allocation_from_vms(vms: Iterable[m.Vm], source: str = "inventory") -> Allocation:

@@ -1,11 +1,16 @@
 """What to buy and when: replace nodes past their service life, add nodes of the chosen
 spec when the policy's rule would break, and price it.
 
-The walk is month by month over the forecast on the cluster as it will be: first the
-nodes that reach the end of their life that month are replaced one for one (keeping
-the cluster's failure domains, Ceph layout and anti-affinity room), then nodes are
-added one at a time while the policy's rule is broken and a node helps. A resource a
-node cannot help (NFS storage, a spec with no OSD disks) is reported as unresolved.
+The walk is month by month over the forecast, on the cluster as it will be. Nodes that
+reach the end of their life that month leave. When the cluster is then below its
+minimum size (the policy + 1, the Ceph replica count, the largest anti-affinity group)
+or the policy's rule breaks that month, nodes of the spec are bought, one at a time,
+until the rule holds over the buy-ahead window (a year by default: one purchase a
+year, not one a month). New nodes
+bought in a month when old ones leave are their replacements (often fewer: newer
+servers are bigger); the rest are additions; a node leaving that needs no successor is
+retired. A resource nodes cannot help (NFS storage, a spec without OSD disks) is
+reported as unresolved.
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ from typing import Literal
 
 from hatang.cloud.capacity.catalog import NodeSpec
 from hatang.cloud.capacity.months import Month, year_of
-from hatang.cloud.capacity.rules import Rules, limits
+from hatang.cloud.capacity.rules import LEVELS, Rules, limits
 from hatang.inventory import model as m
 
 MAX_NODES_A_MONTH = 32
+EPSILON = 1e-9
+Kind = Literal["replace", "retire", "add"]
 
 
 @dataclass(frozen=True)
 class Action:
-    kind: Literal["replace", "add"]
+    kind: Kind
     month: Month
     order_by: Month
     late: bool
@@ -64,48 +71,49 @@ def past_life(node: m.Node, month: Month, life_years: int) -> bool:
     return node.purchased is not None and node.purchased + life_years <= year_of(month)
 
 
-def recommend(cluster: m.Cluster, months: Sequence[Month], needs: Sequence[dict[str, float]], rules: Rules, spec: NodeSpec) -> Recommendation:
-    start = months[0]
+def recommend(
+    cluster: m.Cluster, months: Sequence[Month], needs: Sequence[dict[str, float]], rules: Rules, spec: NodeSpec, min_nodes: int = 0
+) -> Recommendation:
+    """Walk the months: retire nodes past their life, buy what keeps the policy for the
+    next ``rules.buy_ahead_months`` (and the cluster at ``min_nodes`` or more)."""
+    start, policy = months[0], rules.policy
+    floor = max(min_nodes, policy + 1)
     nodes = list(cluster.nodes)
     actions: list[Action] = []
     states: list[m.Cluster] = []
     unresolved: dict[str, Shortfall] = {}
     created: list[m.Node] = []
 
-    def next_node(month: Month) -> m.Node:
-        return spec.node(f"{cluster.name}-new-{len(created) + 1:02d}", year_of(month))
-
-    def action(kind: Literal["replace", "add"], month: Month, new: list[m.Node], replaces: list[str], reason: str) -> Action:
+    def action(kind: Kind, month: Month, new: list[m.Node], replaces: list[str], reason: str) -> Action:
         order_by = month - rules.lead_time_months
-        return Action(kind, month, max(order_by, start), order_by < start, tuple(n.name for n in new), tuple(replaces), reason, len(new) * spec.price_vnd)
+        return Action(kind, month, max(order_by, start), order_by < start and bool(new), tuple(n.name for n in new), tuple(replaces), reason, len(new) * spec.price_vnd)
 
-    for month, need in zip(months, needs, strict=True):
+    for i, month in enumerate(months):
         retiring = [n for n in nodes if past_life(n, month, rules.service_life_years)]
-        if retiring:
-            fresh = []
-            for _ in retiring:
-                fresh.append(next_node(month))
-                created.append(fresh[-1])
-            nodes = [n for n in nodes if n not in retiring] + fresh
-            reason = "past service life: " + ", ".join(f"{n.name} (bought {n.purchased})" for n in retiring)
-            actions.append(action("replace", month, fresh, [n.name for n in retiring], reason))
-        added: list[m.Node] = []
-        short = _short(cluster, nodes, need, rules.policy)
-        first_short = sorted(short)
-        while short and len(added) < MAX_NODES_A_MONTH:
-            candidate = [*nodes, next_node(month)]
-            after = limits(_with(cluster, candidate), rules.policy)
-            before = limits(_with(cluster, nodes), rules.policy)
-            if not any(after[r] > before[r] for r in short):
+        nodes = [n for n in nodes if n not in retiring]
+        fresh: list[m.Node] = []
+        reasons = sorted(_short(cluster, nodes, needs[i : i + 1], policy))
+        window = needs[i : i + rules.buy_ahead_months] if reasons or len(nodes) < floor else []
+        short = _short(cluster, nodes, window, policy)
+        while (len(nodes) < floor or short) and len(fresh) < MAX_NODES_A_MONTH:
+            candidate = [*nodes, spec.node(f"{cluster.name}-new-{len(created) + 1:02d}", year_of(month))]
+            if len(nodes) >= floor and not _helps(cluster, nodes, candidate, short, policy):
                 break
-            nodes, added = candidate, [*added, candidate[-1]]
+            nodes = candidate
+            fresh.append(candidate[-1])
             created.append(candidate[-1])
-            short = _short(cluster, nodes, need, rules.policy)
-        have = limits(_with(cluster, nodes), rules.policy)
-        for resource in short:
-            unresolved.setdefault(resource, Shortfall(resource, month, need[resource], have[resource]))
-        if added:
-            actions.append(action("add", month, added, [], "runs out under the policy: " + ", ".join(first_short)))
+            short = _short(cluster, nodes, window, policy)
+        replacing, extra = fresh[: len(retiring)], fresh[len(retiring) :]
+        if retiring:
+            reason = "past service life: " + ", ".join(f"{n.name} (bought {n.purchased})" for n in retiring)
+            actions.append(action("replace" if replacing else "retire", month, replacing, [n.name for n in retiring], reason))
+        if extra:
+            why = [f"{LEVELS[policy]} breaks: {', '.join(reasons)} (bought to last {rules.buy_ahead_months} months)"] if reasons else []
+            actions.append(action("add", month, extra, [], "; ".join(why or [f"the cluster needs at least {floor} nodes"])))
+        have = limits(_with(cluster, nodes), policy)
+        for resource, value in needs[i].items():
+            if value > have[resource] + EPSILON:
+                unresolved.setdefault(resource, Shortfall(resource, month, value, have[resource]))
         states.append(_with(cluster, nodes))
     return Recommendation(spec, tuple(actions), tuple(states), tuple(unresolved.values()))
 
@@ -114,6 +122,12 @@ def _with(cluster: m.Cluster, nodes: list[m.Node]) -> m.Cluster:
     return cluster.model_copy(update={"nodes": tuple(nodes)})
 
 
-def _short(cluster: m.Cluster, nodes: list[m.Node], need: dict[str, float], level: int) -> list[str]:
+def _short(cluster: m.Cluster, nodes: list[m.Node], window: Sequence[dict[str, float]], level: int) -> set[str]:
+    """The resources some month of ``window`` needs more of than ``nodes`` give under ``level``."""
     have = limits(_with(cluster, nodes), level)
-    return [r for r, v in need.items() if v > have[r] + 1e-9]
+    return {r for need in window for r, v in need.items() if v > have[r] + EPSILON}
+
+
+def _helps(cluster: m.Cluster, nodes: list[m.Node], candidate: list[m.Node], short: set[str], level: int) -> bool:
+    before, after = limits(_with(cluster, nodes), level), limits(_with(cluster, candidate), level)
+    return any(after[r] > before[r] for r in short)

@@ -1,144 +1,26 @@
-"""Write a :class:`~.report.CapacityReport`: Markdown, HTML (charts embedded), the
-figures as CSV, the charts as PNG; and its JSON form."""
+"""Write a :class:`~.report.CapacityReport` for people: Markdown and HTML (charts
+embedded) with the charts as PNG and the figures as CSV beside them."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hatang.cloud.capacity import document as d
 from hatang.cloud.capacity.charts import headroom_chart, utilisation_chart
+from hatang.cloud.capacity.figures import billions, describe, min_headroom_after, num, ratios, unit, vnd, when
 from hatang.cloud.capacity.history import STORAGE
-from hatang.cloud.capacity.model import SERVICE_CLASSES, osd_gb, required_cores, vcpu_ratio
+from hatang.cloud.capacity.model import SERVICE_CLASSES, osd_gb, required_cores
 from hatang.cloud.capacity.months import month_str
 from hatang.cloud.capacity.recommend import past_life
-from hatang.cloud.capacity.rules import LEVELS, limits, rule_lines
+from hatang.cloud.capacity.rules import LEVELS, rule_lines
+from hatang.cloud.capacity.tables import CSV_FILES, csv_tables, csv_text
 
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport, ClusterReport
 
 TITLE = "Báo cáo năng lực hạ tầng điện toán đám mây / Private-cloud capacity report"
-
-
-def vnd(amount: float) -> str:
-    return f"{amount:,.0f}".replace(",", ".") + " ₫"
-
-
-def num(value: float, digits: int = 0) -> str:
-    return f"{value:,.{digits}f}"
-
-
-def when(month: int | None, months: list[int]) -> str:
-    if month is None:
-        return f"not before {month_str(months[-1] + 1)}"
-    return "now / ngay bây giờ" if month == months[0] else month_str(month)
-
-
-def unit(resource: str) -> str:
-    return {"cpu": "cores", "ram": "GiB"}.get(resource, "GB")
-
-
-def ratios(report: ClusterReport) -> dict[str, float]:
-    """vCPU per physical core today: overall and by service class (of all cores)."""
-    demand, cores = report.baseline.demand, report.capacity.cores
-    return {"all": vcpu_ratio(demand.total_vcpu, cores), **{c: vcpu_ratio(v, cores) for c, v in sorted(demand.vcpu.items())}}
-
-
-# --- JSON ------------------------------------------------------------------------
-
-
-def report_dict(report: CapacityReport) -> dict[str, Any]:
-    return {
-        "generated": report.generated.isoformat(timespec="seconds"),
-        "start": month_str(report.start),
-        "horizon_years": report.horizon_years,
-        "rules": {
-            "ratio_limits": dict(report.rules.ratio_limits),
-            "policy": LEVELS[report.rules.policy],
-            "service_life_years": report.rules.service_life_years,
-            "lead_time_months": report.rules.lead_time_months,
-            "text": [{"vi": vi, "en": en} for vi, en in rule_lines(report.rules)],
-        },
-        "inputs": report.inputs,
-        "assumptions": report.assumptions,
-        "cost_vnd": report.cost_vnd,
-        "budget_by_year": {str(y): v for y, v in report.budget_by_year().items()},
-        "clusters": [
-            {
-                "name": c.name,
-                "physical": {
-                    "nodes": c.capacity.nodes,
-                    "cores": c.capacity.cores,
-                    "threads": c.capacity.threads,
-                    "ram_gib": c.capacity.ram_gib,
-                    "storage_raw_gb": dict(c.capacity.storage_raw_gb),
-                    "storage_usable_gb": dict(c.capacity.storage_usable_gb),
-                },
-                "allocated": _allocation(c.allocated),
-                "live": _allocation(c.live) if c.live else None,
-                "vcpu_per_core": ratios(c),
-                "history": {"first": month_str(c.history.first), "last": month_str(c.history.last), "months": len(c.history.months)} if c.history else None,
-                "trends": {k: {"slope_per_month": line.slope, "at_base": line.at(c.months[0] - 1)} for k, line in c.trends.lines.items()},
-                "outlook": [
-                    {
-                        "resource": k.resource,
-                        "rule": k.rule,
-                        "limit": k.limit,
-                        "need_now": k.need_first,
-                        "headroom": k.headroom,
-                        "headroom_pct": k.headroom_pct,
-                        "need_at_horizon": k.need_last,
-                        "runs_out": month_str(k.runs_out) if k.runs_out is not None else None,
-                    }
-                    for k in c.checks
-                ],
-                "forecast": [{"month": month_str(m), **n} for m, n in zip(c.months, c.needs)],
-                "recommendation": {
-                    "spec": c.recommendation.spec.name,
-                    "model": c.recommendation.spec.spec.model,
-                    "price_vnd": c.recommendation.spec.price_vnd,
-                    "cost_vnd": c.recommendation.cost_vnd,
-                    "actions": [
-                        {
-                            "kind": a.kind,
-                            "in_service": month_str(a.month),
-                            "order_by": month_str(a.order_by),
-                            "late": a.late,
-                            "count": a.count,
-                            "nodes": list(a.nodes),
-                            "replaces": list(a.replaces),
-                            "reason": a.reason,
-                            "cost_vnd": a.cost_vnd,
-                        }
-                        for a in c.recommendation.actions
-                    ],
-                    "min_headroom_after": _min_headroom_after(c, report.rules.policy),
-                    "unresolved": [{"resource": s.resource, "month": month_str(s.month), "need": s.need, "limit": s.limit} for s in c.recommendation.unresolved],
-                },
-                "notes": c.notes,
-            }
-            for c in report.clusters
-        ],
-    }
-
-
-def _allocation(a: Any) -> dict[str, Any]:
-    return {"source": a.source, "vms": a.vms, "ha_vms": a.ha_vms, "vcpu": dict(a.demand.vcpu), "ram_gib": a.demand.ram_gib, "storage_gb": dict(a.demand.storage_gb)}
-
-
-def _min_headroom_after(c: ClusterReport, level: int) -> dict[str, dict[str, Any]]:
-    """With the recommended hardware: each resource's smallest headroom over the horizon, and when."""
-    result: dict[str, dict[str, Any]] = {}
-    for month, need, cluster in zip(c.months, c.needs, c.recommendation.clusters):
-        have = limits(cluster, level)
-        for resource, value in need.items():
-            room = have[resource] - value
-            if resource not in result or room < result[resource]["headroom"]:
-                result[resource] = {"headroom": room, "month": month_str(month), "limit": have[resource]}
-    return result
 
 
 # --- the document ----------------------------------------------------------------
@@ -153,15 +35,15 @@ def blocks(report: CapacityReport, charts: dict[str, Path]) -> list[d.Block]:
             f"trong / over **{report.horizon_years} năm / years** · chính sách dự phòng / redundancy policy **{LEVELS[policy]}**."
         ),
         d.Heading(2, "1. Tóm tắt / Summary"),
-        d.Table(["Cụm / cluster", f"cạn đầu tiên theo {LEVELS[policy]} / first to run out", "khuyến nghị / recommendation", "chi phí / cost"], [_summary_row(c, policy) for c in report.clusters]),
-        d.Para(f"**Tổng chi phí ước tính / total rough cost: {vnd(report.cost_vnd)}** (đặt hàng theo năm / orders by year below)."),
-        d.Table(["Năm / year", "chi phí / cost (VND)"], [(y, vnd(v)) for y, v in report.budget_by_year().items()] or [("—", vnd(0))]),
+        d.Table(["Cụm / cluster", f"cạn đầu tiên theo {LEVELS[policy]} / first to run out", "khuyến nghị / recommendation", "chi phí / cost"], [_summary_row(c, policy) for c in report.clusters], numeric_from=3),
+        d.Para(f"**Tổng chi phí ước tính / total rough cost: {vnd(report.cost_vnd)} ({billions(report.cost_vnd)})** (đặt hàng theo năm / orders by year below)."),
+        d.Table(["Năm / year", "chi phí / cost (VND)", ""], [(y, vnd(v), billions(v)) for y, v in report.budget_by_year().items()] or [("—", vnd(0), "")]),
         d.Image(charts["headroom"], "Dư địa hiện tại theo cụm / headroom today per cluster"),
         d.Heading(2, "2. Quy tắc dự phòng / Headroom rules"),
         d.Bullets([f"{vi} — {en}" for vi, en in rule_lines(report.rules)]),
         d.Heading(2, "3. Giả định và dữ liệu đầu vào / Assumptions and inputs"),
         d.Bullets(report.assumptions),
-        d.Table(["Đầu vào / input", "nguồn / source"], list(report.inputs.items())),
+        d.Table(["Đầu vào / input", "nguồn / source"], list(report.inputs.items()), numeric_from=2),
     ]
     for i, c in enumerate(report.clusters, start=4):
         out += _cluster_blocks(i, c, report, charts[c.name])
@@ -175,7 +57,7 @@ def blocks(report: CapacityReport, charts: dict[str, Path]) -> list[d.Block]:
 def _summary_row(c: ClusterReport, policy: int) -> tuple[str, str, str, str]:
     first = min((k for k in c.checks if k.level == policy and k.runs_out is not None), key=lambda k: k.runs_out, default=None)
     runs_out = f"{first.resource} {when(first.runs_out, c.months)}" if first else f"none within {len(c.months) // 12} years"
-    actions = "; ".join(f"{a.kind} {a.count} × {c.recommendation.spec.name} by {month_str(a.month)}" for a in c.recommendation.actions) or "nothing to buy"
+    actions = "; ".join(f"{describe(a, c.recommendation.spec.name)} by {month_str(a.month)}" for a in c.recommendation.actions) or "nothing to buy"
     return c.name, runs_out, actions, vnd(c.recommendation.cost_vnd)
 
 
@@ -217,6 +99,15 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
         d.Table(["vCPU", "cấp phát / allocated", "giới hạn tỷ lệ / ratio limit", "lõi cần / cores needed"], alloc_rows),
         d.Table(["pool", "type", "replicas", "near-full", "raw GB", "usable GB", "allocated GB", "stored GB (last month)"], storage_rows, numeric_from=2),
     ]
+    if c.history:
+        used = c.history.values
+        out.append(d.Para(
+            f"Đo thực tế tháng {month_str(c.history.last)} / measured use in {month_str(c.history.last)}: "
+            f"**{num(used['cpu'][-1], 1)}** busy cores of {c.capacity.cores} ({100 * used['cpu'][-1] / c.capacity.cores:.0f} %), "
+            f"**{num(used['ram'][-1])} GiB** RAM in use of {num(c.capacity.ram_gib)} GiB; "
+            f"trend {c.trends.lines['cpu'].slope:+.2f} cores and {c.trends.lines['ram'].slope:+.1f} GiB a month "
+            f"(least squares over {len(c.history.months)} months)."
+        ))
     if c.live:
         out.append(d.Table(["", "inventory", "live cluster"], _live_rows(c), numeric_from=1))
     out += [
@@ -230,15 +121,15 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
     if rec.actions:
         out.append(
             d.Table(
-                ["việc / action", "vận hành / in service", "đặt hàng / order by", "số nút / nodes", "lý do / reason", "chi phí / cost"],
-                [(a.kind, month_str(a.month), month_str(a.order_by) + (" (late / trễ)" if a.late else ""), a.count, a.reason, vnd(a.cost_vnd)) for a in rec.actions],
-                numeric_from=3,
+                ["việc / action", "vận hành / in service", "đặt hàng / order by", "lý do / reason", "chi phí / cost"],
+                [(describe(a, rec.spec.name), month_str(a.month), month_str(a.order_by) + (" (late / trễ)" if a.late else ""), a.reason, vnd(a.cost_vnd)) for a in rec.actions],
+                numeric_from=4,
             )
         )
     else:
         out.append(d.Para(f"Không cần mua / nothing to buy: {LEVELS[policy]} holds over the horizon and no node passes its service life."))
-    after = _min_headroom_after(c, policy)
-    out.append(d.Table([f"resource", f"smallest headroom under {LEVELS[policy]} after the recommendation", "month", "limit then"],
+    after = min_headroom_after(c, policy)
+    out.append(d.Table(["resource", f"smallest headroom under {LEVELS[policy]} after the recommendation", "month", "limit then"],
                        [(r, f"{num(v['headroom'], 1)} {unit(r)}", v["month"], num(v["limit"], 1)) for r, v in after.items()]))
     if rec.unresolved:
         out.append(d.Bullets([f"**{s.resource}** runs out {month_str(s.month)} (needs {num(s.need)} of {num(s.limit)}) and nodes of this spec cannot cure it: grow the storage itself." for s in rec.unresolved]))
@@ -256,51 +147,6 @@ def _live_rows(c: ClusterReport) -> list[tuple[str, str, str]]:
         ("RAM GiB", num(inv.demand.ram_gib), num(live.demand.ram_gib)),
         *((f"disk {p} GB", num(inv.demand.storage_gb.get(p, 0)), num(live.demand.storage_gb.get(p, 0))) for p in sorted({*inv.demand.storage_gb, *live.demand.storage_gb})),
     ]
-
-
-# --- CSV -------------------------------------------------------------------------
-
-CSV_FILES = ("clusters.csv", "storage.csv", "outlook.csv", "forecast.csv", "recommendation.csv", "budget.csv")
-
-
-def csv_tables(report: CapacityReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    tables: dict[str, tuple[list[str], list[list[Any]]]] = {
-        "clusters.csv": (
-            ["cluster", "nodes", "cores", "threads", "ram_gib", "vms", "ha_vms", *(f"vcpu_{c}" for c in SERVICE_CLASSES), "vcpu_per_core", "ram_allocated_gib", "allocation_source"],
-            [[c.name, c.capacity.nodes, c.capacity.cores, c.capacity.threads, c.capacity.ram_gib, c.baseline.vms, c.baseline.ha_vms,
-              *(c.baseline.demand.vcpu.get(cls, 0) for cls in SERVICE_CLASSES), round(ratios(c)["all"], 3), c.baseline.demand.ram_gib, c.baseline.source] for c in report.clusters],
-        ),
-        "storage.csv": (
-            ["cluster", "pool", "type", "replicas", "near_full_ratio", "raw_gb", "usable_gb", "allocated_gb"],
-            [[c.name, s.name, s.type, s.replicas, s.near_full_ratio, c.capacity.storage_raw_gb[s.name], round(c.capacity.storage_usable_gb[s.name], 1), c.baseline.demand.storage_gb.get(s.name, 0)]
-             for c in report.clusters for s in c.cluster.storage],
-        ),
-        "outlook.csv": (
-            ["cluster", "resource", "rule", "limit", "need_now", "headroom", "need_at_horizon", "runs_out"],
-            [[c.name, k.resource, k.rule, round(k.limit, 2), round(k.need_first, 2), round(k.headroom, 2), round(k.need_last, 2), month_str(k.runs_out) if k.runs_out is not None else ""]
-             for c in report.clusters for k in c.checks],
-        ),
-        "forecast.csv": (
-            ["month", "cluster", "resource", "need", *(f"limit_{v.lower().replace('+', 'plus')}_today" for v in LEVELS.values()), f"limit_{LEVELS[report.rules.policy].lower().replace('+', 'plus')}_recommended"],
-            [[month_str(m), c.name, r, round(v, 2), *(round(c.check(r, lv).limit, 2) for lv in LEVELS), round(limits(after, report.rules.policy)[r], 2)]
-             for c in report.clusters for m, need, after in zip(c.months, c.needs, c.recommendation.clusters) for r, v in need.items()],
-        ),
-        "recommendation.csv": (
-            ["cluster", "action", "in_service", "order_by", "late", "count", "spec", "nodes", "replaces", "cost_vnd", "reason"],
-            [[c.name, a.kind, month_str(a.month), month_str(a.order_by), a.late, a.count, c.recommendation.spec.name, " ".join(a.nodes), " ".join(a.replaces), a.cost_vnd, a.reason]
-             for c in report.clusters for a in c.recommendation.actions],
-        ),
-        "budget.csv": (["year", "cost_vnd"], [[y, v] for y, v in report.budget_by_year().items()]),
-    }
-    return tables
-
-
-def _csv_text(columns: list[str], rows: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def write_report(report: CapacityReport, directory: Path, tick: Callable[[], None] = lambda: None) -> list[Path]:
@@ -321,6 +167,6 @@ def write_report(report: CapacityReport, directory: Path, tick: Callable[[], Non
         (directory / name).write_text(text, encoding="utf-8")
         written.append(directory / name)
     for name, (columns, rows) in csv_tables(report).items():
-        (directory / name).write_text(_csv_text(columns, rows), encoding="utf-8")
+        (directory / name).write_text(csv_text(columns, rows), encoding="utf-8")
         written.append(directory / name)
     return written

@@ -19,7 +19,7 @@ from hatang.cloud.capacity.model import Allocation, Capacity, Demand, allocation
 from hatang.cloud.capacity.months import Month, current_month, month_str
 from hatang.cloud.capacity.outlook import Check, outlook
 from hatang.cloud.capacity.recommend import Recommendation, recommend
-from hatang.cloud.capacity.rules import LEVELS, Rules, needs
+from hatang.cloud.capacity.rules import LEVELS, Rules, minimum_nodes, needs
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
@@ -75,7 +75,7 @@ class CapacityReport:
         return dict(sorted(years.items()))
 
     def to_dict(self) -> dict:
-        from hatang.cloud.capacity.render import report_dict
+        from hatang.cloud.capacity.jsonview import report_dict
 
         return report_dict(self)
 
@@ -157,13 +157,20 @@ def _cluster_report(
     live: LiveReader | None,
     node_spec: str | None,
 ) -> ClusterReport:
-    allocated = allocation_from_vms(vm for vm in inv.vms() if vm.cluster == cluster.name)
+    vms = [vm for vm in inv.vms() if vm.cluster == cluster.name]
+    allocated = allocation_from_vms(vms)
     current = live(inv, cluster.name) if live else None
     base = current or allocated
     trends = Trends.fit(series)
     demand = demand_series(base.demand, trends, drivers, cluster.name, months[0] - 1, months)
     wanted = [needs(d, rules, cluster) for d in demand]
     notes = []
+    if current and current.unknown:
+        notes.append(f"{len(current.unknown)} guest(s) on {cluster.name} are not in the inventory, counted as standard class: {', '.join(current.unknown)}")
+    for service in drivers.new_services if drivers else ():
+        if service.cluster == cluster.name and service.start_month < months[0]:
+            notes.append(f"new service {service.name} starts {service.start}, before the forecast: counted from its first month; "
+                         "take it out of the drivers file if the inventory already has it")
     if series is None:
         notes.append(f"no history for {cluster.name}: demand is flat apart from the drivers")
     elif series.last != months[0] - 1:
@@ -180,7 +187,7 @@ def _cluster_report(
         demand=demand,
         needs=wanted,
         checks=outlook(cluster, months, wanted),
-        recommendation=recommend(cluster, months, wanted, rules, catalog.spec_for(cluster.name, node_spec)),
+        recommendation=recommend(cluster, months, wanted, rules, catalog.spec_for(cluster.name, node_spec), minimum_nodes(cluster, vms, rules.policy)),
         notes=notes,
     )
 
@@ -196,8 +203,9 @@ def assumptions(rules: Rules, start: Month) -> list[str]:
         "Demand drivers add only their change since the base month, with the coefficients stated in the drivers file.",
         "New services count their full VM sizes from their start month, disks as if full.",
         "Capacity is aggregate per cluster (no bin-packing of VMs onto nodes); each VM fits a node (checked by 'hatang inventory validate').",
-        f"Servers are replaced one for one in January of their purchase year + {rules.service_life_years}; "
-        f"nodes are added so that {policy} holds every month; orders go out {rules.lead_time_months} months before.",
+        f"Servers leave service in January of their purchase year + {rules.service_life_years}. Nodes of the chosen spec are bought "
+        f"when the cluster would fall below its minimum size (policy + 1, Ceph replicas, largest anti-affinity group) or {policy} "
+        f"would break within {rules.buy_ahead_months} months; orders go out {rules.lead_time_months} months before.",
         "Exhaustion dates are for today's hardware kept as is; the recommendation shows the hardware that avoids them.",
         "Prices are the planner's catalogue, in VND, per node installed; no discount, tax or support renewals beyond it.",
     ]

@@ -9,7 +9,7 @@ need > limit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from hatang.cloud.capacity.model import Demand, capacity, required_cores
@@ -27,13 +27,15 @@ class Rules:
     ``policy`` is the redundancy level the recommendation must keep over the horizon
     (1: N+1); every level is still reported. ``service_life_years`` retires a node in
     January of ``purchased + service_life_years``; ``lead_time_months`` is how long
-    before a node must run the order must be placed.
+    before a node must run the order must be placed; a purchase covers the demand of
+    the next ``buy_ahead_months``.
     """
 
     ratio_limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATIOS))
     policy: int = 1
     service_life_years: int = 5
     lead_time_months: int = 6
+    buy_ahead_months: int = 12
 
     def __post_init__(self) -> None:
         for cls in DEFAULT_RATIOS:
@@ -46,12 +48,19 @@ class Rules:
                 raise HatangError(f"the vCPU:core ratio limit of {cls} must be > 0, not {limit}")
         if self.policy not in LEVELS:
             raise HatangError(f"unknown redundancy policy {self.policy} (known: {', '.join(f'{k} ({v})' for k, v in LEVELS.items())})")
-        if self.service_life_years < 1 or self.lead_time_months < 0:
-            raise HatangError("the service life must be ≥ 1 year and the lead time ≥ 0 months")
+        if self.service_life_years < 1 or self.lead_time_months < 0 or self.buy_ahead_months < 1:
+            raise HatangError("the service life must be ≥ 1 year, the lead time ≥ 0 months and the buy-ahead window ≥ 1 month")
 
 
-def resources(cluster: m.Cluster) -> list[str]:
-    return ["cpu", "ram", *(f"storage:{s.name}" for s in cluster.storage)]
+def minimum_nodes(cluster: m.Cluster, vms: Iterable[m.Vm], policy: int) -> int:
+    """The fewest nodes the cluster may have: policy + 1, the Ceph pools' replica count
+    (one copy per host), the largest anti-affinity group (one member per node)."""
+    groups: dict[str, int] = {}
+    for vm in vms:
+        if vm.spec.anti_affinity:
+            groups[vm.spec.anti_affinity] = groups.get(vm.spec.anti_affinity, 0) + 1
+    replicas = [s.replicas for s in cluster.storage if s.type == "rbd"]
+    return max(policy + 1, *replicas, *groups.values())
 
 
 def limits(cluster: m.Cluster, lost: int) -> dict[str, float]:

@@ -37,7 +37,7 @@ add_header Referrer-Policy strict-origin-when-cross-origin always;
 }}
 """),
     files.link(name=f"Enable the {service} site", path=f"/etc/nginx/sites-enabled/{service}", target=f"/etc/nginx/sites-available/{service}"),
-    files.file(name="Disable nginx's default site", path="/etc/nginx/sites-enabled/default", present=False),
+    files.link(name="Disable nginx's default site", path="/etc/nginx/sites-enabled/default", present=False),
 ]
 files.directory(name=f"Web root {webroot}", path=webroot, user="root", group="www-data", mode="750")
 ops.text(f"{webroot}/index.html", f"<!doctype html><meta charset=utf-8><title>{intent.service_title or service}</title>\n<h1>{intent.service_title or service}</h1>\n",

@@ -155,6 +155,23 @@ def ha_resource_add(call: Call) -> None:
     state.save()
 
 
+@route("PUT", "/cluster/ha/resources/{sid}")
+def ha_resource_update(call: Call) -> None:
+    sid = _sid(call["sid"])
+    conf = call.sim.state.data["ha"]["resources"].get(sid)
+    if conf is None:
+        raise SimError(f"no such resource '{sid}'")
+    for key in ("state", "comment"):
+        if key in call.params:
+            conf[key] = call[key]
+    for key in ("max_restart", "max_relocate"):
+        if key in call.params:
+            conf[key] = int(call[key])
+    for key in (call.get("delete") or "").split(","):
+        conf.pop(key.strip(), None)
+    call.sim.state.save()
+
+
 @route("DELETE", "/cluster/ha/resources/{sid}")
 def ha_resource_delete(call: Call) -> None:
     sid = _sid(call["sid"])

@@ -54,7 +54,7 @@ def bootstrap_access(directory: Path) -> None:
 
 
 def serve(directory: Path, inventory_dir: Path | None, env: str, host: str = "127.0.0.1",
-          port_base: int = 0, task_seconds: float = 0.2) -> None:
+          port_base: int = 0, task_seconds: float = 0.2, latency_ms: float = 0.0) -> None:
     """Serve until SIGTERM or SIGINT."""
     directory.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=directory / "pvesim.log", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -67,7 +67,7 @@ def serve(directory: Path, inventory_dir: Path | None, env: str, host: str = "12
     vms = inv.vms()
     for index, (_, cluster) in enumerate(inv.clusters):
         state = ClusterState.open(directory / f"cluster-{cluster.name}.json", seed(cluster, vms))
-        sim = ClusterSim(state, Tasks(state, faults, task_seconds), faults, access, schema)
+        sim = ClusterSim(state, Tasks(state, faults, task_seconds), faults, access, schema, latency_ms / 1000)
         server = listener(sim, host, port_base + index if port_base else 0, cert, key)
         servers.append(server)
         endpoints[cluster.name] = {"host": host, "port": server.server_address[1], "ca": str(cert), "pid": os.getpid()}

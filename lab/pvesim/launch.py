@@ -18,9 +18,10 @@ from hatang.lab.pvesim.daemon import endpoints_file, secrets_file
 from hatang.lab.pvesim.faults import Faults
 
 
-def command(directory: Path, inventory: Path | None, env: str = "lab", task_seconds: float = 0.2, port_base: int = 0) -> list[str]:
+def command(directory: Path, inventory: Path | None, env: str = "lab", task_seconds: float = 0.2,
+            port_base: int = 0, latency_ms: float = 0.0) -> list[str]:
     argv = [sys.executable, "-m", "hatang.lab.pvesim", "--dir", str(directory), "serve", "--env", env,
-            "--task-seconds", str(task_seconds), "--port-base", str(port_base)]
+            "--task-seconds", str(task_seconds), "--port-base", str(port_base), "--latency-ms", str(latency_ms)]
     return argv + (["--inventory", str(inventory)] if inventory else [])
 
 
@@ -46,13 +47,14 @@ class Simulator:
     directory: Path
     inventory: Path | None = None
     task_seconds: float = 0.2
+    latency_ms: float = 0.0
     process: subprocess.Popen | None = None
     endpoints: dict[str, Any] = field(default_factory=dict)
 
     def __enter__(self) -> "Simulator":
         self.directory.mkdir(parents=True, exist_ok=True)
         log = open(self.directory / "stderr.log", "ab")
-        self.process = subprocess.Popen(command(self.directory, self.inventory, task_seconds=self.task_seconds),
+        self.process = subprocess.Popen(command(self.directory, self.inventory, task_seconds=self.task_seconds, latency_ms=self.latency_ms),
                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import ssl
+import time
 import traceback
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,7 @@ class ClusterSim:
     faults: Faults
     access: acl.Access
     schema: Schema
+    latency_s: float = 0.0  # added to every answer: a real pveproxy's cost per request, if wanted
 
 
 class Answer(Exception):
@@ -52,6 +54,7 @@ class Answer(Exception):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
     server_version = "pve-api-daemon/3.0"
     sys_version = ""
     timeout = 120
@@ -73,6 +76,8 @@ class Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, verb: str) -> None:
+        if self.sim.latency_s:
+            time.sleep(self.sim.latency_s)
         try:
             status, reason, body = 200, "OK", {"data": self._handle(verb)}
         except Answer as answer:

@@ -95,21 +95,30 @@ def test_exhaustion_month_from_a_linear_trend() -> None:
     assert first_month_over([1, 2, 3], [5, 6, 7], [6, 6, 6]) == 3
 
 
-def test_recommendation_adds_nodes_when_n1_breaks() -> None:
-    """Same trend; buy a = (16 cores, 128 GiB, 2 × 1000 GB) at 500 M VND, 6 months' lead time.
-
-    N+1 RAM with j nodes added (the largest, c, lost): 256 + 128j GiB.
-    j=1 needed at k = 13 (2027-05, see above); 384 GiB lasts until 112 + 4k > 244.4 → k = 34 (2029-02);
-    512 GiB until 112 + 4k > 325.8 → k = 54 (2030-10); 640 GiB holds to the horizon
-    (k = 60: 176 × 352 ÷ 112 = 553 GiB). Storage with the added OSDs never runs short.
-    """
-    cluster, alloc = small_cluster(), allocation_from_vms(small_vms())
+def trended_needs(cluster: m.Cluster) -> tuple[list[int], list[dict[str, float]]]:
+    """The small cluster's needs for 60 months with the RAM trend above (+4 GiB a month from 112)."""
     series = Series("small", parse_month("2026-01"), {"cpu": (10, 10, 10, 10), "ram": (100, 104, 108, 112), "storage:ceph": (500, 510, 520, 530)})
     months = list(range(BASE + 1, BASE + 1 + 60))
-    demand = demand_series(alloc.demand, Trends.fit(series), None, "small", BASE, months)
-    need = [needs(d, Rules(), cluster) for d in demand]
-    spec = NodeSpec("small-node", Spec(model="test", cores=16, ram_gib=128, disks=(m.Disk(role="osd", kind="ssd", size_gb=1000, count=2),), price_vnd=500_000_000))
-    rec = recommend(cluster, months, need, Rules(lead_time_months=6), spec)
+    demand = demand_series(allocation_from_vms(small_vms()).demand, Trends.fit(series), None, "small", BASE, months)
+    return months, [needs(d, Rules(), cluster) for d in demand]
+
+
+SMALL_NODE = NodeSpec("small-node", Spec(model="test", cores=16, ram_gib=128, disks=(m.Disk(role="osd", kind="ssd", size_gb=1000, count=2),), price_vnd=500_000_000))
+
+
+def test_recommendation_adds_nodes_when_n1_breaks() -> None:
+    """Buy a = (16 cores, 128 GiB, 2 × 1000 GB) at 500 M VND, 6 months' lead time, each purchase
+    to last 12 months. RAM need k months after the base: 176 × (112 + 4k) ÷ 112.
+
+    N+1 RAM with j nodes added (c, the largest, lost): 256 + 128j GiB.
+    k = 13 (2027-05): 257.7 > 256, short; the next 12 months (k = 13…24) need at most
+    176 × 208 ÷ 112 = 326.9 ≤ 384 → one node. 384 lasts until 112 + 4k > 244.4 → k = 34 (2029-02):
+    k = 34…45 need at most 458.9 ≤ 512 → one node. 512 lasts until k = 54 (2030-10): k = 54…59
+    need at most 176 × 348 ÷ 112 = 546.9 ≤ 640 → one node. Storage with the added OSDs never runs short.
+    """
+    cluster = small_cluster()
+    months, need = trended_needs(cluster)
+    rec = recommend(cluster, months, need, Rules(lead_time_months=6), SMALL_NODE)
     assert [(a.kind, month_str(a.month), month_str(a.order_by), a.count) for a in rec.actions] == [
         ("add", "2027-05", "2026-11", 1),
         ("add", "2029-02", "2028-08", 1),
@@ -120,19 +129,50 @@ def test_recommendation_adds_nodes_when_n1_breaks() -> None:
     assert len(rec.clusters[-1].nodes) == 6
 
 
+def test_buying_two_years_ahead_buys_fewer_times() -> None:
+    """Same, each purchase to last 24 months: at k = 13 the need of k = 13…36 peaks at
+    176 × 256 ÷ 112 = 402.3 > 384 → two nodes (512 GiB), which last until k = 54 (515.4 > 512):
+    k = 54…59 peak at 546.9 ≤ 640 → one node."""
+    cluster = small_cluster()
+    months, need = trended_needs(cluster)
+    rec = recommend(cluster, months, need, Rules(buy_ahead_months=24), SMALL_NODE)
+    assert [(a.kind, month_str(a.month), a.count) for a in rec.actions] == [("add", "2027-05", 2), ("add", "2030-10", 1)]
+
+
 def test_recommendation_replaces_nodes_past_service_life() -> None:
-    # b bought 2020, service life 5 → retires in January 2025, before the start: replaced at the start (late).
-    # a bought 2022 → retires 2027-01. c has no purchase year: kept.
+    """b bought 2020, service life 5: it leaves in January 2025, before the start, so it is
+    replaced at the start (late); a bought 2022 leaves 2027-01; c has no purchase year.
+    The cluster may not go below 3 nodes (say, 3 Ceph replicas): each leaver gets a successor."""
     cluster = small_cluster()
     nodes = (cluster.nodes[0].model_copy(update={"purchased": 2022}), cluster.nodes[1].model_copy(update={"purchased": 2020}), cluster.nodes[2])
     cluster = cluster.model_copy(update={"nodes": nodes})
     months = list(range(BASE + 1, BASE + 13))
     need = [needs(allocation_from_vms(small_vms()).demand, Rules(), cluster)] * len(months)
-    spec = NodeSpec("n", Spec(model="test", cores=16, ram_gib=128, price_vnd=100))
-    rec = recommend(cluster, months, need, Rules(), spec)
-    assert [(a.kind, month_str(a.month), a.replaces, a.late) for a in rec.actions] == [("replace", "2026-05", ("b",), True), ("replace", "2027-01", ("a",), False)]
-    # The new node has no OSD disks: the Ceph pool shrinks but its 550 GB still fit under N+1 (c + one node of 2000 GB).
+    rec = recommend(cluster, months, need, Rules(), SMALL_NODE, min_nodes=3)
+    assert [(a.kind, month_str(a.month), a.replaces, a.count, a.late) for a in rec.actions] == [
+        ("replace", "2026-05", ("b",), 1, True),
+        ("replace", "2027-01", ("a",), 1, False),
+    ]
     assert {n.name for n in rec.clusters[-1].nodes} == {"c", "small-new-01", "small-new-02"}
+    # without the floor each successor is still bought, now because N+1 needs it: with c
+    # lost, the one 128 GiB node left cannot hold 176 GiB; two (256 GiB) can
+    lean = recommend(cluster, months, need, Rules(), SMALL_NODE)
+    assert [(a.kind, a.count, a.reason.split(":")[0]) for a in lean.actions] == [("replace", 1, "past service life")] * 2
+
+
+def test_old_nodes_are_replaced_by_fewer_bigger_ones() -> None:
+    """Four old 16-core nodes all past their life; the new spec has 64 cores, 512 GiB,
+    2 × 4000 GB OSD. Needs: 16 cores, 176 GiB, 550 GB. The floor is 3 nodes; three new nodes
+    give under N+1 128 cores, 1024 GiB, 16000 ÷ 3 × 0.8 = 4266.7 GB: enough, so 4 become 3."""
+    old = [m.Node(name=f"old-{i}", cores=16, ram_gib=128, purchased=2019, disks=(m.Disk(role="osd", kind="ssd", size_gb=1000, count=2),)) for i in range(4)]
+    cluster = small_cluster().model_copy(update={"nodes": tuple(old)})
+    big = NodeSpec("big", Spec(model="big", cores=64, ram_gib=512, disks=(m.Disk(role="osd", kind="nvme", size_gb=4000, count=2),), price_vnd=1_000_000_000))
+    need = [needs(allocation_from_vms(small_vms()).demand, Rules(), cluster)] * 12
+    rec = recommend(cluster, list(range(BASE + 1, BASE + 13)), need, Rules(), big, min_nodes=3)
+    assert [(a.kind, a.count, len(a.replaces)) for a in rec.actions] == [("replace", 3, 4)]
+    assert rec.cost_vnd == 3_000_000_000
+    # with no floor beyond N+1 (2 nodes), two are enough: 64 cores and 512 GiB survive a loss
+    assert [(a.kind, a.count) for a in recommend(cluster, list(range(BASE + 1, BASE + 13)), need, Rules(), big).actions] == [("replace", 2)]
 
 
 def test_storage_that_nodes_cannot_cure_is_reported() -> None:
@@ -143,3 +183,14 @@ def test_storage_that_nodes_cannot_cure_is_reported() -> None:
     rec = recommend(cluster, months, need, Rules(), NodeSpec("n", Spec(model="t", cores=8, ram_gib=64, price_vnd=1)))
     assert rec.actions == ()
     assert [(s.resource, s.month, s.limit) for s in rec.unresolved] == [("storage:nfs", months[0], pytest.approx(900))]
+
+
+def test_a_node_past_its_life_leaves_without_successor_when_not_needed() -> None:
+    """a, b, c plus d (16 cores, 128 GiB, bought 2019): d leaves at the start; a, b, c still
+    give N+1 (c lost: 32 cores ≥ 16, 256 GiB ≥ 176, 2000 × 2 ÷ 3 × 0.8 = 1066.7 GB ≥ 550) and the
+    3-node floor: nothing to buy."""
+    cluster = small_cluster()
+    cluster = cluster.model_copy(update={"nodes": (*cluster.nodes, cluster.nodes[0].model_copy(update={"name": "d", "purchased": 2019}))})
+    need = [needs(allocation_from_vms(small_vms()).demand, Rules(), cluster)] * 3
+    rec = recommend(cluster, list(range(BASE + 1, BASE + 4)), need, Rules(), SMALL_NODE, min_nodes=3)
+    assert [(a.kind, a.replaces, a.count, a.cost_vnd, a.late) for a in rec.actions] == [("retire", ("d",), 0, 0, False)]

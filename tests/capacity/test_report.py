@@ -74,7 +74,33 @@ def test_files_and_charts(written: Path) -> None:
         assert heading in md
     html = (written / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 3
-    assert "<table>" in html and "<script" not in html
+    assert "<table>" in html and "<script" not in html and "**" not in html
+    assert unclosed_tags(html) == []
+
+
+def unclosed_tags(text: str) -> list[str]:
+    """Tags opened and not closed in order (an empty list: the page is well nested)."""
+    from html.parser import HTMLParser
+
+    class Nesting(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: list[str] = []
+            self.wrong: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag not in ("meta", "img"):
+                self.open.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if self.open and self.open[-1] == tag:
+                self.open.pop()
+            else:
+                self.wrong.append(tag)
+
+    parser = Nesting()
+    parser.feed(text)
+    return parser.open + parser.wrong
 
 
 def test_csv_tables_are_consistent(written: Path) -> None:
@@ -93,3 +119,22 @@ def test_console_tables(hatang, tmp_path: Path) -> None:
     assert run.code == 0, run.err
     assert "When each resource runs out" in run.out and "pve-core" not in run.out
     assert (tmp_path / "r" / "report.html").is_file()
+
+
+def test_a_new_service_already_started_is_flagged(tmp_path: Path, hatang) -> None:
+    drivers = tmp_path / "drivers.yaml"
+    drivers.write_text(
+        "new_services:\n- name: old-news\n  cluster: pve-dmz\n  class: standard\n  start: 2020-01\n"
+        "  vms: [{count: 2, cores: 4, memory_gib: 8, disks: {ceph-dmz: 100}}]\n",
+        encoding="utf-8",
+    )
+    run = hatang("capacity", "report", "--history", str(HISTORY), "--drivers", str(drivers), "--cluster", "pve-dmz", "--json")
+    assert run.code == 0, run.err
+    cluster = json.loads(run.out)["clusters"][0]
+    assert any(note.startswith("new service old-news starts 2020-01, before the forecast") for note in cluster["notes"])
+    # counted from the first forecast month: 2 × 8 GiB on top of the allocation grown by the trend
+    inv = load(None, "lab")
+    declared = sum(vm.spec.memory_mib for vm in inv.vms() if vm.cluster == "pve-dmz") / 1024
+    ram_now = next(o for o in cluster["outlook"] if o["resource"] == "ram" and o["rule"] == "N")["need_now"]
+    trend = cluster["trends"]["ram"]  # the first forecast month is one month past the base
+    assert ram_now == pytest.approx(declared * (trend["at_base"] + trend["slope_per_month"]) / trend["at_base"] + 2 * 8)

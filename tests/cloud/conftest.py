@@ -29,15 +29,30 @@ def write_ssh_key(directory: Path) -> Path:
     return path
 
 
+def admin_env(patch: pytest.MonkeyPatch, directory: Path) -> None:
+    """A private state directory and the server-admin credential cloud-init needs."""
+    patch.setenv("HATANG_STATE_DIR", str(directory / "state"))
+    patch.setenv("HATANG_SECRET_SERVER_ADMIN_USERNAME", "htadmin")
+    patch.setenv("HATANG_SECRET_SERVER_ADMIN_SSH_PRIVATE_KEY_FILE", str(write_ssh_key(directory)))
+
+
+@pytest.fixture
+def hatang_tmp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """hatang's environment with no simulator (and no lab) behind it."""
+    admin_env(monkeypatch, tmp_path)
+    monkeypatch.delenv("HATANG_PVE_ENDPOINTS", raising=False)
+    monkeypatch.setenv("HATANG_SECRET_PVE_API_TOKEN_ID", "hatang@pve!hatang")
+    monkeypatch.setenv("HATANG_SECRET_PVE_API_SECRET", "unused")
+    return tmp_path
+
+
 @contextmanager
 def simulator(directory: Path, task_seconds: float = 0.02) -> Iterator[Simulator]:
     """A running simulator seeded from the repository's inventory, hatang pointed at it
     (private state directory, the simulator's token, a server-admin key for cloud-init);
     every API call hatang makes meanwhile is checked against the schema at the end."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HATANG_STATE_DIR", str(directory / "state"))
-        patch.setenv("HATANG_SECRET_SERVER_ADMIN_USERNAME", "htadmin")
-        patch.setenv("HATANG_SECRET_SERVER_ADMIN_SSH_PRIVATE_KEY_FILE", str(write_ssh_key(directory)))
+        admin_env(patch, directory)
         with Simulator(directory / "pvesim", task_seconds=task_seconds) as running:
             for key, value in running.environment().items():
                 patch.setenv(key, value)

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from hatang.cloud.apply import ApplyError, apply
+from hatang.cloud.apply import ApplyError, apply, exclusive
+from hatang.errors import HatangError
 from hatang.cloud.plan import plan
 
 from .conftest import guests, simulator, token_client
@@ -92,3 +93,29 @@ def test_lock_is_retried_with_backoff(sim, inv):
     report = apply(inv, concurrency=1, plan=plan(inv, clusters=DMZ), show_progress=False)
     assert report.ok and [s.name for s in report.steps] == ["dvc-web-02"]
     assert guests(ops, "dvc-web-02")[0]["maxcpu"] == 4
+
+
+def test_guest_left_untagged_by_an_interrupted_create_is_adopted(sim, inv):
+    sim.faults.http_error("PUT", r"/qemu/\d+/config$", "got timeout", status=500, count=1)
+    with pytest.raises(ApplyError):
+        apply(inv, concurrency=1, plan=plan(inv, clusters=DMZ), show_progress=False)
+    again = plan(inv, clusters=DMZ)
+    half_made = [a for a in again.actions if a.op == "update" and {"tags", "config"} <= {c.field for c in a.changes}]
+    assert len(half_made) == 1 and not [a for a in again.actions if a.op == "conflict"]
+    assert half_made[0].name not in {a.name for a in again.actions if a.op == "create"}
+    converge_without_duplicates(sim, inv)
+
+
+def test_task_that_outlives_its_timeout_is_reported(tmp_path, inv):
+    with simulator(tmp_path, task_seconds=1.5):
+        with pytest.raises(ApplyError) as failed:
+            apply(inv, concurrency=6, plan=plan(inv, clusters=DMZ), task_timeout_s=0.3, show_progress=False)
+        assert all("still running after" in d for d in failed.value.details[:-1])
+
+
+def test_a_second_apply_on_the_same_cluster_is_refused(sim, inv):
+    the_plan = plan(inv, clusters=DMZ)
+    with exclusive(inv.env, "pve-dmz"):
+        with pytest.raises(HatangError, match="another 'hatang cloud apply' is running on cluster pve-dmz"):
+            apply(inv, plan=the_plan, show_progress=False)
+    assert guests(token_client(sim, "pve-dmz", "auditor@pve!check", "PVEAuditor")) == []

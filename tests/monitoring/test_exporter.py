@@ -12,13 +12,13 @@ import pytest
 from mon_agent import Agent, free_tcp_port, free_udp_port, serving
 from prometheus_client.parser import text_string_to_metric_families
 
-from hatang.monitoring.exporter import Exporter, make_server
+from hatang.monitoring.exporter import Exporter, bind, make_server
 
 
 @pytest.fixture(scope="module")
 def exporter_url(agent: Agent) -> Iterator[str]:
     exporter = Exporter({"v3": agent.v3, "v2c": agent.v2c}, default_auth="v3", timeout=0.5, retries=1, concurrency=8, inventory_metrics=b"# inventory\n")
-    server = make_server(exporter, "127.0.0.1:0")
+    server = make_server(exporter, bind("127.0.0.1:0"))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

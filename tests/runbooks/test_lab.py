@@ -52,6 +52,25 @@ def ospf_full_everywhere(inv, names, timeout_s: float = 60) -> None:
     assert not pending, f"OSPF not Full again within {timeout_s} s: {pending}"
 
 
+def port_towards(inv, device: str, peer: str) -> str:
+    return next(p.name for p in inv.ports(device) if p.peer == peer)
+
+
+def agent_sees(inv, device: str, port: str, oper_up: bool, timeout_s: float = 20) -> None:
+    """Wait until ``device``'s SNMP agent reports ``port`` up or down: snmpd caches its
+    ifTable for a few seconds, and no alert fires before the agent tells either."""
+    from hatang.monitoring.poller import poll_device
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = poll_device(inv, device, "if_mib")
+        rows = [r for r in result.rows("ifIndex").values() if r.get("ifName") == port]
+        if result.ok and rows and (rows[0]["ifOperStatus"] == 1) == oper_up:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{device}'s agent did not report {port} {'up' if oper_up else 'down'} within {timeout_s} s")
+
+
 @pytest.fixture(scope="module")
 def lab(lab_small):
     """The small lab with its intended configuration pushed (the network room's push)
@@ -77,6 +96,8 @@ def test_link_down_names_the_down_link(lab):
     inv = lab.inventory
     hatang("lab", "fault", "link-down", DISTRICT, COMMUNE)
     try:
+        agent_sees(inv, COMMUNE, port_towards(inv, COMMUNE, DISTRICT), oper_up=False)
+        agent_sees(inv, DISTRICT, port_towards(inv, DISTRICT, COMMUNE), oper_up=False)
         code, report = run_runbook("HatangWanLinkDown", "tich-son")
     finally:
         hatang("lab", "fault", "link-up", DISTRICT, COMMUNE)
@@ -84,9 +105,10 @@ def test_link_down_names_the_down_link(lab):
     assert code == 1
     assert finding(report, "mgmt_ping")["status"] == "ok", "management is out of band: the router is still reachable"
     target_ports = finding(report, "interfaces")
-    assert target_ports["status"] == "fail" and f"eth0 towards {DISTRICT} (link {link}) is down" in target_ports["summary"]
+    commune_port, district_port = port_towards(inv, COMMUNE, DISTRICT), port_towards(inv, DISTRICT, COMMUNE)
+    assert target_ports["status"] == "fail" and f"{commune_port} towards {DISTRICT} (link {link}) is down" in target_ports["summary"]
     uplink_ports = finding(report, "interfaces", "uplink")
-    assert uplink_ports["status"] == "fail" and f"eth2 towards {COMMUNE} (link {link})" in uplink_ports["summary"]
+    assert uplink_ports["status"] == "fail" and f"{district_port} towards {COMMUNE} (link {link})" in uplink_ports["summary"]
     assert finding(report, "ports_enabled")["status"] == "ok", "a cut is not a shutdown"
     assert finding(report, "loopback_from_core")["status"] == "fail"
     assert f"Link {link} is down at both ends" in report["next_step"]["en"]
@@ -98,6 +120,7 @@ def test_killed_router_is_unreachable_and_its_uplink_alive(lab):
     victim = "cpe-lien-bao"
     hatang("lab", "fault", "kill", victim)
     try:
+        agent_sees(lab.inventory, DISTRICT, port_towards(lab.inventory, DISTRICT, victim), oper_up=False)
         code, report = run_runbook("HatangDeviceDown", "lien-bao")
     finally:
         hatang("lab", "fault", "restore", victim)
@@ -123,6 +146,7 @@ def test_a_rolled_back_push_shows_in_recent_changes(lab):
     assert "shutdown" in bad
     report = push(inv, [victim], configs={victim: bad}, check_timeout_s=5, show_progress=False)
     assert report.status(victim) == "rolled-back", report.as_dict()
+    agent_sees(inv, victim, uplink, oper_up=True)
 
     code, rb = run_runbook("HatangWanLinkDown", "hoi-hop")
     changes = finding(rb, "recent_pushes")
