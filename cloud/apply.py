@@ -20,7 +20,8 @@ from hatang import audit
 from hatang.cloud.client import Pve
 from hatang.cloud.drift import record_applied
 from hatang.cloud.operations import Operations
-from hatang.cloud.plan import ClusterPlan, Plan, plan as make_plan
+from hatang.cloud.plan import ClusterPlan, Plan, plan_cluster
+from hatang.cloud.plan import plan as make_plan
 from hatang.errors import HatangError, UserAbort
 from hatang.inventory.inventory import Inventory
 from hatang.paths import state_path
@@ -118,6 +119,25 @@ def exclusive(env: str, cluster: str) -> Iterator[None]:
         yield
 
 
+def _signature(cplan: ClusterPlan) -> list[tuple]:
+    return [(a.op, a.name, a.vmid, a.node, a.target, tuple(a.changes)) for a in cplan.changes]
+
+
+def still_current(inv: Inventory, cplan: ClusterPlan) -> ClusterPlan:
+    """The cluster read again: a plan made earlier (and read by a person) is applied only
+    if the cluster would still get exactly those changes, as Terraform refuses a stale plan."""
+    fresh = plan_cluster(inv, cplan.cluster, cplan.desired)
+    if _signature(fresh) != _signature(cplan):
+        then = {f"{a.op} {a.name}" for a in cplan.changes}
+        now = {f"{a.op} {a.name}" for a in fresh.changes}
+        raise HatangError(
+            f"{cplan.cluster} changed since the plan was made: nothing applied there; run 'hatang cloud plan' again and review it",
+            details=[f"no longer planned: {x}" for x in sorted(then - now)] + [f"newly planned: {x}" for x in sorted(now - then)]
+            or ["the same guests, with different changes"],
+        )
+    return fresh
+
+
 def apply(inv: Inventory, *, yes: bool = True, concurrency: int = 4, plan: Plan | None = None,
           task_timeout_s: float = 300.0, show_progress: bool = True) -> ApplyReport:
     """Make every cluster match the inventory; raises ApplyError on a failure it cannot retry."""
@@ -132,11 +152,13 @@ def apply(inv: Inventory, *, yes: bool = True, concurrency: int = 4, plan: Plan 
             if not cplan.changes:
                 continue
             pve = Pve.open(inv, cplan.cluster)
-            assert cplan.view is not None
-            ops = Operations(pve, cplan.view, task_timeout_s=task_timeout_s)
             try:
                 with exclusive(inv.env, cplan.cluster):
-                    _apply_cluster(ops, cplan, report, concurrency, show_progress)
+                    current = cplan if plan is None else still_current(inv, cplan)
+                    report.api_calls += current.api_calls if plan is not None else 0
+                    assert current.view is not None
+                    ops = Operations(pve, current.view, task_timeout_s=task_timeout_s)
+                    _apply_cluster(ops, current, report, concurrency, show_progress)
             finally:
                 report.api_calls += pve.calls
                 record_applied(inv, cplan.cluster, cplan.desired)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hatang.console import out, print_json, print_table, progress
 from hatang.errors import HatangError
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
+
+if TYPE_CHECKING:  # heavy modules are imported inside the command
+    from hatang.cloud.capacity.model import Allocation
+    from hatang.cloud.capacity.report import CapacityReport
+    from hatang.inventory.inventory import Inventory
 
 app = typer.Typer(help="Capacity planning: headroom, growth, when each resource runs out, what to buy.", no_args_is_help=True)
 
@@ -81,25 +86,29 @@ def report(
 
         samples = read_prometheus(prometheus, inv, months=history_months, until=first - 1 if first is not None else None)
         source = f"Prometheus {prometheus} ({history_months} months)"
-    live_reader = None
-    if live:
+
+    def read_live(inventory: Inventory, name: str) -> Allocation:
         from hatang.cloud.capacity.live import live_allocation
 
-        live_reader = live_allocation
-    result = build_report(
-        inv,
-        horizon_years=horizon_years,
-        history_path=history,
-        history=samples,
-        history_source=source,
-        drivers_path=None if no_drivers else drivers or EXAMPLES / "drivers.yaml",
-        catalog_path=catalog,
-        rules=rules,
-        clusters=cluster,
-        live=live_reader,
-        node_spec=node_spec,
-        start=first,
-    )
+        allocation = live_allocation(inventory, name)
+        tick(description=f"read {name}")
+        return allocation
+
+    with progress("reading the clusters", len(cluster or inv.cluster_by_name), enabled=live and not json) as tick:
+        result = build_report(
+            inv,
+            horizon_years=horizon_years,
+            history_path=history,
+            history=samples,
+            history_source=source,
+            drivers_path=None if no_drivers else drivers or EXAMPLES / "drivers.yaml",
+            catalog_path=catalog,
+            rules=rules,
+            clusters=cluster,
+            live=read_live if live else None,
+            node_spec=node_spec,
+            start=first,
+        )
     directory = output or (None if json else Path("capacity-report"))
     written = []
     if directory is not None:
@@ -116,7 +125,7 @@ def report(
         out.print(f"\nreport: [bold]{directory / 'report.html'}[/] and {directory / 'report.md'}, charts in {directory / 'charts'}, figures in {len(CSV_FILES)} CSV files")
 
 
-def _print(result) -> None:  # noqa: ANN001 - CapacityReport, imported lazily
+def _print(result: CapacityReport) -> None:
     from hatang.cloud.capacity.months import month_str
     from hatang.cloud.capacity.figures import describe, ratios, vnd, when
 

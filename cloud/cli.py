@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hatang.console import info, out, print_json, print_table, warn
 from hatang.errors import UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
+
+if TYPE_CHECKING:
+    from hatang.cloud.apply import ApplyReport
+    from hatang.cloud.plan import Plan
+    from hatang.inventory.inventory import Inventory
 
 app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, destroy.", no_args_is_help=True)
 
@@ -23,13 +29,13 @@ def _ask(question: str) -> bool:
         return False
 
 
-def _inventory(inventory, env):
+def _inventory(inventory: Path | None, env: str) -> "Inventory":
     from hatang.inventory import load
 
     return load(inventory, env)
 
 
-def _show_plan(the_plan) -> None:
+def _show_plan(the_plan: "Plan") -> None:
     rows = []
     for action in the_plan.actions:
         where = action.target if action.op in ("create", "move") else action.node
@@ -109,7 +115,7 @@ def apply(
     info(f"applied: {len(report.steps)} step(s), {report.api_calls} API calls")
 
 
-def _show_steps(report) -> None:
+def _show_steps(report: "ApplyReport") -> None:
     rows = [(s.cluster, s.op, s.name, "[green]ok[/]" if s.ok else "[bold red]FAIL[/]",
              s.data.get("vmid", ""), f"{s.duration_s:.1f}s", s.error) for s in report.steps]
     print_table("cloud apply", ["cluster", "action", "guest", "result", "vmid", "took", "error"], rows)

@@ -28,6 +28,7 @@ import requests
 from proxmoxer import ProxmoxAPI, ResourceException
 
 from hatang.cloud.errors import PveError, TaskError, UnreachableError
+from hatang.cloud.retry import with_backoff
 from hatang.credentials import secret
 from hatang.errors import HatangError
 from hatang.inventory.inventory import Inventory
@@ -137,6 +138,7 @@ class Pve:
     def __init__(self, api: ProxmoxAPI, cluster: str):
         self.api = api
         self.cluster = cluster
+        self.url = api._store["base_url"]
         self.calls = 0
         self._lock = threading.Lock()
 
@@ -156,9 +158,10 @@ class Pve:
         except requests.Timeout as exc:
             raise UnreachableError(f"{self.cluster}: {verb} {path}: no answer in time ({exc})", timeout=True) from None
         except requests.exceptions.SSLError as exc:
-            raise UnreachableError(f"{self.cluster}: TLS verification of the Proxmox API failed: {exc}") from None
+            raise UnreachableError(f"{self.cluster}: TLS verification of the Proxmox API at {self.url} failed: {exc}") from None
         except requests.ConnectionError as exc:
-            raise UnreachableError(f"{self.cluster}: cannot reach the Proxmox API: {exc}") from None
+            reason = exc.args[0].reason if exc.args and hasattr(exc.args[0], "reason") else exc
+            raise UnreachableError(f"{self.cluster}: cannot reach the Proxmox API at {self.url}: {reason}") from None
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, **params)
@@ -178,7 +181,7 @@ class Pve:
         deadline = time.monotonic() + timeout_s
         delay = poll_s
         while True:
-            status = self.get(f"nodes/{node}/tasks/{upid}/status")
+            status = with_backoff(lambda: self.get(f"nodes/{node}/tasks/{upid}/status"))
             if status.get("status") == "stopped":
                 if status.get("exitstatus") != "OK":
                     raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {status.get('exitstatus')}", upid=upid)

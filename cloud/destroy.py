@@ -8,6 +8,7 @@ from typing import Any
 from hatang import audit
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import MANAGED_TAG
+from hatang.cloud.drift import record_applied
 from hatang.cloud.observed import Guest, read_cluster
 from hatang.cloud.operations import Operations, remove_guest
 from hatang.errors import HatangError, UserAbort
@@ -49,6 +50,7 @@ def destroy(inv: Inventory, name: str, *, confirm: Callable[[str], bool]) -> dic
         audit.append("cloud", {**record, "ok": False, "error": exc.message})
         raise
     audit.append("cloud", {**record, "ok": True})
+    record_applied(inv, pve.cluster, [])  # hatang removed it: not drift
     in_inventory = any(vm.name == name for vm in inv.vms())
     return {**record, "ok": True, "api_calls": pve.calls,
             "note": "still in the inventory: the next apply creates it again" if in_inventory else ""}

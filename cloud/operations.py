@@ -115,7 +115,8 @@ class Operations:
             self._moved(vmid, node)
             self.pve.wait(upid, f"{vm.name}: clone of template {vm.template}", timeout_s=self.task_timeout_s)
             self.call("PUT", f"{self.path('qemu', vmid)}/config", **self._qemu_config(vm))
-            self.task("PUT", f"{self.path('qemu', vmid)}/resize", f"{vm.name}: grow scsi0", disk="scsi0", size=f"{vm.boot_disk_gib}G")
+            if vm.boot_disk_gib > template.boot_disk_gib:
+                self.task("PUT", f"{self.path('qemu', vmid)}/resize", f"{vm.name}: grow scsi0", disk="scsi0", size=f"{vm.boot_disk_gib}G")
         else:
             vmid, upid = self._claim_id(lambda vmid: self.call("POST", f"nodes/{node}/lxc", **self._lxc_create(vm, vmid)), vm.name)
             self._moved(vmid, node)

@@ -139,7 +139,8 @@ def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]]) ->
         changes.append(Change("config", guest.fingerprint, vm.fingerprint))
     if guest.status != "running":
         changes.append(Change("status", guest.status, "running"))
-    state = (ha.get(guest.sid) or {}).get("state")
+    conf = ha.get(guest.sid)
+    state = None if conf is None else conf.get("state", "started")  # PVE's default request state
     if vm.ha and state != "started":
         changes.append(Change("ha", state or "none", "started"))
     if not vm.ha and state is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -167,15 +168,23 @@ def set_mgmt(veth: str, up: bool) -> None:
 # --- down -----------------------------------------------------------------------------
 
 
-def teardown() -> list[str]:
-    """Delete the management veths and bridge, then every lab namespace; returns them."""
-    host = links()
-    lines = [f"link del {name}" for name in host if name.startswith(MGMT_VETH_PREFIX) and name[len(MGMT_VETH_PREFIX):].isdigit()]
-    if MGMT_BRIDGE in host:
-        lines.append(f"link del {MGMT_BRIDGE}")
+def _mgmt_veths() -> list[str]:
+    return [n for n in links() if n.startswith(MGMT_VETH_PREFIX) and n[len(MGMT_VETH_PREFIX):].isdigit()]
+
+
+def teardown(wait_s: float = 20.0) -> list[str]:
+    """Delete the management bridge and every lab namespace; returns the namespaces.
+
+    The kernel destroys a deleted namespace's interfaces (and their veth peers on the
+    host) in the background, many at once, which is much faster than deleting 146 veths
+    one by one; we wait for it, and delete whatever is left after ``wait_s``."""
     namespaces = lab_netns()
-    lines += [f"netns del {ns}" for ns in namespaces]
-    batch("ip", lines, tolerant=True)
+    lines = [f"link del {MGMT_BRIDGE}"] if MGMT_BRIDGE in links() else []
+    batch("ip", [*lines, *(f"netns del {ns}" for ns in namespaces)], tolerant=True)
+    deadline = time.monotonic() + wait_s
+    while (left := _mgmt_veths()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    batch("ip", (f"link del {name}" for name in left), tolerant=True)
     return namespaces
 
 

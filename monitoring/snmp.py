@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ PRIV_PROTOCOLS = {
 }
 END_OF_COLUMN = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
 _LCD = CommandGeneratorLcdConfigurator()
+_TARGETS: "weakref.WeakKeyDictionary[SnmpEngine, dict[tuple, str]]" = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,16 @@ class Session:
         self._target_name: str | None = None
 
     async def _target(self) -> str:
+        """The engine's name for this agent, configured once per engine: resolving the
+        address (in a thread) and configuring the engine on every scrape costs more than
+        the scrape's own SNMP for a small router."""
         if self._target_name is None:
-            transport = await UdpTransportTarget.create((self.address, self.port), timeout=self.timeout, retries=self.retries)
-            self._target_name, _ = _LCD.configure(self.engine, self.auth.pysnmp(), transport, "")
+            known = _TARGETS.setdefault(self.engine, {})
+            key = (self.address, self.port, self.auth, self.timeout, self.retries)
+            if key not in known:
+                transport = await UdpTransportTarget.create((self.address, self.port), timeout=self.timeout, retries=self.retries)
+                known[key], _ = _LCD.configure(self.engine, self.auth.pysnmp(), transport, "")
+            self._target_name = known[key]
         return self._target_name
 
     async def _send(self, send: Any, *args: Any) -> list[VarBind]:

@@ -18,6 +18,15 @@ from napalm.base import NetworkDriver
 from hatang.inventory.inventory import Inventory
 
 POLL_INTERVAL_S = 0.25
+CHECKS = ("management", "ospf", "loopback", "snmp")
+#: OSPF neighbour table per platform: the command, and the columns (split on blanks)
+#: holding the interface and the state. FRR has a getter of its own.
+OSPF_TABLES = {
+    "ios": ("show ip ospf neighbor", -1, 2),
+    "eos": ("show ip ospf neighbor", -1, 4),
+    "junos": ("show ospf neighbor", 1, 2),
+}
+_STATES = ("full", "init", "2way", "exstart", "exchange", "loading", "down", "attempt")
 
 
 @dataclass
@@ -73,6 +82,21 @@ def snmp_answers(inv: Inventory, name: str) -> tuple[bool | None, str]:
     return result.ok, result.error
 
 
+def ospf_neighbors(driver: NetworkDriver, platform: str) -> list[dict]:
+    """The device's OSPF adjacencies as ``{"interface", "state", "is_full"}``."""
+    if platform == "frr":
+        return driver.get_ospf_neighbors()
+    command, if_col, state_col = OSPF_TABLES[platform]
+    neighbors = []
+    for line in driver.cli([command])[command].splitlines():
+        cols = line.split()
+        if len(cols) < 5 or not cols[state_col].split("/")[0].lower() in _STATES:
+            continue
+        state = cols[state_col].split("/")[0]
+        neighbors.append({"interface": cols[if_col].removesuffix(".0"), "state": state, "is_full": state.lower() == "full"})
+    return neighbors
+
+
 class CoreProbe:
     """Pings from the IIC core, shared by every device of a push (one session, serialised)."""
 
@@ -94,23 +118,31 @@ class CoreProbe:
             self._driver = None
 
 
-def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe | None, *, timeout_s: float) -> CheckOutcome:
-    """Management, OSPF on the uplink, loopback from the core, SNMP — in that order."""
+def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe | None, *, timeout_s: float, skip: tuple[str, ...] = ()) -> CheckOutcome:
+    """Management, OSPF on the uplink, loopback from the core, SNMP — in that order
+    (those named in ``skip`` are recorded as not run)."""
     outcome = CheckOutcome()
     address = str(inv.mgmt(name).ip)
-    outcome.record("management", management_reachable(address), f"{address}:22 does not answer")
+    if "management" in skip:
+        outcome.record("management", None)
+    else:
+        outcome.record("management", management_reachable(address), f"{address}:22 does not answer")
     uplink = inv.uplink(name)
-    if uplink is None or not hasattr(driver, "get_ospf_neighbors"):
+    if uplink is None or "ospf" in skip:
         outcome.record("ospf", None)
     else:
-        full = lambda: any(n["interface"] == uplink.name and n["is_full"] for n in driver.get_ospf_neighbors())  # noqa: E731
+        platform = inv.platform(name).value
+        full = lambda: any(n["interface"] == uplink.name and n["is_full"] for n in ospf_neighbors(driver, platform))  # noqa: E731
         outcome.record("ospf", poll_until(full, timeout_s), f"no Full adjacency on uplink {uplink.name} to {uplink.peer} within {timeout_s:g} s")
     core_device = next((d.name for d in inv.routers() if d.role.value == "core"), None)
-    if core is None or core_device is None or core_device == name:
+    if core is None or core_device is None or core_device == name or "loopback" in skip:
         outcome.record("loopback", None)
     else:
         loopback, source = str(inv.loopback(name)), str(inv.loopback(core_device))
         outcome.record("loopback", poll_until(lambda: core.reaches(loopback, source), timeout_s), f"{loopback} unreachable from {core_device} within {timeout_s:g} s")
-    ok, error = snmp_answers(inv, name)
-    outcome.record("snmp", ok, error or "no answer")
+    if "snmp" in skip:
+        outcome.record("snmp", None)
+    else:
+        ok, error = snmp_answers(inv, name)
+        outcome.record("snmp", ok, error or "no answer")
     return outcome

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hatang.console import out, print_json, print_table, status_mark
-from hatang.errors import UserAbort
+from hatang.errors import HatangError, UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="Router configurations: render, diff, push in waves with rollback, backup, drift, onboarding.", no_args_is_help=True)
@@ -50,15 +50,19 @@ def _show_results(title: str, results, *, as_json: bool, columns: tuple[str, ...
 def render(
     site: SiteOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write one file per router into this directory.")] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help="Render for this platform instead (frr, ios, eos, junos).")] = None,
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
     json: JsonOpt = False,
 ) -> None:
     """Render router configurations from the inventory (deterministic: same input, same bytes)."""
+    from hatang.inventory.model import Platform
     from hatang.network.render import Renderer, routers_of, write
 
     inv = _inventory(inventory, env)
-    rendered = Renderer(inv).render_many(routers_of(inv, site))
+    if platform is not None and platform not in Platform.__members__:
+        raise HatangError(f"unknown platform '{platform}' (known: {', '.join(Platform.__members__)})", exit_code=2)
+    rendered = Renderer(inv).render_many(routers_of(inv, site), Platform(platform) if platform else None)
     if output is not None:
         paths = write(rendered, output)
         if json:

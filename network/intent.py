@@ -98,10 +98,10 @@ def _user(resolve: SecretResolver, ref: str, privilege: int, role: str) -> dict[
     }
 
 
-def _iface(port: Port, area: str, description: str) -> dict[str, Any]:
+def _iface(port: Port, platform: m.Platform, area: str, description: str) -> dict[str, Any]:
     address: IPv4Interface = port.address
     return {
-        "name": port.name,
+        "name": interface_name(platform, port.index),
         "index": port.index,
         "kind": port.kind,
         "description": description,
@@ -110,6 +110,8 @@ def _iface(port: Port, area: str, description: str) -> dict[str, Any]:
         "prefixlen": address.network.prefixlen,
         "netmask": str(address.netmask),
         "network": str(address.network),
+        "network_address": str(address.network.network_address),
+        "wildcard": wildcard(address.network),
         "area": area,
         "passive": port.kind == "lan",
         "point_to_point": port.kind != "lan",
@@ -148,6 +150,7 @@ class IntentBuilder:
         return {
             "environment": inv.env,
             "province": province,
+            "domain": f"iic.{inv.province.slug if inv.province else 'province'}.gov.vn",
             "ntp_servers": [address(n) for n in dc.ntp_servers],
             "syslog_servers": [address(dc.syslog_server)],
             "mgmt_acl": {
@@ -193,14 +196,16 @@ class IntentBuilder:
         way = "uplink" if port.kind == "uplink" else "downlink"
         return f"WAN {way} to {peer.name} {peer_if} ({site}, {port.bandwidth_mbps} Mb/s {port.link.medium})"
 
-    def build(self, name: str) -> dict[str, Any]:
+    def build(self, name: str, platform: m.Platform | None = None) -> dict[str, Any]:
+        """The intent of ``name``; ``platform`` overrides the environment's (what would
+        this router's configuration be on another vendor's box?)."""
         inv = self.inv
         device = inv.device(name)
-        platform = inv.platform(device)
+        platform = platform or inv.platform(device)
         site = inv.sites[device.site]
         district = inv.district_by_code.get(site.district or "")
         ports = inv.ports(name)
-        interfaces = [_iface(p, self.area_of(device, p), self.describe(device, p)) for p in ports]
+        interfaces = [_iface(p, platform, self.area_of(device, p), self.describe(device, p)) for p in ports]
         loopback_area = area_id(site.district) if device.role == m.Role.commune_cpe else BACKBONE
         areas = sorted({i["area"] for i in interfaces} | {loopback_area}, key=lambda a: int(IPv4Address(a)))
         loopback = inv.loopback(name)
@@ -234,6 +239,8 @@ class IntentBuilder:
                 "lsa_arrival_ms": OSPF_LSA_ARRIVAL_MS,
                 "reference_mbps": OSPF_REFERENCE_MBPS,
                 "abr": len(areas) > 1,
+                # district areas are totally stubby: the ABR sends its communes only a default route
+                "stub_areas": [{"id": a, "no_summary": device.role == m.Role.district} for a in areas if a != BACKBONE],
             },
             "users": self.users(device),
         }

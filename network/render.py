@@ -18,6 +18,7 @@ from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 from hatang.network.intent import IntentBuilder, SecretResolver
+from hatang.network.lint import lint
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: File name suffix of a rendered configuration, per platform.
@@ -57,8 +58,8 @@ class Renderer:
         self.inv = inv
         self.builder = IntentBuilder(inv, resolve)
 
-    def render(self, name: str) -> Rendered:
-        intent = self.builder.build(name)
+    def render(self, name: str, platform: m.Platform | None = None) -> Rendered:
+        intent = self.builder.build(name, platform)
         template = template_name(intent["platform"], intent["role"])
         try:
             text = environment().get_template(template).render(**intent)
@@ -66,10 +67,13 @@ class Renderer:
             raise HatangError(f"{name}: no template {TEMPLATES.name}/{template} for platform {intent['platform']} role {intent['role']}") from None
         except jinja2.UndefinedError as exc:
             raise HatangError(f"{name}: template {template}: {exc.message}") from None
+        problems = lint(intent["platform"], text)
+        if problems:
+            raise HatangError(f"{name}: the rendered {template} does not pass lint", details=problems)
         return Rendered(name, intent["platform"], intent["role"], text)
 
-    def render_many(self, names: Iterable[str]) -> list[Rendered]:
-        return [self.render(name) for name in names]
+    def render_many(self, names: Iterable[str], platform: m.Platform | None = None) -> list[Rendered]:
+        return [self.render(name, platform) for name in names]
 
 
 def routers_of(inv: Inventory, site: str | None = None) -> list[str]:
@@ -81,10 +85,6 @@ def routers_of(inv: Inventory, site: str | None = None) -> list[str]:
     if not chosen:
         raise HatangError(f"site '{site}' has no router in environment '{inv.env}'")
     return chosen
-
-
-def render_device(inv: Inventory, name: str) -> str:
-    return Renderer(inv).render(name).text
 
 
 def write(rendered: Iterable[Rendered], directory: Path) -> list[Path]:

@@ -9,6 +9,7 @@ from hatang.cloud.capacity.months import month_str
 from hatang.cloud.capacity.rules import limits
 
 if TYPE_CHECKING:
+    from hatang.cloud.capacity.drivers import Driver
     from hatang.cloud.capacity.recommend import Action
     from hatang.cloud.capacity.report import ClusterReport
 
@@ -41,6 +42,14 @@ def describe(action: Action, spec: str) -> str:
     if action.kind == "replace":
         return f"replace {len(action.replaces)} old node(s) ({', '.join(action.replaces)}) with {bought}"
     return f"add {bought}"
+
+
+def coefficients(driver: Driver) -> str:
+    """What one unit of a driver needs, as the drivers file states it."""
+    parts = [f"{driver.per_unit.vcpu:g} vCPU", f"{driver.per_unit.ram_gib:g} GiB"]
+    for pool, c in driver.storage.items():
+        parts += [f"{c.gb_per_unit:g} GB {pool}"] * bool(c.gb_per_unit) + [f"{c.gb_per_unit_year:g} GB {pool} a year"] * bool(c.gb_per_unit_year)
+    return ", ".join(parts)
 
 
 def unit(resource: str) -> str:

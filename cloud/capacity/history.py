@@ -13,7 +13,9 @@ The file has one row per cluster and month::
   no such pool leaves the cell empty. A pool with no column has no history.
 
 Every value is a number ≥ 0. Lines starting with ``#`` are comments (before the header
-too). Problems name the file, the row and the column.
+too). A spreadsheet's export with ``;`` between cells and decimal commas (``42,5``), with
+or without a byte-order mark, reads the same. Problems name the file, the row and the
+column.
 """
 
 from __future__ import annotations
@@ -67,11 +69,21 @@ class HistoryError(HatangError):
 def read_history(path: Path, pools_by_cluster: Mapping[str, Iterable[str]]) -> History:
     """Read and check a history CSV against the clusters (and their pools) it may name."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise HistoryError(f"{path}: cannot read the history: {exc.strerror}") from None
+    delimiter = _delimiter(text)
+    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    if delimiter == ";":  # decimal commas go with semicolons
+        rows = [[cell.replace(",", ".") for cell in row] for row in rows]
     return parse_rows(str(path), rows, pools_by_cluster)
+
+
+def _delimiter(text: str) -> str:
+    """``;`` when the header is separated by semicolons (spreadsheets in locales whose
+    decimal mark is a comma, as Vietnamese is), else ``,``."""
+    header = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    return ";" if ";" in header and "," not in header else ","
 
 
 def parse_rows(name: str, rows: list[list[str]], pools_by_cluster: Mapping[str, Iterable[str]]) -> History:
@@ -151,18 +163,13 @@ def _series(name: str, cluster: str, by_month: dict[Month, tuple[int, dict[str, 
     return Series(cluster, months[0], {key: tuple(by_month[m][1][key] for m in months) for key in by_month[months[0]][1]})
 
 
-def history_csv(history: History, pools: Iterable[str]) -> str:
-    """The history in the CSV form :func:`read_history` reads (used by the Prometheus
-    reader to save what it fetched, so a report can be reproduced offline)."""
-    pools = sorted(set(pools))
-    lines = [",".join([*REQUIRED, *(STORAGE_PREFIX + p for p in pools)])]
+def history_table(history: Mapping[str, Series]) -> tuple[list[str], list[list[object]]]:
+    """The samples in the form :func:`read_history` reads: a report's output carries the
+    history it used (fetched from Prometheus, say), so it can be reproduced offline."""
+    pools = sorted({key.removeprefix(STORAGE) for s in history.values() for key in s.values if key.startswith(STORAGE)})
+    rows: list[list[object]] = []
     for cluster, series in history.items():
         for i, month in enumerate(series.months):
-            cells = [month_str(month), cluster, _fmt(series.values[CPU][i]), _fmt(series.values[RAM][i])]
-            cells += [_fmt(series.values[storage_key(p)][i]) if storage_key(p) in series.values else "" for p in pools]
-            lines.append(",".join(cells))
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")
+            cells: list[object] = [month_str(month), cluster, round(series.values[CPU][i], 3), round(series.values[RAM][i], 3)]
+            rows.append(cells + [round(series.values[storage_key(p)][i], 3) if storage_key(p) in series.values else "" for p in pools])
+    return [*REQUIRED, *(STORAGE_PREFIX + p for p in pools)], rows

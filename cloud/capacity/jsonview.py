@@ -26,6 +26,10 @@ def report_dict(report: CapacityReport) -> dict[str, Any]:
         },
         "inputs": report.inputs,
         "assumptions": report.assumptions,
+        "drivers": {
+            "drivers": [x.model_dump(mode="json", by_alias=True) for x in report.drivers.drivers],
+            "new_services": [x.model_dump(mode="json", by_alias=True) for x in report.drivers.new_services],
+        } if report.drivers else None,
         "cost_vnd": report.cost_vnd,
         "budget_by_year": {str(y): v for y, v in report.budget_by_year().items()},
         "clusters": [

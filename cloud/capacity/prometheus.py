@@ -110,9 +110,10 @@ def _query_range(url: str, query: str, start: datetime, end: datetime, step_h: i
     params = {"query": query, "start": start.timestamp(), "end": end.timestamp() - 1, "step": f"{step_h}h"}
     try:
         response = requests.get(endpoint, params=params, timeout=60)
-        body = response.json()
     except requests.RequestException as exc:
         raise HatangError(f"cannot reach Prometheus at {url}: {exc}") from None
+    try:
+        body = response.json()
     except ValueError:
         raise HatangError(f"Prometheus at {url} answered HTTP {response.status_code} with no JSON (is it Prometheus?)") from None
     if body.get("status") != "success":

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from hatang.cloud.capacity import document as d
 from hatang.cloud.capacity.charts import headroom_chart, utilisation_chart
-from hatang.cloud.capacity.figures import billions, describe, min_headroom_after, num, ratios, unit, vnd, when
+from hatang.cloud.capacity.figures import billions, coefficients, describe, min_headroom_after, num, ratios, unit, vnd, when
 from hatang.cloud.capacity.history import STORAGE
 from hatang.cloud.capacity.model import SERVICE_CLASSES, osd_gb, required_cores
 from hatang.cloud.capacity.months import month_str
@@ -20,6 +20,7 @@ from hatang.cloud.capacity.tables import CSV_FILES, csv_tables, csv_text
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport, ClusterReport
 
+SOURCE_NAMES = {"inventory": "the inventory (services.yaml)", "live": "the live cluster (Proxmox API)"}
 TITLE = "Báo cáo năng lực hạ tầng điện toán đám mây / Private-cloud capacity report"
 
 
@@ -35,7 +36,7 @@ def blocks(report: CapacityReport, charts: dict[str, Path]) -> list[d.Block]:
             f"trong / over **{report.horizon_years} năm / years** · chính sách dự phòng / redundancy policy **{LEVELS[policy]}**."
         ),
         d.Heading(2, "1. Tóm tắt / Summary"),
-        d.Table(["Cụm / cluster", f"cạn đầu tiên theo {LEVELS[policy]} / first to run out", "khuyến nghị / recommendation", "chi phí / cost"], [_summary_row(c, policy) for c in report.clusters], numeric_from=3),
+        d.Table(["Cụm / cluster", f"cạn đầu tiên theo {LEVELS[policy]}, phần cứng hiện tại / first to run out under {LEVELS[policy]}, today's hardware", "khuyến nghị / recommendation", "chi phí / cost"], [_summary_row(c, policy) for c in report.clusters], numeric_from=3),
         d.Para(f"**Tổng chi phí ước tính / total rough cost: {vnd(report.cost_vnd)} ({billions(report.cost_vnd)})** (đặt hàng theo năm / orders by year below)."),
         d.Table(["Năm / year", "chi phí / cost (VND)", ""], [(y, vnd(v), billions(v)) for y, v in report.budget_by_year().items()] or [("—", vnd(0), "")]),
         d.Image(charts["headroom"], "Dư địa hiện tại theo cụm / headroom today per cluster"),
@@ -44,6 +45,7 @@ def blocks(report: CapacityReport, charts: dict[str, Path]) -> list[d.Block]:
         d.Heading(2, "3. Giả định và dữ liệu đầu vào / Assumptions and inputs"),
         d.Bullets(report.assumptions),
         d.Table(["Đầu vào / input", "nguồn / source"], list(report.inputs.items()), numeric_from=2),
+        *_driver_blocks(report),
     ]
     for i, c in enumerate(report.clusters, start=4):
         out += _cluster_blocks(i, c, report, charts[c.name])
@@ -51,6 +53,31 @@ def blocks(report: CapacityReport, charts: dict[str, Path]) -> list[d.Block]:
         d.Heading(2, f"{len(report.clusters) + 4}. Số liệu / Figures"),
         d.Para("Các bảng số liệu kèm theo dạng CSV / the figures as CSV: " + ", ".join(f"`{name}`" for name in CSV_FILES) + "."),
     ]
+    return out
+
+
+def _driver_blocks(report: CapacityReport) -> list[d.Block]:
+    """The planner's demand drivers with their coefficients: the growth the plan assumes."""
+    drivers = report.drivers
+    if drivers is None or not (drivers.drivers or drivers.new_services):
+        return [d.Para("Không có động lực nhu cầu / no demand drivers: the forecast follows the history's trend alone.")]
+    first, last = report.start, report.start + 12 * report.horizon_years - 1
+    out: list[d.Block] = [d.Heading(3, "Động lực nhu cầu / Demand drivers")]
+    if drivers.drivers:
+        out.append(d.Table(
+            ["driver", "cluster / class", "unit", f"{month_str(first - 1)} (base)", f"{month_str(last)}", "per unit"],
+            [(f"{x.title or x.name}", f"{x.cluster} / {x.service_class}", x.unit, num(x.quantity(first - 1)), num(x.quantity(last)), coefficients(x))
+             for x in drivers.drivers],
+            numeric_from=3,
+        ))
+    if drivers.new_services:
+        out.append(d.Table(
+            ["new service / dịch vụ mới", "cluster / class", "from", "VMs"],
+            [(s.title or s.name, f"{s.cluster} / {s.service_class}", s.start,
+              "; ".join(f"{v.count} × {v.cores} vCPU, {v.memory_gib:g} GiB" + "".join(f", {gb:g} GB {pool}" for pool, gb in v.disks.items()) for v in s.vms))
+             for s in drivers.new_services],
+            numeric_from=4,
+        ))
     return out
 
 
@@ -78,7 +105,7 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
     alloc_rows.append(("vCPU (all)", num(demand.total_vcpu), f"{ratio['all']:.2f} vCPU/core today", num(required_cores(demand.vcpu, rules.ratio_limits), 1)))
     storage_rows = [
         (s.name, s.type, s.replicas, f"{s.near_full_ratio:g}", num(c.capacity.storage_raw_gb[s.name]), num(c.capacity.storage_usable_gb[s.name]),
-         num(c.allocated.demand.storage_gb.get(s.name, 0)), num(c.history.values[STORAGE + s.name][-1]) if c.history and STORAGE + s.name in c.history.values else "—")
+         num(c.baseline.demand.storage_gb.get(s.name, 0)), num(c.history.values[STORAGE + s.name][-1]) if c.history and STORAGE + s.name in c.history.values else "—")
         for s in c.cluster.storage
     ]
     outlook_rows = [
@@ -93,7 +120,7 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
         d.Table(["nút / node", "model", "mua / bought", "cores", "threads", "RAM GiB", "OSD GB", f"hết hạn / end of life ({life} y)"], nodes, numeric_from=2),
         d.Heading(3, "Phân bổ / Allocation"),
         d.Para(
-            f"{c.baseline.vms} máy ảo / VMs ({c.baseline.ha_vms} HA), nguồn / source: {c.baseline.source}; "
+            f"{c.baseline.vms} máy ảo / VMs ({c.baseline.ha_vms} HA), nguồn / source: {SOURCE_NAMES.get(c.baseline.source, c.baseline.source)}; "
             f"RAM cấp phát / allocated **{num(demand.ram_gib)} GiB** of {num(c.capacity.ram_gib)} GiB."
         ),
         d.Table(["vCPU", "cấp phát / allocated", "giới hạn tỷ lệ / ratio limit", "lõi cần / cores needed"], alloc_rows),

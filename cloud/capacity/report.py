@@ -61,6 +61,7 @@ class CapacityReport:
     inputs: dict[str, str]
     clusters: list[ClusterReport]
     assumptions: list[str]
+    drivers: Drivers | None = None
 
     @property
     def cost_vnd(self) -> int:
@@ -123,7 +124,7 @@ def build_report(
         "catalogue": str(catalog.path),
         "allocation": "live cluster (Proxmox API)" if live else "inventory (services.yaml)",
     }
-    return CapacityReport(datetime.now(timezone.utc), start, horizon_years, rules, inputs, reports, assumptions(rules, start))
+    return CapacityReport(datetime.now(timezone.utc), start, horizon_years, rules, inputs, reports, assumptions(rules, start), drivers)
 
 
 def _choose_clusters(inv: Inventory, names: Sequence[str] | None) -> list[m.Cluster]:

@@ -7,6 +7,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from hatang.cloud.capacity.figures import ratios
+from hatang.cloud.capacity.history import history_table
 from hatang.cloud.capacity.model import SERVICE_CLASSES
 from hatang.cloud.capacity.months import month_str
 from hatang.cloud.capacity.rules import LEVELS, limits
@@ -14,7 +15,7 @@ from hatang.cloud.capacity.rules import LEVELS, limits
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport
 
-CSV_FILES = ("clusters.csv", "storage.csv", "outlook.csv", "forecast.csv", "recommendation.csv", "budget.csv")
+CSV_FILES = ("clusters.csv", "storage.csv", "outlook.csv", "forecast.csv", "recommendation.csv", "budget.csv", "history.csv")
 
 
 def csv_tables(report: CapacityReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -45,6 +46,7 @@ def csv_tables(report: CapacityReport) -> dict[str, tuple[list[str], list[list[A
              for c in report.clusters for a in c.recommendation.actions],
         ),
         "budget.csv": (["year", "cost_vnd"], [[y, v] for y, v in report.budget_by_year().items()]),
+        "history.csv": history_table({c.name: c.history for c in report.clusters if c.history}),
     }
     return tables
 

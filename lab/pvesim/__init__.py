@@ -13,4 +13,6 @@ refused as PVE refuses them. State lives on disk in the simulator's directory:
 - ``secrets.yaml`` (0600): the generated hatang API token and root password.
 """
 
-from hatang.lab.pvesim.component import down, name, status, up  # noqa: F401  (the lab component)
+from hatang.lab.pvesim.component import down, name, status, up  # the lab component
+
+__all__ = ["down", "name", "status", "up"]

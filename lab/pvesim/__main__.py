@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port-base", type=int, default=0, help="first port (one per cluster); 0: any free ports")
     run.add_argument("--task-seconds", type=float, default=0.2, help="how long a simulated task runs")
+    run.add_argument("--fence-seconds", type=float, default=10.0, help="how long a node is offline before HA recovers its guests")
     run.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer (a real API's cost per request)")
     node = sub.add_parser("node", help="take a node offline or bring it back")
     node.add_argument("state", choices=["offline", "online"])
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
 
     faults = Faults(args.dir)
     if args.command == "serve":
-        serve(args.dir, args.inventory, args.env, args.host, args.port_base, args.task_seconds, args.latency_ms)
+        serve(args.dir, args.inventory, args.env, args.host, args.port_base, args.task_seconds, args.latency_ms, args.fence_seconds)
     elif args.command == "node":
         faults.set_offline(args.name, args.state == "offline")
     elif args.command == "fail-task":

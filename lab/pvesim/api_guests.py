@@ -9,6 +9,7 @@ PVE holds meanwhile (``create``, ``clone``, ``migrate``).
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from hatang.lab.pvesim.api_cluster import drop_from_rules
@@ -24,6 +25,28 @@ KINDS = ("qemu", "lxc")
 CONTROL = {"node", "vmid", "digest", "delete", "skiplock", "force", "revert", "background_delay",
            "start", "storage", "unique", "pool", "ssh-public-keys", "password", "restore",
            "ignore-unpack-errors", "bwlimit", "archive", "live-restore", "ha-managed", "ostemplate"}
+
+
+# Which privilege each config key needs (qemu-server's check_vm_modify_config_perm).
+_CONFIG_PRIVILEGES = (
+    (re.compile(r"^(cores|sockets|vcpus|cpu|cpulimit|cpuunits|numa|affinity)$"), "VM.Config.CPU"),
+    (re.compile(r"^(memory|balloon|shares|swap)$"), "VM.Config.Memory"),
+    (re.compile(r"^net\d+$"), "VM.Config.Network"),
+    (re.compile(r"^(ciuser|cipassword|citype|ciupgrade|sshkeys|ipconfig\d+|nameserver|searchdomain)$"), "VM.Config.Cloudinit"),
+    (re.compile(r"^(scsihw|bios|machine|vga|serial\d+|usb\d+|hostpci\d+|rng0|tpmstate0|efidisk0|kvm|acpi)$"), "VM.Config.HWType"),
+)
+
+
+def require_config_privileges(call: Call, vmid: int, kind: str, params: dict[str, Any]) -> None:
+    """Each changed key needs its own privilege, whatever the route's "any" check let through."""
+    for key in sorted(params):
+        if key in CONTROL:
+            continue
+        if is_disk_key(kind, key):
+            privilege = "VM.Config.CDROM" if "media=cdrom" in str(params[key]) else "VM.Config.Disk"
+        else:
+            privilege = next((p for pattern, p in _CONFIG_PRIVILEGES if pattern.match(key)), "VM.Config.Options")
+        call.principal.require(f"/vms/{vmid}", privilege)
 
 
 def paths(suffix: str) -> tuple[str, ...]:
@@ -170,6 +193,7 @@ def _update(call: Call) -> dict[str, Any]:
     if call.get("digest") and call["digest"] != config_digest(guest["config"]):
         raise SimError("detected modified configuration - file changed by other user? Try again.")
     check_lock(call.sim, vmid, guest, call.flag("skiplock"))
+    require_config_privileges(call, vmid, kind, {**call.params, **{k: "" for k in (call.get("delete") or "").split(",") if k}})
     for storage in sorted(disk_storages(kind, call.params)):
         call.principal.require(f"/storage/{storage}", "Datastore.AllocateSpace")
     apply_changes(call, vmid, guest, call.params)

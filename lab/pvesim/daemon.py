@@ -24,6 +24,7 @@ from hatang.lab.pvesim import certs
 from hatang.lab.pvesim.access import Access
 from hatang.lab.pvesim.faults import Faults
 from hatang.lab.pvesim.files import write_json
+from hatang.lab.pvesim.ha import HaManager
 from hatang.lab.pvesim.server import ClusterSim, TLSServer, listener
 from hatang.lab.pvesim.store import ClusterState, seed
 from hatang.lab.pvesim.tasks import Tasks
@@ -54,7 +55,7 @@ def bootstrap_access(directory: Path) -> None:
 
 
 def serve(directory: Path, inventory_dir: Path | None, env: str, host: str = "127.0.0.1",
-          port_base: int = 0, task_seconds: float = 0.2, latency_ms: float = 0.0) -> None:
+          port_base: int = 0, task_seconds: float = 0.2, latency_ms: float = 0.0, fence_seconds: float = 10.0) -> None:
     """Serve until SIGTERM or SIGINT."""
     directory.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=directory / "pvesim.log", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -68,6 +69,7 @@ def serve(directory: Path, inventory_dir: Path | None, env: str, host: str = "12
     for index, (_, cluster) in enumerate(inv.clusters):
         state = ClusterState.open(directory / f"cluster-{cluster.name}.json", seed(cluster, vms))
         sim = ClusterSim(state, Tasks(state, faults, task_seconds), faults, access, schema, latency_ms / 1000)
+        HaManager(state, faults, fence_seconds).start()
         server = listener(sim, host, port_base + index if port_base else 0, cert, key)
         servers.append(server)
         endpoints[cluster.name] = {"host": host, "port": server.server_address[1], "ca": str(cert), "pid": os.getpid()}

@@ -19,9 +19,10 @@ from hatang.lab.pvesim.faults import Faults
 
 
 def command(directory: Path, inventory: Path | None, env: str = "lab", task_seconds: float = 0.2,
-            port_base: int = 0, latency_ms: float = 0.0) -> list[str]:
+            port_base: int = 0, latency_ms: float = 0.0, fence_seconds: float = 10.0) -> list[str]:
     argv = [sys.executable, "-m", "hatang.lab.pvesim", "--dir", str(directory), "serve", "--env", env,
-            "--task-seconds", str(task_seconds), "--port-base", str(port_base), "--latency-ms", str(latency_ms)]
+            "--task-seconds", str(task_seconds), "--port-base", str(port_base), "--latency-ms", str(latency_ms),
+            "--fence-seconds", str(fence_seconds)]
     return argv + (["--inventory", str(inventory)] if inventory else [])
 
 
@@ -48,13 +49,15 @@ class Simulator:
     inventory: Path | None = None
     task_seconds: float = 0.2
     latency_ms: float = 0.0
+    fence_seconds: float = 10.0
     process: subprocess.Popen | None = None
     endpoints: dict[str, Any] = field(default_factory=dict)
 
     def __enter__(self) -> "Simulator":
         self.directory.mkdir(parents=True, exist_ok=True)
         log = open(self.directory / "stderr.log", "ab")
-        self.process = subprocess.Popen(command(self.directory, self.inventory, task_seconds=self.task_seconds, latency_ms=self.latency_ms),
+        self.process = subprocess.Popen(command(self.directory, self.inventory, task_seconds=self.task_seconds,
+                                                latency_ms=self.latency_ms, fence_seconds=self.fence_seconds),
                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         try:

@@ -140,3 +140,49 @@ def test_bad_options(hatang, args: list[str], message: str) -> None:
     run = hatang("capacity", "report", "--json", *args)
     assert run.code != 0
     assert message in run.err
+
+
+def test_a_spreadsheet_export_reads_the_same(tmp_path: Path) -> None:
+    """Excel in a Vietnamese locale: a byte-order mark, ';' between cells, decimal commas."""
+    from hatang.cloud.capacity.history import read_history
+
+    pools = {"pve-core": ["ceph-vm"]}
+    plain = read_history(history(tmp_path, *GOOD), pools)
+    excel = tmp_path / "excel.csv"
+    excel.write_text("\ufeff" + (HEADER + "\n".join(GOOD)).replace(",", ";").replace("40;", "40,0;"), encoding="utf-8")
+    assert read_history(excel, pools) == plain
+
+
+def test_catalogue_naming_an_unknown_cluster(tmp_path: Path, hatang) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    text = (EXAMPLES / "catalog.yaml").read_text(encoding="utf-8").replace("  pve-dmz: r660-32c-256g", "  pve-moon: r660-32c-256g")
+    catalog.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("  pve-moon: r660-32c-256g") + 1
+    run = hatang("capacity", "report", "--catalog", str(catalog), "--json")
+    assert run.code == 2
+    assert f"catalogue {catalog}:{line}: clusters.pve-moon: unknown cluster 'pve-moon'" in run.err
+
+
+def test_prometheus_url_that_is_not_prometheus(tmp_path: Path) -> None:
+    """An HTTP server that is not Prometheus (a 404 page): said plainly, with the URL."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from hatang.cloud.capacity.prometheus import read_prometheus
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(HatangError, match=f"Prometheus at {url} answered HTTP 404 with no JSON"):
+            read_prometheus(url, load(None, "lab"), months=3)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -91,3 +91,11 @@ def test_live_without_a_reachable_cluster(tmp_path: Path, hatang, monkeypatch) -
     run = hatang("capacity", "report", "--live", "--json")
     assert run.code != 0 and run.out == ""
     assert "missing.json" in run.err
+
+
+def test_live_report_for_people(applied: Simulator, hatang, tmp_path: Path) -> None:
+    run = hatang("capacity", "report", "--live", "--no-drivers", "-o", str(tmp_path / "r"))
+    assert run.code == 0, run.err
+    assert "When each resource runs out" in run.out
+    md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "| allocation | live cluster (Proxmox API) |" in md and "|  | inventory | live cluster |" in md

@@ -109,11 +109,23 @@ def test_monthly_history_from_prometheus(prometheus: str) -> None:
         assert core.values["storage:local-lvm"][i] == pytest.approx(len(nodes) * (10 + i))
 
 
-def test_report_from_prometheus(prometheus: str, hatang) -> None:
+def test_report_from_prometheus(prometheus: str, hatang, tmp_path) -> None:
     import json
 
-    run = hatang("capacity", "report", "--prometheus", prometheus, "--history-months", "6", "--start", "2025-07", "--no-drivers", "--json")
+    from hatang.cloud.capacity.history import read_history
+
+    out = tmp_path / "report"
+    run = hatang("capacity", "report", "--prometheus", prometheus, "--history-months", "6", "--start", "2025-07", "--no-drivers", "--json", "-o", str(out))
     assert run.code == 0, run.err
+    # the report keeps the history it fetched, in the CSV form: reading it back gives the same samples
+    inv = load(None, "lab")
+    pools = {c.name: [s.name for s in c.storage] for c in inv.cluster_by_name.values()}
+    saved, fetched = read_history(out / "history.csv", pools), read_prometheus(prometheus, inv, months=6, until=UNTIL)
+    assert set(saved) == set(fetched) == {"pve-core"}
+    assert saved["pve-core"].first == fetched["pve-core"].first
+    assert saved["pve-core"].values.keys() == fetched["pve-core"].values.keys()
+    for key, values in fetched["pve-core"].values.items():
+        assert saved["pve-core"].values[key] == pytest.approx(values, abs=1e-3)  # saved to 3 decimals
     data = json.loads(run.out)
     assert data["inputs"]["history"].startswith(f"Prometheus {prometheus}")
     core = next(c for c in data["clusters"] if c["name"] == "pve-core")

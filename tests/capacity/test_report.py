@@ -70,7 +70,7 @@ def test_files_and_charts(written: Path) -> None:
     md = (written / "report.md").read_text(encoding="utf-8")
     for ref in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
         assert (written / ref).is_file()
-    for heading in ("Tóm tắt / Summary", "Quy tắc dự phòng / Headroom rules", "Giả định", "Khuyến nghị / Recommendation"):
+    for heading in ("Tóm tắt / Summary", "Quy tắc dự phòng / Headroom rules", "Giả định", "Động lực nhu cầu / Demand drivers", "Khuyến nghị / Recommendation", "Official mailboxes"):
         assert heading in md
     html = (written / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 3

@@ -47,13 +47,13 @@ def hatang_tmp_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @contextmanager
-def simulator(directory: Path, task_seconds: float = 0.02) -> Iterator[Simulator]:
+def simulator(directory: Path, task_seconds: float = 0.02, fence_seconds: float = 10.0) -> Iterator[Simulator]:
     """A running simulator seeded from the repository's inventory, hatang pointed at it
     (private state directory, the simulator's token, a server-admin key for cloud-init);
     every API call hatang makes meanwhile is checked against the schema at the end."""
     with pytest.MonkeyPatch.context() as patch:
         admin_env(patch, directory)
-        with Simulator(directory / "pvesim", task_seconds=task_seconds) as running:
+        with Simulator(directory / "pvesim", task_seconds=task_seconds, fence_seconds=fence_seconds) as running:
             for key, value in running.environment().items():
                 patch.setenv(key, value)
             with client.recording() as calls:

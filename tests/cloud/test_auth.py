@@ -58,3 +58,26 @@ def test_ticket_login_and_csrf(sim):
                               headers={"CSRFPreventionToken": login["CSRFPreventionToken"]})
     assert with_csrf.status_code == 200, with_csrf.reason
     assert requests.get(f"{base}/cluster/resources", verify=end["ca"]).status_code == 401
+
+
+def test_each_privilege_is_checked_as_pve_checks_it(sim):
+    from proxmoxer import ResourceException
+
+    from .conftest import token_client
+
+    user = token_client(sim, "pve-core", "helpdesk@pve!vmuser", "PVEVMUser")
+    admin = token_client(sim, "pve-core", "ops@pve!vmadmin", "PVEVMAdmin")
+    upid = admin.nodes("pve-core-01").qemu(9000).clone.post(newid=300, name="probe", full=1)
+    while admin.nodes("pve-core-01").tasks(upid).status.get()["status"] != "stopped":
+        pass
+    refusals = [
+        (lambda: user.nodes("pve-core-01").qemu(300).config.put(cores=2), "(/vms/300, VM.Config.CPU)"),
+        (lambda: user.nodes("pve-core-01").qemu(300).delete(), "(/vms/300, VM.Allocate)"),
+        (lambda: admin.nodes("pve-core-01").qemu(9000).clone.post(newid=301, storage="ceph-vm"), "(/storage/ceph-vm, Datastore.AllocateSpace)"),
+        (lambda: admin.cluster.ha.resources.post(sid="vm:300"), "(/, Sys.Console)"),
+    ]
+    for call, message in refusals:
+        with pytest.raises(ResourceException) as refused:
+            call()
+        assert refused.value.status_code == 403 and "Permission check failed " + message in refused.value.content
+    assert user.nodes("pve-core-01").qemu(300).status.start.post().startswith("UPID:pve-core-01:")  # VM.PowerMgmt

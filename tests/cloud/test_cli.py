@@ -47,3 +47,17 @@ def test_bad_input_is_a_clear_error(sim):
 def test_no_simulator_endpoints_is_a_clear_error(hatang_tmp_env):
     result = run("plan")
     assert result.returncode == 1 and "no Proxmox endpoints file" in result.stderr and "lab up" in result.stderr
+
+
+def test_unreachable_endpoint_is_a_clear_error(hatang_tmp_env, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoints = hatang_tmp_env / "endpoints.json"
+    endpoints.write_text(json.dumps({c: {"host": "127.0.0.1", "port": port} for c in ("pve-core", "pve-dmz")}))
+    monkeypatch.setenv("HATANG_PVE_ENDPOINTS", str(endpoints))
+    result = run("plan", "--cluster", "pve-dmz")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"pve-dmz: cannot reach the Proxmox API at https://127.0.0.1:{port}/api2/json" in result.stderr

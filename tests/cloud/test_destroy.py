@@ -7,6 +7,7 @@ import pytest
 from hatang import audit
 from hatang.cloud.apply import apply
 from hatang.cloud.destroy import destroy
+from hatang.cloud.drift import drift
 from hatang.cloud.plan import plan
 from hatang.errors import HatangError, UserAbort
 
@@ -34,6 +35,7 @@ def test_destroy_asks_then_removes_the_managed_guest_and_audits(sim, inv):
     assert result["ok"] and "next apply creates it again" in result["note"]
     assert guests(api, "portal-web-01") == []
     assert not any("vm:" + str(result["vmid"]) in r["resources"] for r in api.cluster.ha.rules.get())
+    assert not [i for i in drift(inv, clusters=["pve-dmz"]).items if i.name == "portal-web-01"]  # not drift: hatang did it
     record = [r for r in audit.read("cloud") if r["action"] == "destroy"][-1]
     assert record["name"] == "portal-web-01" and record["ok"] is True
 

@@ -9,8 +9,10 @@ from collections import Counter
 import pytest
 
 from hatang.cloud.apply import ApplyError, apply, exclusive
-from hatang.errors import HatangError
+from hatang.cloud.drift import drift
 from hatang.cloud.plan import plan
+from hatang.errors import HatangError
+from hatang.lab.pvesim.launch import Simulator
 
 from .conftest import guests, simulator, token_client
 
@@ -119,3 +121,52 @@ def test_a_second_apply_on_the_same_cluster_is_refused(sim, inv):
         with pytest.raises(HatangError, match="another 'hatang cloud apply' is running on cluster pve-dmz"):
             apply(inv, plan=the_plan, show_progress=False)
     assert guests(token_client(sim, "pve-dmz", "auditor@pve!check", "PVEAuditor")) == []
+
+
+def test_an_offline_node_gets_no_new_guest_and_the_plan_says_what_cannot_fit(sim, inv):
+    sim.faults.set_offline("pve-dmz-03")
+    blocked = plan(inv, clusters=DMZ)
+    targets = {a.name: a.target for a in blocked.actions if a.op == "create"}
+    assert "pve-dmz-03" not in targets.values() and len(targets) == 4  # two of each group of three
+    assert sorted(p.split(" (")[0] for p in blocked.problems) == ["pve-dmz: cannot place dvc-web-03", "pve-dmz: cannot place portal-web-03"]
+
+
+def test_simulator_restart_keeps_the_clusters(sim, inv):
+    apply(inv, concurrency=3, plan=plan(inv, clusters=DMZ), show_progress=False)
+    sim.stop()
+    with Simulator(sim.directory, task_seconds=0.02):  # same directory: same state, token and endpoints file
+        assert plan(inv, clusters=DMZ).empty
+
+
+def test_a_plan_the_cluster_outran_is_refused(sim, inv):
+    stale = plan(inv, clusters=DMZ)
+    ops = token_client(sim, "pve-dmz", "ops@pve!manual", "PVEVMAdmin")
+    upid = ops.nodes("pve-dmz-01").qemu(9000).clone.post(newid=100, name="dvc-web-01", full=1)
+    while ops.nodes("pve-dmz-01").tasks(upid).status.get()["status"] != "stopped":
+        pass
+    with pytest.raises(HatangError) as refused:
+        apply(inv, plan=stale, show_progress=False)
+    assert "changed since the plan was made" in refused.value.message
+    assert "no longer planned: create dvc-web-01" in refused.value.details
+    assert [g["name"] for g in guests(ops)] == ["dvc-web-01"]  # nothing applied
+
+
+def test_ha_recovers_a_lost_nodes_guests_apart_and_hatang_accepts_where_they_landed(tmp_path, inv):
+    with simulator(tmp_path, fence_seconds=0.3) as sim:
+        core = ["pve-core"]
+        apply(inv, concurrency=6, plan=plan(inv, clusters=core), show_progress=False)
+        api = token_client(sim, "pve-core", "auditor@pve!check", "PVEAuditor")
+        ha = {vm.name for vm in inv.vms() if vm.spec.ha}
+        lost = {g["name"] for g in guests(api) if g["node"] == "pve-core-01"} & ha
+        sim.faults.set_offline("pve-core-01")
+        deadline = time.monotonic() + 10
+        while any(g["node"] == "pve-core-01" for g in guests(api) if g["name"] in ha) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after = {g["name"]: g for g in guests(api)}
+        assert lost and all(after[name]["node"] != "pve-core-01" and after[name]["status"] == "running" for name in lost)
+        for rule in api.cluster.ha.rules.get():
+            members = [g for g in after.values() if f"{'ct' if g['type'] == 'lxc' else 'vm'}:{g['vmid']}" in rule["resources"].split(",")]
+            assert len({m["node"] for m in members}) == len(members), rule["rule"]
+        moved = {i.name for i in drift(inv, clusters=core).items if i.field == "node"}
+        assert moved == lost
+        assert not [a for a in plan(inv, clusters=core).actions if a.op in ("create", "move")]

@@ -64,6 +64,6 @@ def test_vm_id_taken_by_another_client_moves_to_the_next_one():
         tried.append(vmid)
         if vmid == 100:
             raise PveError("c", "POST", "clone", 500, f"VM {vmid} already exists on node 'n1'")
-        return f"UPID:n1:1:1:1:qmclone:9000:u:"
+        return "UPID:n1:1:1:1:qmclone:9000:u:"
 
     assert ops._claim_id(clone, "web") == (101, "UPID:n1:1:1:1:qmclone:9000:u:") and tried == [100, 101]

@@ -18,7 +18,7 @@ from proxmoxer.tools import Tasks
 from hatang.cloud import schema
 from hatang.lab.pvesim.routes import served
 
-from .conftest import simulator
+from .conftest import guests, simulator, token_client
 
 OFFICIAL = Path("/work/shared/proxmox/pve-api-schema.json")
 
@@ -81,3 +81,18 @@ def _answers_in_pve_shapes(sim):
     assert (locked.status_code, locked.reason) == (500, "VM is locked (clone)")
     status = requests.get(f"{base}/nodes/pve-core-01/tasks/{upid}/status", headers=auth, verify=end["ca"]).json()["data"]
     assert status["status"] in ("running", "stopped") and status["type"] == "qmclone"
+
+
+def test_qemu_create_allocates_disks_gives_macs_and_holds_the_create_lock(tmp_path):
+    with simulator(tmp_path, task_seconds=0.5) as sim:
+        api = token_client(sim, "pve-core", "ops@pve!admin", "PVEAdmin")
+        upid = api.nodes("pve-core-02").qemu.post(vmid=400, name="scratch", cores=2, memory="2048",
+                                                  scsi0="ceph-vm:32", net0="virtio,bridge=vmbr0,tag=110", tags="lab")
+        assert guests(api, "scratch")[0]["lock"] == "create"
+        while api.nodes("pve-core-02").tasks(upid).status.get()["status"] != "stopped":
+            pass
+        config = api.nodes("pve-core-02").qemu(400).config.get()
+        assert config["scsi0"] == "ceph-vm:vm-400-disk-0,size=32G" and "lock" not in config
+        assert re.fullmatch(r"virtio=BC:24:11(:[0-9A-F]{2}){3},bridge=vmbr0,tag=110", config["net0"])
+        with pytest.raises(Exception, match="VM 400 already exists on node 'pve-core-02'"):
+            api.nodes("pve-core-01").qemu.post(vmid=400, name="again")

@@ -1,0 +1,153 @@
+"""Deploys against real lab hosts over SSH: pyinfra roles, the audit, ansible-runner.
+
+The lab hosts are namespaces with a debootstrapped Debian, sshd and no systemd. The
+tests run in file order, as an engineer would: audit (fails), dry run (changes
+nothing), deploy (changes), deploy again (no change), audit (passes), playbook, and
+then the failure cases.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from hatang.deploy import playbook_runner, runner
+from hatang.deploy.baseline.audit import audit
+from hatang.deploy.login import login
+from hatang.deploy.targets import select
+from hatang.inventory import load
+
+pytestmark = pytest.mark.lab
+HATANG = [sys.executable, "-m", "hatang.cli"]
+WEB, DB, BACKUP, PVE = "portal-web-01", "db-pg-01", "backup", "pve-core-01"
+
+
+@pytest.fixture(scope="module")
+def inv(lab_small):
+    return load(None, "lab")
+
+
+@pytest.fixture(scope="module")
+def hosts(inv):
+    return {h.name: h for h in inv.linux_hosts()}
+
+
+def ssh(hosts, name: str, command: str) -> str:
+    client = login("lab").connect(str(hosts[name].address.ip))
+    try:
+        _, stdout, _ = client.exec_command(command, timeout=30)
+        return stdout.read().decode()
+    finally:
+        client.close()
+
+
+def controls_of(result) -> dict[str, bool]:
+    return {c["id"]: c["passed"] for c in result.data["controls"]}
+
+
+def deploy_cli(role: str, *args: str) -> dict:
+    proc = subprocess.run([*HATANG, "deploy", role, "--json", *args], capture_output=True, text=True, timeout=300)
+    report = json.loads(proc.stdout)
+    report["exit"] = proc.returncode
+    report["by_host"] = {h["host"]: h for h in report["hosts"]}
+    return report
+
+
+def test_lab_hosts_are_debian_without_systemd_at_their_inventory_address(hosts):
+    out = ssh(hosts, WEB, "hostname; cat /etc/debian_version; cat /proc/1/comm; ip -4 -o addr show eth0")
+    name, version, init, address = out.splitlines()
+    assert name == WEB and version.startswith("12.")
+    assert init != "systemd"
+    assert str(hosts[WEB].address) in address
+    assert ssh(hosts, WEB, "test -w /proc/sys/kernel/kptr_restrict && echo writable || echo read-only").strip() == "read-only"
+
+
+def test_audit_fails_before_the_baseline(inv, hosts):
+    results = audit(select(inv, [WEB]), login("lab"), show_progress=False)
+    result = results.by_host[WEB]
+    assert not result.ok
+    assert controls_of(result)["AUTH-02"] is False  # Debian's sshd still takes passwords
+    assert "AUTH-02" in result.error
+
+
+def test_a_dry_run_shows_changes_and_makes_none(inv, hosts):
+    run = runner.run(inv, "base", limit=[WEB], dry=True, show_progress=False)
+    assert run.results.by_host[WEB].ok and run.results.by_host[WEB].changed
+    assert any("sshd_config" in op for op in run.results.by_host[WEB].data["operations"])
+    assert ssh(hosts, WEB, "test -e /etc/ssh/sshd_config.d/50-hatang-baseline.conf && echo yes || echo no").strip() == "no"
+
+
+def test_base_and_web_portal_deploy_then_change_nothing(inv, hosts):
+    assert runner.run(inv, "backup-server", limit=[BACKUP], show_progress=False).results.by_host[BACKUP].ok
+    first = deploy_cli("base", "--limit", WEB)
+    assert first["exit"] == 0, first
+    assert first["by_host"][WEB]["changed"]
+    portal = runner.run(inv, "web-portal", limit=[WEB], show_progress=False).results.by_host[WEB]
+    assert portal.ok and portal.changed, portal.error
+    with urllib.request.urlopen(f"http://{hosts[WEB].address.ip}/healthz", timeout=5) as response:
+        assert response.read() == b"ok\n"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "nginx" not in response.headers.get("Server", "nginx/1").split("/")[-1]  # server_tokens off: no version
+    second = deploy_cli("base", "--limit", WEB)
+    assert second["exit"] == 0 and not second["by_host"][WEB]["changed"], second["by_host"][WEB]["data"]
+    again = runner.run(inv, "web-portal", limit=[WEB], show_progress=False).results.by_host[WEB]
+    assert again.ok and not again.changed, again.data["operations"]
+
+
+def test_every_run_is_in_the_audit_log():
+    from hatang import audit as audit_log
+
+    records = [r for r in audit_log.read("deploy") if r.get("role") == "base" and WEB in r.get("hosts", {})]
+    assert len(records) >= 3  # the dry run and the two deploys
+    assert {r["dry"] for r in records[-3:]} == {True, False}
+
+
+def test_services_run_without_systemd(hosts):
+    out = ssh(hosts, WEB, "for p in sshd nginx rsyslogd chronyd snmpd cron; do pidof $p >/dev/null && echo $p; done")
+    assert out.split() == ["sshd", "nginx", "rsyslogd", "chronyd", "snmpd", "cron"]
+
+
+def test_audit_passes_after_the_baseline(inv):
+    result = audit(select(inv, [WEB]), login("lab"), show_progress=False).by_host[WEB]
+    assert result.ok, result.error
+    assert controls_of(result)["AUTH-02"] and controls_of(result)["BAK-01"]
+
+
+def test_backup_reached_the_backup_server(hosts):
+    listing = ssh(hosts, BACKUP, "ls /srv/backup/data/portal-web-01/")
+    assert "www-cong-ttdt.tar.gz" in listing
+
+
+def test_proxmox_node_writes_its_network_and_repositories(inv, hosts):
+    first = runner.run(inv, "proxmox-node", limit=[PVE], show_progress=False).results.by_host[PVE]
+    assert first.ok and first.changed, first.error
+    interfaces = ssh(hosts, PVE, "cat /etc/network/interfaces.d/hatang-pve")
+    assert "bridge-vlan-aware yes" in interfaces
+    assert f"address {hosts[PVE].address}" in interfaces
+    assert "pve-no-subscription" in ssh(hosts, PVE, "cat /etc/apt/sources.list.d/pve-no-subscription.list")
+    assert "pve-core-04-corosync" in ssh(hosts, PVE, "cat /etc/hosts")
+    assert not runner.run(inv, "proxmox-node", limit=[PVE], show_progress=False).results.by_host[PVE].changed
+
+
+def test_playbook_through_ansible_runner_reports_per_host(inv):
+    run = playbook_runner.run(inv, playbook_runner.resolve(playbook_runner.PLAYBOOKS_DIR / "baseline-audit.yml"),
+                              limit=[WEB, PVE], check=True, show_progress=False)
+    assert run.results.by_host[WEB].ok, run.results.by_host[WEB].error
+    assert not run.results.by_host[WEB].changed
+    assert not run.results.by_host[PVE].ok  # no baseline there yet
+    assert "AUTH-02" in run.results.by_host[PVE].error
+    assert (run.artifacts / "job_events").is_dir() and any((run.artifacts / "job_events").iterdir())
+
+
+def test_unreachable_host_and_failing_operation_fail_alone(inv, hosts):
+    ssh(hosts, PVE, "echo 'this is not an apt source' > /etc/apt/sources.list")
+    report = deploy_cli("base", "--limit", WEB, "--limit", PVE, "--limit", "dvc-web-01")  # dvc-web-01 is not in the lab
+    assert report["exit"] != 0
+    by_host = report["by_host"]
+    assert by_host[WEB]["ok"] and not by_host[WEB]["changed"]
+    assert not by_host[PVE]["ok"] and "Install" in by_host[PVE]["error"]
+    assert not by_host["dvc-web-01"]["ok"] and "connect" in by_host["dvc-web-01"]["error"].lower()

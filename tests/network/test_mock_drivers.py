@@ -1,0 +1,93 @@
+"""The push, checks and backups against napalm's mock driver for the production
+platforms (IOS, EOS, Junos), with device outputs recorded under fixtures/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import napalm
+import pytest
+
+from hatang.inventory import load
+from hatang.network import backup as backups
+from hatang.network.checks import ospf_neighbors
+from hatang.network.push import push
+
+FIXTURES = Path(__file__).parent / "fixtures"
+#: Post-checks that need a reachable device; the mock has none, so only OSPF (parsed
+#: from the recorded CLI output) runs.
+OFFLINE = ("management", "loopback", "snmp")
+
+
+@pytest.fixture(scope="module")
+def production():
+    return load(env="production")
+
+
+def mock_opener(platform: str, scenario: str):
+    def open_driver(inv, name):
+        return napalm.get_network_driver("mock")(str(inv.mgmt(name).ip), "user", "pass", optional_args={"path": str(FIXTURES / platform / scenario)})
+
+    return open_driver
+
+
+def run(inv, device: str, platform: str, scenario: str, **kwargs):
+    return push(inv, [device], open_driver=mock_opener(platform, scenario), skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False, record=False, **kwargs)
+
+
+def test_ios_commit_confirmed_after_ospf_full(production, fake_secrets) -> None:
+    report = run(production, "cpe-tich-son", "ios", "commit-ok")
+    result = report.results["cpe-tich-son"]
+    assert report.ok and report.status("cpe-tich-son") == "committed"
+    assert result.data["checks"] == {"management": None, "ospf": True, "loopback": None, "snmp": None}
+    assert "+ description LAN Tich Son 10.26.64.64/26" in result.diff
+
+
+def test_eos_uplink_not_full_is_rolled_back(production, fake_secrets) -> None:
+    report = run(production, "dr-vinh-yen", "eos", "not-full")
+    result = report.results["dr-vinh-yen"]
+    assert not report.ok and report.status("dr-vinh-yen") == "rolled-back"
+    assert "no Full adjacency on uplink Ethernet1 to core-iic" in result.error
+
+
+def test_junos_no_change_is_not_committed(production, fake_secrets) -> None:
+    report = run(production, "core-iic", "junos", "unchanged")
+    assert report.ok and report.status("core-iic") == "unchanged" and not report.changed
+
+
+def test_ios_rejected_line_is_a_clear_error(production, fake_secrets) -> None:
+    report = run(production, "cpe-tich-son", "ios", "rejected")
+    result = report.results["cpe-tich-son"]
+    assert report.status("cpe-tich-son") == "failed"
+    assert "not applied" in result.error and "ip ospf retransmit-interval 1" in result.error
+
+
+def test_ospf_tables_of_each_platform() -> None:
+    class Recorded:
+        def __init__(self, text: str):
+            self.text = text
+
+        def cli(self, commands):
+            return {commands[0]: self.text}
+
+    junos = "Address          Interface              State           ID               Pri  Dead\n10.26.4.1        ge-0/0/0.0             Full            10.26.0.2        128     3\n10.26.4.21       ge-0/0/1.0             ExStart         10.26.0.12       128     3\n"
+    assert ospf_neighbors(Recorded(junos), "junos") == [
+        {"interface": "ge-0/0/0", "state": "Full", "is_full": True},
+        {"interface": "ge-0/0/1", "state": "ExStart", "is_full": False},
+    ]
+    eos = (FIXTURES / "eos/not-full/cli.1.show_ip_ospf_neighbor.0").read_text()
+    assert [(n["interface"], n["is_full"]) for n in ospf_neighbors(Recorded(eos), "eos")] == [("Ethernet1", False), ("Ethernet3", True)]
+
+
+def test_backup_ignores_volatile_lines_one_commit_per_run(production, fake_secrets, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(backups, "repository", lambda: tmp_path / "backups")
+    (tmp_path / "backups").mkdir()
+    for number in (1, 2, 3):
+        run_ = backups.backup(production, ["cpe-tich-son"], open_driver=mock_opener("ios", f"backup/run{number}"), show_progress=False)
+        assert run_.changed == (["cpe-tich-son"] if number != 2 else [])  # run 2 differs only in timestamps
+    assert len(backups.runs()) == 3
+    saved = (tmp_path / "backups" / "cpe-tich-son.cfg").read_text()
+    assert "Last configuration change" not in saved and "Current configuration" not in saved
+    history = backups.history("cpe-tich-son")
+    assert len(history) == 2
+    assert "+ description changed by hand" in history[0]["diff"] and "- description WAN uplink" in history[0]["diff"]
