@@ -126,7 +126,7 @@ def _signature(cplan: ClusterPlan) -> list[tuple]:
 def still_current(inv: Inventory, cplan: ClusterPlan) -> ClusterPlan:
     """The cluster read again: a plan made earlier (and read by a person) is applied only
     if the cluster would still get exactly those changes, as Terraform refuses a stale plan."""
-    fresh = plan_cluster(inv, cplan.cluster, cplan.desired)
+    fresh = plan_cluster(inv, cplan.cluster, cplan.desired, deep=cplan.deep)
     if _signature(fresh) != _signature(cplan):
         then = {f"{a.op} {a.name}" for a in cplan.changes}
         now = {f"{a.op} {a.name}" for a in fresh.changes}
@@ -139,13 +139,13 @@ def still_current(inv: Inventory, cplan: ClusterPlan) -> ClusterPlan:
 
 
 def apply(inv: Inventory, *, yes: bool = True, concurrency: int = 4, plan: Plan | None = None,
-          task_timeout_s: float = 300.0, show_progress: bool = True) -> ApplyReport:
+          task_timeout_s: float = 300.0, show_progress: bool = True, deep: bool = False) -> ApplyReport:
     """Make every cluster match the inventory; raises ApplyError on a failure it cannot retry."""
     if not yes:
         raise UserAbort("apply changes the clusters: confirm with yes=True (the CLI asks, or takes --yes)")
     if concurrency < 1:
         raise HatangError(f"--concurrency must be at least 1, not {concurrency}")
-    the_plan = plan or make_plan(inv)
+    the_plan = plan or make_plan(inv, deep=deep)
     report = ApplyReport(the_plan)
     try:
         for cplan in the_plan.clusters:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, destroy.", no_args_is_help=True)
 
 ClusterOpt = Annotated[list[str] | None, typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
+DeepOpt = Annotated[bool, typer.Option("--deep", help="Also read each managed guest's config (one call per guest) to catch hand edits of NICs, cloud-init, disks.")]
 
 
 def _ask(question: str) -> bool:
@@ -58,6 +59,7 @@ def plan(
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
     cluster: ClusterOpt = None,
+    deep: DeepOpt = False,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes (as Terraform does).")] = False,
     json: JsonOpt = False,
 ) -> None:
@@ -65,7 +67,7 @@ def plan(
     Exit 1 when something cannot be done (placement, templates, offline nodes)."""
     from hatang.cloud.plan import plan as make_plan
 
-    the_plan = make_plan(_inventory(inventory, env), clusters=cluster)
+    the_plan = make_plan(_inventory(inventory, env), clusters=cluster, deep=deep)
     if json:
         print_json(the_plan.as_dict())
     else:
@@ -81,6 +83,7 @@ def apply(
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
     cluster: ClusterOpt = None,
+    deep: DeepOpt = False,
     yes: YesOpt = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-n", min=1, max=32, help="Actions run at once per phase.")] = 4,
     task_timeout: Annotated[float, typer.Option("--task-timeout", help="Seconds to wait for one PVE task.")] = 300.0,
@@ -91,7 +94,7 @@ def apply(
     from hatang.cloud.plan import plan as make_plan
 
     inv = _inventory(inventory, env)
-    the_plan = make_plan(inv, clusters=cluster)
+    the_plan = make_plan(inv, clusters=cluster, deep=deep)
     if not json:
         _show_plan(the_plan)
     if the_plan.empty:
@@ -126,7 +129,7 @@ def drift(
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
     cluster: ClusterOpt = None,
-    deep: Annotated[bool, typer.Option("--deep", help="Also read each managed guest's config (one call per guest).")] = False,
+    deep: DeepOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """What changed on the clusters outside hatang since the last apply. Exit 1 on drift."""

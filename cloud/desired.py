@@ -5,8 +5,8 @@ HA state) is compared field by field. What it does not show (NICs and VLAN tags,
 cloud-init user, SSH keys and addresses, extra disks, the template) is summed up in a
 fingerprint that hatang writes as a tag, ``cfg-<8 hex>``: a changed inventory changes
 the fingerprint, and so shows in a plan read in a constant number of calls. A change
-made by hand to those hidden fields keeps the tag, so only ``hatang cloud drift
---deep`` sees it (one config read per managed guest).
+made by hand to those hidden fields keeps the tag, so only ``--deep`` (``drift``,
+``plan``, ``apply``: one config read per managed guest) sees it and puts it right.
 """
 
 from __future__ import annotations

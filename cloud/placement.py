@@ -158,4 +158,4 @@ def _check_failover(vms: list[DesiredVm], loads: dict[str, NodeLoad], result: Pl
         if stranded:
             result.problems.append(f"after losing {lost}, these HA guests cannot restart elsewhere (no RAM/vCPU room): {', '.join(stranded)}")
         if degraded:
-            result.warnings.append(f"after losing {lost}, {', '.join(degraded)} can only restart beside another member of its anti-affinity group")
+            result.warnings.append(f"after losing {lost}, {', '.join(degraded)} could only restart beside another member of their anti-affinity group")

@@ -16,6 +16,7 @@ from typing import Any
 
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CT_TEMPLATE_STORAGE, FINGERPRINT_PREFIX, DesiredVm, desired_state
+from hatang.cloud.drift import deep_items
 from hatang.cloud.observed import ClusterView, Guest, read_cluster
 from hatang.cloud.placement import capacities, place
 from hatang.errors import HatangError
@@ -65,6 +66,7 @@ class ClusterPlan:
     api_calls: int = 0
     desired: list[DesiredVm] = field(default_factory=list, repr=False)
     view: ClusterView | None = field(default=None, repr=False)
+    deep: bool = False  # whether guest configs were read too
 
     @property
     def changes(self) -> list[Action]:
@@ -160,8 +162,10 @@ def _template_problem(vm: DesiredVm, view: ClusterView) -> str | None:
     return None
 
 
-def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView) -> ClusterPlan:
-    """The plan for one cluster from what it should run and what it runs (no API calls)."""
+def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
+         hand_edited: dict[str, list[str]] | None = None) -> ClusterPlan:
+    """The plan for one cluster from what it should run and what it runs (no API calls).
+    ``hand_edited`` names, per guest, hidden config keys found changed by a deep read."""
     plan = ClusterPlan(cluster.name, api_calls=view.calls, desired=desired, view=view)
     wanted = {vm.name: vm for vm in desired}
     existing: dict[str, Guest] = {}
@@ -197,6 +201,9 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView) -> Clu
         if node and node != guest.node:
             plan.actions.append(Action("move", cluster.name, vm.name, placement.moves.get(vm.name, "placement"), guest.vmid, guest.node, node, desired=vm))
         changes = guest_changes(vm, guest, view.ha_resources)
+        edited = (hand_edited or {}).get(vm.name)
+        if edited and not any(c.field == "config" for c in changes):
+            changes.append(Change("config", f"edited by hand: {', '.join(edited)}", vm.fingerprint))
         if changes:
             plan.actions.append(Action("update", cluster.name, vm.name, "differs from the inventory", guest.vmid, guest.node, changes=changes, desired=vm))
     for name, guest in sorted(existing.items()):
@@ -231,19 +238,28 @@ def rule_actions(cluster: str, desired: list[DesiredVm], existing: dict[str, Gue
     return out
 
 
-def plan_cluster(inv: Inventory, cluster_name: str, desired: list[DesiredVm]) -> ClusterPlan:
+def plan_cluster(inv: Inventory, cluster_name: str, desired: list[DesiredVm], *, deep: bool = False) -> ClusterPlan:
+    """One cluster's plan; ``deep`` also reads each managed guest's config (one call each)
+    to catch hand edits of the fields /cluster/resources does not show."""
     cluster = inv.cluster_by_name[cluster_name]
     pve = Pve.open(inv, cluster_name)
     ct_storage = CT_TEMPLATE_STORAGE if any(vm.kind == "lxc" for vm in desired) else None
     view = read_cluster(pve, wanted_names={vm.name for vm in desired}, ct_template_storage=ct_storage)
-    return diff(cluster, desired, view)
+    edited: dict[str, list[str]] = defaultdict(list)
+    if deep:
+        for item in deep_items(pve, cluster_name, view, desired):
+            edited[item.name].append(item.field)
+        view.calls = pve.calls
+    cplan = diff(cluster, desired, view, edited)
+    cplan.deep = deep
+    return cplan
 
 
-def plan(inv: Inventory, *, clusters: list[str] | None = None) -> Plan:
+def plan(inv: Inventory, *, clusters: list[str] | None = None, deep: bool = False) -> Plan:
     """The plan for every cluster of the inventory (or the ones named)."""
     wanted = desired_state(inv)
     names = clusters or sorted(wanted)
     unknown = [n for n in names if n not in wanted]
     if unknown:
         raise HatangError(f"unknown cluster {', '.join(unknown)}; the inventory declares: {', '.join(sorted(wanted))}")
-    return Plan([plan_cluster(inv, name, wanted[name]) for name in names])
+    return Plan([plan_cluster(inv, name, wanted[name], deep=deep) for name in names])

@@ -9,18 +9,18 @@ workers die with the parent (PR_SET_PDEATHSIG), and the parent stops them on exi
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from hatang.console import info
 from hatang.errors import CredentialError
-from hatang.monitoring.exporter import Exporter, bind, make_server
+from hatang.monitoring.exporter import Exporter, bind, serve_until
 from hatang.monitoring.intent_metrics import inventory_metrics
 from hatang.monitoring.snmp import SnmpAuth
 from hatang.monitoring.targets import SNMP_VERSIONS, auth_for
@@ -43,16 +43,15 @@ def resolve_auths(env: str, version: str) -> dict[str, SnmpAuth]:
 
 def serve(listener: socket.socket, make_exporter: Callable[[], Exporter]) -> None:
     """Serve on ``listener`` in this process until SIGTERM or SIGINT."""
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    exporter = make_exporter()
-    server = make_server(exporter, listener)
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    stop.wait()
-    server.shutdown()
-    exporter.close()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_until(listener, make_exporter, stop)
+
+    asyncio.run(main())
 
 
 def fork_worker(work: Callable[[], None]) -> int:

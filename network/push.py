@@ -95,7 +95,7 @@ def plan_waves(inv: Inventory, devices: Sequence[str], wave_size: int) -> list[l
 def load_and_compare(driver: NetworkDriver, config: str) -> str:
     """Load ``config`` as the replace candidate and return the device's diff."""
     driver.load_replace_candidate(config=config)
-    return driver.compare_config().strip()
+    return driver.compare_config().strip("\n")
 
 
 @dataclass

@@ -11,12 +11,21 @@ from typing import Any
 _HEADINGS = {"Lines To Delete": "-", "Lines To Add": "+"}
 
 
+def _deleted(line: str) -> str:
+    """frr-reload lists a deletion as the command that performs it (``no X`` deletes
+    ``X``, ``X`` deletes ``no X``); a diff shows the line that goes away."""
+    indent = line[: len(line) - len(line.lstrip())]
+    text = line.strip()
+    return indent + (text[3:] if text.startswith("no ") else f"no {text}")
+
+
 def reload_deltas(output: str) -> list[tuple[str, str, str]]:
     """frr-reload's ``--test`` output as (sign, context, line) triples; ``line`` is ""
-    for a top-level line (the context itself is added or deleted)."""
+    for a top-level line (the context itself is added or deleted). Deleted lines are
+    given as they stand in the running configuration."""
     deltas: list[tuple[str, str, str]] = []
     sign = context = None
-    bare: str | None = None
+    bare: tuple[str, str, str] | None = None
     for raw in output.splitlines():
         if raw in _HEADINGS:
             sign = _HEADINGS[raw]
@@ -24,14 +33,16 @@ def reload_deltas(output: str) -> list[tuple[str, str, str]]:
         if sign is None or not raw.strip() or set(raw) == {"="}:
             continue
         if raw.startswith(" "):
-            deltas.append((sign, context or "", raw.rstrip()))
+            line = raw.rstrip()
+            deltas.append((sign, context or "", _deleted(line) if sign == "-" else line))
             bare = None
             continue
         if bare is not None:
-            deltas.append((sign, bare, ""))
-        context = bare = raw.rstrip()
-    if bare is not None and sign is not None:
-        deltas.append((sign, bare, ""))
+            deltas.append(bare)
+        context = raw.rstrip()
+        bare = (sign, context, "") if sign == "+" else (sign, _deleted(context), "")
+    if bare is not None:
+        deltas.append(bare)
     return _dedupe(deltas)
 
 

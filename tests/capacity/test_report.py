@@ -64,7 +64,9 @@ def test_recommendation_keeps_n1_every_month(written: Path) -> None:
 
 def test_files_and_charts(written: Path) -> None:
     names = {p.relative_to(written).as_posix() for p in written.rglob("*") if p.is_file()}
-    assert {"report.md", "report.html", "charts/headroom.png", "charts/pve-core.png", "charts/pve-dmz.png", "forecast.csv", "outlook.csv", "budget.csv"} <= names
+    from hatang.cloud.capacity.tables import CSV_FILES
+
+    assert names == {"report.md", "report.html", "charts/headroom.png", "charts/pve-core.png", "charts/pve-dmz.png", *CSV_FILES}
     for png in written.glob("charts/*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     md = (written / "report.md").read_text(encoding="utf-8")

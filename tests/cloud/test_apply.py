@@ -8,6 +8,7 @@ from urllib.parse import unquote
 from .conftest import guests, token_client
 
 from hatang import audit
+from hatang.cloud.drift import drift
 from hatang.cloud.plan import plan
 
 
@@ -19,6 +20,9 @@ def test_apply_from_empty_converges_and_replans_empty(applied):
     assert second.empty, [a.as_dict() for a in second.actions]
     # a constant read budget: 3 calls per cluster, +1 where containers are wanted
     assert second.api_calls == 3 * len(inv.cluster_by_name) + 1
+    deep = plan(inv, deep=True)  # every guest's config read back matches too
+    assert deep.empty and deep.api_calls == second.api_calls + len(inv.vms())
+    assert drift(inv, deep=True).items == []
 
     wanted = {vm.name: vm for vm in inv.vms()}
     for cluster in inv.cluster_by_name:

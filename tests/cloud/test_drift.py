@@ -48,6 +48,12 @@ def test_hidden_config_drift_needs_deep_and_keeps_the_mac(sim, inv):
     deep = drift(inv, deep=True, clusters=DMZ)
     assert [(i.name, i.field, i.actual.endswith("tag=999")) for i in deep.items] == [("dvc-web-02", "net0", True)]
     assert deep.api_calls > shallow.api_calls
+    assert plan(inv, clusters=DMZ).empty  # the constant-budget plan cannot see it either
+    fix = plan(inv, clusters=DMZ, deep=True)
+    assert [(a.name, str(a.changes[0]).split(" → ")[0]) for a in fix.actions] == [("dvc-web-02", "config: edited by hand: net0")]
+    apply(inv, concurrency=2, plan=fix, show_progress=False)
+    assert path.config.get()["net0"] == f"{mac},bridge=vmbr0,tag=130"  # same NIC (same MAC), VLAN put back
+    assert drift(inv, deep=True, clusters=DMZ).items == []
 
 
 def test_untagged_guest_is_a_conflict_never_a_duplicate(sim, inv):

@@ -3,6 +3,7 @@ a failing target failing only its own scrape, the exporter's own health."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import urllib.error
 import urllib.request
@@ -12,21 +13,29 @@ import pytest
 from mon_agent import Agent, free_tcp_port, free_udp_port, serving
 from prometheus_client.parser import text_string_to_metric_families
 
-from hatang.monitoring.exporter import Exporter, bind, make_server
+from hatang.monitoring.exporter import Exporter, bind, serve_until
 
 
 @pytest.fixture(scope="module")
 def exporter_url(agent: Agent) -> Iterator[str]:
-    exporter = Exporter({"v3": agent.v3, "v2c": agent.v2c}, default_auth="v3", timeout=0.5, retries=1, concurrency=8, inventory_metrics=b"# inventory\n")
-    server = make_server(exporter, bind("127.0.0.1:0"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    """The exporter's own serving loop on a thread of the test process, stopped at the end."""
+    listener = bind("127.0.0.1:0")
+    loop = asyncio.new_event_loop()
+    stop: list[asyncio.Event] = []
+
+    async def main() -> None:
+        stop.append(asyncio.Event())
+        make = lambda: Exporter({"v3": agent.v3, "v2c": agent.v2c}, default_auth="v3", timeout=0.5, retries=1, concurrency=8, inventory_metrics=b"# inventory\n")  # noqa: E731
+        await serve_until(listener, make, stop[0])
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
-        server.shutdown()
-        server.server_close()
-        exporter.close()
+        loop.call_soon_threadsafe(stop[0].set)
+        thread.join(10)
+        loop.close()
 
 
 def get(url: str) -> tuple[int, str]:
@@ -128,3 +137,17 @@ def test_same_names_types_labels_and_rows_as_snmp_exporter(exporter_url: str, sn
     gauges = lambda body: {(s.name, tuple(sorted(s.labels.items())), s.value) for f in text_string_to_metric_families(body)  # noqa: E731
                            if f.type == "gauge" and f.name in ("ifOperStatus", "ifAdminStatus", "sysName", "ifHighSpeed") for s in f.samples}
     assert gauges(ours) == gauges(theirs[1])
+
+
+def test_garbage_and_wrong_methods_do_not_hurt_the_server(exporter_url: str, agent: Agent) -> None:
+    import socket
+
+    host, port = exporter_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"garbage\r\n\r\n")
+        assert sock.recv(100) == b""  # closed without an answer
+    request = urllib.request.Request(f"{exporter_url}/snmp?target={agent.address}", method="POST", data=b"x")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 405
+    assert get(f"{exporter_url}/snmp?target={agent.address}&module=system")[0] == 200
