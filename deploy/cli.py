@@ -45,6 +45,10 @@ def _show(title: str, results, *, dry: bool = False) -> None:
     rows = [(r.host, status_mark(r.ok), ("would change" if dry else "changed") if r.changed else "no change",
              len(r.data.get("operations", [])) or "", r.error) for r in sorted(results, key=lambda r: r.host)]
     print_table(title, ["host", "ok", "result", "operations", "error"], rows)
+    if dry:  # the plan itself: what each host would get
+        for r in sorted(results, key=lambda r: r.host):
+            for operation in r.data.get("operations", []):
+                out.print(f"  {r.host}: {operation}")
 
 
 def _role_command(role: str):

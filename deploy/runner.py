@@ -138,19 +138,21 @@ def run(inv: Inventory, role: str, *, limit: list[str] | None = None, dry: bool 
     argv = [_pyinfra(), "--json", "--dry" if dry else "--yes", *(a for n in names for a in ("--limit", n)),
             *(a for d in data for a in ("--data", d)), str(run_dir / "inventory.py"), str(deploy_file)]
     log_lines: list[str] = []
-    with progress(f"deploy {role}", len(names), enabled=show_progress) as tick:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=run_dir)
-        assert proc.stderr is not None and proc.stdout is not None
-        for line in proc.stderr:
+    json_file = run_dir / "pyinfra.json"
+    with progress(f"deploy {role}", len(names), enabled=show_progress) as tick, json_file.open("w") as json_out:
+        proc = subprocess.Popen(argv, stdout=json_out, stderr=subprocess.PIPE, text=True, cwd=run_dir)
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the log streams; the JSON report goes to its file
             log_lines.append(line)
             match = HOST_LINE.match(line.strip())
             if match and match["message"].startswith("Connected"):
-                tick(description=f"deploy {role}: {match['host']}")
-        stdout = proc.stdout.read()
+                tick(description=f"deploy {role}: connected to {match['host']}")
+            elif line.startswith("--> Starting operation:"):
+                tick(0, description=f"deploy {role}: {line.split(':', 1)[1].strip()}")
         proc.wait()
     log = "".join(log_lines)
     (run_dir / "pyinfra.log").write_text(log)
-    (run_dir / "pyinfra.json").write_text(stdout)
+    stdout = json_file.read_text()
     try:
         report = json.loads(stdout)
     except json.JSONDecodeError:

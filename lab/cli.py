@@ -68,6 +68,8 @@ def status(json: JsonOpt = False) -> None:
     if json:
         print_json(report)
         return
+    if not report["up"]:
+        out.print("[yellow]no lab is up[/] (start one with 'hatang lab up')")
     for name, comp in report["components"].items():
         if not comp["available"]:
             out.print(f"[dim]{name}: {comp['note']}[/]")

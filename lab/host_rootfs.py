@@ -17,6 +17,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from hatang.errors import HatangError, MissingDependencyError
@@ -55,7 +56,7 @@ def _chroot(root: Path, script: str, what: str) -> None:
     _run(["chroot", str(root), "/bin/sh", "-ec", script], what)
 
 
-def build(*, log=print) -> Path:
+def build(*, log: Callable[[str], None]) -> Path:
     """The rootfs tree, built with debootstrap if the cache does not hold it yet."""
     final = rootfs_dir()
     if (final / ".complete").exists():

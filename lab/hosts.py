@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Interface
 from pathlib import Path
 
+from hatang.console import info
 from hatang.errors import HatangError
 from hatang.inventory.inventory import LinuxHost
 from hatang.lab import host_rootfs
@@ -202,7 +203,7 @@ def _wait_ssh(host: LinuxHost, deadline: float) -> None:
 
 def up(ctx: LabContext) -> None:
     hosts = selected(ctx)
-    lower = host_rootfs.build(log=lambda line: print(line, flush=True))
+    lower = host_rootfs.build(log=info)
     key = lab_keys(ctx)
     pubkey = key.with_suffix(".pub").read_text()
     _bridge_up(hosts)

@@ -12,7 +12,7 @@ import time
 
 from hatang.console import info, warn
 from hatang.errors import HatangError
-from hatang.lab import components, preflight
+from hatang.lab import components, netbuild, preflight
 from hatang.lab import secrets as lab_secrets
 from hatang.lab.processes import is_alive
 from hatang.lab.context import LabContext, lab_state_dir, read_state
@@ -31,6 +31,9 @@ def check(command: str) -> None:
 
 def up(ctx: LabContext, *, configured: bool = False) -> dict[str, float]:
     """Bring every component up, in order; returns the seconds each took."""
+    running = read_state().get("size")
+    if running and running != ctx.size and netbuild.lab_netns():
+        raise HatangError(f"a '{running}' lab is up: run 'hatang lab down' before bringing up a '{ctx.size}' lab")
     ctx.configured = configured or ctx.configured
     ctx.record()
     lab_secrets.ensure()  # generated before any component needs them
@@ -81,7 +84,7 @@ def down(ctx: LabContext) -> list[str]:
 
 def status(ctx: LabContext) -> dict:
     """Every component's status (those not written yet say so)."""
-    report: dict = {"size": ctx.size, "recorded": bool(read_state()), "configured": ctx.configured, "components": {}}
+    report: dict = {"size": ctx.size, "up": bool(read_state()) and bool(netbuild.lab_netns()), "configured": ctx.configured, "components": {}}
     for entry in components.entries():
         if entry.module is None:
             report["components"][entry.name] = {"available": False, "note": f"{entry.module_path} is not written yet (or lacks up/down/status)", "items": []}

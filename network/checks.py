@@ -18,6 +18,7 @@ from napalm.base import NetworkDriver
 from hatang.inventory.inventory import Inventory
 
 POLL_INTERVAL_S = 0.25
+PARALLEL_PINGS = 8
 CHECKS = ("management", "ospf", "loopback", "snmp")
 #: OSPF neighbour table per platform: the command, and the columns (split on blanks)
 #: holding the interface and the state. FRR has a getter of its own.
@@ -98,17 +99,20 @@ def ospf_neighbors(driver: NetworkDriver, platform: str) -> list[dict]:
 
 
 class CoreProbe:
-    """Pings from the IIC core, shared by every device of a push (one session, serialised)."""
+    """Pings from the IIC core, shared by every device of a push: one SSH connection,
+    at most :data:`PARALLEL_PINGS` channels at once (sshd's MaxSessions is 10)."""
 
     def __init__(self, open_core: Callable[[], NetworkDriver]):
         self._open_core = open_core
         self._driver: NetworkDriver | None = None
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(PARALLEL_PINGS)
 
     def reaches(self, address: str, source: str) -> bool:
         with self._lock:
             if self._driver is None:
                 self._driver = self._open_core()
+        with self._slots:
             result = self._driver.ping(address, source=source, count=1, timeout=1)
         return result.get("success", {}).get("packet_loss", 1) == 0
 

@@ -79,6 +79,10 @@ class SecretResolver:
     lookup: Callable[..., str] = credentials.secret
     _cache: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def values(self) -> list[str]:
+        """Every secret value looked up so far, user names aside (for redaction)."""
+        return [value for (_, name), value in self._cache.items() if name != "username"]
+
     def __call__(self, ref: str, name: str) -> str:
         key = (ref, name)
         if key not in self._cache:

@@ -13,6 +13,7 @@ configuration. A failing device never stops the others of its wave; once more th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from napalm.base import NetworkDriver
 from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, ReplaceConfigException
 
 from hatang import audit
+from hatang.console import to_json
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
@@ -202,8 +204,18 @@ def push(
         if core is not None:
             core.close()
     if record and not dry_run:
-        audit.append("push", {"environment": inv.env, "devices": list(devices), **report.as_dict()})
+        record_text = redact(to_json(report.as_dict()), renderer.builder.resolve.values())
+        audit.append("push", {"environment": inv.env, "devices": list(devices), **json.loads(record_text)})
     return report
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret value (SNMP keys in a diff…) replaced: the audit log
+    keeps what changed, never a credential."""
+    for value in sorted(secrets, key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, "<redacted>")
+    return text
 
 
 def _opened(driver: NetworkDriver) -> NetworkDriver:

@@ -45,8 +45,8 @@ def append_to_list(text: str, key: str, item: dict) -> str:
     if start is None:
         raise HatangError(f"no top-level '{key}:' list to append to")
     end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[^\s#-]", lines[i])), len(lines))
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1  # blank lines and comments just above the next key belong to it
     block = yaml.safe_dump([item], sort_keys=False, allow_unicode=True, default_flow_style=False)
     if lines and end == len(lines) and not lines[-1].endswith("\n"):
         lines[-1] += "\n"

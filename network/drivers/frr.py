@@ -166,10 +166,12 @@ class FRRDriver(NetworkDriver):
         self._candidate = "replace"
 
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
-        """Merge = the running configuration plus these lines, applied as a replace so
-        it is all or nothing like any other commit."""
+        """Merge: these lines on top of the running configuration. compare_config shows
+        them against running + lines; the commit applies them (vtysh -f), all or nothing."""
+        lines = self._text(filename, config)
         running = self.get_config(retrieve="running")["running"]
-        self._load(running.rstrip().removesuffix("end") + "\n" + self._text(filename, config) + "\nend\n", MergeConfigException)
+        self._load(running.rstrip().removesuffix("end") + "\n" + lines + "\nend\n", MergeConfigException)
+        self._upload("merge.conf", lines)
         self._candidate = "merge"
 
     def compare_config(self) -> str:
@@ -186,7 +188,8 @@ class FRRDriver(NetworkDriver):
             raise CommitError(f"{self.hostname}: no candidate configuration loaded")
         job = f"commit-{time.time_ns()}"
         try:
-            result = self._agent("detach", job, "commit", "candidate.conf", str(int(revert_in or 0)), timeout=300)
+            merge = ["merge.conf"] if self._candidate == "merge" else []
+            result = self._agent("detach", job, "commit", "candidate.conf", str(int(revert_in or 0)), *merge, timeout=300)
         except ConnectionClosedException as exc:
             timer = f"; it reverts by itself after {revert_in} s unless confirmed" if revert_in else ""
             raise CommitInterrupted(f"{self.hostname}: connection dropped during the commit ({exc}); the router completes it all or nothing{timer}") from None

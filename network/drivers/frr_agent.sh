@@ -6,7 +6,9 @@
 #
 #   agent.sh DIR PATHSPACE SUDO check FILE        syntax-check FILE (vtysh --dryrun)
 #   agent.sh DIR PATHSPACE SUDO diff FILE         deltas running -> FILE (frr-reload --test)
-#   agent.sh DIR PATHSPACE SUDO commit FILE SECS  apply FILE all-or-nothing; revert in SECS unless confirmed
+#   agent.sh DIR PATHSPACE SUDO commit FILE SECS [MERGE]
+#                                                 apply FILE all-or-nothing (replace; or, with a
+#                                                 MERGE file, add its lines); revert in SECS unless confirmed
 #   agent.sh DIR PATHSPACE SUDO confirm           confirm the pending commit
 #   agent.sh DIR PATHSPACE SUDO rollback          back to the configuration before the last commit
 #   agent.sh DIR PATHSPACE SUDO pending           exit 0 when a commit awaits confirmation
@@ -64,13 +66,20 @@ diff)
     exit 0
     ;;
 commit)
-    file=$1 secs=$2
+    file=$1 secs=$2 merge=${3:-}
     exec 9> lock
     flock 9
     if [ -e pending ]; then echo "a commit is already pending confirmation"; exit 4; fi
-    if ! out=$($VTYSH --dryrun -f "$file" 2>&1); then echo "$out"; exit 3; fi
+    if ! out=$($VTYSH --dryrun -f "${merge:-$file}" 2>&1); then echo "$out"; exit 3; fi
     running previous.conf || { echo "cannot read the running configuration"; exit 5; }
-    if ! apply "$file"; then
+    if [ -n "$merge" ]; then
+        if ! $VTYSH -f "$merge" > "$merge.log" 2>&1; then
+            echo "the device did not take every line:"
+            cat "$merge.log"
+            if restore; then echo "restored the previous configuration"; exit 3; fi
+            exit 6
+        fi
+    elif ! apply "$file"; then
         echo "the device did not take every line; left over after the reload:"
         cat "$file.delta"
         grep -iE 'error|fail|unknown' "$file.log" | head -n 20
@@ -78,7 +87,8 @@ commit)
         exit 6
     fi
     if [ "$secs" -gt 0 ]; then
-        setsid sh "$DIR/agent.sh" "$DIR" "$NS" "${SUDO:--}" revert-after "$secs" < /dev/null > timer.log 2>&1 &
+        # 9>&-: the timer must not inherit (and so hold) the lock while it sleeps
+        setsid sh "$DIR/agent.sh" "$DIR" "$NS" "${SUDO:--}" revert-after "$secs" 9>&- < /dev/null > timer.log 2>&1 &
         echo $! > pending
     else
         save
@@ -98,13 +108,13 @@ revert-after)
     ;;
 confirm)
     mv pending confirmed 2>/dev/null || { echo "no commit is pending confirmation (the revert timer may have fired)"; exit 4; }
-    kill "$(cat confirmed)" 2>/dev/null
+    kill -- "-$(cat confirmed)" 2>/dev/null  # the timer and its sleep (its own process group)
     rm -f confirmed
     save
     echo confirmed
     ;;
 rollback)
-    if mv pending reverting 2>/dev/null; then kill "$(cat reverting)" 2>/dev/null; fi
+    if mv pending reverting 2>/dev/null; then kill -- "-$(cat reverting)" 2>/dev/null; fi
     exec 9> lock
     flock 9
     [ -e previous.conf ] || { echo "no previous configuration to roll back to"; exit 4; }

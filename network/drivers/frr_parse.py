@@ -47,18 +47,8 @@ def reload_deltas(output: str) -> list[tuple[str, str, str]]:
 
 
 def _dedupe(deltas: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """frr-reload repeats a context line before each of its sub-lines; a bare context
-    that also has sub-lines of the same sign says nothing more."""
-    with_subs = {(sign, ctx) for sign, ctx, line in deltas if line}
-    seen: set[tuple[str, str, str]] = set()
-    out = []
-    for item in deltas:
-        sign, ctx, line = item
-        if (not line and (sign, ctx) in with_subs) or item in seen:
-            continue
-        seen.add(item)
-        out.append(item)
-    return out
+    """Each delta once, in order (frr-reload may list a line more than once)."""
+    return list(dict.fromkeys(deltas))
 
 
 def deltas_as_diff(deltas: list[tuple[str, str, str]]) -> str:

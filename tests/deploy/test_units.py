@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from ipaddress import ip_network
 
 import pytest
 
@@ -118,3 +119,17 @@ def test_cli_rejects_a_limit_that_matches_nothing():
 def test_cli_rejects_an_unknown_playbook():
     proc = subprocess.run([*HATANG, "deploy", "playbook", "no-such.yml"], capture_output=True, text=True)
     assert proc.returncode != 0 and "no playbook no-such.yml" in proc.stderr and "baseline-audit.yml" in proc.stderr
+
+
+def test_lab_hosts_cover_every_role_and_reject_unknown_names(tmp_path, monkeypatch):
+    from hatang.lab import hosts
+    from hatang.lab.context import LabContext
+
+    ctx = LabContext(load(None, "lab"), "small", tmp_path)
+    monkeypatch.delenv("HATANG_LAB_HOSTS", raising=False)
+    roles = {role for host in hosts.selected(ctx) for role in host.roles}
+    assert set(runner.roles()) <= roles
+    assert all(h.address.ip in ip_network("198.18.0.0/15") for h in hosts.selected(ctx))
+    monkeypatch.setenv("HATANG_LAB_HOSTS", "db-pg-01,no-such-vm")
+    with pytest.raises(HatangError, match="no-such-vm"):
+        hosts.selected(ctx)

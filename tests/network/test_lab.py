@@ -153,6 +153,21 @@ def test_connection_dropped_mid_commit_is_reverted_by_the_router(configured) -> 
         assert not fresh.has_pending_commit()
 
 
+def test_driver_merge_confirm_and_rollback(configured) -> None:
+    lab, _ = configured
+    before = vtysh("cpe-hoi-hop", "show running-config")
+    with connected(lab.inventory, "cpe-hoi-hop") as driver:
+        driver.load_merge_candidate(config="interface eth1\n description merged by napalm\nexit\n")
+        assert "+ description merged by napalm" in driver.compare_config()
+        driver.commit_config(revert_in=60)
+        assert driver.has_pending_commit()
+        driver.confirm_commit()
+        assert not driver.has_pending_commit()
+        assert "description merged by napalm" in vtysh("cpe-hoi-hop", "show running-config")
+        driver.rollback()
+    assert vtysh("cpe-hoi-hop", "show running-config") == before
+
+
 def _forget_router(name: str) -> None:
     """Stop and remove the lab router the onboarding test created (it is not in the
     repository's inventory, so the lab's own down would not remove its FRR files)."""

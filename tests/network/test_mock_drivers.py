@@ -3,11 +3,16 @@ platforms (IOS, EOS, Junos), with device outputs recorded under fixtures/."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import napalm
 import pytest
 
+from hatang import audit
 from hatang.inventory import load
 from hatang.network import backup as backups
 from hatang.network.checks import ospf_neighbors
@@ -91,3 +96,39 @@ def test_backup_ignores_volatile_lines_one_commit_per_run(production, fake_secre
     history = backups.history("cpe-tich-son")
     assert len(history) == 2
     assert "+ description changed by hand" in history[0]["diff"] and "- description WAN uplink" in history[0]["diff"]
+
+
+def test_audit_record_never_holds_a_credential(production, fake_secrets, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HATANG_STATE_DIR", str(tmp_path))
+    push(production, ["cpe-tich-son"], open_driver=mock_opener("ios", "snmp-key-change"), skip_checks=OFFLINE, show_progress=False)
+    record = list(audit.read("push"))[-1]
+    assert record["devices"][0]["data"]["status"] == "committed"
+    diff = record["devices"][0]["diff"]
+    assert "snmp-server user hatang-mon HATANG-RO v3 auth sha <redacted> priv aes 128 <redacted>" in diff
+    assert "golden-priv-key" not in json.dumps(record)
+    proc = subprocess.run([sys.executable, "-m", "hatang.cli", "net", "history", "08707", "--env", "production", "--json"],
+                          capture_output=True, text=True, env={**os.environ, "HATANG_STATE_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert [d["host"] for r in json.loads(proc.stdout) for d in r["devices"]] == ["cpe-tich-son"]
+
+
+def test_waves_canary_first_layers_never_mixed(production) -> None:
+    from hatang.network.push import plan_waves
+
+    devices = ["cpe-tich-son", "dr-vinh-yen", "cpe-lien-bao", "core-iic", "dr-phuc-yen", "cpe-hoi-hop"]
+    assert plan_waves(production, devices, 2) == [["core-iic"], ["dr-phuc-yen", "dr-vinh-yen"], ["cpe-hoi-hop", "cpe-lien-bao"], ["cpe-tich-son"]]
+    assert plan_waves(production, ["cpe-tich-son", "cpe-lien-bao"], 10) == [["cpe-lien-bao"], ["cpe-tich-son"]]
+
+
+@pytest.mark.parametrize(("max_failures", "skipped"), [(0, 3), (1, 0)])
+def test_too_many_failures_stop_the_remaining_waves(production, fake_secrets, max_failures, skipped) -> None:
+    def open_driver(inv, name):
+        args = {"path": str(FIXTURES / "junos" / "unchanged"), "fail_on_open": name == "dr-phuc-yen"}
+        return napalm.get_network_driver("mock")(str(inv.mgmt(name).ip), "user", "pass", optional_args=args)
+
+    devices = ["core-iic", "dr-vinh-yen", "dr-phuc-yen", "cpe-tich-son", "cpe-lien-bao", "cpe-hoi-hop"]
+    report = push(production, devices, wave_size=2, max_failures=max_failures, open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
+    assert report.status("dr-phuc-yen") == "failed" and "You told me to do this" in report.results["dr-phuc-yen"].error
+    assert report.status("dr-vinh-yen") == "unchanged"  # the rest of its wave completed
+    assert sum(report.status(d) == "skipped" for d in devices) == skipped
+    assert report.stopped_after_wave == (2 if skipped else None) and not report.ok

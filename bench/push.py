@@ -1,0 +1,144 @@
+"""Benchmark: push the province lab from day-0 with hatang, then the same configurations
+to the same routers (again from day-0) with Ansible (goal: hatang ≤ 30 s wall, and at
+least 5× faster than Ansible).
+
+hatang: ``hatang.network.push.push`` — canary, waves, commit with a revert timer on the
+router, post-checks (management, OSPF Full on the uplink, loopback from the core, SNMP),
+confirm. Ansible: ansible-runner, ``ansible.netcommon.network_cli`` with
+``cisco.ios.ios`` as the network OS (vtysh speaks a Cisco-like CLI) and
+``ansible.netcommon.cli_config`` sending each rendered configuration, forks equal to
+hatang's wave size; no checks, no rollback (a plain merge).
+
+    python -m bench.push [--size province|district|small] [--wave-size N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.report import peak_rss_mib, table, write_section
+from hatang.credentials import secret
+from hatang.inventory.export import export
+
+LAB_LOCK = Path("/run/hatang-lab.lock")
+HATANG = [sys.executable, "-m", "hatang.cli"]
+PLAYBOOK = """\
+- name: push the rendered configurations
+  hosts: network
+  gather_facts: false
+  tasks:
+    - name: cli_config
+      ansible.netcommon.cli_config:
+        config: "{{ lookup('file', configs + '/' + inventory_hostname + '.conf') }}"
+"""
+
+
+def lab(*args: str) -> None:
+    proc = subprocess.run([*HATANG, "lab", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"hatang lab {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def fresh_lab(size: str):
+    """A lab of ``size`` from day-0 (taken down and up again), as a LabContext."""
+    from hatang.lab.context import LabContext
+
+    lab("down")
+    started = time.perf_counter()
+    lab("up", "--size", size)
+    print(f"lab up ({size}) in {time.perf_counter() - started:.1f} s", flush=True)
+    return LabContext.load()
+
+
+def hatang_push(ctx, wave_size: int) -> dict:
+    from hatang.network.push import push
+
+    started = time.perf_counter()
+    report = push(ctx.inventory, ctx.device_names, wave_size=wave_size, max_failures=0, show_progress=False, record=False)
+    first = time.perf_counter() - started
+    if not report.ok:
+        raise SystemExit(f"hatang push failed: {report.counts()} " + "; ".join(f"{n}: {report.results[n].error}" for n in report.failed[:5]))
+    started = time.perf_counter()
+    again = push(ctx.inventory, ctx.device_names, wave_size=wave_size, show_progress=False, record=False)
+    second = time.perf_counter() - started
+    return {"day0_s": first, "second_s": second, "counts": report.counts(), "again": again.counts()}
+
+
+def ansible_push(ctx, forks: int, work: Path) -> dict:
+    import ansible_runner
+
+    from hatang.network.render import Renderer
+
+    inv = ctx.inventory
+    configs = work / "configs"
+    configs.mkdir(parents=True)
+    for item in Renderer(inv).render_many(ctx.device_names):
+        (configs / f"{item.device}.conf").write_text(item.text, encoding="utf-8")
+    inventory = yaml.safe_load(export(inv, "ansible")["inventory.yml"])
+    hosts = set(ctx.device_names)
+    network = {}
+    for group, body in inventory["all"]["children"].items():
+        if group.startswith("role_"):
+            network.update({h: v for h, v in body["hosts"].items() if h in hosts})
+    doc = {"all": {"children": {"network": {"hosts": network}}, "vars": {
+        "ansible_user": secret("net-admin", "username", env="lab"),
+        "ansible_password": secret("net-admin", "password", env="lab"),
+        "ansible_network_cli_ssh_type": "paramiko",
+        "configs": str(configs),
+    }}}
+    (work / "inventory").mkdir()
+    (work / "inventory" / "hosts.yml").write_text(yaml.safe_dump(doc))
+    (work / "project").mkdir()
+    (work / "project" / "push.yml").write_text(PLAYBOOK)
+    started = time.perf_counter()
+    run = ansible_runner.run(private_data_dir=str(work), playbook="push.yml", forks=forks, quiet=True,
+                             envvars={"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PERSISTENT_COMMAND_TIMEOUT": "120"})
+    elapsed = time.perf_counter() - started
+    stats = run.stats or {}
+    failed = sorted(set(stats.get("failures", {})) | set(stats.get("dark", {})))
+    return {"s": elapsed, "rc": run.rc, "ok": len(stats.get("ok", {})), "changed": len(stats.get("changed", {})), "failed": failed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", default="province")
+    parser.add_argument("--wave-size", type=int, default=50)
+    args = parser.parse_args()
+    with open(LAB_LOCK, "a") as lock, tempfile.TemporaryDirectory(prefix="hatang-bench-push-") as tmp:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the lab's lock, released when the file closes
+        try:
+            ctx = fresh_lab(args.size)
+            routers = len(ctx.device_names)
+            ours = hatang_push(ctx, args.wave_size)
+            ctx = fresh_lab(args.size)
+            theirs = ansible_push(ctx, args.wave_size, Path(tmp))
+        finally:
+            lab("down")
+    ratio = theirs["s"] / ours["day0_s"]
+    rows = [
+        ["hatang net push (day-0 → configured, checked, confirmed)", routers, f"{ours['day0_s']:.1f}", ", ".join(f"{n} {s}" for s, n in ours["counts"].items())],
+        ["hatang net push again (no change)", routers, f"{ours['second_s']:.1f}", ", ".join(f"{n} {s}" for s, n in ours["again"].items())],
+        ["Ansible cli_config (day-0 → configured, no checks)", routers, f"{theirs['s']:.1f}", f"rc {theirs['rc']}, {theirs['changed']} changed, {len(theirs['failed'])} failed"],
+    ]
+    body = "\n".join([
+        table(["push", "routers", "wall s", "result"], rows),
+        "",
+        f"Lab size {args.size}, wave size / Ansible forks {args.wave_size}. "
+        f"Goal ≤ 30 s: **{'met' if ours['day0_s'] <= 30 else 'missed'}** ({ours['day0_s']:.1f} s). "
+        f"hatang is **{ratio:.1f}×** faster than Ansible (goal ≥ 5×: {'met' if ratio >= 5 else 'missed'}). "
+        f"Peak RSS of this process {peak_rss_mib():.0f} MiB, of Ansible's {peak_rss_mib(children=True):.0f} MiB."
+        + (f" Ansible failed on: {', '.join(theirs['failed'][:10])}." if theirs["failed"] else ""),
+    ])
+    write_section("push", "Push: the lab from day-0, hatang against Ansible", f"python -m bench.push --size {args.size} --wave-size {args.wave_size}", body)
+
+
+if __name__ == "__main__":
+    main()

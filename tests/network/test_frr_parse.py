@@ -1,0 +1,63 @@
+"""The FRR driver's parsers, on outputs recorded from FRR 8.4 (Debian 12)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hatang.network.drivers import frr_parse
+
+FRR = Path(__file__).parent / "fixtures" / "frr"
+
+
+def read(name: str) -> str:
+    return (FRR / name).read_text()
+
+
+def test_reload_deltas_read_as_a_diff() -> None:
+    diff = frr_parse.deltas_as_diff(frr_parse.reload_deltas(read("reload-test-day0.txt")))
+    assert diff.splitlines() == [
+        "-hostname vm",
+        "-no ip forwarding",
+        "+hostname cpe-test",
+        "+log syslog informational",
+        "+interface nta0",
+        "+ description uplink to dr-x eth2",
+        "+ ip address 198.18.4.3/31",
+        "+interface lo",
+        "+ ip address 198.18.0.3/32",
+        "+router ospf",
+        "+ ospf router-id 198.18.0.3",
+    ]
+
+
+def test_a_changed_line_shows_what_goes_and_what_comes() -> None:
+    diff = frr_parse.deltas_as_diff(frr_parse.reload_deltas(read("reload-test-drift.txt")))
+    assert diff == " interface eth1\n- description changed by hand at 3 am\n+ description LAN Hoi Hop 198.18.64.192/26"
+
+
+def test_no_deltas_is_an_empty_diff() -> None:
+    assert frr_parse.deltas_as_diff(frr_parse.reload_deltas("")) == ""
+
+
+def test_ospf_neighbors() -> None:
+    neighbors = frr_parse.ospf_neighbors(json.loads(read("ospf-neighbor.json")))
+    assert [(n["neighbor_id"], n["interface"], n["state"], n["is_full"]) for n in neighbors] == [
+        ("198.18.0.2", "eth0", "Full", True),
+        ("198.18.0.9", "eth8", "ExStart", False),
+    ]
+
+
+def test_interfaces_and_addresses() -> None:
+    data = json.loads(read("show-interface.json"))
+    interfaces = frr_parse.interfaces(data)
+    assert interfaces["eth0"]["is_up"] and interfaces["eth0"]["mac_address"] == "6E:60:21:A0:A3:80"
+    assert not interfaces["eth1"]["is_enabled"] and interfaces["eth1"]["speed"] == 0.0
+    assert frr_parse.interfaces_ip(data)["eth0"]["ipv4"] == {"198.18.4.3": {"prefix_length": 31}}
+
+
+def test_ping() -> None:
+    result = frr_parse.ping(read("ping.txt"))["success"]
+    assert result["probes_sent"] == 2 and result["packet_loss"] == 0
+    assert result["rtt_avg"] == 0.073 and [r["ip_address"] for r in result["results"]] == ["198.18.64.65"] * 2
+    assert "error" in frr_parse.ping("ping: connect: Network is unreachable")
