@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import os
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,9 @@ def hatang_push(ctx, wave_size: int) -> dict:
     started = time.perf_counter()
     report = push(ctx.inventory, ctx.device_names, wave_size=wave_size, max_failures=0, show_progress=False, record=False)
     first = time.perf_counter() - started
+    for wave in report.waves:  # where the time went: the slowest router of each wave
+        slowest = max(wave, key=lambda n: report.results[n].duration_s)
+        print(f"wave of {len(wave)}: slowest {slowest} {report.results[slowest].duration_s:.1f} s, checks {report.results[slowest].data.get('check_s')}", flush=True)
     if not report.ok:
         raise SystemExit(f"hatang push failed: {report.counts()} " + "; ".join(f"{n}: {report.results[n].error}" for n in report.failed[:5]))
     started = time.perf_counter()
@@ -99,8 +103,10 @@ def ansible_push(ctx, forks: int, work: Path) -> dict:
     (work / "project").mkdir()
     (work / "project" / "push.yml").write_text(PLAYBOOK)
     started = time.perf_counter()
+    venv_bin = str(Path(sys.executable).parent)  # ansible-playbook lives beside this python
     run = ansible_runner.run(private_data_dir=str(work), playbook="push.yml", forks=forks, quiet=True,
-                             envvars={"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_PERSISTENT_COMMAND_TIMEOUT": "120"})
+                             envvars={"PATH": f"{venv_bin}:{os.environ.get('PATH', '')}", "ANSIBLE_HOST_KEY_CHECKING": "False",
+                                      "ANSIBLE_PERSISTENT_COMMAND_TIMEOUT": "120"})
     elapsed = time.perf_counter() - started
     stats = run.stats or {}
     failed = sorted(set(stats.get("failures", {})) | set(stats.get("dark", {})))

@@ -36,9 +36,12 @@ def _inventory(inventory: Path | None, env: str):
 
 
 def _fail_if(results, what: str) -> None:
-    failed = [r.host for r in results if not r.ok]
+    """Exit non-zero naming the hosts with a failed result (a host may have several)."""
+    results = list(results)
+    failed = sorted({r.host for r in results if not r.ok})
     if failed:
-        raise HatangError(f"{what} failed on {len(failed)} of {len(results)} hosts: {', '.join(sorted(failed))}", exit_code=1)
+        total = len({r.host for r in results})
+        raise HatangError(f"{what} failed on {len(failed)} of {total} hosts: {', '.join(failed)}", exit_code=1)
 
 
 def _show(title: str, results, *, dry: bool = False) -> None:
@@ -73,6 +76,21 @@ def _register_roles() -> None:
 
     for role in roles():
         app.command(name=role)(_role_command(role))
+
+
+@app.command(name="all")
+def deploy_all(limit: LimitOpt = None, dry: DryOpt = False, inventory: InventoryOpt = None,
+               env: EnvOpt = DEFAULT_ENV, json: JsonOpt = False) -> None:
+    """Every server's roles, in order (backup server, base, then the services)."""
+    from hatang.deploy import runner
+
+    runs = runner.run_all(_inventory(inventory, env), limit=limit, dry=dry, show_progress=not json)
+    if json:
+        print_json({"dry": dry, "runs": [r.as_dict() for r in runs]})
+    else:
+        for run in runs:
+            _show(f"deploy {run.role}{' (dry run)' if dry else ''}", run.results, dry=dry)
+    _fail_if((r for run in runs for r in run.results), "deploy all")
 
 
 @app.command()

@@ -29,6 +29,9 @@ from hatang.paths import state_path
 from hatang.results import Result, Results
 
 ROLES_DIR = Path(__file__).parent / "roles"
+#: The order ``deploy all`` runs the roles in: the backup server before its clients,
+#: the baseline before the services.
+ROLE_ORDER = ("backup-server", "base", "proxmox-node", "postgresql", "web-portal")
 #: pyinfra's log lines about one host: ``[name] message``.
 HOST_LINE = re.compile(r"^\[(?P<host>[^\]]+)\]\s+(?P<message>.*)$")
 #: An operation that raised instead of failing: pyinfra logs the exception and the host.
@@ -166,3 +169,15 @@ def run(inv: Inventory, role: str, *, limit: list[str] | None = None, dry: bool 
         "hosts": {r.host: {"ok": r.ok, "changed": r.changed, "operations": r.data["operations"], "error": r.error} for r in outcome.results},
     })
     return outcome
+
+
+def run_all(inv: Inventory, *, limit: list[str] | None = None, dry: bool = False, show_progress: bool = True) -> list[DeployRun]:
+    """Every role on its servers (those matching ``limit``), in :data:`ROLE_ORDER`."""
+    hosts = select(inv, limit)
+    order = [*ROLE_ORDER, *(r for r in roles() if r not in ROLE_ORDER)]
+    runs = []
+    for role in order:
+        members = [h.name for h in hosts if role in h.roles]
+        if members:
+            runs.append(run(inv, role, limit=members, dry=dry, show_progress=show_progress))
+    return runs

@@ -23,6 +23,8 @@ from hatang.paths import state_path
 
 PROMETHEUS = "http://127.0.0.1:9090"
 FAULT_LINK = ("dr-vinh-yen", "cpe-tich-son")
+#: The illustrative monthly history shipped with the capacity planner (the lab has no past).
+CAPACITY_HISTORY = Path(__file__).resolve().parent.parent / "cloud" / "capacity" / "examples" / "history.csv"
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def run(size: str = "province") -> None:
         Step("infrastructure engineer", "a second plan is empty", hatang_argv("cloud", "plan")),
         Step("network staff", "push every router from day-0, in waves", hatang_argv("net", "push", "--all", "--yes")),
         Step("network staff", "a second push changes nothing", hatang_argv("net", "push", "--all", "--yes")),
-        Step("infrastructure engineer", "deploy the server baseline to the lab hosts", hatang_argv("deploy", "base")),
+        Step("infrastructure engineer", "deploy every lab server's roles: backup server, baseline, Proxmox node, PostgreSQL, web portal", hatang_argv("deploy", "all")),
         Step("infrastructure engineer", "audit the security baseline", hatang_argv("deploy", "audit")),
         Step("on-call", "one poll of the district's routers", hatang_argv("monitor", "poll", "--site", "vinh-yen")),
         Step("network staff", f"fault: the fibre between {a} and {b} is cut", hatang_argv("lab", "fault", "link-down", a, b)),
@@ -106,7 +108,7 @@ def run(size: str = "province") -> None:
     ended = datetime.now(timezone.utc).replace(microsecond=0)
     index += 1
     run_step(
-        Step("planner", "size the hardware refresh", hatang_argv("capacity", "report", "-o", str(reports / "capacity"))),
+        Step("planner", "size the hardware refresh", hatang_argv("capacity", "report", "--live", "--history", str(CAPACITY_HISTORY), "-o", str(reports / "capacity"))),
         index, total,
     )
     index += 1

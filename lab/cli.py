@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from hatang.lab.context import LabContext
 
 from hatang.console import out, print_json, print_table, status_mark
 from hatang.inventory.inventory import LAB_SIZES
@@ -18,7 +22,7 @@ app.add_typer(fault_app, name="fault")
 SizeOpt = Annotated[str, typer.Option("--size", "-s", help=f"Lab size: {', '.join(LAB_SIZES)}.")]
 
 
-def _ctx(size: str | None = None, inventory=None):
+def _ctx(size: str | None = None, inventory: Path | None = None) -> "LabContext":
     from hatang.lab.context import LabContext
 
     return LabContext.load(size, inventory)

@@ -14,8 +14,8 @@ from hatang.console import info, warn
 from hatang.errors import HatangError
 from hatang.lab import components, netbuild, preflight
 from hatang.lab import secrets as lab_secrets
-from hatang.lab.processes import is_alive
 from hatang.lab.context import LabContext, lab_state_dir, read_state
+from hatang.lab.processes import is_alive
 
 
 def _requirements() -> dict[str, str]:
@@ -34,7 +34,6 @@ def up(ctx: LabContext, *, configured: bool = False) -> dict[str, float]:
     running = read_state().get("size")
     if running and running != ctx.size and netbuild.lab_netns():
         raise HatangError(f"a '{running}' lab is up: run 'hatang lab down' before bringing up a '{ctx.size}' lab")
-    ctx.configured = configured or ctx.configured
     ctx.record()
     lab_secrets.ensure()  # generated before any component needs them
     timings: dict[str, float] = {}
@@ -45,6 +44,8 @@ def up(ctx: LabContext, *, configured: bool = False) -> dict[str, float]:
         timings[entry.name] = round(time.monotonic() - started, 2)
     if configured:
         timings["configure"] = _configure(ctx)
+        ctx.configured = True  # recorded once the push succeeded
+        ctx.record()
     return timings
 
 
@@ -72,6 +73,7 @@ def down(ctx: LabContext) -> list[str]:
             entry.module.down(ctx)
         except Exception as exc:  # one component's failure must not leave the others up
             failures.append(f"{entry.name}: {exc}")
+            failures.extend(f"{entry.name}:   {line}" for line in getattr(exc, "details", []))
             warn(f"lab down: {entry.name}: {exc}")
     left = [p.name for p in ctx.registry.select() if is_alive(p)]
     ctx.registry.stop("")  # whatever a component forgot, it recorded: stop it too

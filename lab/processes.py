@@ -154,11 +154,6 @@ class Registry:
                 del procs[proc.name]
         return [p.name for p in chosen]
 
-    def forget_dead(self) -> None:
-        with self._locked() as procs:
-            for name in [n for n, p in procs.items() if not is_alive(p)]:
-                del procs[name]
-
 
 _CLONE_NEWUTS = 0x04000000
 

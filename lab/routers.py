@@ -64,7 +64,11 @@ def up(ctx: LabContext) -> None:
         snmpd_conf.chmod(0o644)
         specs.extend(routerd.specs(router, base, sshd_conf, snmpd_conf))
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-    before = {p.name: p for p in ctx.registry.select(routerd.PROCESS_PREFIX)}
+    before = {p.name: p for p in ctx.registry.select(routerd.PROCESS_PREFIX) if is_alive(p)}
+    for router in topo.routers:  # a socket left by a daemon that died would read as ready
+        for daemon in routerd.ROUTING_DAEMONS:
+            if routerd.process_name(router.name, daemon) not in before:
+                routerd.frr_socket(router.name, daemon).unlink(missing_ok=True)
     with progress("routers: daemons", len(specs)) as tick:
         started = []
         for chunk in _chunks(specs, 50):
@@ -168,13 +172,23 @@ def ping(host: str, timeout_s: int = 1) -> bool:
 
 
 def down(ctx: LabContext) -> None:
-    ctx.stop_all(routerd.PROCESS_PREFIX)
-    _kill_leftovers()
-    netbuild.teardown()
-    users.remove()
-    for device in ctx.inventory.routers():
-        routerd.remove_frr(device.name)
-    faults.clear(ctx)
+    """Every step is tried even when one fails (a half-built lab is the usual case)."""
+    steps = [
+        ("daemons", lambda: ctx.stop_all(routerd.PROCESS_PREFIX)),
+        ("sessions", _kill_leftovers),
+        ("namespaces", netbuild.teardown),
+        ("users", users.remove),
+        ("frr directories", lambda: [routerd.remove_frr(d.name) for d in ctx.inventory.routers()]),
+        ("faults", lambda: faults.clear(ctx)),
+    ]
+    failed = []
+    for label, step in steps:
+        try:
+            step()
+        except (HatangError, OSError) as exc:
+            failed.append(f"{label}: {getattr(exc, 'message', exc)}")
+    if failed:
+        raise HatangError("the routers are not fully removed", details=failed)
 
 
 def _kill_leftovers() -> None:

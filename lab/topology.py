@@ -10,8 +10,10 @@ smaller lab, have a wire end and no redirect: up, and leading nowhere.
 
 The management network is a bridge ``ht-mgmt`` on the host holding the management
 gateway address, with one veth ``htm<router>`` into each router (``mgmt0`` inside).
-Host-side names use the router's position in the whole province, so they stay the same
-whatever the lab's size, and stay within Linux's 15 characters.
+Host-side names number a router by its management address's offset in the management
+subnet: the address plan only ever appends, so the names stay the same whatever the
+lab's size and when a site is onboarded into a running lab, and they stay within
+Linux's 15 characters.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class LinkWire:
 @dataclass(frozen=True)
 class RouterWire:
     name: str
-    index: int  # position among all the province's routers
+    index: int  # the management address's offset in its subnet: stable, unique
     netns: str
     mgmt: IPv4Interface
     mgmt_ifname: str
@@ -87,13 +89,13 @@ class Topology:
 
 def build(inv: Inventory, size: str) -> Topology:
     """The wiring of the lab of ``size``: its routers, their ports and the links between them."""
-    index = {d.name: i for i, d in enumerate(inv.routers())}
     present = {d.name for d in inv.lab_devices(size)}
     routers: list[RouterWire] = []
     ends: dict[str, PortWire] = {}  # link id -> the first end met
     links: list[LinkWire] = []
     for device in inv.lab_devices(size):
-        i = index[device.name]
+        mgmt = inv.mgmt(device.name)
+        i = int(mgmt.ip) - int(mgmt.network.network_address)
         ports = []
         for port in inv.ports(device.name):
             wire = PortWire(
@@ -116,7 +118,7 @@ def build(inv: Inventory, size: str) -> Topology:
                 name=device.name,
                 index=i,
                 netns=netns_of(device.name),
-                mgmt=inv.mgmt(device.name),
+                mgmt=mgmt,
                 mgmt_ifname=mgmt_interface_name(inv.platform(device)),
                 mgmt_veth=f"{MGMT_VETH_PREFIX}{i}",
                 ports=tuple(ports),

@@ -49,12 +49,23 @@ class Advice:
     matched: dict[str, object]
 
 
+UNRECOGNISED = Advice(
+    vi="Kết quả không khớp mẫu nào của runbook này: đọc các dòng FAIL/ERROR ở trên, chạy lại lệnh sau vài phút, và báo trưởng nhóm mạng kèm kết quả (--json).",
+    en="The findings match none of this runbook's patterns: read the FAIL/ERROR rows above, run it again in a few minutes, and send the result (--json) to the network team lead.",
+    matched={},
+)
+
+
 def advise(steps: Iterable[NextStep], findings: list[Finding], facts: Mapping[str, str]) -> Advice:
     """The first step whose conditions hold, its text filled in from ``facts`` and the
-    links found down."""
+    links found down. The fallback step (no conditions) speaks for a clean result, so
+    when checks failed and no pattern matched, the advice says exactly that instead."""
     values = _Blank(facts)
     values["down_links"] = ", ".join(down_links(findings)) or values.get("link", "?")
+    troubled = any(f.status in ("fail", "error") for f in findings)
     for step in steps:
+        if not step.when and troubled:
+            return UNRECOGNISED
         if holds(step, findings):
             return Advice(step.vi.format_map(values).strip(), step.en.format_map(values).strip(), dict(step.when))
-    return Advice("", "", {})
+    return UNRECOGNISED

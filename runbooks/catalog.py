@@ -22,7 +22,9 @@ from hatang.errors import HatangError
 RUNBOOK_DIR = Path(__file__).resolve().parent
 ALERT_PREFIX = "Hatang"
 Role = Literal["target", "uplink", "downlinks", "core"]
-Status = Literal["ok", "fail", "warn", "skip"]
+Status = Literal["ok", "fail", "warn", "skip", "error"]
+"""ok / fail: the check got its answer, good or bad; warn: worth a look (a recent change);
+skip: does not apply here; error: no answer to the question (a timeout, a refused login)."""
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n(.*)\Z", re.S)
 
 

@@ -17,8 +17,7 @@ from hatang.inventory.inventory import Inventory
 from hatang.results import Result, run_per_host
 from hatang.runbooks import access, advice, scope
 from hatang.runbooks.catalog import Diagnostic, Runbook
-from hatang.runbooks.checks import CHECKS
-from hatang.runbooks.checks import reachability
+from hatang.runbooks.checks import CHECKS, reachability, service
 from hatang.runbooks.context import CheckContext, Subject
 from hatang.runbooks.findings import Finding, Report
 
@@ -54,7 +53,7 @@ def _finding(job: Job, result: Result) -> Finding:
     if job.subject is None:
         return Finding(check, role, "-", "skip", f"{job.target} has no {role.removesuffix('s')} neighbour here")
     if not result.ok:
-        return Finding(check, role, job.subject.device, "fail", f"check could not complete: {result.error}", error=result.error, duration_s=round(result.duration_s, 2))
+        return Finding(check, role, job.subject.device, "error", f"no answer: {result.error}", error=result.error, duration_s=round(result.duration_s, 2))
     outcome = result.data["outcome"]
     return Finding(check, role, job.subject.device, outcome.status, outcome.summary, outcome.details, outcome.data, duration_s=round(result.duration_s, 2))
 
@@ -82,6 +81,7 @@ def timeouts() -> dict[str, float]:
         "driver_s": access.DRIVER_TIMEOUT_S,
         "loopback_ping_s": reachability.LOOPBACK_PING_TIMEOUT_S,
         "snmp_s": access.SNMP_TIMEOUT_S,
+        "http_s": service.HTTP_TIMEOUT_S,
     }
 
 

@@ -10,8 +10,8 @@ from hatang.runbooks.catalog import Role, Status
 
 @dataclass
 class Finding:
-    """What one check found on one device (``error`` when the check itself could not
-    run: the device did not answer, a timeout, a refused login)."""
+    """What one check found on one device (``error`` holds why a check got no answer:
+    the device did not answer, a timeout, a refused login)."""
 
     check: str
     role: Role
@@ -39,7 +39,7 @@ class Report:
 
     @property
     def failed(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == "fail"]
+        return [f for f in self.findings if f.status in ("fail", "error")]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"failed": len(self.failed)}

@@ -11,7 +11,7 @@ from hatang.console import out, print_table, status_mark
 from hatang.runbooks.catalog import Runbook
 from hatang.runbooks.findings import Report
 
-STATUS_MARKS = {"ok": status_mark(True), "fail": status_mark(False), "skip": status_mark(None), "warn": "[yellow]WARN[/]"}
+STATUS_MARKS = {"ok": status_mark(True), "fail": status_mark(False), "skip": status_mark(None), "warn": "[yellow]WARN[/]", "error": "[bold magenta]ERROR[/]"}
 
 
 def runbook_row(runbook: Runbook) -> dict:
@@ -64,7 +64,7 @@ def print_report(report: Report) -> None:
         f"{report.alert} · {report.target} ({report.site}, {report.env})",
         ["", "check", "device", "finding"],
         rows,
-        caption=f"{len(report.failed)} failed of {len(report.findings)} · {report.duration_s:g}s · timeouts: {limits}",
+        caption=f"{len(report.failed)} failed or unanswered of {len(report.findings)} · {report.duration_s:g}s · timeouts: {limits}",
     )
     advice = f"[bold]Bước tiếp theo:[/] {report.next_step['vi']}\n\n[bold]Next step:[/] {report.next_step['en']}"
     out.print(Panel(advice, title="Đề xuất / Suggested next step", title_align="left", border_style="red" if report.failed else "green"))

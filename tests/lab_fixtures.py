@@ -14,8 +14,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from hatang.lab.context import LabContext
 
 LAB_LOCK = Path("/run/hatang-lab.lock")
 HATANG = [sys.executable, "-m", "hatang.cli"]
@@ -43,7 +47,7 @@ def lab_lock() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def lab_small(lab_lock) -> Iterator["LabContext"]:  # noqa: F821
+def lab_small(lab_lock) -> Iterator["LabContext"]:
     """A small lab (core, one district, three communes), up for the whole session.
 
     Yields the LabContext: ``.inventory``, ``.device_names``, ``.inventory.mgmt(name)``,

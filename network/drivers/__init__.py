@@ -1,0 +1,1 @@
+"""napalm drivers hatang needs: FRRouting (``napalm.get_network_driver("frr")``)."""

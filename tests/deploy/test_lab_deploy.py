@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,8 @@ def test_lab_hosts_are_debian_without_systemd_at_their_inventory_address(hosts):
     assert init != "systemd"
     assert str(hosts[WEB].address) in address
     assert ssh(hosts, WEB, "test -w /proc/sys/kernel/kptr_restrict && echo writable || echo read-only").strip() == "read-only"
+    # the overlays live in the hosts' own mount namespaces: none shows on the machine
+    assert not [line for line in Path("/proc/mounts").read_text().splitlines() if "/lab/hosts/" in line]
 
 
 def test_audit_fails_before_the_baseline(inv, hosts):
@@ -143,6 +146,22 @@ def test_playbook_through_ansible_runner_reports_per_host(inv):
     assert (run.artifacts / "job_events").is_dir() and any((run.artifacts / "job_events").iterdir())
 
 
+def test_postgresql_serves_dumps_to_backup_and_converges(inv, hosts):
+    first = runner.run(inv, "postgresql", limit=[DB], show_progress=False).results.by_host[DB]
+    assert first.ok and first.changed, first.error
+    assert ssh(hosts, DB, "runuser -u postgres -- psql -qAtc 'SHOW password_encryption'").strip() == "scram-sha-256"
+    assert "pg_dumpall.sql.gz" in ssh(hosts, BACKUP, f"ls /srv/backup/data/{DB}/")
+    again = runner.run(inv, "postgresql", limit=[DB], show_progress=False).results.by_host[DB]
+    assert again.ok and not again.changed, again.data["operations"]
+
+
+def test_deploy_all_runs_each_role_of_a_converged_host_without_change():
+    proc = subprocess.run([*HATANG, "deploy", "all", "--limit", WEB, "--json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    runs = {run["role"]: run["hosts"] for run in json.loads(proc.stdout)["runs"]}
+    assert set(runs) == {"base", "web-portal"}
+    assert all(h["ok"] and not h["changed"] for hosts in runs.values() for h in hosts)
+
 def test_unreachable_host_and_failing_operation_fail_alone(inv, hosts):
     ssh(hosts, PVE, "echo 'this is not an apt source' > /etc/apt/sources.list")
     report = deploy_cli("base", "--limit", WEB, "--limit", PVE, "--limit", "dvc-web-01")  # dvc-web-01 is not in the lab
@@ -151,3 +170,21 @@ def test_unreachable_host_and_failing_operation_fail_alone(inv, hosts):
     assert by_host[WEB]["ok"] and not by_host[WEB]["changed"]
     assert not by_host[PVE]["ok"] and "Install" in by_host[PVE]["error"]
     assert not by_host["dvc-web-01"]["ok"] and "connect" in by_host["dvc-web-01"]["error"].lower()
+
+
+
+def test_hosts_down_leaves_nothing_and_up_brings_them_back(lab_small, hosts):
+    from hatang.lab import hosts as lab_hosts
+    from hatang.lab.processes import is_alive
+
+    names = [h.name for h in lab_hosts.selected(lab_small)]
+    recorded = lab_small.registry.select(lab_hosts.PROCESS_PREFIX)
+    assert len(recorded) == len(names)
+    lab_hosts.down(lab_small)
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert lab_hosts.NETNS_PREFIX not in netns
+    assert subprocess.run(["ip", "link", "show", lab_hosts.BRIDGE], capture_output=True).returncode != 0
+    assert not (lab_small.state_dir / "hosts").exists()
+    assert not [p for p in recorded if is_alive(p)]
+    lab_hosts.up(lab_small)  # the session's lab, as the other rooms' tests expect it
+    assert all(item["ssh"] for item in lab_hosts.status(lab_small))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from lab_fixtures import HATANG, hatang_lab
+from labprobe import netmiko
 
 from hatang.credentials import lab_secrets_file
 from hatang.lab import netbuild, routerd, users
@@ -50,9 +51,13 @@ def lab_restored(lab_small):
 
 
 def test_down_leaves_nothing_behind(lab_restored):
+    """Also with a killed router (its frozen processes must die too) and an SSH session open."""
     recorded = list(Registry(lab_state_dir()).read().values())
     assert len(recorded) >= 5 * len(lab_restored.device_names)
+    session = netmiko(str(lab_restored.inventory.mgmt("core-iic").ip))
+    hatang_lab("fault", "kill", "cpe-lien-bao")
     hatang_lab("down")
+    session.disconnect()
     assert leftovers(lab_restored.device_names, recorded) == []
 
 

@@ -151,3 +151,13 @@ def test_a_second_up_starts_nothing_and_repairs_a_dead_daemon(lab_small):
     changed = [n for n in after if after[n] != before[n]]
     assert changed == [victim.name]
     assert is_alive(after[victim.name])
+
+
+def test_secrets_are_private_and_hidden_unless_asked(lab_small):
+    from hatang.credentials import lab_secrets_file
+
+    assert lab_secrets_file().stat().st_mode & 0o777 == 0o600
+    password = lab_small.secrets["net-admin"]["password"]
+    hidden = hatang_lab("secrets", "--json")
+    assert password not in hidden.stdout and json.loads(hidden.stdout)["secrets"]["net-admin"]["username"]
+    assert password in hatang_lab("secrets", "--show", "--json").stdout

@@ -23,7 +23,9 @@ from hatang.paths import DEFAULT_INVENTORY
 
 pytestmark = pytest.mark.lab
 HATANG = [sys.executable, "-m", "hatang.cli"]
-NEW_COMMUNE = {"code": "08700", "name": "Thử Nghiệm", "slug": "thu-nghiem", "device": "cpe-thu-nghiem"}
+#: Its code sorts first in district 243, so the small lab includes it; its name sorts
+#: last, so the lab's host-side interface names (by province position) do not shift.
+NEW_COMMUNE = {"code": "08700", "name": "Yên Thử", "slug": "yen-thu", "device": "cpe-yen-thu"}
 
 
 def hatang(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -62,7 +62,7 @@ def test_every_declared_check_runs_on_the_devices_of_its_role(monkeypatch, inv, 
 def test_a_failing_check_does_not_stop_the_others(monkeypatch, inv, small):
     report, calls = run_scripted(monkeypatch, inv, small, "device-down", {("ospf_neighbors", "dr-vinh-yen"): "raise"})
     broken = next(f for f in report.findings if f.check == "ospf_neighbors")
-    assert broken.status == "fail" and "dr-vinh-yen timed out" in broken.error
+    assert broken.status == "error" and "dr-vinh-yen timed out" in broken.error
     assert len(calls) == len([f for f in report.findings if f.status != "skip"])
     assert all(f.status in ("ok", "skip") for f in report.findings if f is not broken)
 
@@ -79,6 +79,12 @@ def test_fallback_advice_when_every_check_passes(monkeypatch, inv, small):
     report, _ = run_scripted(monkeypatch, inv, small, "wan-link-down", {})
     assert report.failed == []
     assert report.next_step["en"].startswith("Every check passes")
+
+
+def test_unrecognised_failures_never_get_the_all_clear(monkeypatch, inv, small):
+    report, _ = run_scripted(monkeypatch, inv, small, "wan-link-down", {("backup_diff", TARGET): "raise"})
+    assert report.next_step["en"].startswith("The findings match none of this runbook's patterns")
+    assert "Every check passes" not in report.next_step["en"]
 
 
 def test_down_links_from_findings_fill_the_advice(monkeypatch, inv, small):

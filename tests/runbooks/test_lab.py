@@ -148,7 +148,8 @@ def test_a_rolled_back_push_shows_in_recent_changes(lab):
     assert report.status(victim) == "rolled-back", report.as_dict()
     agent_sees(inv, victim, uplink, oper_up=True)
 
-    code, rb = run_runbook("HatangWanLinkDown", "hoi-hop")
+    code, rb = run_runbook("HatangWanLinkDown", inv.find_site("hoi-hop").code)  # a GSO code works as --target
+    assert rb["target"] == victim
     changes = finding(rb, "recent_pushes")
     assert changes["status"] == "warn"
     assert "rolled-back" in changes["summary"]
@@ -181,9 +182,34 @@ def test_diagnostics_never_call_a_config_changing_method(lab):
     assert set(calls) & CHANGING == set()
 
 
-def test_every_runbook_runs_on_the_lab_without_a_broken_check(lab):
-    for runbook in catalog.load_all():
+def test_every_runbook_passes_on_the_healthy_lab(lab):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(runbook):
         [report] = engine.run(lab.inventory, runbook, "tich-son", show_progress=False)
-        broken = [f"{f.check}@{f.device}: {f.error}" for f in report.findings if f.error]
-        assert broken == [], runbook.alert
-        assert report.next_step["en"] and report.next_step["vi"]
+        return report
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the sampling checks wait 5 s each: overlap them
+        reports = list(pool.map(run, catalog.load_all()))
+    for report in reports:
+        broken = [f"{f.check}@{f.device}: {f.error or f.summary}" for f in report.findings if f.status == "fail"]
+        assert broken == [], f"{report.alert} on a healthy lab"
+        assert report.next_step["en"] and report.next_step["vi"], report.alert
+    assert {r.alert for r in reports} == {r.alert for r in catalog.load_all()}
+
+
+def test_exporter_down_tells_a_dead_exporter_from_a_dead_device(lab, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: a stopped exporter
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    monkeypatch.setenv("HATANG_EXPORTER_URL", f"http://127.0.0.1:{dead}")
+    [report] = engine.run(lab.inventory, catalog.find("HatangExporterDown"), "core-iic", show_progress=False)
+    statuses = {f.check: f.status for f in report.findings}
+    assert statuses == {"exporter": "fail", "mgmt_ping": "ok", "uptime": "ok"}
+    assert "exporter service is stopped or hung" in report.next_step["en"]
+    monkeypatch.delenv("HATANG_EXPORTER_URL")
+    [report] = engine.run(lab.inventory, catalog.find("HatangExporterDown"), "core-iic", show_progress=False)
+    exporter = next(f for f in report.findings if f.check == "exporter")
+    assert exporter.status == "ok" and "scrapes core-iic" in exporter.summary, "the lab runs hatang's exporter on 127.0.0.1:9116"
