@@ -26,6 +26,7 @@ from pathlib import Path
 from bench.report import table, write_section
 from hatang.lab.context import lab_state_dir
 from hatang.lab.processes import Registry, is_alive
+from hatang.lab.routerd import DAEMONS
 
 LAB_LOCK = Path("/run/hatang-lab.lock")
 HATANG = [sys.executable, "-m", "hatang.cli", "lab"]
@@ -149,8 +150,8 @@ def render(r: dict) -> str:
         f"and whatever other components are registered. Seconds per component: "
         + ", ".join(f"{k} {v}" for k, v in r["components_s"].items()) + ".\n\n"
         + table(["measure", "hatang", "goal", ""], rows)
-        + "\n\nPSS by daemon, settled:\n\n"
-        + table(["daemon", "total", "per router"], [[k, mib(v), f"{v / per_router / 1024:.1f} MiB"] for k, v in kinds])
+        + "\n\nPSS by process kind, settled (router daemons, then the other components' processes):\n\n"
+        + table(["process", "total", "per router"], [[k, mib(v), f"{v / per_router / 1024:.1f} MiB" if k in DAEMONS else ""] for k, v in kinds])
     )
 
 

@@ -68,6 +68,7 @@ def status(json: JsonOpt = False) -> None:
     """Every device: namespace, daemons, management reachability; every component."""
     from hatang.lab import lifecycle
 
+    lifecycle.check("hatang lab status")  # the lab's records are root's
     report = lifecycle.status(_ctx())
     if json:
         print_json(report)
@@ -107,8 +108,10 @@ def secrets(
     """The lab's generated credentials: names only, values with --show."""
     from hatang.credentials import lab_secrets_file
     from hatang.errors import CredentialError
+    from hatang.lab import lifecycle
     from hatang.lab import secrets as lab_secrets
 
+    lifecycle.check("hatang lab secrets")
     values = lab_secrets.read()
     if values is None:
         raise CredentialError(f"no lab secrets at {lab_secrets_file()}: run 'hatang lab up' first")

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pysnmp.entity.engine import SnmpEngine
-from pysnmp.proto import rfc1902
 
 from hatang.monitoring import modules as mods
-from hatang.monitoring.snmp import END_OF_COLUMN, Oid, Session, SnmpFailure
+from hatang.monitoring.ber import Missing, Oid, Value
+from hatang.monitoring.snmp import Session, SnmpFailure
 from hatang.monitoring.targets import Target, device_target
 
 DEFAULT_TIMEOUT = 2.0
@@ -93,34 +93,32 @@ class TargetResult:
         }
 
 
-def to_number(value: Any) -> float | None:
-    """A numeric SNMP value as a float (None for strings and absent values)."""
-    if isinstance(value, (*END_OF_COLUMN, rfc1902.OctetString, rfc1902.ObjectName)):  # IpAddress is an OctetString
-        return None
-    return float(int(value))
+def to_number(value: Value) -> float | None:
+    """A numeric SNMP value as a float (None for strings, OIDs and absent values)."""
+    return float(value) if isinstance(value, int) else None
 
 
-def to_text(value: Any) -> str:
-    """A DisplayString as text (invalid UTF-8 replaced, as snmp_exporter does)."""
-    if isinstance(value, END_OF_COLUMN):
-        return ""
-    if isinstance(value, rfc1902.OctetString):
-        return bytes(value).decode("utf-8", "replace")
-    return value.prettyPrint()
+def to_text(value: Value) -> str:
+    """A DisplayString as text (invalid UTF-8 replaced, as snmp_exporter does); an OID dotted."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, tuple):
+        return ".".join(map(str, value))
+    return "" if isinstance(value, Missing) else str(value)
 
 
 def index_of(oid: Oid, column: Oid) -> str:
     return ".".join(str(part) for part in oid[len(column):])
 
 
-def scalar_sample(metric: mods.Metric, value: Any) -> Sample | None:
+def scalar_sample(metric: mods.Metric, value: Value) -> Sample | None:
     if metric.type == "DisplayString":
         return Sample(metric.name, "gauge", metric.help, {metric.name: to_text(value)}, 1.0)
     number = to_number(value)
     return None if number is None else Sample(metric.name, metric.type, metric.help, {}, number)
 
 
-def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Any]]]) -> list[Sample]:
+def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Value]]]) -> list[Sample]:
     """Samples of one walked table: each column's rows, labelled with index and lookups."""
     lookups: dict[str, dict[str, str]] = {}
     for lookup in table.lookups:

@@ -4,7 +4,10 @@ This goes one level below pysnmp's ``hlapi`` command functions: they resolve eve
 request and response var-bind through the MIB view (loading MIB modules), which hatang
 never needs since its modules name numeric OIDs. Requests are sent with pysnmp's
 ``cmdgen`` generators on targets configured by the same LCD configurator ``hlapi``
-uses, so transport, retries and SNMPv3 discovery are pysnmp's own.
+uses, so transport, retries and SNMPv3 discovery are pysnmp's own. Answers come back
+with their var-binds undecoded (:mod:`hatang.monitoring.rawpdu`) and are read by
+:mod:`hatang.monitoring.ber`: values are plain ``int``, ``bytes``, OID tuples or
+:class:`~hatang.monitoring.ber.Missing`.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import auth as hlauth
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.hlapi.v3arch.asyncio.transport import UdpTransportTarget
-from pysnmp.proto import errind, rfc1905
+from pysnmp.proto import errind
+from pysnmp.proto.api import v2c
 from pysnmp.proto.rfc1902 import Null, ObjectName
 
-Oid = tuple[int, ...]
-VarBind = tuple[Oid, Any]
+from hatang.monitoring import rawpdu
+from hatang.monitoring.ber import Missing, Oid, VarBind, decode_varbinds
 
 AUTH_PROTOCOLS = {
     "MD5": hlauth.USM_AUTH_HMAC96_MD5,
@@ -37,7 +41,6 @@ PRIV_PROTOCOLS = {
     "AES": hlauth.USM_PRIV_CFB128_AES,
     "AES256": hlauth.USM_PRIV_CFB256_AES,
 }
-END_OF_COLUMN = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
 _LCD = CommandGeneratorLcdConfigurator()
 _TARGETS: "weakref.WeakKeyDictionary[SnmpEngine, dict[tuple, str]]" = weakref.WeakKeyDictionary()
 
@@ -104,29 +107,37 @@ class Session:
             known = _TARGETS.setdefault(self.engine, {})
             key = (self.address, self.port, self.auth, self.timeout, self.retries)
             if key not in known:
+                rawpdu.install(self.engine)
                 transport = await UdpTransportTarget.create((self.address, self.port), timeout=self.timeout, retries=self.retries)
                 known[key], _ = _LCD.configure(self.engine, self.auth.pysnmp(), transport, "")
             self._target_name = known[key]
         return self._target_name
 
-    async def _send(self, send: Any, *args: Any) -> list[VarBind]:
+    async def _send(self, pdu: Any) -> list[VarBind]:
         target = await self._target()
         future: asyncio.Future = asyncio.get_running_loop().create_future()
 
-        def done(_engine, _handle, indication, status, index, varbinds, _ctx) -> None:
+        def done(_engine: Any, _handle: Any, indication: Any, response: Any, _ctx: Any) -> None:
             if future.cancelled():
                 return
             if indication:
                 future.set_exception(SnmpFailure(describe(indication, self.auth, self.timeout, self.retries)))
-            elif status:
-                bad = varbinds[int(index) - 1][0] if index and int(index) <= len(varbinds) else "?"
-                future.set_exception(SnmpFailure(f"the agent answered {status.prettyPrint()} for {bad}"))
+                return
+            try:
+                varbinds = decode_varbinds(rawpdu.raw_varbinds(response))
+            except ValueError as exc:
+                future.set_exception(SnmpFailure(f"malformed answer: {exc}"))
+                return
+            status, index = int(response["error-status"]), int(response["error-index"])
+            if status:
+                bad = ".".join(map(str, varbinds[index - 1][0])) if 0 < index <= len(varbinds) else "?"
+                future.set_exception(SnmpFailure(f"the agent answered {response['error-status'].prettyPrint()} for {bad}"))
             else:
-                future.set_result([(tuple(oid), value) for oid, value in varbinds])
+                future.set_result(varbinds)
 
         self.requests += 1
         began = time.monotonic()
-        send(self.engine, target, None, "", *args, done)
+        cmdgen.CommandGenerator().send_pdu(self.engine, target, None, "", pdu, done, None)
         try:
             result = await future
         finally:
@@ -135,13 +146,19 @@ class Session:
         return result
 
     async def get(self, oids: list[Oid]) -> list[VarBind]:
-        varbinds = [(ObjectName(oid), Null("")) for oid in oids]
-        return await self._send(cmdgen.GetCommandGenerator().send_varbinds, varbinds)
+        pdu = v2c.GetRequestPDU()
+        v2c.apiPDU.set_defaults(pdu)
+        v2c.apiPDU.set_varbinds(pdu, [(ObjectName(oid), Null("")) for oid in oids])
+        return await self._send(pdu)
 
     async def bulk(self, oids: list[Oid], max_repetitions: int) -> list[VarBind]:
         """One GETBULK: ``max_repetitions`` successors of each OID, row-major."""
-        varbinds = [(ObjectName(oid), Null("")) for oid in oids]
-        return await self._send(cmdgen.BulkCommandGenerator().send_varbinds, 0, max_repetitions, varbinds)
+        pdu = v2c.GetBulkRequestPDU()
+        v2c.apiBulkPDU.set_defaults(pdu)
+        v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
+        v2c.apiBulkPDU.set_max_repetitions(pdu, max_repetitions)
+        v2c.apiBulkPDU.set_varbinds(pdu, [(ObjectName(oid), Null("")) for oid in oids])
+        return await self._send(pdu)
 
     async def walk_columns(self, columns: list[Oid], max_repetitions: int = 25) -> dict[Oid, list[VarBind]]:
         """Walk several table columns together: each GETBULK asks for every column not yet
@@ -161,7 +178,7 @@ class Session:
                 column = asked[position % len(asked)]
                 if column in finished:
                     continue
-                if isinstance(value, END_OF_COLUMN) or oid[: len(column)] != column or oid <= cursor[column]:
+                if isinstance(value, Missing) or oid[: len(column)] != column or oid <= cursor[column]:
                     finished.add(column)
                     continue
                 found[column].append((oid, value))

@@ -18,6 +18,7 @@ from napalm.base import NetworkDriver
 from hatang.inventory.inventory import Inventory
 
 POLL_INTERVAL_S = 0.25
+POLL_MAX_INTERVAL_S = 2.0
 PARALLEL_PINGS = 8
 CHECKS = ("management", "ospf", "loopback", "snmp")
 #: OSPF neighbour table per platform: the command, and the columns (split on blanks)
@@ -52,7 +53,11 @@ class CheckOutcome:
 
 
 def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    """Call ``predicate`` until it holds or ``timeout_s`` passes, backing off from
+    :data:`POLL_INTERVAL_S` to :data:`POLL_MAX_INTERVAL_S`: quick when the network is,
+    and no storm of SSH sessions when a whole wave waits at once."""
     deadline = time.monotonic() + timeout_s
+    interval = POLL_INTERVAL_S
     while True:
         try:
             if predicate():
@@ -61,7 +66,8 @@ def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
             pass
         if time.monotonic() >= deadline:
             return False
-        time.sleep(POLL_INTERVAL_S)
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+        interval = min(interval * 1.5, POLL_MAX_INTERVAL_S)
 
 
 def management_reachable(address: str, port: int = 22, timeout_s: float = 3.0) -> bool:

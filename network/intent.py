@@ -24,10 +24,11 @@ from hatang.inventory.inventory import Inventory, Port, interface_name, loopback
 from hatang.network.hashing import cisco_type9, sha512_crypt
 
 BACKBONE = "0.0.0.0"
-#: OSPF timers on WAN links: a lost uplink is noticed in 4 s, and a new adjacency forms
-#: within a hello or two (pushes verify it before confirming).
+#: OSPF timers on WAN links: a new adjacency forms within a hello or two (pushes verify
+#: it before confirming) and a lost uplink is noticed in 6 s — not less: a busy CPE
+#: (or the lab's 146 routers on two cores) must not drop adjacencies by missing hellos.
 OSPF_HELLO_S = 1
-OSPF_DEAD_S = 4
+OSPF_DEAD_S = 6
 #: A lost LSA is sent again after 1 s, not RFC 2328's 5 s (fast links, small RTT).
 OSPF_RETRANSMIT_S = 1
 #: SPF (delay, initial hold, max hold) and LSA throttling in ms: a province-sized WAN

@@ -24,7 +24,7 @@ from hatang.errors import HatangError
 from hatang.inventory.inventory import Inventory
 
 READ_ONLY_METHODS = frozenset({"open", "close", "is_alive", "ping", "traceroute"})
-DRIVER_TIMEOUT_S = 8
+DRIVER_TIMEOUT_S = 6
 """SSH connect and command timeout of a diagnostic session, in seconds."""
 SNMP_TIMEOUT_S = 2.0
 SNMP_RETRIES = 1

@@ -5,7 +5,8 @@ condition holds for at least one finding. The first step that applies is the adv
 (steps are written most specific first); a step with no conditions is the fallback.
 Its text may name what the findings found: ``{target}``, ``{site}``, ``{uplink}``,
 ``{uplink_port}`` (the uplink neighbour's port facing the target), ``{target_port}``,
-``{link}`` (the target's uplink), ``{down_links}`` (every link seen down), ``{core}``.
+``{link}`` (the target's uplink), ``{down_links}`` (every link seen down), ``{core}``,
+``{unreachable}`` (the devices whose management address did not answer ping).
 """
 
 from __future__ import annotations
@@ -33,13 +34,19 @@ def holds(step: NextStep, findings: Iterable[Finding]) -> bool:
 
 
 def down_links(findings: Iterable[Finding]) -> list[str]:
-    """Every link a finding saw down, on either end, in order of first sight."""
+    """Every link a finding saw down, on either end, in order of first sight (a port
+    without a link, the LAN, by device and port)."""
     links: list[str] = []
     for finding in findings:
         for port in finding.data.get("down", []):
-            if port.get("link") and port["link"] not in links:
-                links.append(port["link"])
+            name = port.get("link") or f"{finding.device} {port['port']} ({port.get('kind', 'port')})"
+            if name not in links:
+                links.append(name)
     return links
+
+
+def unreachable(findings: Iterable[Finding]) -> list[str]:
+    return [f.device for f in findings if f.check == "mgmt_ping" and f.status == "fail"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,8 @@ def advise(steps: Iterable[NextStep], findings: list[Finding], facts: Mapping[st
     links found down. The fallback step (no conditions) speaks for a clean result, so
     when checks failed and no pattern matched, the advice says exactly that instead."""
     values = _Blank(facts)
-    values["down_links"] = ", ".join(down_links(findings)) or values.get("link", "?")
+    values["down_links"] = ", ".join(down_links(findings)) or "?"
+    values["unreachable"] = ", ".join(unreachable(findings)) or "?"
     troubled = any(f.status in ("fail", "error") for f in findings)
     for step in steps:
         if not step.when and troubled:

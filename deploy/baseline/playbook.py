@@ -50,7 +50,7 @@ def render() -> str:
             },
         ],
     }
-    header = f"# Rendered from hatang.deploy.baseline.controls by 'python -m hatang.deploy.baseline.playbook'; do not edit.\n"
+    header = "# Rendered from hatang.deploy.baseline.controls by 'python -m hatang.deploy.baseline.playbook'; do not edit.\n"
     return "---\n" + header + yaml.safe_dump([play], sort_keys=False, allow_unicode=True, width=200)
 
 

@@ -34,6 +34,6 @@ access = [
     for net in intent.app_networks
 ]
 ops.service("postgresql", restart_when=[settings])
-ops.command_if("Reload PostgreSQL's access rules", f"runuser -u postgres -- psql -qAtc 'SELECT pg_reload_conf()' >/dev/null", access)
+ops.command_if("Reload PostgreSQL's access rules", "runuser -u postgres -- psql -qAtc 'SELECT pg_reload_conf()' >/dev/null", access)
 
 backup.client(intent, ['runuser -u postgres -- pg_dumpall | gzip > "$DEST/pg_dumpall.sql.gz"'])

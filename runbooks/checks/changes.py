@@ -13,8 +13,10 @@ from hatang import audit
 from hatang.runbooks.context import CheckContext, Outcome
 
 LOOKBACK_H = 24
+UNTOUCHED = ("unchanged", "would-change", "skipped")
+"""Push outcomes that left the device as it was: not suspects."""
 SHOWN = 5
-DIFF_LINES = 30
+DIFF_LINES = 20
 
 
 def _since(ctx: CheckContext) -> tuple[float, datetime]:
@@ -45,19 +47,25 @@ def recent_pushes(ctx: CheckContext) -> Outcome:
     for record in audit.read("push"):
         when = _stamp(record.get("when"))
         entry = device_push(record, ctx.device)
-        if entry is not None and when is not None and when >= since and not record.get("dry_run"):
-            data = entry.get("data", {})
-            pushes.append({"when": record["when"], "who": record.get("who"), "status": data.get("status", "?"), "error": entry.get("error", ""), "diff": entry.get("diff", "")})
+        status = (entry or {}).get("data", {}).get("status", "?")
+        if entry is not None and when is not None and when >= since and status not in UNTOUCHED:
+            pushes.append({"when": record["when"], "who": record.get("who"), "status": status, "error": entry.get("error", ""), "diff": entry.get("diff", "")})
     pushes.reverse()
     data = {"lookback_h": hours, "count": len(pushes), "pushes": pushes[:SHOWN]}
     if not pushes:
         return Outcome("ok", f"no push to {ctx.device} in the last {hours:g} h", data=data)
-    details = []
-    for push in pushes[:SHOWN]:
-        details.append(f"{push['when']} {push['status']} by {push['who']}" + (f": {push['error']}" if push["error"] else ""))
-        details += [f"  {line}" for line in push["diff"].splitlines()[:DIFF_LINES]]
+    details = [_describe(push) for push in pushes[:SHOWN]]
     latest = pushes[0]
+    details += [f"latest diff: {line}" for line in latest["diff"].splitlines()[:DIFF_LINES]]
     return Outcome("warn", f"{len(pushes)} push(es) in the last {hours:g} h; latest {latest['when']}: {latest['status']}", details=details, data=data)
+
+
+def _describe(push: dict) -> str:
+    lines = push["diff"].splitlines()
+    added = sum(1 for line in lines if line.startswith("+"))
+    removed = sum(1 for line in lines if line.startswith("-"))
+    error = f": {push['error']}" if push["error"] else ""
+    return f"{push['when']} {push['status']} by {push['who']} (+{added}/-{removed} lines){error}"
 
 
 def backup_diff(ctx: CheckContext) -> Outcome:

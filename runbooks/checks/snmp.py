@@ -137,7 +137,7 @@ def interface_load(ctx: CheckContext) -> Outcome:
 
     flagged = _per_port(ctx, load)
     data = {"threshold_pct": threshold, "ports": loads, "saturated": flagged}
-    lines = [f"{entry['port']}: in {entry['pct']['in']}%, out {entry['pct']['out']}% of {entry['bandwidth_mbps']} Mbit/s" for entry in loads]
+    lines = [f"{entry['port']}: in {entry['pct']['in']}%, out {entry['pct']['out']}% of {entry['bandwidth_mbps']:g} Mbit/s" for entry in loads]
     if flagged:
         return Outcome("fail", f"at or above {threshold:g}%: " + ", ".join(describe_port_name(f) for f in flagged), details=lines, data=data)
     return Outcome("ok", f"below {threshold:g}% on {len(loads)} port(s)", details=lines, data=data)

@@ -114,6 +114,19 @@ def test_services_run_without_systemd(hosts):
     assert out.split() == ["sshd", "nginx", "rsyslogd", "chronyd", "snmpd", "cron"]
 
 
+def test_snmpd_answers_the_monitoring_over_v3_only(hosts):
+    from hatang.credentials import credential
+
+    v3 = credential("snmp-v3", ("username", "auth_key", "priv_key"), env="lab")
+    address = str(hosts[WEB].address.ip)
+    v3_get = ["snmpget", "-v3", "-l", "authPriv", "-u", v3["username"], "-a", "SHA", "-A", v3["auth_key"],
+              "-x", "AES", "-X", v3["priv_key"], "-Ovq", "-t", "2", "-r", "1", address, "SNMPv2-MIB::sysName.0"]
+    assert subprocess.run(v3_get, capture_output=True, text=True, timeout=30).stdout.strip().strip('"') == WEB
+    v2c = subprocess.run(["snmpget", "-v2c", "-c", "public", "-t", "1", "-r", "0", address, "SNMPv2-MIB::sysName.0"],
+                         capture_output=True, text=True, timeout=30)
+    assert v2c.returncode != 0  # no community access
+
+
 def test_audit_passes_after_the_baseline(inv):
     result = audit(select(inv, [WEB]), login("lab"), show_progress=False).by_host[WEB]
     assert result.ok, result.error

@@ -6,6 +6,7 @@ other rooms' tests sharing ``lab_small`` find it as they left it.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -59,6 +60,7 @@ def test_down_leaves_nothing_behind(lab_restored):
     hatang_lab("down")
     session.disconnect()
     assert leftovers(lab_restored.device_names, recorded) == []
+    assert json.loads(hatang_lab("status", "--json").stdout)["up"] is False
 
 
 def test_an_interrupted_up_is_cleaned_by_down(lab_restored):

@@ -161,3 +161,10 @@ def test_secrets_are_private_and_hidden_unless_asked(lab_small):
     hidden = hatang_lab("secrets", "--json")
     assert password not in hidden.stdout and json.loads(hidden.stdout)["secrets"]["net-admin"]["username"]
     assert password in hatang_lab("secrets", "--show", "--json").stdout
+
+
+def test_a_lab_of_another_size_is_refused_while_one_is_up(lab_small):
+    before = lab_small.registry.read()
+    proc = hatang_lab("up", "--size", "district", check=False)
+    assert proc.returncode != 0 and "hatang lab down" in proc.stderr and "'small' lab is up" in proc.stderr
+    assert lab_small.registry.read() == before

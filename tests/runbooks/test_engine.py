@@ -144,3 +144,14 @@ def test_a_device_that_failed_to_open_is_not_retried(inv):
         with pytest.raises(ConnectionError):
             pool.get(TARGET)
     assert opened == [TARGET]
+
+
+def test_down_links_name_lan_ports_by_device():
+    from hatang.runbooks.advice import down_links
+    from hatang.runbooks.findings import Finding
+
+    findings = [
+        Finding("interfaces", "target", TARGET, "fail", "", data={"down": [{"port": "eth1", "kind": "lan", "link": None}, {"port": "eth0", "kind": "uplink", "link": "dr-vinh-yen--cpe-tich-son"}]}),
+        Finding("interfaces", "uplink", "dr-vinh-yen", "fail", "", data={"down": [{"port": "eth2", "kind": "downlink", "link": "dr-vinh-yen--cpe-tich-son"}]}),
+    ]
+    assert down_links(findings) == [f"{TARGET} eth1 (lan)", "dr-vinh-yen--cpe-tich-son"]

@@ -153,7 +153,7 @@ def test_a_rolled_back_push_shows_in_recent_changes(lab):
     changes = finding(rb, "recent_pushes")
     assert changes["status"] == "warn"
     assert "rolled-back" in changes["summary"]
-    assert any(line.strip().startswith("+") and "shutdown" in line for line in changes["details"]), changes["details"]
+    assert any(line.startswith("latest diff: +") and "shutdown" in line for line in changes["details"]), changes["details"]
     assert finding(rb, "interfaces")["status"] == "ok", "the rollback brought the uplink back"
     assert code == 0
 
