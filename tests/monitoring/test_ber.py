@@ -132,12 +132,12 @@ def test_truncated_answers_are_refused(varbinds: list, data: st.DataObject) -> N
 @pytest.mark.parametrize(
     "hex_bytes",
     [
-        "300930070602290041020100",  # Counter32 with a negative value
-        "300c300a06022900410501000000" "00",  # Counter32 above 2^32 - 1
+        "30093007060229004101ff",  # Counter32 with a negative value
+        "300d300b0602290041050100000000",  # Counter32 above 2^32 - 1
         "3008300606022900a300",  # a type no var-bind may hold
-        "30073005060229800500",  # an OID arc with a leading 0x80
-        "3008300606022900050100",  # NULL with contents
-        "300630040201010500",  # a var-bind name that is not an OID
+        "3009300706032980010500",  # an OID arc with a leading 0x80
+        "30093007060229000501" "00",  # NULL with contents
+        "300730050201010500",  # a var-bind name that is not an OID
         "3080300606022900050000",  # indefinite length
     ],
 )
