@@ -88,6 +88,7 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("bench.runbooks needs root (it brings the lab up)")
     from hatang.inventory import load
+    from hatang.runbooks.catalog import find
 
     with open(LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -99,7 +100,7 @@ def main() -> None:
         finally:
             sh([*HATANG, "lab", "down"])
     body = (
-        f"`hatang runbook run HatangDeviceDown --target {SITE}` (10 read-only checks, concurrent) against the same "
+        f"`hatang runbook run HatangDeviceDown --target {SITE}` ({len(find('HatangDeviceDown').meta.diagnostics)} declared read-only checks, concurrent) against the same "
         "checks typed by hand with ping, a bash TCP probe, net-snmp's snmpwalk and sshpass+ssh into vtysh and the "
         f"core's shell, one after the other. Median of {RUNS} runs each; the runbook also names the next step.\n\n"
         + table(["lab state", "hatang runbook run", "by hand (standard tools)", "speed-up", "hatang peak RSS"], rows)

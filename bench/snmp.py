@@ -5,8 +5,11 @@ router's snmpd, SNMPv3 authPriv SHA/AES), the same OIDs (snmp_exporter's snmp.ym
 generated from hatang's modules), the same timeout, retries and max-repetitions. One
 driver plays Prometheus: it scrapes ``/snmp?target=…&module=…`` for every router and
 both modules (system, if_mib) with the same number of scrapes in flight for both. A
-warm-up cycle comes first (Prometheus' steady state: SNMPv3 engines discovered), then
-the median of three cycles is reported: wall time, the exporter's CPU seconds (from
+few warm-up cycles come first (Prometheus' steady state: SNMPv3 engines discovered; with
+several hatang workers each has its own engine and a scrape reaches a random one, so
+after W warm-up cycles a worker has still to discover a router with probability
+(1/2)^(2W) with two workers: one warm-up left a quarter of them to the measured cycles),
+then the median of three cycles is reported: wall time, the exporter's CPU seconds (from
 /proc), and its peak memory.
 
     python -m bench.snmp [--size province|district|small] [--use-running-lab]
@@ -38,6 +41,7 @@ LAB_LOCK = Path("/run/hatang-lab.lock")
 HATANG = [sys.executable, "-m", "hatang.cli"]
 MODULES = ("system", "if_mib")
 CYCLES = 3
+WARM_UP_CYCLES = 4
 TIMEOUT_S, RETRIES, MAX_REPETITIONS = 2.0, 1, 25
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -131,7 +135,8 @@ def running(argv: list[str], ready_url: str, log: Path) -> Iterator[int]:
 def measure(name: str, argv: list[str], port: int, targets: list[str], concurrency: int, log: Path) -> Measured:
     base = f"http://127.0.0.1:{port}"
     with running(argv, f"{base}/metrics", log) as pid:
-        cycle(base, targets, pid, concurrency)  # warm-up
+        for _ in range(WARM_UP_CYCLES):
+            cycle(base, targets, pid, concurrency)
         cycles = [cycle(base, targets, pid, concurrency) for _ in range(CYCLES)]
         return Measured(name, cycles, peak_rss_mib(pid))
 
@@ -204,7 +209,7 @@ def main() -> int:
     body = (
         f"One poll cycle of the {args.size} lab: {len(targets)} routers × modules {', '.join(MODULES)} = "
         f"{len(targets) * len(MODULES)} scrapes, {args.concurrency} in flight, SNMPv3 authPriv (SHA/AES), "
-        f"timeout {TIMEOUT_S:g} s, {RETRIES} retry, max-repetitions {MAX_REPETITIONS}; median of {CYCLES} cycles after a warm-up.\n\n"
+        f"timeout {TIMEOUT_S:g} s, {RETRIES} retry, max-repetitions {MAX_REPETITIONS}; median of {CYCLES} cycles after {WARM_UP_CYCLES} warm-up cycles.\n\n"
         + table(["exporter", "wall (s)", "exporter CPU (s)", "peak RSS (MiB)", "failed scrapes", "cycles (s)"], rows)
         + f"\n\nhatang / snmp_exporter: wall **{ratio_wall:.2f}×**, CPU **{ratio_cpu:.2f}×**. "
         f"Goal (wall ≤ 1.5×, exporter memory < 200 MiB): **{verdict}**."

@@ -14,6 +14,8 @@ from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory
+from pyinfra.facts.systemd import SystemdStatus
+from pyinfra.facts.sysvinit import InitdStatus
 from pyinfra.operations import apt, files, server, systemd, sysvinit
 
 from hatang.credentials import credential, secret
@@ -79,8 +81,12 @@ def service(name: str, *, restart_when: list[OperationMeta] = (), reload: bool =
     manage = systemd.service if booted else sysvinit.service
     if daemon is not None and not booted:
         text(f"/etc/init.d/{name}", INIT_SCRIPT.format(name=name, daemon=daemon), mode="755", name=f"sysvinit script for {name} (no systemd)")
+    # A service not running before this run starts with its new configuration: restarting
+    # it right after its start would race the init script (stop finds no pid file yet).
+    status = host.get_fact(SystemdStatus) if booted else host.get_fact(InitdStatus)
+    was_running = status.get(f"{name}.service" if booted else name)
     manage(name=f"Run service {name}", service=name, running=True, enabled=enabled)
-    if restart_when:
+    if restart_when and was_running:
         changed = lambda: any(op.did_change() for op in restart_when)  # noqa: E731
         action = {"reloaded": True} if reload else {"restarted": True}
         manage(name=f"{'Reload' if reload else 'Restart'} {name} (its configuration changed)", service=name, running=True, _if=changed, **action)

@@ -140,6 +140,9 @@ def configure_router(router: RouterWire) -> None:
         f"net.ipv4.conf.{dev}.forwarding=0",
         "net.ipv6.conf.all.disable_ipv6=1",
         "net.ipv6.conf.default.disable_ipv6=1",
+        # ospfd joins 224.0.0.5 on every OSPF interface; a district router has up to 30
+        # and Linux allows 20 memberships per socket by default (the rest hear no hello)
+        "net.ipv4.igmp_max_memberships=256",
     ]
     lines = [
         "link set lo up",

@@ -176,7 +176,8 @@ async def poll(
 ) -> list[TargetResult]:
     """Poll every target with ``module``, at most ``concurrency`` at a time, in input order.
 
-    ``on_result(result)`` is called as each target finishes (progress bars use it).
+    ``on_result(result)`` is called as each target finishes (progress bars use it). An
+    ``engine`` given is hatang's from then on (:func:`hatang.monitoring.rawpdu.install`).
     """
     spec = mods.load(module) if isinstance(module, str) else module
     own_engine = engine is None
