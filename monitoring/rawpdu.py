@@ -57,6 +57,8 @@ def install(engine: SnmpEngine) -> None:
     """Make ``engine`` deliver Response-PDUs with raw var-bind lists (idempotent)."""
     for model_id, spec in SPECS.items():
         model = engine.message_processing_subsystems[model_id]
+        if not hasattr(model, "_snmpMsgSpec"):  # a pysnmp that no longer works this way must fail loudly
+            raise RuntimeError("pysnmp's message processing has no per-engine _snmpMsgSpec: update hatang.monitoring.rawpdu")
         if not isinstance(model._snmpMsgSpec, spec):
             model._snmpMsgSpec = spec()
 
