@@ -190,16 +190,42 @@ def plan_from_dict(doc: dict, path: Path | None = None) -> AddressPlan:
         if pool is None:
             errors.append(f"allocations.{purpose}: no such supernet")
             continue
-        for key, prefix in (allocations or {}).items():
-            try:
-                pool.assign(str(key), prefix)
-            except (AllocationError, ValueError) as exc:
-                message = exc.message if isinstance(exc, AllocationError) else str(exc)
-                errors.append(f"allocations.{purpose}.{key}: {message}")
+        errors.extend(_load_allocations(pool, allocations or {}))
     if errors:
         raise InventoryError("invalid address plan", details=errors)
     gateway = doc.get("gateway")
     return AddressPlan(str(doc.get("environment", "")), pools, path, IPv4Address(gateway) if gateway else None)
+
+
+def _load_allocations(pool: Pool, allocations: dict) -> list[str]:
+    """Load a pool's persisted allocations, checking them in one sorted sweep (not pairwise,
+    so a national plan loads in O(n log n)). Of two overlapping allocations, the one later
+    in the file is reported."""
+    errors: list[str] = []
+    order: dict[str, int] = {}
+    for index, (key, text) in enumerate(allocations.items()):
+        key = str(key)
+        try:
+            prefix = ip_network(text)
+        except ValueError as exc:
+            errors.append(f"allocations.{pool.purpose}.{key}: {exc}")
+            continue
+        if not prefix.subnet_of(pool.supernet):
+            errors.append(f"allocations.{pool.purpose}.{key}: {prefix} for '{key}' is outside the {pool.purpose} supernet {pool.supernet}")
+            continue
+        reserved = next((r for r in pool.reserved if r.overlaps(prefix)), None)
+        if reserved is not None:
+            errors.append(f"allocations.{pool.purpose}.{key}: {prefix} for '{key}' overlaps the reserved {reserved}")
+            continue
+        order[key] = index
+        pool.allocations[key] = prefix
+    for first, second in overlapping(pool.allocations.items()):
+        earlier, later = sorted((first, second), key=order.__getitem__)
+        errors.append(
+            f"allocations.{pool.purpose}.{later}: {pool.allocations[later]} for '{later}' "
+            f"overlaps {pool.allocations[earlier]} of '{earlier}'"
+        )
+    return errors
 
 
 def overlapping(prefixes: Iterable[tuple[str, IPv4Network]]) -> list[tuple[str, str]]:
