@@ -134,6 +134,6 @@ def snmpd_conf(address: str, name: str, v3: dict[str, str]) -> str:
 sysName {name}
 sysLocation IIC data center
 sysContact IIC operations
-createUser {v3['username']} SHA "{v3['auth_key']}" AES "{v3['priv_key']}"
+createUser {v3['username']} SHA {v3['auth_key']} AES {v3['priv_key']}
 rouser {v3['username']} priv
 """
