@@ -49,6 +49,8 @@ from hatang.network.drivers.ssh import SshSession
 AGENT = (Path(__file__).parent / "frr_agent.sh").read_text()
 #: Exit statuses of the agent (see frr_agent.sh).
 REJECTED, NOT_PENDING, NO_RUNNING, MIXED = 3, 4, 5, 6
+#: Exit status of the first exec of a session when the agent could not be installed.
+AGENT_NOT_INSTALLED = 71
 
 
 class CommitInterrupted(CommitError):
@@ -75,6 +77,7 @@ class FRRDriver(NetworkDriver):
         self._admin_session: SshSession | None = None
         self._agent_ready = False
         self._candidate: str | None = None  # "replace" or "merge" once loaded
+        self._deltas = ""  # the candidate's deltas, computed when it was loaded
 
     # -- sessions -----------------------------------------------------------------
 
@@ -129,16 +132,19 @@ class FRRDriver(NetworkDriver):
     # -- the agent ------------------------------------------------------------------
 
     def _agent(self, *args: str, stdin: str | None = None, timeout: float = 120.0):
-        admin = self._admin
+        """Run the agent with ``args``; the first call of a session also installs it, in
+        the same SSH exec (the agent's text as an argument, as stdin may carry a file)."""
         quoted = " ".join(shlex.quote(a) for a in args)
-        if not self._agent_ready:
-            setup = f"mkdir -p {self.workdir} && cat > {self.workdir}/agent.sh.new && mv {self.workdir}/agent.sh.new {self.workdir}/agent.sh"
-            result = admin.run(setup, stdin=AGENT)
-            if result.status != 0:
-                raise CommitError(f"{self.hostname}: cannot install the commit agent in ~{self.admin_username}/{self.workdir}: {result.text}")
-            self._agent_ready = True
         workdir = f'"$HOME"/{self.workdir}'
-        return admin.run(f'sh {workdir}/agent.sh {workdir} {shlex.quote(self.pathspace)} {shlex.quote(self.sudo or "-")} {quoted}', stdin=stdin, timeout=timeout)
+        command = f'sh {workdir}/agent.sh {workdir} {shlex.quote(self.pathspace)} {shlex.quote(self.sudo or "-")} {quoted}'
+        if self._agent_ready:
+            return self._admin.run(command, stdin=stdin, timeout=timeout)
+        install = f"mkdir -p {workdir} && printf '%s' {shlex.quote(AGENT)} > {workdir}/agent.sh.new && mv {workdir}/agent.sh.new {workdir}/agent.sh"
+        result = self._admin.run(f"{install} || exit {AGENT_NOT_INSTALLED}\n{command}", stdin=stdin, timeout=timeout)
+        if result.status == AGENT_NOT_INSTALLED:
+            raise CommitError(f"{self.hostname}: cannot install the commit agent in ~{self.admin_username}/{self.workdir}: {result.text}")
+        self._agent_ready = True
+        return result
 
     def _upload(self, name: str, text: str) -> None:
         result = self._admin.run(f'cat > "$HOME"/{self.workdir}/{name}', stdin=text)
@@ -148,12 +154,12 @@ class FRRDriver(NetworkDriver):
     # -- candidate lifecycle --------------------------------------------------------
 
     def _load(self, text: str, error: type[Exception]) -> None:
-        self._agent("pending")  # installs the agent if needed
-        self._upload("candidate.conf", text)
-        check = self._agent("check", "candidate.conf")
-        if check.status != 0:
-            self._candidate = None
-            raise error(f"{self.hostname}: the device rejects the candidate: {check.text}")
+        """Upload the candidate, syntax-check it and keep its deltas: one SSH exec."""
+        self._candidate = None
+        prepared = self._agent("prepare", "candidate.conf", stdin=text)
+        if prepared.status != 0:
+            raise error(f"{self.hostname}: the device rejects the candidate: {prepared.text}")
+        self._deltas = frr_parse.deltas_as_diff(frr_parse.reload_deltas(prepared.stdout))
 
     @staticmethod
     def _text(filename: str | None, config: str | None) -> str:
@@ -175,10 +181,8 @@ class FRRDriver(NetworkDriver):
         self._candidate = "merge"
 
     def compare_config(self) -> str:
-        if self._candidate is None:
-            return ""
-        result = self._agent("diff", "candidate.conf")
-        return frr_parse.deltas_as_diff(frr_parse.reload_deltas(result.stdout))
+        """The deltas running -> candidate, as computed when the candidate was loaded."""
+        return self._deltas if self._candidate is not None else ""
 
     def discard_config(self) -> None:
         self._candidate = None

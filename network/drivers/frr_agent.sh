@@ -4,8 +4,9 @@
 # never depend on the SSH connection that asked for them: each runs detached (setsid)
 # and writes its result to the work directory, where the driver reads it.
 #
-#   agent.sh DIR PATHSPACE SUDO check FILE        syntax-check FILE (vtysh --dryrun)
-#   agent.sh DIR PATHSPACE SUDO diff FILE         deltas running -> FILE (frr-reload --test)
+#   agent.sh DIR PATHSPACE SUDO prepare FILE      write stdin to FILE, syntax-check it (vtysh
+#                                                 --dryrun; exit 3 if rejected), print the deltas
+#                                                 running -> FILE (frr-reload --test): one SSH exec
 #   agent.sh DIR PATHSPACE SUDO commit FILE SECS [MERGE]
 #                                                 apply FILE all-or-nothing (replace; or, with a
 #                                                 MERGE file, add its lines); revert in SECS unless confirmed
@@ -16,6 +17,8 @@
 #
 # Files in DIR: previous.conf (running before the last commit), pending (the revert
 # timer's pid while a commit awaits confirmation), lock (serialises every apply).
+# Waits block (wait, flock, sleep SECS) rather than poll: a polling loop's forks would cost
+# the router CPU for as long as a commit runs.
 set -u
 DIR=$1 NS=$2 SUDO=$3 OP=$4
 shift 4
@@ -30,9 +33,11 @@ running() {
 }
 
 # FRR 8 takes its hostname from the OS (the router's UTS namespace) and cannot change
-# it from configuration: keep the running hostname so reloads never fight over it.
+# it from configuration: keep the running hostname so reloads never fight over it (read
+# once per agent run: no reload can change it).
+host=""
 same_hostname() {
-    host=$($VTYSH -c 'show running-config' | sed -n 's/^hostname //p' | head -n 1)
+    [ -n "$host" ] || host=$($VTYSH -c 'show running-config' | sed -n 's/^hostname //p' | head -n 1)
     sed "s/^hostname .*/hostname $host/" "$1" > "$1.apply"
 }
 
@@ -58,10 +63,9 @@ restore() {  # put previous.conf back (used by a failed commit, the timer and ro
 }
 
 case "$OP" in
-check)
-    $VTYSH --dryrun -f "$1" 2>&1
-    ;;
-diff)
+prepare)
+    cat > "$1" || exit 70
+    if ! out=$($VTYSH --dryrun -f "$1" 2>&1); then echo "$out"; exit 3; fi
     deltas "$1"
     exit 0
     ;;
@@ -130,8 +134,11 @@ detach)
     job=$1
     shift
     rm -f "$job.rc" "$job.out"
+    # its own session: a dropped connection does not stop it. wait blocks without polling;
+    # the loop only matters if setsid had to fork (then $! returns at once)
     setsid sh -c "sh '$DIR/agent.sh' '$DIR' '$NS' '${SUDO:--}' $*; echo \$? > '$job.rc.tmp'; mv '$job.rc.tmp' '$job.rc'" < /dev/null > "$job.out" 2>&1 &
-    while [ ! -e "$job.rc" ]; do sleep 0.02; done
+    wait $!
+    while [ ! -e "$job.rc" ]; do sleep 0.2; done
     cat "$job.out"
     exit "$(cat "$job.rc")"
     ;;
