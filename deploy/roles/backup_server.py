@@ -2,7 +2,9 @@
 
 A system account receives backups over SSH with the ``backup-transfer`` key, which
 may only run ``rrsync`` write-only inside the repository: a client can send its
-backup but neither read another's nor run a shell.
+backup but neither read another's nor run a shell. Every client writes only its own
+``<hostname>/`` directory, so rrsync's lock on the whole repository is off (``-no-lock``):
+with it, every nightly job but the first of those running at once would fail.
 """
 
 from pyinfra.operations import files, server
@@ -15,5 +17,5 @@ server.user(name=f"Backup account {backup.BACKUP_USER}", user=backup.BACKUP_USER
             system=True, create_home=True)
 files.directory(name="Backup repository", path=backup.REPOSITORY, user=backup.BACKUP_USER, group=backup.BACKUP_USER, mode="700")
 files.directory(name="Backup account's SSH directory", path="/srv/backup/.ssh", user=backup.BACKUP_USER, group=backup.BACKUP_USER, mode="700")
-ops.text("/srv/backup/.ssh/authorized_keys", HEADER + f'restrict,command="/usr/bin/rrsync -wo {backup.REPOSITORY}" {backup.public_key()}\n',
+ops.text("/srv/backup/.ssh/authorized_keys", HEADER + f'restrict,command="/usr/bin/rrsync -wo -no-lock {backup.REPOSITORY}" {backup.public_key()}\n',
          mode="600", user=backup.BACKUP_USER, group=backup.BACKUP_USER)
