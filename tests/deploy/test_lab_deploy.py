@@ -12,11 +12,12 @@ import json
 import subprocess
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from hatang.deploy import playbook_runner, runner
+from hatang.deploy import backup, playbook_runner, runner
 from hatang.deploy.baseline.audit import audit
 from hatang.deploy.login import login
 from hatang.deploy.targets import select
@@ -167,6 +168,15 @@ def test_postgresql_serves_dumps_to_backup_and_converges(inv, hosts):
     assert "pg_dumpall.sql.gz" in ssh(hosts, BACKUP, f"ls /srv/backup/data/{DB}/")
     again = runner.run(inv, "postgresql", limit=[DB], show_progress=False).results.by_host[DB]
     assert again.ok and not again.changed, again.data["operations"]
+
+
+def test_servers_back_up_at_the_same_time(hosts):
+    """Nightly jobs start together: concurrent clients must not lock each other out."""
+    loop = f"for i in 1 2 3 4 5; do {backup.SCRIPT} || exit 1; done 2>&1; echo BACKUP-OK"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outputs = list(pool.map(lambda name: ssh(hosts, name, loop), [WEB, DB]))
+    for name, output in zip([WEB, DB], outputs):
+        assert output.rstrip().endswith("BACKUP-OK"), f"{name}: {output}"
 
 
 def test_deploy_all_runs_each_role_of_a_converged_host_without_change():
