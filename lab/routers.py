@@ -11,12 +11,12 @@ namespaces, the users and the files.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hatang import probe
 from hatang.console import progress
 from hatang.errors import HatangError
 from hatang.lab import faults, netbuild, routerd, users
@@ -151,16 +151,7 @@ def _udp_bound(pid: int, port: int) -> bool:
 def tcp_open(host: str, port: int, timeout: float) -> bool:
     """Whether ``host:port`` accepts a connection over the management bridge. Bound to the
     bridge: without it a missing lab could look alive through the default route."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, MGMT_BRIDGE.encode())
-        sock.settimeout(timeout)
-        sock.connect((host, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        sock.close()
+    return probe.tcp_open(host, port, timeout, device=MGMT_BRIDGE)
 
 
 def ping(host: str, timeout_s: int = 1) -> bool:

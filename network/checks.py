@@ -7,7 +7,6 @@ takes a hello or two to come up after a change.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from napalm.base import NetworkDriver
 
 from hatang.inventory.inventory import Inventory
+from hatang.probe import tcp_open
 
 POLL_INTERVAL_S = 0.25
 POLL_MAX_INTERVAL_S = 2.0
@@ -68,15 +68,6 @@ def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
             return False
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
         interval = min(interval * 1.5, POLL_MAX_INTERVAL_S)
-
-
-def management_reachable(address: str, port: int = 22, timeout_s: float = 3.0) -> bool:
-    """A fresh TCP connection to the management address (the existing session proves nothing)."""
-    try:
-        with socket.create_connection((address, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
 
 
 def snmp_answers(inv: Inventory, name: str) -> tuple[bool | None, str]:
@@ -136,7 +127,7 @@ def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe
     if "management" in skip:
         outcome.record("management", None)
     else:
-        outcome.record("management", management_reachable(address), f"{address}:22 does not answer")
+        outcome.record("management", tcp_open(address, 22, 3.0), f"{address}:22 does not answer")
     uplink = inv.uplink(name)
     if uplink is None or "ospf" in skip:
         outcome.record("ospf", None)
