@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hatang.console import info, out, print_json, print_table, warn
+from hatang.console import info, out, print_json, print_table, status_mark, warn
 from hatang.errors import UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -119,7 +119,7 @@ def apply(
 
 
 def _show_steps(report: "ApplyReport") -> None:
-    rows = [(s.cluster, s.op, s.name, "[green]ok[/]" if s.ok else "[bold red]FAIL[/]",
+    rows = [(s.cluster, s.op, s.name, status_mark(s.ok),
              s.data.get("vmid", ""), f"{s.duration_s:.1f}s", s.error) for s in report.steps]
     print_table("cloud apply", ["cluster", "action", "guest", "result", "vmid", "took", "error"], rows)
 

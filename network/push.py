@@ -205,7 +205,7 @@ def push(
             core.close()
     if record and not dry_run:
         record_text = redact(to_json(report.as_dict()), renderer.builder.resolve.values())
-        audit.append("push", {"environment": inv.env, "devices": list(devices), **json.loads(record_text)})
+        audit.append("push", {"environment": inv.env, **json.loads(record_text)})  # "devices": one dict per router
     return report
 
 
