@@ -48,6 +48,11 @@ def frr_socket(router: str, daemon: str) -> Path:
     return FRR_RUN / router / f"{daemon}.vty"
 
 
+def zebra_api_socket(router: str) -> Path:
+    """Where zebra accepts the other daemons (ospfd, staticd) of ``router``."""
+    return FRR_RUN / router / "zserv.api"
+
+
 def day0_config(router: str) -> str:
     """A router fresh from the box: a name and nothing else (management is out of band)."""
     return f"frr version 8.4.4\nfrr defaults traditional\nhostname {router}\nservice integrated-vtysh-config\n!\nend\n"

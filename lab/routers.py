@@ -69,18 +69,39 @@ def up(ctx: LabContext) -> None:
         for daemon in routerd.ROUTING_DAEMONS:
             if routerd.process_name(router.name, daemon) not in before:
                 routerd.frr_socket(router.name, daemon).unlink(missing_ok=True)
+        if routerd.process_name(router.name, "zebra") not in before:
+            routerd.zebra_api_socket(router.name).unlink(missing_ok=True)
+    # zebra first, and the others only once it accepts them: a daemon that finds no
+    # zebra retries only ~8 s later, and until then OSPF sends no hello.
+    zebras = [s for s in specs if s.name.endswith(":zebra")]
     with progress("routers: daemons", len(specs)) as tick:
-        started = []
-        for chunk in _chunks(specs, 50):
-            started += ctx.spawn_many(chunk)
-            tick(len(chunk))
+        started = _spawn(ctx, zebras, tick)
+        _wait_for_zebra(ctx, topo)
+        started += _spawn(ctx, [s for s in specs if s not in zebras], tick)
     restarted = [p for p in started if before.get(p.name) != p]
     _wait_ready(ctx, topo)
     _reload_saved_config(topo, restarted, rebuilt)
 
 
-def _chunks(items: list, n: int) -> list[list]:
-    return [items[i : i + n] for i in range(0, len(items), n)]
+def _spawn(ctx: LabContext, specs: list, tick) -> list[Process]:
+    """Start ``specs`` (50 at a time: one registry write each)."""
+    started = []
+    for chunk in [specs[i : i + 50] for i in range(0, len(specs), 50)]:
+        started += ctx.spawn_many(chunk)
+        tick(len(chunk))
+    return started
+
+
+def _wait_for_zebra(ctx: LabContext, topo: Topology) -> None:
+    """Until every router's zebra listens for its daemons (or has died: _wait_ready says so)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = [r.name for r in topo.routers]
+    while pending and time.monotonic() < deadline:
+        procs = ctx.registry.read()
+        pending = [name for name in pending if not routerd.zebra_api_socket(name).exists()
+                   and (p := procs.get(routerd.process_name(name, "zebra"))) is not None and is_alive(p)]
+        if pending:
+            time.sleep(0.05)
 
 
 def _host_keys(directory: Path) -> list[Path]:

@@ -7,6 +7,7 @@ commits that changed one device, with date and diff.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from collections.abc import Callable, Sequence
@@ -65,7 +66,7 @@ def backup(
     inv: Inventory,
     devices: Sequence[str],
     *,
-    open_driver: Callable[[Inventory, str], NetworkDriver] = driver_for,
+    open_driver: Callable[[Inventory, str], NetworkDriver] = functools.partial(driver_for, one_login=True),
     show_progress: bool = True,
 ) -> BackupRun:
     """Fetch every device's running configuration and commit them all in one commit."""

@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 from napalm.base import NetworkDriver
 
 from hatang.inventory.inventory import Inventory
+from hatang.monitoring.poller import DevicePoller
 from hatang.probe import tcp_open
 
 POLL_INTERVAL_S = 0.25
-POLL_MAX_INTERVAL_S = 2.0
+POLL_MAX_INTERVAL_S = 0.5
 PARALLEL_PINGS = 8
+#: How long the core waits for a ping's echo: FRR's ping (iputils) takes fractions of a
+#: second, network OSes whole seconds. A short wait matters: a wave's probes share the
+#: core's few channels, and an unanswered probe holds one for its whole wait.
+PING_WAIT_S = {"frr": 0.2}
+DEFAULT_PING_WAIT_S = 1
 CHECKS = ("management", "ospf", "loopback", "snmp")
 #: OSPF neighbour table per platform: the command, and the columns (split on blanks)
 #: holding the interface and the state. FRR has a getter of its own.
@@ -70,13 +76,13 @@ def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
         interval = min(interval * 1.5, POLL_MAX_INTERVAL_S)
 
 
-def snmp_answers(inv: Inventory, name: str) -> tuple[bool | None, str]:
-    """SNMP GET of the system group through the monitoring room's poller."""
-    try:
-        from hatang.monitoring.poller import poll_device
-    except ImportError:
-        return None, "the monitoring poller is not installed"
-    result = poll_device(inv, name, "system", timeout=2.0, retries=2)
+def snmp_answers(inv: Inventory, name: str, snmp: DevicePoller | None = None) -> tuple[bool, str]:
+    """SNMP GET of the system group through the monitoring room's poller (``snmp``, shared
+    by the devices of a push, or a poller of its own)."""
+    if snmp is None:
+        with DevicePoller() as own:
+            return snmp_answers(inv, name, own)
+    result = snmp.poll(inv, name, "system", timeout=2.0, retries=2)
     return result.ok, result.error
 
 
@@ -99,18 +105,28 @@ class CoreProbe:
     """Pings from the IIC core, shared by every device of a push: one SSH connection,
     at most :data:`PARALLEL_PINGS` channels at once (sshd's MaxSessions is 10)."""
 
-    def __init__(self, open_core: Callable[[], NetworkDriver]):
+    def __init__(self, open_core: Callable[[], NetworkDriver], platform: str):
         self._open_core = open_core
+        self._wait_s = PING_WAIT_S.get(platform, DEFAULT_PING_WAIT_S)
         self._driver: NetworkDriver | None = None
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(PARALLEL_PINGS)
 
-    def reaches(self, address: str, source: str) -> bool:
+    def _core(self) -> NetworkDriver:
+        """The open connection to the core, opened again if it dropped (a push outlives
+        many things, a core's SSH session among them)."""
         with self._lock:
+            if self._driver is not None and not self._driver.is_alive()["is_alive"]:
+                self._driver.close()
+                self._driver = None
             if self._driver is None:
                 self._driver = self._open_core()
+            return self._driver
+
+    def reaches(self, address: str, source: str) -> bool:
+        core = self._core()
         with self._slots:
-            result = self._driver.ping(address, source=source, count=1, timeout=1)
+            result = core.ping(address, source=source, count=1, timeout=self._wait_s)
         return result.get("success", {}).get("packet_loss", 1) == 0
 
     def close(self) -> None:
@@ -119,7 +135,8 @@ class CoreProbe:
             self._driver = None
 
 
-def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe | None, *, timeout_s: float, skip: tuple[str, ...] = ()) -> CheckOutcome:
+def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe | None, *, timeout_s: float,
+               skip: tuple[str, ...] = (), snmp: DevicePoller | None = None) -> CheckOutcome:
     """Management, OSPF on the uplink, loopback from the core, SNMP — in that order
     (those named in ``skip`` are recorded as not run)."""
     outcome = CheckOutcome()
@@ -144,6 +161,6 @@ def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe
     if "snmp" in skip:
         outcome.record("snmp", None)
     else:
-        ok, error = snmp_answers(inv, name)
+        ok, error = snmp_answers(inv, name, snmp)
         outcome.record("snmp", ok, error or "no answer")
     return outcome

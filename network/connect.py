@@ -28,8 +28,12 @@ def known_hosts_path(env: str) -> Path:
     return state_path("lab" if env == "lab" else "network") / "routers_known_hosts"
 
 
-def driver_args(inv: Inventory, name: str, *, timeout: int = 30) -> tuple[str, dict]:
-    """(napalm driver name, constructor keyword arguments) for device ``name``."""
+def driver_args(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool = False) -> tuple[str, dict]:
+    """(napalm driver name, constructor keyword arguments) for device ``name``.
+
+    ``one_login``: an FRR router is reached through its admin login only, getters
+    included (vtysh run from the admin shell), instead of a second login as the network
+    user: a push of 140-odd routers then costs their sshd half the logins."""
     device = inv.device(name)
     platform = inv.platform(device)
     known_hosts = known_hosts_path(inv.env)
@@ -41,6 +45,7 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30) -> tuple[str, d
             "admin_password": secret(LAB_ADMIN_CREDENTIAL, "password", env=inv.env),
             "known_hosts": str(known_hosts),
             "host_keys": "record" if inv.env == "lab" else "require",
+            "vtysh_via": "admin" if one_login else "login",
         }
     elif platform == m.Platform.eos:
         optional = {"transport": "ssh", "ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
@@ -55,16 +60,16 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30) -> tuple[str, d
     }
 
 
-def driver_for(inv: Inventory, name: str, *, timeout: int = 30) -> NetworkDriver:
-    """A napalm driver for ``name``, not yet opened."""
-    driver_name, kwargs = driver_args(inv, name, timeout=timeout)
+def driver_for(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool = False) -> NetworkDriver:
+    """A napalm driver for ``name``, not yet opened (``one_login``: see :func:`driver_args`)."""
+    driver_name, kwargs = driver_args(inv, name, timeout=timeout, one_login=one_login)
     return napalm.get_network_driver(driver_name)(**kwargs)
 
 
 @contextmanager
-def connected(inv: Inventory, name: str, *, timeout: int = 30) -> Iterator[NetworkDriver]:
+def connected(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool = False) -> Iterator[NetworkDriver]:
     """An opened driver for ``name``, closed on exit whatever happens."""
-    driver = driver_for(inv, name, timeout=timeout)
+    driver = driver_for(inv, name, timeout=timeout, one_login=one_login)
     driver.open()
     try:
         yield driver

@@ -2,12 +2,13 @@
 
 Both ``hatang net diff`` and ``hatang net drift`` ask each router for the difference
 between its running configuration and the rendered one (the router's own diff engine:
-frr-reload on FRR, the platform's candidate diff under napalm elsewhere); nothing is
+hatang's commit agent on FRR, the platform's candidate diff under napalm elsewhere); nothing is
 committed, every candidate is discarded.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from napalm.base import NetworkDriver
@@ -24,7 +25,7 @@ def compare(
     inv: Inventory,
     devices: Sequence[str],
     *,
-    open_driver: Callable[[Inventory, str], NetworkDriver] = driver_for,
+    open_driver: Callable[[Inventory, str], NetworkDriver] = functools.partial(driver_for, one_login=True),
     show_progress: bool = True,
     label: str = "comparing",
 ) -> Results:

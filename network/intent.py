@@ -32,8 +32,12 @@ OSPF_DEAD_S = 6
 #: A lost LSA is sent again after 1 s, not RFC 2328's 5 s (fast links, small RTT).
 OSPF_RETRANSMIT_S = 1
 #: SPF (delay, initial hold, max hold) and LSA throttling in ms: a province-sized WAN
-#: converges in well under a second instead of FRR's default 5 s LSA hold.
-OSPF_SPF_MS = (0, 50, 2000)
+#: converges in well under a second instead of FRR's default 5 s LSA hold. The max hold
+#: is what a router waits between SPF runs while changes keep coming (a wave of communes
+#: joining): 500 ms still caps SPF at two runs a second, on areas of under twenty
+#: routers where a run takes microseconds; at 2 s, each wave's routes waited up to 2 s
+#: per router on the path. Junos cannot hold down less than 2 s (its template clamps).
+OSPF_SPF_MS = (0, 50, 500)
 OSPF_LSA_THROTTLE_MS = 100
 OSPF_LSA_ARRIVAL_MS = 50
 #: Reference bandwidth for link costs: 10 Gb/s costs 1, 1 Gb/s 10, 100 Mb/s 100.

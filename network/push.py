@@ -13,6 +13,7 @@ configuration. A failing device never stops the others of its wave; once more th
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from hatang.console import to_json
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
+from hatang.monitoring.poller import DevicePoller
 from hatang.network.checks import CheckOutcome, CoreProbe, run_checks
 from hatang.network.connect import driver_for
 from hatang.network.render import Renderer
@@ -110,6 +112,7 @@ class DevicePush:
     revert_in: int
     check_timeout_s: float
     core: CoreProbe | None
+    snmp: DevicePoller | None
     open_driver: Callable[[Inventory, str], NetworkDriver]
     skip_checks: tuple[str, ...] = ()
 
@@ -141,7 +144,7 @@ class DevicePush:
         driver.commit_config(message="hatang net push", revert_in=self.revert_in)
         result.changed = True
         try:
-            outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks)
+            outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks, snmp=self.snmp)
         except Exception as exc:  # a check that cannot run is a failed check
             outcome = CheckOutcome()
             outcome.record("checks", False, describe_exception(exc))
@@ -171,7 +174,7 @@ def push(
     revert_in: int = 120,
     check_timeout_s: float = 20.0,
     configs: dict[str, str] | None = None,
-    open_driver: Callable[[Inventory, str], NetworkDriver] = driver_for,
+    open_driver: Callable[[Inventory, str], NetworkDriver] = functools.partial(driver_for, one_login=True),
     skip_checks: tuple[str, ...] = (),
     show_progress: bool = True,
     record: bool = True,
@@ -187,8 +190,11 @@ def push(
             configs[name] = renderer.render(name).text
     report = PushReport(waves=plan_waves(inv, devices, wave_size), dry_run=dry_run)
     core_name = next((d.name for d in inv.routers() if d.role == m.Role.core), None)
-    core = None if dry_run or core_name is None or "loopback" in skip_checks else CoreProbe(lambda: _opened(open_driver(inv, core_name)))
-    task = DevicePush(inv, configs, dry_run, revert_in, check_timeout_s, core, open_driver, tuple(skip_checks))
+    core = None
+    if not (dry_run or core_name is None or "loopback" in skip_checks):
+        core = CoreProbe(lambda: _opened(open_driver(inv, core_name)), inv.platform(core_name).value)
+    snmp = None if dry_run or "snmp" in skip_checks else DevicePoller()
+    task = DevicePush(inv, configs, dry_run, revert_in, check_timeout_s, core, snmp, open_driver, tuple(skip_checks))
     try:
         for number, wave in enumerate(report.waves, start=1):
             label = f"wave {number}/{len(report.waves)}" + (" (canary)" if number == 1 else "")
@@ -201,8 +207,9 @@ def push(
                     report.results[name] = Result(host=name, ok=False, error=f"skipped: {failures} device(s) failed (canary or more than --max-failures {max_failures})", data={"status": "skipped"})
                 break
     finally:
-        if core is not None:
-            core.close()
+        for probe in (core, snmp):
+            if probe is not None:
+                probe.close()
     if record and not dry_run:
         record_text = redact(to_json(report.as_dict()), renderer.builder.resolve.values())
         audit.append("push", {"environment": inv.env, **json.loads(record_text)})  # "devices": one dict per router

@@ -4,9 +4,10 @@
 # never depend on the SSH connection that asked for them: each runs detached (setsid)
 # and writes its result to the work directory, where the driver reads it.
 #
-#   agent.sh DIR PATHSPACE SUDO prepare FILE      write stdin to FILE, syntax-check it (vtysh
-#                                                 --dryrun; exit 3 if rejected), print the deltas
-#                                                 running -> FILE (frr-reload --test): one SSH exec
+#   agent.sh DIR PATHSPACE SUDO prepare FILE      write stdin to FILE; if the router already
+#                                                 runs it, print nothing; else syntax-check it
+#                                                 (vtysh --dryrun; exit 3 if rejected) and print
+#                                                 the deltas running -> FILE (see delta)
 #   agent.sh DIR PATHSPACE SUDO commit FILE SECS [MERGE]
 #                                                 apply FILE all-or-nothing (replace; or, with a
 #                                                 MERGE file, add its lines); revert in SECS unless confirmed
@@ -15,10 +16,16 @@
 #   agent.sh DIR PATHSPACE SUDO pending           exit 0 when a commit awaits confirmation
 #   agent.sh DIR PATHSPACE SUDO detach JOB ARGS   run "ARGS" detached; wait for it while connected
 #
-# Files in DIR: previous.conf (running before the last commit), pending (the revert
-# timer's pid while a commit awaits confirmation), lock (serialises every apply).
-# Waits block (wait, flock, sleep SECS) rather than poll: a polling loop's forks would cost
-# the router CPU for as long as a commit runs.
+# Files in DIR: FILE.base and FILE.delta (the running configuration prepare compared
+# against, and the deltas), previous.conf (running before the last commit), pending (the
+# revert timer's pid while a commit awaits confirmation), lock (serialises every apply).
+#
+# Cost matters: a province push runs this on 140-odd routers sharing the same CPUs, and
+# each vtysh start costs ~15 ms of CPU, each frr-reload.py ~50 ms more. So the deltas
+# come from one awk (see delta), an add-only change is applied with one vtysh -f, and
+# frr-reload.py runs only where its knowledge is needed: changes that delete lines (and
+# a second opinion when a commit did not settle). Waits block (wait, flock, sleep SECS)
+# rather than poll, for the same reason.
 set -u
 DIR=$1 NS=$2 SUDO=$3 OP=$4
 shift 4
@@ -27,31 +34,82 @@ RELOAD="$SUDO /usr/lib/frr/frr-reload.py --pathspace $NS --rundir $DIR"
 VTYSH="$SUDO vtysh -N $NS"
 cd "$DIR" || exit 70
 
-running() {
-    $VTYSH -c 'show running-config' > "$1.tmp" || return 1
-    grep -v -x -e 'Building configuration...' -e 'Current configuration:' "$1.tmp" > "$1" && rm -f "$1.tmp"
+running() {  # the running configuration, without vtysh's header, -> $1
+    $VTYSH -c 'show running-config' > "$1.raw" || return 1
+    grep -v -x -e 'Building configuration...' -e 'Current configuration:' "$1.raw" > "$1"
+}
+
+# Print the deltas from the running configuration $2 to the configuration $1, in
+# frr-reload --test's format, candidate order kept (nothing when they are the same). A
+# line is keyed by the lines of its contexts, and compared context by context, order
+# aside, as frr-reload does. Left out: comments, exits, and what configuration does not
+# change ("frr version", the integrated-config marker, the hostname: see same_hostname).
+delta() {
+    awk '
+    function keyof(line,   depth, path, i) {
+        depth = match(line, /[^ ]/) - 1
+        ctx[depth] = line
+        for (i in ctx) if (i + 0 > depth) delete ctx[i]
+        path = ""
+        for (i = 0; i < depth; i++) if (i in ctx) path = path ctx[i] "\n"
+        return path line
+    }
+    function negated(key,   lines, n, last, indent, text, out, i) {
+        n = split(key, lines, "\n"); last = lines[n]
+        indent = substr(last, 1, match(last, /[^ ]/) - 1); text = substr(last, length(indent) + 1)
+        lines[n] = indent (substr(text, 1, 3) == "no " ? substr(text, 4) : "no " text)
+        out = lines[1]
+        for (i = 2; i <= n; i++) out = out "\n" lines[i]
+        return out
+    }
+    FNR == 1 { split("", ctx) }
+    /^ *(!|exit|end$|$)/ || /^(frr version |hostname |service integrated-vtysh-config$)/ { next }
+    FILENAME == ARGV[1] { k = keyof($0); if (!(k in running)) { running[k] = 1; order[++n] = k }; next }
+    { k = keyof($0); if (!(k in wanted)) { wanted[k] = 1; if (!(k in running)) added[++a] = k } }
+    END {
+        for (i = 1; i <= n; i++) if (!(order[i] in wanted)) deleted[++d] = order[i]
+        if (d) { print "\nLines To Delete\n==============="; for (i = 1; i <= d; i++) print negated(deleted[i]) }
+        if (a) { print "\nLines To Add\n============"; for (i = 1; i <= a; i++) print added[i] }
+    }' "$2" "$1"
 }
 
 # FRR 8 takes its hostname from the OS (the router's UTS namespace) and cannot change
-# it from configuration: keep the running hostname so reloads never fight over it (read
-# once per agent run: no reload can change it).
-host=""
+# it from configuration: $1 -> $1.apply with the hostname of the running configuration
+# $2, so reloads never fight over it.
 same_hostname() {
-    [ -n "$host" ] || host=$($VTYSH -c 'show running-config' | sed -n 's/^hostname //p' | head -n 1)
-    sed "s/^hostname .*/hostname $host/" "$1" > "$1.apply"
+    host=$(sed -n '/^hostname /{s///p;q}' "$2")
+    if [ -n "$host" ]; then sed "s/^hostname .*/hostname $host/" "$1" > "$1.apply"; else cp "$1" "$1.apply"; fi
 }
 
-deltas() {  # print the deltas running -> $1; exit 1 if there are any
-    same_hostname "$1"
-    $RELOAD --test "$1.apply" 2>/dev/null > "$1.delta"
+deltas() {  # print frr-reload's deltas from the running configuration $2 to $1; exit 1 if there are any
+    same_hostname "$1" "$2"
+    $RELOAD --test --input "$2" "$1.apply" 2>/dev/null > "$1.delta"
     cat "$1.delta"
     ! grep -q -v -x -E -e '' -e 'Lines To (Delete|Add)' -e '=+' "$1.delta"
 }
 
-apply() {  # reload $1 and verify nothing is left over; exit 1 (with the leftovers) if not
-    same_hostname "$1"
-    $RELOAD --reload --stdout "$1.apply" > "$1.log" 2>&1
-    deltas "$1" > /dev/null
+settled() {  # exit 0 when the router runs $1; if it does not, the leftovers are in $1.delta
+    running now.conf || return 1
+    delta "$1" now.conf > "$1.delta"
+    [ -s "$1.delta" ] || return 0
+    deltas "$1" now.conf > /dev/null  # frr-reload's view: FRR may print a line otherwise than it was given
+}
+
+# Make $1 the running configuration ($2: the running one before); exit 1, with the
+# leftovers in $1.delta, if some lines did not take. With "prepared", and the router
+# unchanged since prepare, an add-only change is prepare's added lines in one vtysh -f:
+# what frr-reload --reload would send, without its passes of show running and marking.
+# Anything else, or a fast apply that did not settle, goes through frr-reload --reload.
+apply() {
+    : > "$1.log"
+    if [ "${3:-}" = prepared ] && cmp -s "$2" "$1.base" && ! grep -q -x 'Lines To Delete' "$1.delta"; then
+        grep -v -x -E -e '' -e 'Lines To Add' -e '=+' "$1.delta" > "$1.add"
+        $VTYSH -f "$1.add" >> "$1.log" 2>&1
+        settled "$1" && return 0
+    fi
+    same_hostname "$1" "$2"
+    $RELOAD --reload --stdout "$1.apply" >> "$1.log" 2>&1
+    settled "$1"
 }
 
 save() {  # write memory: what the router boots with (failure to save is not a failed commit)
@@ -59,22 +117,26 @@ save() {  # write memory: what the router boots with (failure to save is not a f
 }
 
 restore() {  # put previous.conf back (used by a failed commit, the timer and rollback)
-    apply previous.conf || { echo "restore of the previous configuration left deltas:"; cat previous.conf.delta; return 1; }
+    running restoring.conf || { echo "cannot read the running configuration"; return 1; }
+    apply previous.conf restoring.conf || { echo "restore of the previous configuration left deltas:"; cat previous.conf.delta; return 1; }
 }
 
 case "$OP" in
 prepare)
     cat > "$1" || exit 70
+    running "$1.base" || { echo "cannot read the running configuration"; exit 5; }
+    delta "$1" "$1.base" > "$1.delta"
+    [ -s "$1.delta" ] || exit 0  # the router runs it already
     if ! out=$($VTYSH --dryrun -f "$1" 2>&1); then echo "$out"; exit 3; fi
-    deltas "$1"
-    exit 0
+    cat "$1.delta"
     ;;
 commit)
     file=$1 secs=$2 merge=${3:-}
     exec 9> lock
     flock 9
     if [ -e pending ]; then echo "a commit is already pending confirmation"; exit 4; fi
-    if ! out=$($VTYSH --dryrun -f "${merge:-$file}" 2>&1); then echo "$out"; exit 3; fi
+    # prepare syntax-checked the replace candidate; merge lines are checked here
+    if [ -n "$merge" ] && ! out=$($VTYSH --dryrun -f "$merge" 2>&1); then echo "$out"; exit 3; fi
     running previous.conf || { echo "cannot read the running configuration"; exit 5; }
     if [ -n "$merge" ]; then
         if ! $VTYSH -f "$merge" > "$merge.log" 2>&1; then
@@ -83,7 +145,7 @@ commit)
             if restore; then echo "restored the previous configuration"; exit 3; fi
             exit 6
         fi
-    elif ! apply "$file"; then
+    elif ! apply "$file" previous.conf prepared; then
         echo "the device did not take every line; left over after the reload:"
         cat "$file.delta"
         grep -iE 'error|fail|unknown' "$file.log" | head -n 20
@@ -112,13 +174,14 @@ revert-after)
     ;;
 confirm)
     mv pending confirmed 2>/dev/null || { echo "no commit is pending confirmation (the revert timer may have fired)"; exit 4; }
-    kill -- "-$(cat confirmed)" 2>/dev/null  # the timer and its sleep (its own process group)
+    read -r timer < confirmed
+    kill -- "-$timer" 2>/dev/null  # the timer and its sleep (its own process group)
     rm -f confirmed
     save
     echo confirmed
     ;;
 rollback)
-    if mv pending reverting 2>/dev/null; then kill -- "-$(cat reverting)" 2>/dev/null; fi
+    if mv pending reverting 2>/dev/null; then read -r timer < reverting; kill -- "-$timer" 2>/dev/null; fi
     exec 9> lock
     flock 9
     [ -e previous.conf ] || { echo "no previous configuration to roll back to"; exit 4; }
@@ -140,7 +203,8 @@ detach)
     wait $!
     while [ ! -e "$job.rc" ]; do sleep 0.2; done
     cat "$job.out"
-    exit "$(cat "$job.rc")"
+    read -r rc < "$job.rc"
+    exit "$rc"
     ;;
 *)
     echo "unknown operation $OP"

@@ -104,7 +104,8 @@ class SshSession:
         return bool(transport and transport.is_active())
 
     def run(self, command: str, *, stdin: str | None = None, timeout: float | None = None) -> CommandResult:
-        """Run ``command`` on its own channel, feeding ``stdin``; raise if the connection drops."""
+        """Run ``command`` on its own channel, feeding ``stdin`` (without it, the command
+        must not read its input); raise if the connection drops."""
         if not self.alive:
             raise ConnectionClosedException(f"{self.where}: connection is closed")
         try:
@@ -113,8 +114,12 @@ class SshSession:
             channel.settimeout(timeout or max(self.timeout, 60.0))
             channel.exec_command(command)
             if stdin is not None:
+                # EOF only after stdin: the command is still reading it, so the channel is
+                # open. An EOF sent on a channel the server has just closed (a quick
+                # command) makes OpenSSH drop the whole connection ("ieof packet referred
+                # to nonexistent channel"), every other channel on it included.
                 channel.sendall(stdin.encode())
-            channel.shutdown_write()
+                channel.shutdown_write()
             stdout = channel.makefile("rb").read().decode(errors="replace")
             stderr = channel.makefile_stderr("rb").read().decode(errors="replace")
             if not channel.exit_status_ready() and not self.alive:

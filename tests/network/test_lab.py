@@ -122,11 +122,11 @@ def test_backup_one_commit_per_run_and_history(configured, tmp_path, monkeypatch
 def test_wrong_credentials_and_unreachable_device_are_clear_per_device_errors(configured, monkeypatch) -> None:
     lab, _ = configured
     inv = lab.inventory
-    monkeypatch.setenv("HATANG_SECRET_NET_ADMIN_PASSWORD", "not-the-password")
+    monkeypatch.setenv("HATANG_SECRET_LAB_ADMIN_PASSWORD", "not-the-password")  # the login a push uses
     report = push(inv, ["cpe-tich-son"], show_progress=False, record=False)
     assert report.status("cpe-tich-son") == "failed"
     assert "wrong credentials" in report.results["cpe-tich-son"].error
-    monkeypatch.delenv("HATANG_SECRET_NET_ADMIN_PASSWORD")
+    monkeypatch.delenv("HATANG_SECRET_LAB_ADMIN_PASSWORD")
     outside = next(d.name for d in inv.routers() if d.name not in lab.device_names)  # no router answers there
     report = push(inv, [outside], open_driver=functools.partial(driver_for, timeout=2), show_progress=False, record=False)
     assert "unreachable" in report.results[outside].error and report.status(outside) == "failed"
@@ -208,3 +208,34 @@ def test_onboard_a_new_commune_end_to_end(configured, tmp_path) -> None:
         _forget_router(NEW_COMMUNE["device"])
         assert hatang("lab", "up", "--size", lab.size, "--inventory", str(DEFAULT_INVENTORY)).returncode == 0
         push(load(DEFAULT_INVENTORY, "lab"), ["dr-vinh-yen"], show_progress=False, record=False)
+
+
+def test_many_quick_commands_at_once_keep_the_connection(configured) -> None:
+    """A push's loopback checks share one SSH connection to the core: dozens of pings a
+    second on up to eight channels. Before the session stopped sending EOF after
+    commands that take no input, OpenSSH dropped the whole connection within seconds
+    ("ieof packet referred to nonexistent channel") and every check after it failed."""
+    lab, _ = configured
+    inv = lab.inventory
+    failures: list[str] = []
+    done = [0]
+    with connected(inv, "core-iic", one_login=True) as core:
+        source = str(inv.loopback("core-iic"))
+        targets = [str(inv.loopback("cpe-tich-son")), "198.18.1.250"]  # answers at once; never answers
+        deadline = time.monotonic() + 8
+
+        def probe(target: str) -> None:
+            while time.monotonic() < deadline and not failures:
+                try:
+                    core.ping(target, source=source, count=1, timeout=0.2)
+                    done[0] += 1
+                except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                    failures.append(repr(exc))
+
+        threads = [threading.Thread(target=probe, args=(targets[i % 2],)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert core.is_alive()["is_alive"]
+    assert failures == [] and done[0] > 100, (done[0], failures[:3])
