@@ -18,8 +18,9 @@ from hatang.inventory.inventory import Inventory
 from hatang.monitoring.poller import DevicePoller
 from hatang.probe import tcp_open
 
-POLL_INTERVAL_S = 0.25
-POLL_MAX_INTERVAL_S = 0.5
+#: Between two polls of a check: a new adjacency takes about a hello (1 s) to form, and
+#: every poll costs the router an SSH exec and a vtysh, dozens at a time in a wave.
+POLL_INTERVAL_S = 0.5
 PARALLEL_PINGS = 8
 #: How long the core waits for a ping's echo: FRR's ping (iputils) takes fractions of a
 #: second, network OSes whole seconds. A short wait matters: a wave's probes share the
@@ -59,11 +60,9 @@ class CheckOutcome:
 
 
 def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    """Call ``predicate`` until it holds or ``timeout_s`` passes, backing off from
-    :data:`POLL_INTERVAL_S` to :data:`POLL_MAX_INTERVAL_S`: quick when the network is,
-    and no storm of SSH sessions when a whole wave waits at once."""
+    """Call ``predicate`` every :data:`POLL_INTERVAL_S` until it holds or ``timeout_s``
+    passes."""
     deadline = time.monotonic() + timeout_s
-    interval = POLL_INTERVAL_S
     while True:
         try:
             if predicate():
@@ -72,8 +71,7 @@ def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
             pass
         if time.monotonic() >= deadline:
             return False
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-        interval = min(interval * 1.5, POLL_MAX_INTERVAL_S)
+        time.sleep(min(POLL_INTERVAL_S, max(0.0, deadline - time.monotonic())))
 
 
 def snmp_answers(inv: Inventory, name: str, snmp: DevicePoller | None = None) -> tuple[bool, str]:

@@ -39,7 +39,11 @@ OSPF_RETRANSMIT_S = 1
 #: per router on the path. Junos cannot hold down less than 2 s (its template clamps).
 OSPF_SPF_MS = (0, 50, 500)
 OSPF_LSA_THROTTLE_MS = 100
-OSPF_LSA_ARRIVAL_MS = 50
+#: No MinLSArrival: a router re-originates its router-LSA the moment an adjacency turns
+#: Full, milliseconds after its neighbour received the previous instance during the
+#: database exchange; any MinLSArrival drops that new instance ("received recently") and
+#: the route waits for a retransmission, 1-2 s. Originators still throttle (above).
+OSPF_LSA_ARRIVAL_MS = 0
 #: Reference bandwidth for link costs: 10 Gb/s costs 1, 1 Gb/s 10, 100 Mb/s 100.
 OSPF_REFERENCE_MBPS = 10_000
 #: The read-only account declared next to each device's admin credential.

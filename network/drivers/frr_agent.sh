@@ -204,6 +204,7 @@ detach)
     while [ ! -e "$job.rc" ]; do sleep 0.2; done
     cat "$job.out"
     read -r rc < "$job.rc"
+    rm -f "$job.out" "$job.rc"  # read: a job only stays behind when its connection dropped
     exit "$rc"
     ;;
 *)
