@@ -158,7 +158,7 @@ def main() -> None:
         "",
         f"Lab size {args.size}, wave size / Ansible forks {args.wave_size}. "
         f"Goal ≤ 30 s: **{'met' if ours['day0_s'] <= 30 else 'missed'}** ({ours['day0_s']:.1f} s). "
-        f"hatang is **{ratio:.1f}×** faster than Ansible (goal ≥ 5×: {'met' if ratio >= 5 else 'missed'}). "
+        f"hatang is **{ratio:.2f}×** faster than Ansible (goal ≥ 5×: {'met' if ratio >= 5 else 'missed'}). "
         f"CPU-seconds per router, the whole machine (host and routers together): hatang {ours['cpu_per_router_s']:.2f}, "
         f"Ansible {theirs['cpu_per_router_s']:.2f}. "
         # RUSAGE_CHILDREN's peak covers every child this run waited for (the lab too), so
