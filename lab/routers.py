@@ -73,11 +73,12 @@ def up(ctx: LabContext) -> None:
             routerd.zebra_api_socket(router.name).unlink(missing_ok=True)
     # zebra first, and the others only once it accepts them: a daemon that finds no
     # zebra retries only ~8 s later, and until then OSPF sends no hello.
-    zebras = [s for s in specs if s.name.endswith(":zebra")]
+    zebra_first = sorted(specs, key=lambda spec: not spec.name.endswith(":zebra"))  # stable: order kept otherwise
+    zebras = len(topo.routers)
     with progress("routers: daemons", len(specs)) as tick:
-        started = _spawn(ctx, zebras, tick)
+        started = _spawn(ctx, zebra_first[:zebras], tick)
         _wait_for_zebra(ctx, topo)
-        started += _spawn(ctx, [s for s in specs if s not in zebras], tick)
+        started += _spawn(ctx, zebra_first[zebras:], tick)
     restarted = [p for p in started if before.get(p.name) != p]
     _wait_ready(ctx, topo)
     _reload_saved_config(topo, restarted, rebuilt)

@@ -7,7 +7,6 @@ commits that changed one device, with date and diff.
 
 from __future__ import annotations
 
-import functools
 import re
 import subprocess
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from napalm.base import NetworkDriver
 
 from hatang.errors import HatangError
 from hatang.inventory.inventory import Inventory
-from hatang.network.connect import driver_for
+from hatang.network.connect import one_login_driver_for
 from hatang.paths import state_path
 from hatang.results import Result, Results, run_per_host
 
@@ -66,7 +65,7 @@ def backup(
     inv: Inventory,
     devices: Sequence[str],
     *,
-    open_driver: Callable[[Inventory, str], NetworkDriver] = functools.partial(driver_for, one_login=True),
+    open_driver: Callable[[Inventory, str], NetworkDriver] = one_login_driver_for,
     show_progress: bool = True,
 ) -> BackupRun:
     """Fetch every device's running configuration and commit them all in one commit."""

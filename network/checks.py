@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from napalm.base import NetworkDriver
 
 from hatang.inventory.inventory import Inventory
-from hatang.monitoring.poller import DevicePoller
+from hatang.monitoring.poller import DevicePoller, poll_device
 from hatang.probe import tcp_open
 
 #: Between two polls of a check: a new adjacency takes about a hello (1 s) to form, and
@@ -77,10 +77,7 @@ def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
 def snmp_answers(inv: Inventory, name: str, snmp: DevicePoller | None = None) -> tuple[bool, str]:
     """SNMP GET of the system group through the monitoring room's poller (``snmp``, shared
     by the devices of a push, or a poller of its own)."""
-    if snmp is None:
-        with DevicePoller() as own:
-            return snmp_answers(inv, name, own)
-    result = snmp.poll(inv, name, "system", timeout=2.0, retries=2)
+    result = (snmp.poll if snmp else poll_device)(inv, name, "system", timeout=2.0, retries=2)
     return result.ok, result.error
 
 

@@ -7,6 +7,7 @@ lab they are recorded on first contact; elsewhere they must already be known.
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,10 @@ def driver_for(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool 
     """A napalm driver for ``name``, not yet opened (``one_login``: see :func:`driver_args`)."""
     driver_name, kwargs = driver_args(inv, name, timeout=timeout, one_login=one_login)
     return napalm.get_network_driver(driver_name)(**kwargs)
+
+
+#: The driver of bulk work (push, diff, drift, backup): one login per router.
+one_login_driver_for = functools.partial(driver_for, one_login=True)
 
 
 @contextmanager

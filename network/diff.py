@@ -8,14 +8,13 @@ committed, every candidate is discarded.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 
 from napalm.base import NetworkDriver
 from rich.text import Text
 
 from hatang.inventory.inventory import Inventory
-from hatang.network.connect import driver_for
+from hatang.network.connect import one_login_driver_for
 from hatang.network.push import load_and_compare
 from hatang.network.render import Renderer
 from hatang.results import Result, Results, run_per_host
@@ -25,7 +24,7 @@ def compare(
     inv: Inventory,
     devices: Sequence[str],
     *,
-    open_driver: Callable[[Inventory, str], NetworkDriver] = functools.partial(driver_for, one_login=True),
+    open_driver: Callable[[Inventory, str], NetworkDriver] = one_login_driver_for,
     show_progress: bool = True,
     label: str = "comparing",
 ) -> Results:

@@ -13,7 +13,6 @@ configuration. A failing device never stops the others of its wave; once more th
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 from hatang.monitoring.poller import DevicePoller
 from hatang.network.checks import CheckOutcome, CoreProbe, run_checks
-from hatang.network.connect import driver_for
+from hatang.network.connect import one_login_driver_for
 from hatang.network.render import Renderer
 from hatang.results import Result, describe_exception, run_per_host
 
@@ -174,7 +173,7 @@ def push(
     revert_in: int = 120,
     check_timeout_s: float = 20.0,
     configs: dict[str, str] | None = None,
-    open_driver: Callable[[Inventory, str], NetworkDriver] = functools.partial(driver_for, one_login=True),
+    open_driver: Callable[[Inventory, str], NetworkDriver] = one_login_driver_for,
     skip_checks: tuple[str, ...] = (),
     show_progress: bool = True,
     record: bool = True,

@@ -81,10 +81,9 @@ same_hostname() {
     if [ -n "$host" ]; then sed "s/^hostname .*/hostname $host/" "$1" > "$1.apply"; else cp "$1" "$1.apply"; fi
 }
 
-deltas() {  # print frr-reload's deltas from the running configuration $2 to $1; exit 1 if there are any
+reload_agrees() {  # exit 0 when frr-reload sees no delta from the running configuration $2 to $1
     same_hostname "$1" "$2"
     $RELOAD --test --input "$2" "$1.apply" 2>/dev/null > "$1.delta"
-    cat "$1.delta"
     ! grep -q -v -x -E -e '' -e 'Lines To (Delete|Add)' -e '=+' "$1.delta"
 }
 
@@ -92,7 +91,7 @@ settled() {  # exit 0 when the router runs $1; if it does not, the leftovers are
     running now.conf || return 1
     delta "$1" now.conf > "$1.delta"
     [ -s "$1.delta" ] || return 0
-    deltas "$1" now.conf > /dev/null  # frr-reload's view: FRR may print a line otherwise than it was given
+    reload_agrees "$1" now.conf  # frr-reload's view: FRR may print a line otherwise than it was given
 }
 
 # Make $1 the running configuration ($2: the running one before); exit 1, with the
