@@ -7,13 +7,17 @@ Two SSH logins per router, as an operator would have them:
   ``vtysh -N <pathspace>`` and ``frr-reload.py`` (as a member of FRR's groups):
   the configuration lifecycle and ``ping``.
 
-The configuration lifecycle runs in a small agent on the router (``frr_agent.sh``):
-``frr-reload.py`` is the engine for replace and diff, the commit is all or nothing
-(syntax-checked first; after the reload, any line the daemons did not take puts the
-previous configuration back), and a commit with ``revert_in`` leaves a timer ON THE
-ROUTER that restores the previous configuration unless confirmed. Both run detached
-from the SSH session, so a connection that drops mid-commit never leaves a router half
-configured: it ends on its old configuration or on the new one.
+The configuration lifecycle runs in a small agent on the router (``frr_agent.sh``),
+one per driver session, started on the admin login's first need and answering
+requests on its own channel: ``frr-reload.py`` is the engine for replace and diff, the
+commit is all or nothing (syntax-checked first; after the apply, any line the daemons
+did not take puts the previous configuration back), and a commit with ``revert_in``
+leaves a timer ON THE ROUTER that restores the previous configuration unless
+confirmed. The agent runs in a session of its own and finishes any request it has
+begun, so a connection that drops mid-commit never leaves a router half configured: it
+ends on its old configuration or on the new one. The agent keeps one vtysh running for
+the session; with ``vtysh_via=admin`` the getters use it too (a vtysh start costs more
+CPU than everything a push asks of it).
 
 optional_args: ``pathspace`` (default: hostname given to the driver's ``name`` arg or
 the host), ``admin_username``/``admin_password``, ``port`` (22), ``known_hosts`` (file),
@@ -28,7 +32,10 @@ Extra getter: :meth:`FRRDriver.get_ospf_neighbors`.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import shlex
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +51,7 @@ from napalm.base.exceptions import (
 )
 
 from hatang.network.drivers import frr_parse
-from hatang.network.drivers.ssh import SshSession
+from hatang.network.drivers.ssh import CommandResult, RemoteProcess, SshSession
 
 AGENT = (Path(__file__).parent / "frr_agent.sh").read_text()
 #: Exit statuses of the agent (see frr_agent.sh).
@@ -75,7 +82,9 @@ class FRRDriver(NetworkDriver):
         self.vtysh_via: str = args.get("vtysh_via", "login")
         self._vtysh_session: SshSession | None = None
         self._admin_session: SshSession | None = None
-        self._agent_ready = False
+        self._agent_process: RemoteProcess | None = None
+        self._agent_token = ""
+        self._agent_lock = threading.Lock()
         self._candidate: str | None = None  # "replace" or "merge" once loaded
         self._deltas = ""  # the candidate's deltas, computed when it was loaded
 
@@ -96,11 +105,11 @@ class FRRDriver(NetworkDriver):
             raise ConnectionClosedException(f"{self.hostname}: vtysh_via=admin needs admin_username/admin_password")
 
     def close(self) -> None:
+        self._stop_agent()
         for session in (self._vtysh_session, self._admin_session):
             if session is not None:
                 session.close()
         self._vtysh_session = self._admin_session = None
-        self._agent_ready = False
 
     def is_alive(self) -> dict[str, bool]:
         sessions = [s for s in (self._vtysh_session, self._admin_session) if s is not None]
@@ -119,32 +128,76 @@ class FRRDriver(NetworkDriver):
             result = self._vtysh_session.run(script) if self._vtysh_session else None
             if result is None:
                 raise ConnectionClosedException(f"{self.hostname}: not open")
+            results = [result]
         else:
-            args = " ".join(f"-c {shlex.quote(c)}" for c in commands)
-            result = self._admin.run(f"{self.sudo} vtysh -N {shlex.quote(self.pathspace)} {args}")
-        if result.status != 0 or "% Unknown command" in result.stdout:
-            raise CommandErrorException(f"{self.hostname}: vtysh refused {script!r}: {result.text}")
-        return result.stdout
+            if any("\n" in command for command in commands):
+                raise CommandErrorException(f"{self.hostname}: a vtysh command is one line: {script!r}")
+            results = [self._agent("vtysh", command) for command in commands]
+        for result in results:
+            if result.status != 0 or "% Unknown command" in result.stdout:
+                raise CommandErrorException(f"{self.hostname}: vtysh refused {script!r}: {result.text}")
+        return "".join(result.stdout for result in results)
 
     def _json(self, command: str) -> Any:
         return json.loads(self._vtysh([command]) or "{}")
 
     # -- the agent ------------------------------------------------------------------
 
-    def _agent(self, *args: str, stdin: str | None = None, timeout: float = 120.0):
-        """Run the agent with ``args``; the first call of a session also installs it, in
-        the same SSH exec (the agent's text as an argument, as stdin may carry a file)."""
-        quoted = " ".join(shlex.quote(a) for a in args)
+    def _start_agent(self) -> None:
+        """Install the agent and start its session (once per driver session, or again
+        after it was lost), in one SSH exec (the agent's text as an argument)."""
+        if self._agent_process is not None:
+            return
+        self._agent_token = secrets.token_hex(8)
         workdir = f'"$HOME"/{self.workdir}'
-        command = f'sh {workdir}/agent.sh {workdir} {shlex.quote(self.pathspace)} {shlex.quote(self.sudo or "-")} {quoted}'
-        if self._agent_ready:
-            return self._admin.run(command, stdin=stdin, timeout=timeout)
         install = f"mkdir -p {workdir} && printf '%s' {shlex.quote(AGENT)} > {workdir}/agent.sh.new && mv {workdir}/agent.sh.new {workdir}/agent.sh"
-        result = self._admin.run(f"{install} || exit {AGENT_NOT_INSTALLED}\n{command}", stdin=stdin, timeout=timeout)
-        if result.status == AGENT_NOT_INSTALLED:
-            raise CommitError(f"{self.hostname}: cannot install the commit agent in ~{self.admin_username}/{self.workdir}: {result.text}")
-        self._agent_ready = True
-        return result
+        serve = f"exec setsid -w sh {workdir}/agent.sh {workdir} {shlex.quote(self.pathspace)} {shlex.quote(self.sudo or '-')} serve {self._agent_token}"
+        self._agent_process = self._admin.start(f"{install} || exit {AGENT_NOT_INSTALLED}\n{serve}")
+
+    def _stop_agent(self) -> None:
+        if self._agent_process is not None:
+            self._agent_process.close()  # its input ends, and so does it
+            self._agent_process = None
+            self._candidate = None  # its files go with it
+
+    def _session_file(self, kind: str) -> str:
+        """The name of this session's ``kind`` file in the agent's directory (removed
+        when the agent ends): two sessions on one router never share a candidate."""
+        with self._agent_lock:
+            self._start_agent()
+            return f"{kind}-{self._agent_token}.conf"
+
+    def _agent(self, *words: str, stdin: str | None = None, timeout: float = 120.0) -> CommandResult:
+        """One request to the session's agent (started on first need): its output and
+        status. ``stdin``: the text that follows the request (prepare's candidate)."""
+        with self._agent_lock:
+            self._start_agent()
+            process, token = self._agent_process, self._agent_token
+            data = " ".join(words) + "\n"
+            if stdin is not None:
+                data += stdin + ("" if stdin.endswith("\n") or not stdin else "\n") + f"hatang-eof-{token}\n"
+            status = re.compile(rb"\nhatang-status " + token.encode() + rb" (\d+)\n")
+            output = b""
+            try:
+                process.send(data.encode())
+                deadline = time.monotonic() + timeout
+                while (found := status.search(output)) is None:
+                    if (remaining := deadline - time.monotonic()) <= 0:
+                        raise ConnectionClosedException(f"{self.hostname}: the commit agent gave no answer to {words[0]!r} within {timeout:g} s")
+                    chunk = process.recv(timeout=remaining)
+                    if not chunk:
+                        raise self._agent_ended(process.exit_status(), output)
+                    output += chunk
+            except Exception:
+                self._stop_agent()  # out of step with its requests: the next starts another
+                raise
+        return CommandResult(int(found.group(1)), output[: found.start()].decode(errors="replace"), "")
+
+    def _agent_ended(self, status: int, output: bytes) -> Exception:
+        text = output.decode(errors="replace").strip()
+        if status == AGENT_NOT_INSTALLED:
+            return CommitError(f"{self.hostname}: cannot install the commit agent in ~{self.admin_username}/{self.workdir}: {text}")
+        return ConnectionClosedException(f"{self.hostname}: the commit agent ended (status {status}){': ' + text if text else ''}")
 
     def _upload(self, name: str, text: str) -> None:
         result = self._admin.run(f'cat > "$HOME"/{self.workdir}/{name}', stdin=text)
@@ -154,9 +207,9 @@ class FRRDriver(NetworkDriver):
     # -- candidate lifecycle --------------------------------------------------------
 
     def _load(self, text: str, error: type[Exception]) -> None:
-        """Upload the candidate, syntax-check it and keep its deltas: one SSH exec."""
+        """Upload the candidate, syntax-check it and keep its deltas: one request."""
         self._candidate = None
-        prepared = self._agent("prepare", "candidate.conf", stdin=text)
+        prepared = self._agent("prepare", self._session_file("candidate"), stdin=text)
         if prepared.status != 0:
             raise error(f"{self.hostname}: the device rejects the candidate: {prepared.text}")
         self._deltas = frr_parse.deltas_as_diff(frr_parse.reload_deltas(prepared.stdout))
@@ -177,7 +230,7 @@ class FRRDriver(NetworkDriver):
         lines = self._text(filename, config)
         running = self.get_config(retrieve="running")["running"]
         self._load(running.rstrip().removesuffix("end") + "\n" + lines + "\nend\n", MergeConfigException)
-        self._upload("merge.conf", lines)
+        self._upload(self._session_file("merge"), lines)
         self._candidate = "merge"
 
     def compare_config(self) -> str:
@@ -190,10 +243,9 @@ class FRRDriver(NetworkDriver):
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self._candidate is None:
             raise CommitError(f"{self.hostname}: no candidate configuration loaded")
-        job = f"commit-{time.time_ns()}"
         try:
-            merge = ["merge.conf"] if self._candidate == "merge" else []
-            result = self._agent("detach", job, "commit", "candidate.conf", str(int(revert_in or 0)), *merge, timeout=300)
+            merge = [self._session_file("merge")] if self._candidate == "merge" else []
+            result = self._agent("commit", self._session_file("candidate"), str(int(revert_in or 0)), *merge, timeout=300)
         except ConnectionClosedException as exc:
             timer = f"; it reverts by itself after {revert_in} s unless confirmed" if revert_in else ""
             raise CommitInterrupted(f"{self.hostname}: connection dropped during the commit ({exc}); the router completes it all or nothing{timer}") from None
@@ -214,7 +266,7 @@ class FRRDriver(NetworkDriver):
         return self._agent("pending").status == 0
 
     def rollback(self) -> None:
-        result = self._agent("detach", f"rollback-{time.time_ns()}", "rollback", timeout=300)
+        result = self._agent("rollback", timeout=300)
         if result.status != 0:
             raise CommitError(f"{self.hostname}: rollback failed: {result.text}")
 

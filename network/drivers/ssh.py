@@ -37,6 +37,42 @@ class RecordNewHostKey(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
+class RemoteProcess:
+    """A command left running on a channel of its own: its input written and its output
+    (stdout and stderr together) read as they come."""
+
+    def __init__(self, channel: paramiko.Channel, where: str):
+        self._channel, self.where = channel, where
+
+    def send(self, data: bytes) -> None:
+        """Write to its input. Nothing is written once it has ended: its end shows in
+        :meth:`recv`, with its exit status."""
+        if self._channel.exit_status_ready() or self._channel.closed:
+            return
+        try:
+            self._channel.sendall(data)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise ConnectionClosedException(f"{self.where}: connection dropped ({exc or type(exc).__name__})") from None
+
+    def recv(self, timeout: float) -> bytes:
+        """Its next output; b"" once it has ended (see :meth:`exit_status`)."""
+        self._channel.settimeout(timeout)
+        try:
+            return self._channel.recv(65536)
+        except socket.timeout:
+            raise ConnectionClosedException(f"{self.where}: no answer within {timeout:g} s") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise ConnectionClosedException(f"{self.where}: connection dropped ({exc or type(exc).__name__})") from None
+
+    def exit_status(self) -> int:
+        """Its exit status, once its output has ended (-1 if the connection dropped first)."""
+        return self._channel.recv_exit_status()
+
+    def close(self) -> None:
+        """Close its channel: its input ends."""
+        self._channel.close()
+
+
 @dataclass
 class CommandResult:
     status: int
@@ -102,6 +138,19 @@ class SshSession:
     def alive(self) -> bool:
         transport = self.client.get_transport() if self.client else None
         return bool(transport and transport.is_active())
+
+    def start(self, command: str) -> RemoteProcess:
+        """Start ``command`` on a channel of its own and leave it running."""
+        if not self.alive:
+            raise ConnectionClosedException(f"{self.where}: connection is closed")
+        try:
+            with self._lock:
+                channel = self.client.get_transport().open_session(timeout=self.timeout)
+            channel.set_combine_stderr(True)
+            channel.exec_command(command)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise ConnectionClosedException(f"{self.where}: connection dropped ({exc or type(exc).__name__})") from None
+        return RemoteProcess(channel, self.where)
 
     def run(self, command: str, *, stdin: str | None = None, timeout: float | None = None) -> CommandResult:
         """Run ``command`` on its own channel, feeding ``stdin`` (without it, the command

@@ -1,74 +1,184 @@
-"""The FRR driver's SSH use and its agent, without the lab: a fake admin session records
-every exec; the agent's ``detach`` runs for real in a temporary directory."""
+"""The FRR driver and its agent's session, without the lab: the driver's admin login is
+a local shell (sh, HOME a temporary directory) and vtysh a stand-in that speaks like
+the real one on stdin (prompt, echo, "% Unknown command"), so the real agent runs and
+the real request protocol is exercised."""
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 from pathlib import Path
 
 import pytest
-from napalm.base.exceptions import CommitError, ReplaceConfigException
+from napalm.base.exceptions import CommandErrorException, CommitError, ConnectionClosedException, ReplaceConfigException
 
 from hatang.network.drivers import frr
 from hatang.network.drivers.ssh import CommandResult
 
-RELOAD_TEST_OUTPUT = "\nLines To Delete\n===============\n\nLines To Add\n============\ninterface eth0\n description uplink\n"
+RUNNING = "!\nfrr version 8.4.4\nhostname r1\n!\ninterface eth0\n ip address 198.18.4.3/31\nexit\n!\nend\n"
+# vtysh -N r1 [--dryrun -f FILE | -c COMMAND]; without either, a session on stdin. Each
+# start is logged, to count them.
+FAKE_VTYSH = """#!/bin/sh
+printf '%s\\n' "$*" >> "$FAKE_DIR/vtysh.log"
+if [ "$3" = --dryrun ]; then
+    if grep -q adress "$5"; then echo "line 2: % Unknown command: ip adress 198.18.4.3/31"; exit 2; fi
+    exit 0
+fi
+answer() {
+    case "$1" in
+    "show running-config") printf 'Building configuration...\\n\\nCurrent configuration:\\n'; cat "$FAKE_DIR/running" ;;
+    "show version") echo "FRRouting 8.4.4 (r1)." ;;
+    *) echo "% Unknown command: $1" ;;
+    esac
+}
+if [ "$3" = -c ]; then answer "$4"; exit; fi
+printf '\\nHello, this is FRRouting (version 8.4.4).\\n\\n'
+while printf 'r1# ' && IFS= read -r line; do
+    printf '%s\\n' "$line"
+    answer "$line"
+done
+"""
 
 
-class FakeSession:
-    """Answers every exec with ``status`` and ``stdout``; keeps (command, stdin)."""
+class LocalProcess:
+    """:class:`hatang.network.drivers.ssh.RemoteProcess`, on this machine."""
 
-    def __init__(self, status: int = 0, stdout: str = "") -> None:
-        self.status, self.stdout = status, stdout
-        self.execs: list[tuple[str, str | None]] = []
+    def __init__(self, command: str, env: dict[str, str]):
+        self.proc = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)  # as sshd starts a session's shell
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except BrokenPipeError:  # it has ended: recv tells
+            pass
+
+    def recv(self, timeout: float) -> bytes:
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise ConnectionClosedException(f"no answer within {timeout:g} s")
+        return os.read(self.proc.stdout.fileno(), 65536)
+
+    def exit_status(self) -> int:
+        return self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:  # it has ended already
+            pass
+
+
+class LocalSession:
+    """The admin login as a local shell; keeps every command it started or ran."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.started: list[LocalProcess] = []
+        self.ran: list[str] = []
+
+    def start(self, command: str) -> LocalProcess:
+        self.started.append(LocalProcess(command, self.env))
+        return self.started[-1]
 
     def run(self, command: str, *, stdin: str | None = None, timeout: float | None = None) -> CommandResult:
-        self.execs.append((command, stdin))
-        return CommandResult(self.status, self.stdout, "")
+        self.ran.append(command)
+        proc = subprocess.run(["sh", "-c", command], input=stdin, capture_output=True, text=True, env=self.env, timeout=30)
+        return CommandResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def close(self) -> None:
+        for process in self.started:
+            if process.proc.poll() is None:
+                process.close()
+                process.proc.wait(timeout=10)
 
 
-def driver_with(session: FakeSession) -> frr.FRRDriver:
-    driver = frr.FRRDriver("198.18.0.9", "net", "pw", optional_args={"admin_username": "adm", "admin_password": "pw"})
+@pytest.fixture
+def router(tmp_path: Path):
+    """(driver, its local admin session, the fake's directory): a driver whose admin
+    login runs on this machine with the stand-in vtysh first on PATH."""
+    fake = tmp_path / "fake"
+    (fake / "bin").mkdir(parents=True)
+    (fake / "bin" / "vtysh").write_text(FAKE_VTYSH)
+    (fake / "bin" / "vtysh").chmod(0o755)
+    (fake / "running").write_text(RUNNING)
+    (tmp_path / "home").mkdir()
+    env = {**os.environ, "PATH": f"{fake / 'bin'}:{os.environ['PATH']}", "HOME": str(tmp_path / "home"), "FAKE_DIR": str(fake)}
+    session = LocalSession(env)
+    driver = frr.FRRDriver("198.18.0.9", "net", "pw", optional_args={"admin_username": "adm", "admin_password": "pw", "vtysh_via": "admin", "pathspace": "r1"})
     driver._admin_session = session  # type: ignore[assignment]
-    return driver
+    yield driver, session, fake
+    driver.close()
 
 
-def test_load_and_compare_is_one_exec_that_installs_the_agent_and_keeps_the_deltas() -> None:
-    session = FakeSession(stdout=RELOAD_TEST_OUTPUT)
-    driver = driver_with(session)
-    driver.load_replace_candidate(config="hostname r\n")
-    diff = driver.compare_config()
-    assert len(session.execs) == 1
-    command, stdin = session.execs[0]
-    assert "agent.sh.new" in command and command.rstrip().endswith("prepare candidate.conf") and stdin == "hostname r\n"
-    assert "+ description uplink" in diff
-    driver.load_replace_candidate(config="hostname r\n")  # the agent is installed once per session
-    assert "agent.sh.new" not in session.execs[1][0]
-    driver.discard_config()
+def vtysh_starts(fake: Path) -> list[str]:
+    log = fake / "vtysh.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_one_agent_and_one_vtysh_serve_the_whole_session(router) -> None:
+    driver, session, fake = router
+    candidate = RUNNING.replace("exit\n!\nend", " description uplink\nexit\n!\nend")
+    driver.load_replace_candidate(config=candidate)
+    assert driver.compare_config() == " interface eth0\n+ description uplink"
+    assert driver.get_config()["running"] == RUNNING
+    assert driver.cli(["show version"]) == {"show version": "FRRouting 8.4.4 (r1).\n"}
+    driver.load_replace_candidate(config=RUNNING)  # the router runs it already
     assert driver.compare_config() == ""
+    assert not driver.has_pending_commit()
+    assert len(session.started) == 1 and not session.ran, "one exec for the whole session"
+    assert (Path(session.env["HOME"]) / ".hatang-frr/r1/agent.sh").read_text() == frr.AGENT
+    assert vtysh_starts(fake) == ["-N r1", f"-N r1 --dryrun -f candidate-{driver._agent_token}.conf"], "one vtysh for the session, one syntax check"
+    workdir = Path(session.env["HOME"]) / ".hatang-frr/r1"
+    assert list(workdir.glob("candidate-*"))
+    driver.close()
+    session.started[0].proc.wait(timeout=10)
+    assert not list(workdir.glob("candidate-*")), "the session's files end with it"
 
 
-def test_a_rejected_candidate_names_the_device_output() -> None:
-    driver = driver_with(FakeSession(status=frr.REJECTED, stdout="line 3: % Unknown command: ip adress 10.0.0.1/31"))
-    with pytest.raises(ReplaceConfigException, match="ip adress"):
-        driver.load_replace_candidate(config="interface eth0\n ip adress 10.0.0.1/31\n")
+def test_a_command_vtysh_refuses_is_an_error_and_the_session_goes_on(router) -> None:
+    driver, session, _ = router
+    with pytest.raises(CommandErrorException, match="show foo.*Unknown command"):
+        driver.cli(["show foo"])
+    assert driver.cli(["show version"])["show version"].startswith("FRRouting")
+    with pytest.raises(CommandErrorException, match="one line"):
+        driver.cli(["show version\nshow foo"])
+    assert len(session.started) == 1
+
+
+def test_a_rejected_candidate_names_the_device_output(router) -> None:
+    driver, _, _ = router
+    with pytest.raises(ReplaceConfigException, match="198.18.0.9: the device rejects the candidate.*ip adress"):
+        driver.load_replace_candidate(config=RUNNING.replace("ip address", "ip adress"))
     assert driver.compare_config() == ""
     with pytest.raises(CommitError, match="no candidate"):
         driver.commit_config()
 
 
-def test_an_agent_that_cannot_be_installed_is_a_clear_error() -> None:
-    driver = driver_with(FakeSession(status=frr.AGENT_NOT_INSTALLED, stdout="mkdir: Permission denied"))
-    with pytest.raises(CommitError, match="cannot install the commit agent.*Permission denied"):
+def test_pending_reads_the_agent_directory(router) -> None:
+    driver, session, _ = router
+    assert not driver.has_pending_commit()
+    (Path(session.env["HOME"]) / ".hatang-frr/r1/pending").write_text("1\n")
+    assert driver.has_pending_commit()
+
+
+def test_the_agent_ends_with_the_session_and_a_lost_agent_is_replaced(router) -> None:
+    driver, session, _ = router
+    assert not driver.has_pending_commit()
+    subprocess.run(["pkill", "-KILL", "-P", str(session.started[0].proc.pid)], check=True)  # the agent, under setsid -w
+    with pytest.raises(ConnectionClosedException, match="the commit agent ended"):
         driver.has_pending_commit()
+    assert not driver.has_pending_commit(), "the next request starts another agent"
+    assert len(session.started) == 2
+    driver.close()
+    assert session.started[1].proc.wait(timeout=10) == 0, "closing the session ends its agent"
 
 
-@pytest.mark.parametrize(("pending", "status"), [(True, 0), (False, 1)])
-def test_detach_waits_for_the_job_and_returns_its_status(tmp_path: Path, pending: bool, status: int) -> None:
-    (tmp_path / "agent.sh").write_text(frr.AGENT)
-    if pending:
-        (tmp_path / "pending").write_text("1\n")
-    proc = subprocess.run(["sh", str(tmp_path / "agent.sh"), str(tmp_path), "r1", "-", "detach", "job1", "pending"],
-                          capture_output=True, text=True, timeout=30)
-    assert proc.returncode == status, proc.stdout + proc.stderr
-    assert not list(tmp_path.glob("job1.*")), "a job read back leaves no files behind"
+def test_an_agent_that_cannot_be_installed_is_a_clear_error(router) -> None:
+    driver, session, _ = router
+    home = Path(session.env["HOME"])
+    home.rmdir()
+    home.write_text("not a directory\n")
+    with pytest.raises(CommitError, match="cannot install the commit agent in ~adm/.hatang-frr/r1"):
+        driver.has_pending_commit()

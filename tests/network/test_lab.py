@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from napalm.base.exceptions import CommitError
 
 from hatang.inventory import load
 from hatang.network import backup as backups
@@ -153,6 +154,24 @@ def test_connection_dropped_mid_commit_is_reverted_by_the_router(configured) -> 
     assert vtysh("cpe-lien-bao", "show running-config") == before, f"dropped={dropped}: the router's own timer must have restored it"
     with connected(inv, "cpe-lien-bao") as fresh:
         assert not fresh.has_pending_commit()
+
+
+def test_a_line_the_daemons_refuse_leaves_the_old_configuration(configured) -> None:
+    """vtysh's syntax check passes it; ospfd refuses it (the network already has an
+    area). The change around it must not stay either: all or nothing."""
+    lab, _ = configured
+    inv = lab.inventory
+    before = vtysh("cpe-lien-bao", "show running-config")
+    lan = next(line.split()[1] for line in before.splitlines() if line.startswith(" network ") and not line.split()[1].endswith(("/31", "/32")))
+    candidate = Renderer(inv).render("cpe-lien-bao").text.replace("description LAN Lien Bao", "description LAN refused").replace(
+        f" network {lan} area", f" network {lan} area 0.0.0.9\n network {lan} area", 1)
+    with connected(inv, "cpe-lien-bao", one_login=True) as driver:
+        driver.load_replace_candidate(config=candidate)
+        assert f"+ network {lan} area 0.0.0.9" in driver.compare_config()
+        with pytest.raises(CommitError, match="rejected the configuration; the previous one is back in place"):
+            driver.commit_config(revert_in=60)
+        assert not driver.has_pending_commit()
+    assert vtysh("cpe-lien-bao", "show running-config") == before
 
 
 def test_driver_merge_confirm_and_rollback(configured) -> None:
