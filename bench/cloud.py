@@ -155,8 +155,8 @@ def main() -> None:
         f"pveproxy costs per request, proxying to the node); the state is kept on disk between the two. "
         f"Median of {RUNS} runs.\n\n"
         + table(["what", "guests", "API calls", "seconds"], rows)
-        + f"\n\nThe plan reads each cluster in a constant number of calls (`/cluster/resources`, HA resources, "
-        f"HA rules, and a template listing where containers are wanted), whatever the number of guests; "
+        + f"\n\nThe plan reads each cluster in a constant number of calls (the token's permissions on `/vms`, `/cluster/resources`, "
+        f"HA resources, HA rules, and a template listing where containers are wanted), whatever the number of guests; "
         f"it {verdict} the goal of {GOAL_S:.0f} s. The naive refresh grows with the guests: one call each."
     )
     write_section("cloud", "Cloud: plan 300 guests (issue 7)", "python -m bench.cloud", body)

@@ -146,7 +146,7 @@ class Pve:
     def open(cls, inv: Inventory, cluster: str) -> "Pve":
         return cls(connect(inv, cluster), cluster)
 
-    def request(self, verb: str, path: str, **params: Any) -> Any:
+    def request(self, verb: str, path: str, /, **params: Any) -> Any:
         with self._lock:
             self.calls += 1
         resource = self.api(path.strip("/"))
@@ -163,16 +163,16 @@ class Pve:
             reason = exc.args[0].reason if exc.args and hasattr(exc.args[0], "reason") else exc
             raise UnreachableError(f"{self.cluster}: cannot reach the Proxmox API at {self.url}: {reason}") from None
 
-    def get(self, path: str, **params: Any) -> Any:
+    def get(self, path: str, /, **params: Any) -> Any:
         return self.request("GET", path, **params)
 
-    def post(self, path: str, **params: Any) -> Any:
+    def post(self, path: str, /, **params: Any) -> Any:
         return self.request("POST", path, **params)
 
-    def put(self, path: str, **params: Any) -> Any:
+    def put(self, path: str, /, **params: Any) -> Any:
         return self.request("PUT", path, **params)
 
-    def delete(self, path: str, **params: Any) -> Any:
+    def delete(self, path: str, /, **params: Any) -> Any:
         return self.request("DELETE", path, **params)
 
     def wait(self, upid: str, what: str, *, timeout_s: float = 300.0, poll_s: float = 0.05) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CREATED_MARKER, FINGERPRINT_PREFIX, MANAGED_TAG
+from hatang.errors import HatangError
 
 MIB = 1024**2
 GIB = 1024**3
@@ -92,9 +93,22 @@ def guest_from(entry: dict[str, Any]) -> Guest:
     )
 
 
+def require_guest_audit(pve: Pve) -> None:
+    """Refuse a token that cannot see every guest: PVE leaves out of /cluster/resources
+    the guests a token may not audit, and a plan would then create them again."""
+    held = pve.get("access/permissions", path="/vms").get("/vms", {})
+    if not held.get("VM.Audit"):
+        raise HatangError(
+            f"{pve.cluster}: the 'pve-api' token cannot see every guest (no VM.Audit on /vms): a plan would take the guests it cannot see for missing ones",
+            details=["give the token's user a role with VM.Audit on / (PVEAuditor to plan, PVEVMAdmin and PVEDatastoreUser to apply)"],
+        )
+
+
 def read_cluster(pve: Pve, *, wanted_names: set[str], ct_template_storage: str | None) -> ClusterView:
-    """The cluster as it is, in 3 calls (4 with containers, plus one per untagged namesake)."""
+    """The cluster as it is, in 4 calls (5 with containers, plus one per untagged
+    namesake), after checking the token sees every guest."""
     before = pve.calls
+    require_guest_audit(pve)
     resources = pve.get("cluster/resources")
     nodes = {
         r["node"]: NodeState(r["node"], r.get("status") == "online", int(r.get("maxcpu", 0)), int(r.get("maxmem", 0)))

@@ -37,6 +37,7 @@ ROLES: dict[str, frozenset[str]] = {
     "PVEVMAdmin": frozenset((*VM_PRIVS, "SDN.Use")),
     "PVEVMUser": frozenset(("VM.Audit", "VM.Backup", "VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console", "VM.PowerMgmt")),
     "PVEAuditor": frozenset(AUDIT_PRIVS),
+    "PVESysAdmin": frozenset((*SYS_PRIVS, "Pool.Audit")),
     "NoAccess": frozenset(),
 }
 

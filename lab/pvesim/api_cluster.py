@@ -1,4 +1,5 @@
-"""Cluster-wide and node routes: resources, next id, HA, nodes, storage, tasks, version."""
+"""Cluster-wide and node routes: resources, next id, HA, nodes, storage, tasks, version,
+the caller's permissions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ PVE_VERSION = {"version": "9.1.3", "release": "9.1", "repoid": "hatang-pvesim"}
 @route("GET", "/version")
 def version(call: Call) -> dict[str, str]:
     return PVE_VERSION
+
+
+@route("GET", "/access/permissions")
+def permissions(call: Call) -> dict[str, dict[str, int]]:
+    """The caller's effective privileges: each token holds one role on ``/``, propagated,
+    so every path has the same ones."""
+    return {call.get("path") or "/": {privilege: 1 for privilege in sorted(call.principal.privileges)}}
 
 
 @route("GET", "/cluster/resources")

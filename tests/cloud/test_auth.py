@@ -8,6 +8,7 @@ import requests
 from hatang.cloud.apply import apply
 from hatang.cloud.errors import PveError
 from hatang.cloud.plan import plan
+from hatang.errors import HatangError
 from hatang.lab.pvesim.access import Access
 
 DMZ = ["pve-dmz"]
@@ -28,11 +29,14 @@ def test_auditor_token_plans_but_apply_is_refused_with_the_missing_privilege(sim
     assert "lacks this privilege" in " ".join(refused.value.details)
 
 
-def test_token_without_audit_cannot_even_plan(sim, inv, monkeypatch):
-    use_token(monkeypatch, sim, "nobody@pve!none", "NoAccess")
-    with pytest.raises(PveError) as refused:
+@pytest.mark.parametrize("role", ["NoAccess", "PVESysAdmin"])
+def test_token_that_cannot_see_the_guests_is_refused_before_planning(sim, inv, monkeypatch, role):
+    """PVESysAdmin audits nodes but not guests: /cluster/resources would list none of
+    them, and a plan would create every one again."""
+    use_token(monkeypatch, sim, "ops@pve!limited", role)
+    with pytest.raises(HatangError) as refused:
         plan(inv, clusters=DMZ)
-    assert refused.value.status == 403 and "Sys.Audit" in refused.value.message
+    assert refused.value.message.startswith("pve-dmz: the 'pve-api' token cannot see every guest (no VM.Audit on /vms)")
 
 
 def test_wrong_secret_is_a_401_naming_the_credential(sim, inv, monkeypatch):

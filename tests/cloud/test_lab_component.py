@@ -26,7 +26,7 @@ def test_component_up_status_down(hatang_tmp_env, monkeypatch: pytest.MonkeyPatc
         assert [row["running"] for row in pvesim.status(ctx)] == [True, True]
         pvesim.up(ctx)  # idempotent: the same process
         assert ctx.registry.read()[PROC].pid == proc.pid
-        assert plan(load(None, "lab")).api_calls == 7
+        assert plan(load(None, "lab")).api_calls == 9
     finally:
         pvesim.down(ctx)
     assert not is_alive(proc)
