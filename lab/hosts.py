@@ -124,6 +124,7 @@ def _netns_up(host: LinuxHost, prefixes: list[str]) -> None:
     if _ip("netns", "add", ns, check=False).returncode != 0:
         _ip("netns", "delete", ns, check=False)  # a leftover of a crash: start clean
         _ip("netns", "add", ns)
+    _ip("link", "delete", veth, check=False)  # a leftover of a crash (its pair goes with it)
     _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
     _ip("link", "set", veth, "master", BRIDGE, "up")
     inside = ("-n", ns)
@@ -264,6 +265,9 @@ def down(ctx: LabContext) -> None:
     _stop_inits(ctx)
     ctx.stop_all(PROCESS_PREFIX)
     for ns in _leftover_netns():
+        # the veth first: deleting it is immediate, while a deleted namespace frees its
+        # devices later, and an "up" right after would find the name still taken
+        _ip("link", "delete", _veth(ns.removeprefix(NETNS_PREFIX)), check=False)
         _ip("netns", "delete", ns, check=False)
     _ip("link", "delete", BRIDGE, check=False)
     hosts_dir = ctx.state_dir / "hosts"

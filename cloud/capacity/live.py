@@ -2,9 +2,10 @@
 
 Every guest counts, hatang's or not (a VM made by hand takes RAM all the same); its
 class is the inventory's where the name is known, else ``standard``. Cores, memory and
-HA come from ``/cluster/resources`` (with the HA lists: 3 calls); disks from each
-guest's config, one call per guest, every volume with its storage and ``size``
-(PVE's ``G`` is the inventory's ``size_gb`` unit, as the cloud room writes them).
+HA come from ``/cluster/resources`` (with the token's permissions and the HA lists: 4
+calls); disks from each guest's config, one call per guest, every volume with its
+storage and ``size`` (PVE's ``G`` is the inventory's ``size_gb`` unit, as the cloud
+room writes them).
 CD-ROM drives are not disks; detached (``unused``) volumes still fill their storage.
 """
 
