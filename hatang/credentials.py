@@ -63,9 +63,18 @@ def _vault_data() -> dict:
 
 def _lab_data() -> dict:
     path = lab_secrets_file()
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return {}
-    return yaml.safe_load(path.read_text()) or {}
+    return _lab_file(str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=2)
+def _lab_file(path: str, inode: int, mtime_ns: int, size: int) -> dict:
+    """The parsed lab secrets, read again only when the file changes (a push asks for
+    four fields per router; each new lab writes a new file)."""
+    return yaml.safe_load(Path(path).read_text()) or {}
 
 
 def secret(ref: str, field: str, *, env: str) -> str:

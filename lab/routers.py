@@ -29,6 +29,7 @@ requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.prefli
 
 READY_TIMEOUT_S = 60.0
 PROBE_WORKERS = 32
+KEYGEN_WORKERS = 8
 
 
 def topology(ctx: LabContext) -> Topology:
@@ -46,7 +47,9 @@ def up(ctx: LabContext) -> None:
         tick()
     secrets = ctx.secrets
     users.ensure(secrets, ctx.path("home"))
-    host_keys = _host_keys(ctx.path("ssh"))
+    with ThreadPoolExecutor(max_workers=KEYGEN_WORKERS) as pool:  # ssh-keygen waits mostly on its own start
+        names = [router.name for router in topo.routers]
+        host_keys = dict(zip(names, pool.map(lambda name: _host_keys(ctx.path("routers", name, "ssh")), names)))
     cli = ctx.path("bin") / "router-cli"
     cli.write_text(routerd.ROUTER_CLI)
     cli.chmod(0o755)
@@ -59,7 +62,7 @@ def up(ctx: LabContext) -> None:
         persistent = base / "snmp"
         persistent.mkdir(exist_ok=True)
         shutil.chown(persistent, "Debian-snmp", "Debian-snmp")
-        sshd_conf.write_text(routerd.sshd_config(router, host_keys, cli))
+        sshd_conf.write_text(routerd.sshd_config(router, host_keys[router.name], cli))
         snmpd_conf.write_text(routerd.snmpd_config(router, secrets, persistent))
         snmpd_conf.chmod(0o644)
         specs.extend(routerd.specs(router, base, sshd_conf, snmpd_conf))
@@ -106,7 +109,9 @@ def _wait_for_zebra(ctx: LabContext, topo: Topology) -> None:
 
 
 def _host_keys(directory: Path) -> list[Path]:
-    """The lab's SSH host keys (one set per lab, generated on first use)."""
+    """A router's SSH host keys, generated on its first start and kept until ``lab down``:
+    each router has its own, as real ones do, so a connection that reaches the wrong
+    router fails its host-key check."""
     keys = []
     for kind in ("ed25519", "ecdsa"):
         key = directory / f"ssh_host_{kind}_key"

@@ -61,10 +61,15 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool
     }
 
 
+#: napalm's driver class by name: napalm imports the driver's module on every lookup,
+#: under the import lock, which a push's 140 concurrent connections would queue on.
+driver_class = functools.lru_cache(maxsize=None)(napalm.get_network_driver)
+
+
 def driver_for(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool = False) -> NetworkDriver:
     """A napalm driver for ``name``, not yet opened (``one_login``: see :func:`driver_args`)."""
     driver_name, kwargs = driver_args(inv, name, timeout=timeout, one_login=one_login)
-    return napalm.get_network_driver(driver_name)(**kwargs)
+    return driver_class(driver_name)(**kwargs)
 
 
 #: The driver of bulk work (push, diff, drift, backup): one login per router.

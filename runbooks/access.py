@@ -63,14 +63,12 @@ class ReadOnlyDriver:
 def napalm_driver(inv: Inventory, device: str) -> Any:
     """An opened napalm driver for ``device`` (the network room's connection settings),
     logged in with the read-only account ``net-readonly`` for the getters."""
-    import napalm
-
     from hatang.credentials import credential
-    from hatang.network.connect import driver_args
+    from hatang.network.connect import driver_args, driver_class
 
     name, kwargs = driver_args(inv, device, timeout=DRIVER_TIMEOUT_S)
     kwargs |= credential("net-readonly", ("username", "password"), env=inv.env)
-    driver = napalm.get_network_driver(name)(**kwargs)
+    driver = driver_class(name)(**kwargs)
     driver.open()
     return driver
 

@@ -37,6 +37,24 @@ class RecordNewHostKey(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
+def known_keys(known_hosts: Path, host: str, port: int = 22) -> paramiko.HostKeys:
+    """The keys ``known_hosts`` holds for ``host``: only its lines (and hashed ones, which
+    cannot be matched before parsing) are parsed, as every connection reads the file
+    and a province's file has a line per router."""
+    name = host if port == 22 else f"[{host}]:{port}"
+    keys = paramiko.HostKeys()
+    with open(known_hosts, encoding="ascii", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            names = line.split(" ", 1)[0]
+            if not (names.startswith("|") or name in names.split(",")):
+                continue
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(line, number)
+            if entry is not None and entry.key is not None:
+                for pattern in entry.hostnames:
+                    keys.add(pattern, entry.key.get_name(), entry.key)
+    return keys
+
+
 class RemoteProcess:
     """A command left running on a channel of its own: its input written and its output
     (stdout and stderr together) read as they come."""
@@ -105,7 +123,10 @@ class SshSession:
     def open(self) -> None:
         client = paramiko.SSHClient()
         if self.known_hosts is not None and self.known_hosts.exists():
-            client.load_host_keys(str(self.known_hosts))
+            known = known_keys(self.known_hosts, self.host, self.port)
+            for pattern, key_types in known.items():
+                for key_type, key in key_types.items():
+                    client.get_host_keys().add(pattern, key_type, key)
         if self.host_keys == "record" and self.known_hosts is not None:
             client.set_missing_host_key_policy(RecordNewHostKey(self.known_hosts))
         else:

@@ -11,13 +11,16 @@ import sys
 import threading
 import time
 
+import paramiko
 import pytest
-from napalm.base.exceptions import CommitError
+from napalm.base.exceptions import CommitError, ConnectionException
 
+from hatang.credentials import secret
 from hatang.inventory import load
 from hatang.network import backup as backups
-from hatang.network.connect import connected, driver_for
+from hatang.network.connect import LAB_ADMIN_CREDENTIAL, connected, driver_for
 from hatang.network.drivers.frr import CommitInterrupted
+from hatang.network.drivers.ssh import HOST_KEY_POLICIES, SshSession
 from hatang.network.push import push
 from hatang.network.render import Renderer
 from hatang.paths import DEFAULT_INVENTORY
@@ -131,6 +134,44 @@ def test_wrong_credentials_and_unreachable_device_are_clear_per_device_errors(co
     outside = next(d.name for d in inv.routers() if d.name not in lab.device_names)  # no router answers there
     report = push(inv, [outside], open_driver=functools.partial(driver_for, timeout=2), show_progress=False, record=False)
     assert "unreachable" in report.results[outside].error and report.status(outside) == "failed"
+
+
+def test_host_keys_are_recorded_on_first_contact_then_required(configured, tmp_path) -> None:
+    """Against a router's real sshd: an unknown key is refused under ``require`` (the
+    production policy) and recorded once under ``record`` (the lab's); a key that differs
+    from the recorded one is refused under both, and nothing is recorded over it."""
+    lab, _ = configured
+    host = str(lab.inventory.mgmt("cpe-tich-son").ip)
+    known = tmp_path / "known_hosts"
+
+    def session(host: str, policy: str) -> SshSession:
+        return SshSession(host, secret(LAB_ADMIN_CREDENTIAL, "username", env="lab"), secret(LAB_ADMIN_CREDENTIAL, "password", env="lab"),
+                          timeout=5, known_hosts=known, host_keys=policy)
+
+    with pytest.raises(ConnectionException, match="unknown SSH host key"):
+        session(host, "require").open()
+    assert not known.exists()
+    for policy in ("record", "record", "require"):  # the second contact records nothing more
+        ssh = session(host, policy)
+        ssh.open()
+        try:
+            assert ssh.run("true").status == 0
+        finally:
+            ssh.close()
+    recorded = known.read_text().splitlines()
+    assert len(recorded) == 1 and recorded[0].startswith(f"{host} "), recorded
+    other = str(lab.inventory.mgmt("cpe-lien-bao").ip)
+    forged = paramiko.ECDSAKey.generate()  # the lab's sshd has an ECDSA key too: paramiko asks for the known type
+    impostors = {
+        "another router's key": recorded[0].replace(host, other, 1) + "\n",  # every lab router has keys of its own
+        "a forged key": f"{other} {forged.get_name()} {forged.get_base64()}\n",
+    }
+    for what, line in impostors.items():
+        known.write_text(line)
+        for policy in HOST_KEY_POLICIES:
+            with pytest.raises(ConnectionException, match="host key CHANGED"):
+                session(other, policy).open()
+        assert known.read_text() == line, f"{what}: nothing may be recorded over a known key"
 
 
 def test_connection_dropped_mid_commit_is_reverted_by_the_router(configured) -> None:
