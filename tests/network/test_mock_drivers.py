@@ -13,6 +13,7 @@ import napalm
 import pytest
 
 from hatang import audit
+from hatang.errors import UserAbort
 from hatang.inventory import load
 from hatang.network import backup as backups
 from hatang.network.checks import ospf_neighbors
@@ -132,3 +133,48 @@ def test_too_many_failures_stop_the_remaining_waves(production, fake_secrets, ma
     assert report.status("dr-vinh-yen") == "unchanged"  # the rest of its wave completed
     assert sum(report.status(d) == "skipped" for d in devices) == skipped
     assert report.stopped_after_wave == (2 if skipped else None) and not report.ok
+
+
+
+@pytest.fixture
+def cli_push(monkeypatch: pytest.MonkeyPatch):
+    """``hatang net push`` on production with the mock driver; each push the command
+    makes is recorded as (dry run?, the device's status)."""
+    from typer.testing import CliRunner
+
+    from hatang.cli import app
+    from hatang.network import push as push_module
+
+    def invoke(device: str, platform: str, scenario: str, *args: str, stdin: str = ""):
+        calls: list[tuple[bool, str]] = []
+
+        def mocked(inv, devices, **kwargs):
+            kwargs |= {"open_driver": mock_opener(platform, scenario), "skip_checks": OFFLINE, "record": False}
+            report = push(inv, devices, **kwargs)
+            calls.append((kwargs.get("dry_run", False), report.status(device)))
+            return report
+
+        monkeypatch.setattr(push_module, "push", mocked)
+        result = CliRunner().invoke(app, ["net", "push", "--site", device, "--env", "production", *args], input=stdin)
+        return result, calls
+
+    return invoke
+
+
+def test_a_production_push_previews_and_asks_first(cli_push, fake_secrets) -> None:
+    declined, calls = cli_push("cpe-tich-son", "ios", "commit-ok", stdin="n\n")
+    assert isinstance(declined.exception, UserAbort) and "nothing was changed" in str(declined.exception)
+    assert "would-change" in declined.output and "push to 1 production router(s)?" in declined.output
+    assert calls == [(True, "would-change")]  # the preview only: nothing was committed
+    accepted, calls = cli_push("cpe-tich-son", "ios", "commit-ok", stdin="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert calls == [(True, "would-change"), (False, "committed")]
+
+
+def test_yes_skips_the_question_and_no_change_asks_nothing(cli_push, fake_secrets) -> None:
+    pushed, calls = cli_push("cpe-tich-son", "ios", "commit-ok", "--yes")
+    assert pushed.exit_code == 0 and "router(s)?" not in pushed.output, pushed.output
+    assert calls == [(True, "would-change"), (False, "committed")]
+    unchanged, calls = cli_push("core-iic", "junos", "unchanged")
+    assert unchanged.exit_code == 0 and "router(s)?" not in unchanged.output, unchanged.output
+    assert calls == [(True, "unchanged"), (False, "unchanged")]
