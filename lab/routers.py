@@ -47,8 +47,8 @@ def up(ctx: LabContext) -> None:
         tick()
     secrets = ctx.secrets
     users.ensure(secrets, ctx.path("home"))
+    names = [router.name for router in topo.routers]
     with ThreadPoolExecutor(max_workers=KEYGEN_WORKERS) as pool:  # ssh-keygen waits mostly on its own start
-        names = [router.name for router in topo.routers]
         host_keys = dict(zip(names, pool.map(lambda name: _host_keys(ctx.path("routers", name, "ssh")), names)))
     cli = ctx.path("bin") / "router-cli"
     cli.write_text(routerd.ROUTER_CLI)

@@ -38,12 +38,16 @@ class RecordNewHostKey(paramiko.MissingHostKeyPolicy):
 
 
 def known_keys(known_hosts: Path, host: str, port: int = 22) -> paramiko.HostKeys:
-    """The keys ``known_hosts`` holds for ``host``: only its lines (and hashed ones, which
-    cannot be matched before parsing) are parsed, as every connection reads the file
-    and a province's file has a line per router."""
+    """The keys ``known_hosts`` holds for ``host`` (none if the file does not exist yet):
+    only its lines (and hashed ones, which cannot be matched before parsing) are parsed,
+    as every connection reads the file and a province's file has a line per router."""
     name = host if port == 22 else f"[{host}]:{port}"
     keys = paramiko.HostKeys()
-    with open(known_hosts, encoding="ascii", errors="replace") as handle:
+    try:
+        handle = open(known_hosts, encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return keys
+    with handle:
         for number, line in enumerate(handle, 1):
             names = line.split(" ", 1)[0]
             if not (names.startswith("|") or name in names.split(",")):
@@ -122,11 +126,8 @@ class SshSession:
 
     def open(self) -> None:
         client = paramiko.SSHClient()
-        if self.known_hosts is not None and self.known_hosts.exists():
-            known = known_keys(self.known_hosts, self.host, self.port)
-            for pattern, key_types in known.items():
-                for key_type, key in key_types.items():
-                    client.get_host_keys().add(pattern, key_type, key)
+        if self.known_hosts is not None:
+            client.get_host_keys().update(known_keys(self.known_hosts, self.host, self.port))
         if self.host_keys == "record" and self.known_hosts is not None:
             client.set_missing_host_key_policy(RecordNewHostKey(self.known_hosts))
         else:

@@ -135,7 +135,6 @@ def test_too_many_failures_stop_the_remaining_waves(production, fake_secrets, ma
     assert report.stopped_after_wave == (2 if skipped else None) and not report.ok
 
 
-
 @pytest.fixture
 def cli_push(monkeypatch: pytest.MonkeyPatch):
     """``hatang net push`` on production with the mock driver; each push the command
