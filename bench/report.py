@@ -22,6 +22,12 @@ HEADER = """# Benchmarks
 Each section is written by the benchmark named in it (`make bench` runs them all); the
 peer is measured in the same run on the same machine. Figures are from the last run.
 """
+RELIABILITY = REPO_ROOT / "docs" / "reliability.md"
+RELIABILITY_HEADER = """# Reliability
+
+Each section is written by the fault run named in it (`make bench` runs them all): the
+faults tried, their outcomes and the time to report. Figures are from the last run.
+"""
 
 
 def machine() -> str:
@@ -35,20 +41,22 @@ def peak_rss_mib(children: bool = False) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def write_section(name: str, title: str, command: str, body: str) -> Path:
-    """Replace (or add) the section ``name`` of docs/benchmarks.md and print it."""
+def write_section(name: str, title: str, command: str, body: str, reliability: bool = False) -> Path:
+    """Replace (or add) the section ``name`` of docs/benchmarks.md (or, with
+    ``reliability``, of docs/reliability.md) and print it."""
+    report, header = (RELIABILITY, RELIABILITY_HEADER) if reliability else (REPORT, HEADER)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"<!-- bench:{name} -->\n## {title}\n\n"
         f"Run {stamp} on {machine()}; reproduce with `{command}`.\n\n{body.strip()}\n<!-- /bench:{name} -->\n"
     )
     print(section)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else HEADER
+    report.parent.mkdir(parents=True, exist_ok=True)
+    text = report.read_text(encoding="utf-8") if report.exists() else header
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->\n", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    REPORT.write_text(text, encoding="utf-8")
-    return REPORT
+    report.write_text(text, encoding="utf-8")
+    return report
 
 
 def table(columns: list[str], rows: list[list[object]]) -> str:
