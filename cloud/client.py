@@ -175,21 +175,31 @@ class Pve:
     def delete(self, path: str, /, **params: Any) -> Any:
         return self.request("DELETE", path, **params)
 
-    def wait(self, upid: str, what: str, *, timeout_s: float = 300.0, poll_s: float = 0.05) -> None:
-        """Wait for a task to stop; raise TaskError naming ``what`` unless it ended OK."""
+    def wait(self, upid: str, what: str, *, timeout_s: float = 300.0, poll_s: float = 0.05) -> list[str]:
+        """Wait for a task to stop; raise TaskError naming ``what`` unless it succeeded.
+        ``WARNINGS: n`` is a success in PVE (the worker logged warnings and finished): the
+        warnings are read from the task log and returned."""
         node = upid.split(":")[1]
         deadline = time.monotonic() + timeout_s
         delay = poll_s
         while True:
             status = with_backoff(lambda: self.get(f"nodes/{node}/tasks/{upid}/status"))
             if status.get("status") == "stopped":
-                if status.get("exitstatus") != "OK":
-                    raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {status.get('exitstatus')}", upid=upid)
-                return
+                exitstatus = str(status.get("exitstatus"))
+                if exitstatus.startswith("WARNINGS"):
+                    return self.task_warnings(node, upid, what)
+                if exitstatus != "OK":
+                    raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {exitstatus}", upid=upid, exitstatus=exitstatus)
+                return []
             if time.monotonic() >= deadline:
                 raise TaskError(f"{what}: task {upid} still running after {timeout_s:g} s", upid=upid, timeout=True)
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
+
+    def task_warnings(self, node: str, upid: str, what: str) -> list[str]:
+        """The ``WARN:`` lines of a task's log (its first 500 lines)."""
+        lines = with_backoff(lambda: self.get(f"nodes/{node}/tasks/{upid}/log", limit=500))
+        return [f"{what}: {line['t']}" for line in lines if str(line.get("t", "")).startswith("WARN")]
 
     def run(self, verb: str, path: str, what: str, *, timeout_s: float = 300.0, **params: Any) -> None:
         """Start a task-returning call and wait for it."""

@@ -2,9 +2,10 @@
 
 Actions, in the order apply runs them: ``move`` (a guest that must change node),
 ``update`` (fields that differ, each with its old and new value), ``create``, ``ha-rule``
-(anti-affinity as PVE 9 HA rules), ``delete`` (managed guests the inventory dropped).
-``conflict`` lines name what hatang refuses to touch (an untagged guest holding a wanted
-name, duplicates). Each cluster is read in a constant number of API calls
+(anti-affinity as PVE 9 HA rules), ``delete`` (managed guests the inventory dropped),
+``reboot`` (a running VM whose CPU or memory change is pending in PVE until it restarts:
+shown, not repeated, carried out only by ``apply --reboot``). ``conflict`` lines name
+what hatang refuses to touch (an untagged guest holding a wanted name, duplicates). Each cluster is read in a constant number of API calls
 (:mod:`hatang.cloud.observed`); the plan says how many it made.
 """
 
@@ -17,13 +18,14 @@ from typing import Any
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CT_TEMPLATE_STORAGE, FINGERPRINT_PREFIX, DesiredVm, desired_state
 from hatang.cloud.drift import deep_items
-from hatang.cloud.observed import ClusterView, Guest, read_cluster
+from hatang.cloud.observed import ClusterView, Guest, read_cluster, read_pending
 from hatang.cloud.placement import capacities, place
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 
-OPS_ORDER = ("move", "update", "create", "ha-rule", "delete", "conflict")
+OPS_ORDER = ("move", "update", "create", "ha-rule", "delete", "reboot", "conflict")
+PENDING_KEYS = {"cores": "cores", "memory_mib": "memory"}  # plan field → the config key PVE keeps pending
 RULE_PREFIX = "hatang-aa-"
 
 
@@ -70,7 +72,8 @@ class ClusterPlan:
 
     @property
     def changes(self) -> list[Action]:
-        return [a for a in self.actions if a.op != "conflict"]
+        """What a plain apply does (conflicts are only reported, reboots wait for --reboot)."""
+        return [a for a in self.actions if a.op not in ("conflict", "reboot")]
 
     def of(self, op: str) -> list[Action]:
         return [a for a in self.actions if a.op == op]
@@ -86,7 +89,7 @@ class Plan:
 
     @property
     def changes(self) -> list[Action]:
-        """The actions apply would carry out (conflicts are only reported)."""
+        """The actions apply would carry out (conflicts are only reported, reboots wait for --reboot)."""
         return [a for c in self.clusters for a in c.changes]
 
     @property
@@ -126,13 +129,16 @@ def plain_tags(tags: tuple[str, ...]) -> list[str]:
     return sorted(t for t in tags if not t.startswith(FINGERPRINT_PREFIX))
 
 
-def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]]) -> list[Change]:
-    """The fields of an existing guest that differ from the inventory."""
+def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]], pending: dict[str, str] | None = None) -> list[Change]:
+    """The fields of an existing guest that differ from the inventory (CPU and memory
+    already pending in PVE are left to :func:`pending_changes`)."""
     changes = []
+    waiting = pending_changes(vm, guest, pending)
     if guest.cores != vm.cores:
         changes.append(Change("cores", guest.cores, vm.cores))
     if guest.memory_mib != vm.memory_mib:
         changes.append(Change("memory_mib", guest.memory_mib, vm.memory_mib))
+    changes = [c for c in changes if c not in waiting]
     if guest.boot_disk_gib < vm.boot_disk_gib:
         changes.append(Change("boot_disk_gib", guest.boot_disk_gib, vm.boot_disk_gib))
     if plain_tags(guest.tags) != plain_tags(vm.tags):
@@ -150,15 +156,31 @@ def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]]) ->
     return changes
 
 
-def _template_problem(vm: DesiredVm, view: ClusterView) -> str | None:
+def pending_changes(vm: DesiredVm, guest: Guest, pending: dict[str, str] | None) -> list[Change]:
+    """CPU and memory changes PVE already holds pending for this running VM: they take
+    effect when it restarts, and applying them again would change nothing."""
+    wanted = {"cores": (guest.cores, vm.cores), "memory_mib": (guest.memory_mib, vm.memory_mib)}
+    return [Change(f, old, new) for f, (old, new) in wanted.items()
+            if old != new and (pending or {}).get(PENDING_KEYS[f]) == str(new)]
+
+
+def needs_pending_read(vm: DesiredVm, guest: Guest) -> bool:
+    return guest.kind == "qemu" and guest.status == "running" and (guest.cores != vm.cores or guest.memory_mib != vm.memory_mib)
+
+
+def _template_problem(vm: DesiredVm, view: ClusterView, node: str) -> str | None:
     if vm.kind == "qemu" and vm.template not in view.templates():
         return f"cannot create {vm.name}: no template VM named '{vm.template}' on the cluster"
     if vm.kind == "qemu":
         template = view.templates()[vm.template]
         if not view.nodes.get(template.node) or not view.nodes[template.node].online:
             return f"cannot create {vm.name} now: its template '{vm.template}' is on {template.node}, which is offline"
-    if vm.kind == "lxc" and not any(v.split("/")[-1].startswith(vm.template) for v in view.ct_templates):
-        return f"cannot create {vm.name}: no container template '{vm.template}' in the cluster's template storage"
+        local = sorted(view.template_storages.get(vm.template, set()) - view.shared_storages)
+        if node != template.node and local:
+            return (f"cannot create {vm.name} on {node}: template '{vm.template}' is on {template.node} with disks on "
+                    f"node-local storage ({', '.join(local)}); PVE clones to another node only from shared storage")
+    if vm.kind == "lxc" and not any(v.split("/")[-1].startswith(vm.template) for v in view.ct_templates.get(node, [])):
+        return f"cannot create {vm.name} on {node}: no container template '{vm.template}' in {node}'s template storage (it is node-local: download it there)"
     return None
 
 
@@ -187,7 +209,7 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
     for vm in desired:
         guest, node = existing.get(vm.name), placement.nodes.get(vm.name)
         if guest is None:
-            problem = None if vm.name in blocked or node is None else _template_problem(vm, view)
+            problem = None if vm.name in blocked or node is None else _template_problem(vm, view, node)
             if problem:
                 plan.problems.append(problem)
             elif node is not None and vm.name not in blocked:
@@ -200,7 +222,11 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
             plan.warnings.append(f"{vm.name} (vmid {guest.vmid}) is locked ({guest.lock}); apply will wait and retry")
         if node and node != guest.node:
             plan.actions.append(Action("move", cluster.name, vm.name, placement.moves.get(vm.name, "placement"), guest.vmid, guest.node, node, desired=vm))
-        changes = guest_changes(vm, guest, view.ha_resources)
+        changes = guest_changes(vm, guest, view.ha_resources, view.pending.get(guest.vmid))
+        waiting = pending_changes(vm, guest, view.pending.get(guest.vmid))
+        if waiting:
+            plan.actions.append(Action("reboot", cluster.name, vm.name, "pending in PVE until the VM restarts ('hatang cloud apply --reboot')",
+                                       guest.vmid, guest.node, changes=waiting, desired=vm))
         edited = (hand_edited or {}).get(vm.name)
         if edited and not any(c.field == "config" for c in changes):
             changes.append(Change("config", f"edited by hand: {', '.join(edited)}", vm.fingerprint))
@@ -244,7 +270,11 @@ def plan_cluster(inv: Inventory, cluster_name: str, desired: list[DesiredVm], *,
     cluster = inv.cluster_by_name[cluster_name]
     pve = Pve.open(inv, cluster_name)
     ct_storage = CT_TEMPLATE_STORAGE if any(vm.kind == "lxc" for vm in desired) else None
-    view = read_cluster(pve, wanted_names={vm.name for vm in desired}, ct_template_storage=ct_storage)
+    view = read_cluster(pve, wanted_names={vm.name for vm in desired}, ct_template_storage=ct_storage,
+                        wanted_templates=frozenset(vm.template for vm in desired if vm.kind == "qemu"))
+    wanted = {vm.name: vm for vm in desired}
+    read_pending(pve, view, [g.vmid for g in view.managed() if g.name in wanted and needs_pending_read(wanted[g.name], g)])
+    view.calls = pve.calls
     edited: dict[str, list[str]] = defaultdict(list)
     if deep:
         for item in deep_items(pve, cluster_name, view, desired):

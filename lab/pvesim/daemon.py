@@ -1,7 +1,7 @@
 """Run the simulator: one HTTPS listener per inventory cluster, in one process.
 
 On first start it creates the access database (root@pam with a random password, and
-the ``hatang@pve!hatang`` API token, role PVEAdmin) and writes those credentials to
+the ``hatang@pve!hatang`` API token with the roles docs/cloud.md recommends, no more) and writes those credentials to
 ``secrets.yaml`` (0600) in the shape of ``inventory/credentials.yaml``. It writes
 ``endpoints.json`` once every listener is up, and removes it when it stops.
 """
@@ -30,6 +30,8 @@ from hatang.lab.pvesim.store import ClusterState, seed
 from hatang.lab.pvesim.tasks import Tasks
 
 HATANG_TOKEN = "hatang@pve!hatang"
+# docs/cloud.md: what hatang's token needs, as PVE's built-in roles
+HATANG_GRANTS = ["PVEVMAdmin", "PVEDatastoreUser", "PVESysAdmin", "/sdn/zones/localnetwork=PVESDNUser"]
 
 
 def endpoints_file(directory: Path) -> Path:
@@ -47,7 +49,7 @@ def bootstrap_access(directory: Path) -> None:
         return
     password = secrets.token_urlsafe(18)
     access.add_user("root@pam", password, "Administrator")
-    token = access.add_token(HATANG_TOKEN, "PVEAdmin")
+    token = access.add_token(HATANG_TOKEN, HATANG_GRANTS)
     values = {"pve-api": {"token_id": HATANG_TOKEN, "secret": token}, "pve-root": {"username": "root@pam", "password": password}}
     fd = os.open(secrets_file(directory), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from hatang.cloud.schema import RouteError, Schema, check_parameters
 from hatang.lab.pvesim import access as acl
 from hatang.lab.pvesim.faults import Faults
-from hatang.lab.pvesim.routes import ROUTES, Call, served
+from hatang.lab.pvesim.routes import LOCKS_ITSELF, ROUTES, Call, served
 from hatang.lab.pvesim.store import ClusterState, SimError
 from hatang.lab.pvesim.tasks import Tasks
 
@@ -149,8 +149,11 @@ class Handler(BaseHTTPRequestHandler):
         handler = ROUTES.get((verb, method.path))
         if handler is None:
             raise Answer(501, f"Method '{verb} {method.path}' not implemented by the simulator")
+        call = Call(self.sim, principal, method, params)
+        if (verb, method.path) in LOCKS_ITSELF:
+            return handler(call)
         with self.sim.state.lock:
-            return handler(Call(self.sim, principal, method, params))
+            return handler(call)
 
     def _login(self, method: Any, params: dict[str, Any]) -> dict[str, Any]:
         errors = check_parameters(method, params)

@@ -97,6 +97,7 @@ class ClusterState:
         self.path = path
         self.data = data
         self.lock = threading.RLock()
+        self.busy: set[int] = set()  # guests whose config file lock a request holds (not persisted)
 
     @classmethod
     def open(cls, path: Path, fresh: dict[str, Any]) -> "ClusterState":
