@@ -52,6 +52,8 @@ def _show_plan(the_plan: "Plan") -> None:
     summary = the_plan.as_dict()["summary"]
     counts = ", ".join(f"{n} {op}" for op, n in summary.items() if n)
     out.print(("nothing to do: the clusters match the inventory" if the_plan.empty else f"plan: {counts}") + f" (API calls read: {calls})")
+    if any(c.of("reboot") for c in the_plan.clusters):
+        out.print("pending reboot: PVE applies these CPU/memory changes when the VM restarts; 'hatang cloud apply --reboot' restarts them, one node at a time")
 
 
 @app.command()
@@ -87,9 +89,11 @@ def apply(
     yes: YesOpt = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-n", min=1, max=32, help="Actions run at once per phase.")] = 4,
     task_timeout: Annotated[float, typer.Option("--task-timeout", help="Seconds to wait for one PVE task.")] = 300.0,
+    reboot: Annotated[bool, typer.Option("--reboot", help="Also restart the VMs whose CPU/memory changes are pending (a maintenance window): one node at a time, never both members of an anti-affinity group.")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Carry out the plan: moves, updates, creates, HA rules, deletes; waits on every task."""
+    """Carry out the plan: moves, updates, creates, HA rules, deletes; waits on every task.
+    With --reboot, then restarts the VMs whose changes PVE holds pending."""
     from hatang.cloud.apply import ApplyError, apply as run_apply
     from hatang.cloud.plan import plan as make_plan
 
@@ -97,14 +101,17 @@ def apply(
     the_plan = make_plan(inv, clusters=cluster, deep=deep)
     if not json:
         _show_plan(the_plan)
-    if the_plan.empty:
+    reboots = [a for c in the_plan.clusters for a in c.of("reboot")] if reboot else []
+    if the_plan.empty and not reboots:
         if json:
             print_json({"ok": True, "steps": [], "plan": the_plan.as_dict()})
         return
-    if not yes and not _ask(f"Apply these {len(the_plan.changes)} change(s)?"):
+    question = f"Apply these {len(the_plan.changes)} change(s)" + (", and reboot the VMs with pending changes" if reboot else "") + "?"
+    if not yes and not _ask(question):
         raise UserAbort("nothing applied")
     try:
-        report = run_apply(inv, yes=True, concurrency=concurrency, plan=the_plan, task_timeout_s=task_timeout, show_progress=not json)
+        report = run_apply(inv, yes=True, concurrency=concurrency, plan=the_plan, task_timeout_s=task_timeout,
+                           show_progress=not json, reboot=reboot)
     except ApplyError as exc:
         if json:
             print_json({**exc.report.as_dict(), "error": exc.message, "details": exc.details})
@@ -119,9 +126,13 @@ def apply(
 
 
 def _show_steps(report: "ApplyReport") -> None:
-    rows = [(s.cluster, s.op, s.name, status_mark(s.ok),
-             s.data.get("vmid", ""), f"{s.duration_s:.1f}s", s.error) for s in report.steps]
-    print_table("cloud apply", ["cluster", "action", "guest", "result", "vmid", "took", "error"], rows)
+    rows = [(s.cluster, s.op, s.name, status_mark(s.ok), s.data.get("vmid", ""), f"{s.duration_s:.1f}s",
+             s.error or ("pending reboot: " + ", ".join(s.data["pending_reboot"]) if s.data.get("pending_reboot") else ""))
+            for s in report.steps]
+    print_table("cloud apply", ["cluster", "action", "guest", "result", "vmid", "took", "error / note"], rows)
+    for step in report.steps:
+        for line in step.data.get("warnings", []):
+            warn(f"PVE task warning: {line}")
 
 
 @app.command()

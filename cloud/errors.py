@@ -34,11 +34,13 @@ class PveError(HatangError):
 
 
 class UnreachableError(HatangError):
-    """The API endpoint itself cannot be reached (connection, TLS, timeout)."""
+    """The API endpoint itself cannot be reached (connection, TLS, timeout). ``refused``:
+    no connection was made (or it was closed unanswered): another node's endpoint may answer."""
 
-    def __init__(self, message: str, *, timeout: bool = False):
+    def __init__(self, message: str, *, timeout: bool = False, refused: bool = False):
         super().__init__(message)
         self.timeout = timeout
+        self.refused = refused
 
 
 class TaskError(HatangError):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 VENDORED = Path(__file__).with_name("pve-api-schema.json.gz")
 MISSING = "property is missing and it is not optional"
@@ -102,7 +103,7 @@ class Schema:
         """The method declared for ``verb`` on the concrete ``path`` (``/nodes/a/qemu/100``)
         and the values of its path parameters; raises RouteError."""
         node, values = self.root, {}
-        for segment in path.strip("/").split("/"):
+        for segment in (unquote(raw) for raw in path.strip("/").split("/")):  # a volume id travels as %2F
             if segment in node.literal:
                 node = node.literal[segment]
             elif node.param is not None:

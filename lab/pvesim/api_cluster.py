@@ -108,8 +108,22 @@ def storage_content(call: Call) -> list[dict[str, Any]]:
     out = []
     if wanted in (None, "vztmpl"):
         out += [{"volid": v, "content": "vztmpl", "format": "tzst", "size": 123 * 1024**2}
-                for v in call.sim.state.data["vztmpl"] if v.startswith(f"{storage}:")]
+                for v in call.sim.state.data["vztmpl"].get(node, []) if v.startswith(f"{storage}:")]
     return out
+
+
+@route("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}")
+def delete_volume(call: Call) -> None:
+    """Remove a container template from one node's storage (as ``pveam remove``)."""
+    node, volume = call["node"], call["volume"]
+    call.sim.state.node_exists(node)
+    volid = volume if ":" in volume else f"{call['storage']}:{volume}"
+    call.principal.require(f"/storage/{call['storage']}", "Datastore.Allocate")
+    held = call.sim.state.data["vztmpl"].get(node, [])
+    if volid not in held:
+        raise SimError(f"volume '{volid}' does not exist")
+    held.remove(volid)
+    call.sim.state.save()
 
 
 @route("GET", "/nodes/{node}/tasks/{upid}/status")

@@ -188,7 +188,7 @@ def create(call: Call) -> str:
     online_node(call, node)
     state.check_vmid_unused(vmid, kind)
     require_bridge_access(call, call.params)
-    if kind == "lxc" and call["ostemplate"] not in state.data["vztmpl"]:
+    if kind == "lxc" and call["ostemplate"] not in state.data["vztmpl"].get(node, []):  # node-local storage
         raise SimError(f"volume '{call['ostemplate']}' does not exist")
     guest = {"type": kind, "node": node, "status": "stopped", "config": {"lock": "create"}}
     state.data["guests"][str(vmid)] = guest

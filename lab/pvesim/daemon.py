@@ -1,4 +1,5 @@
-"""Run the simulator: one HTTPS listener per inventory cluster, in one process.
+"""Run the simulator: one HTTPS listener per node of each inventory cluster, in one process
+(each node's pveproxy answers for its whole cluster; a node offline takes its own down).
 
 On first start it creates the access database (root@pam with a random password, and
 the ``hatang@pve!hatang`` API token with the roles docs/cloud.md recommends, no more) and writes those credentials to
@@ -68,14 +69,18 @@ def serve(directory: Path, inventory_dir: Path | None, env: str, host: str = "12
     servers: list[TLSServer] = []
     endpoints: dict[str, Any] = {}
     vms = inv.vms()
-    for index, (_, cluster) in enumerate(inv.clusters):
+    for _, cluster in inv.clusters:
         state = ClusterState.open(directory / f"cluster-{cluster.name}.json", seed(cluster, vms))
         sim = ClusterSim(state, Tasks(state, faults, task_seconds), faults, access, schema, latency_ms / 1000)
         HaManager(state, faults, fence_seconds).start()
-        server = listener(sim, host, port_base + index if port_base else 0, cert, key)
-        servers.append(server)
-        endpoints[cluster.name] = {"host": host, "port": server.server_address[1], "ca": str(cert), "pid": os.getpid()}
-    threads = [threading.Thread(target=s.serve_forever, daemon=True, name=f"pvesim-{n}") for s, n in zip(servers, endpoints)]
+        ports = {}
+        for node in cluster.nodes:  # every node runs pveproxy, and any of them answers for the cluster
+            server = listener(sim, host, port_base + len(servers) if port_base else 0, cert, key, node.name)
+            servers.append(server)
+            ports[node.name] = server.server_address[1]
+        first = ports[cluster.nodes[0].name]
+        endpoints[cluster.name] = {"host": host, "port": first, "nodes": ports, "ca": str(cert), "pid": os.getpid()}
+    threads = [threading.Thread(target=s.serve_forever, daemon=True, name=f"pvesim-{s.node}") for s in servers]
     for thread in threads:
         thread.start()
     write_json(endpoints_file(directory), endpoints)
