@@ -197,16 +197,39 @@ class Operations:
             template = self.view.templates()[vm.template]
             vmid, warnings = self._clone(vm, node)
             self._moved(vmid, node)
+            twin = self._twin(vm, vmid)
+            if twin is not None:
+                return twin
             self.put_config(self.path("qemu", vmid), vm.name, **self._qemu_config(vm))
             if vm.boot_disk_gib > template.boot_disk_gib:
                 warnings += self.task("PUT", f"{self.path('qemu', vmid)}/resize", f"{vm.name}: grow scsi0", disk="scsi0", size=f"{vm.boot_disk_gib}G")
         else:
             vmid, warnings = self._create_container(vm, node)
             self._moved(vmid, node)
+            twin = self._twin(vm, vmid)
+            if twin is not None:
+                return twin
         warnings += self.task("POST", f"{self.path(vm.kind, vmid)}/status/start", f"{vm.name}: start")
         if vm.ha:
             self.call("POST", "cluster/ha/resources", sid=f"{vm.sid}:{vmid}", state="started")
         return {"vmid": vmid, "node": node, **({"warnings": warnings} if warnings else {})}
+
+    def _twin(self, vm: DesiredVm, vmid: int) -> dict[str, Any] | None:
+        """Another apply (from another machine: the file lock covers only this one) may
+        have created the same guest meanwhile. The lower id stays; if that is the other
+        one, ours (just made, still unconfigured) is destroyed and the other is reported.
+        Clones with lower ids still in their task are waited for (their names come last)."""
+        def settled() -> bool:
+            return not any(int(r["vmid"]) < vmid and r.get("lock") in ("clone", "create")
+                           for r in self.call("GET", "cluster/resources", type="vm"))
+        self._until(settled, f"{vm.name}: guests created just before it did not finish")
+        twins = sorted(int(r["vmid"]) for r in self.call("GET", "cluster/resources", type="vm")
+                       if r.get("name") == vm.name and int(r["vmid"]) < vmid and not r.get("template"))
+        if not twins:
+            return None
+        self.task("DELETE", self.path(vm.kind, vmid), f"{vm.name}: destroy the duplicate {vmid}", purge=1,
+                  **{"destroy-unreferenced-disks": 1})
+        return {"vmid": twins[0], "note": f"another apply created {vm.name} (vmid {twins[0]}) at the same time: kept it, destroyed our {vmid}"}
 
     def _qemu_config(self, vm: DesiredVm) -> dict[str, Any]:
         base = {"cores": vm.cores, "memory": str(vm.memory_mib), "tags": ";".join(vm.tags), "onboot": 1, "agent": "1",

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from hatang.cloud import schema
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CT_TEMPLATE_STORAGE, FINGERPRINT_PREFIX, DesiredVm, desired_state
 from hatang.cloud.drift import deep_items
@@ -235,8 +236,19 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
     for name, guest in sorted(existing.items()):
         if name not in wanted:
             plan.actions.append(Action("delete", cluster.name, name, "managed by hatang, no longer in the inventory", guest.vmid, guest.node))
-    plan.actions += rule_actions(cluster.name, desired, existing, view)
+    for rule, members in desired_rules(desired).items():
+        problem = rule_id_problem(rule)
+        if problem:
+            plan.problems.append(f"anti_affinity group '{members[0].anti_affinity}' ({', '.join(m.name for m in members)}): "
+                                 f"its HA rule id '{rule}' is refused by PVE ({problem}); rename the group in the inventory")
+    plan.actions += [a for a in rule_actions(cluster.name, desired, existing, view) if not rule_id_problem(a.name)]
     return plan
+
+
+def rule_id_problem(rule: str) -> str | None:
+    """What PVE would answer to this HA rule id (``rule`` is a ``pve-configid``)."""
+    method, _ = schema.load().match("POST", "/cluster/ha/rules")
+    return schema.check_value(method.properties["rule"], rule)
 
 
 def desired_rules(desired: list[DesiredVm]) -> dict[str, list[DesiredVm]]:
