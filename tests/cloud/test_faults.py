@@ -172,3 +172,29 @@ def test_ha_recovers_a_lost_nodes_guests_apart_and_hatang_accepts_where_they_lan
         moved = {i.name for i in drift(inv, clusters=core).items if i.field == "node"}
         assert moved == lost
         assert not [a for a in plan(inv, clusters=core).actions if a.op in ("create", "move")]
+
+
+def test_two_applies_from_two_machines_leave_one_guest_per_name(tmp_path, inv):
+    """The file lock guards one machine; two state directories stand for two machines.
+    Each apply either converges (a twin made meanwhile by the other is found after the
+    clone: the lower id stays) or refuses a plan the cluster outran; never a duplicate."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    with simulator(tmp_path, task_seconds=0.3) as sim:  # clones slow enough for the two to overlap
+        other = tmp_path / "state-2"
+        other.mkdir()
+        command = [sys.executable, "-m", "hatang.cli", "cloud", "apply", "--yes", "--json", "--cluster", "pve-dmz"]
+        runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **extra})
+                for extra in ({}, {"HATANG_STATE_DIR": str(other)})]
+        for proc in runs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0 or "changed since the plan was made: nothing applied" in err, err
+            if proc.returncode == 0:
+                notes = [s["data"].get("note", "") for s in json.loads(out)["steps"]]
+                assert all(n == "" or "at the same time: kept it, destroyed our" in n for n in notes)
+        names = Counter(g["name"] for g in guests(token_client(sim, "pve-dmz", "auditor@pve!check", "PVEAuditor")))
+        assert max(names.values()) == 1, names
+        converge_without_duplicates(sim, inv)
