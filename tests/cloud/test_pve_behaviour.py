@@ -4,6 +4,7 @@ and P4 are in test_retry and test_faults, P7 in test_auth."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import pytest
@@ -16,6 +17,7 @@ from hatang.cloud.plan import Action, plan, plan_cluster
 from hatang.errors import HatangError
 
 from .conftest import OPERATOR, guests, simulator, token_client, wait_task
+from .test_cli import run
 
 DMZ = ["pve-dmz"]
 CORE = ["pve-core"]
@@ -49,10 +51,14 @@ def test_p2_cores_change_on_a_running_vm_is_pending_not_repeated_and_reboot_appl
     assert {a.name: [str(c) for c in a.changes] for a in again.of_cluster("pve-dmz").of("reboot")} == {
         "dvc-web-01": ["cores: 2 → 4"], "portal-web-01": ["cores: 2 → 8"]}
     assert apply(inv, concurrency=2, plan=again, show_progress=False).steps == []  # the second apply repeats nothing
+    shown = run("plan", "--cluster", "pve-dmz")
+    assert shown.returncode == 0 and "nothing to do" in shown.stdout and "pending reboot" in shown.stdout
+    assert "dvc-web-01" in shown.stdout and "cores: 2 → 4" in shown.stdout
 
-    done = apply(inv, concurrency=2, plan=plan(inv, clusters=DMZ), show_progress=False, reboot=True)
-    reboots = [s for s in done.steps if s.op == "reboot"]
-    assert {s.name for s in reboots} == {"dvc-web-01", "portal-web-01"} and all(s.ok for s in reboots)
+    done = run("apply", "--cluster", "pve-dmz", "--reboot", "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    reboots = [s for s in json.loads(done.stdout)["steps"] if s["op"] == "reboot"]
+    assert {s["name"] for s in reboots} == {"dvc-web-01", "portal-web-01"} and all(s["ok"] for s in reboots)
     assert {g["name"]: g["maxcpu"] for g in guests(ops) if g["name"] in ("dvc-web-01", "portal-web-01")} == {"dvc-web-01": 4, "portal-web-01": 8}
     final = plan(inv, clusters=DMZ)
     assert final.empty and not final.of_cluster("pve-dmz").of("reboot")
