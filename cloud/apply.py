@@ -34,7 +34,7 @@ from hatang.inventory.inventory import Inventory
 from hatang.paths import state_path
 from hatang.results import Result, run_per_host
 
-PHASES = ("move", "update", "create", "ha-rule", "delete")
+PHASES = ("move", "update", "create", "ha-rule", "delete", "backup-job")
 
 
 @dataclass
@@ -94,6 +94,10 @@ def _apply_cluster(ops: Operations, cplan: ClusterPlan, report: ApplyReport, con
         if phase == "ha-rule":
             if cplan.of("ha-rule") or cplan.of("create"):
                 _sync_rules(ops, cplan, report)
+            continue
+        if phase == "backup-job":
+            if cplan.of("backup-job") or cplan.of("create") or cplan.of("delete"):
+                _sync(ops.sync_jobs, cplan, report, "backup-job", "backup-jobs")
             continue
         actions = cplan.of(phase)
         if not actions:
@@ -155,10 +159,15 @@ def _reboot(inv: Inventory, ops: Operations, cplan: ClusterPlan, report: ApplyRe
 
 
 def _sync_rules(ops: Operations, cplan: ClusterPlan, report: ApplyReport) -> None:
-    results = run_per_host([cplan.cluster], lambda _: Result("ha-rules", data=ops.sync_rules(cplan.desired)), show_progress=False)
-    report.steps += [_step(cplan.cluster, "ha-rule", r) for r in results]
+    _sync(lambda c: ops.sync_rules(c.desired), cplan, report, "ha-rule", "ha-rules")
+
+
+def _sync(action: Any, cplan: ClusterPlan, report: ApplyReport, op: str, name: str) -> None:
+    """A cluster-wide step (HA rules, backup jobs) as one result."""
+    results = run_per_host([cplan.cluster], lambda _: Result(name, data=action(cplan)), show_progress=False)
+    report.steps += [_step(cplan.cluster, op, r) for r in results]
     if results.failed:
-        raise ApplyError(report, cplan.cluster, "ha-rule")
+        raise ApplyError(report, cplan.cluster, op)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 ``/cluster/resources`` gives every node, storage and guest with its cores, memory, boot
 disk size, tags, status, lock and HA state; ``/cluster/ha/resources`` and
-``/cluster/ha/rules`` give HA. Bounded by what is wanted, not by the cluster's size: the
+``/cluster/ha/rules`` give HA, ``/cluster/backup`` the backup jobs. Bounded by what is wanted, not by the cluster's size: the
 config of each template VM the inventory names (a clone to another node needs its disks
 on shared storage), each online node's container templates when containers are wanted
 (``local`` is node-local: a template downloaded on one node is not on the others), the
@@ -76,6 +76,8 @@ class ClusterView:
     ct_templates: dict[str, list[str]] = field(default_factory=dict)  # node → volids on its template storage
     template_storages: dict[str, set[str]] = field(default_factory=dict)  # template VM name → storages of its disks
     shared_storages: set[str] = field(default_factory=set)
+    storages: set[str] = field(default_factory=set)
+    backup_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # /cluster/backup by id
     pending: dict[int, dict[str, str]] = field(default_factory=dict)  # vmid → config key → value waiting for a restart
     adopted: set[int] = field(default_factory=set)  # untagged guests hatang created
     calls: int = 0
@@ -118,8 +120,10 @@ def read_cluster(pve: Pve, *, wanted_names: set[str], ct_template_storage: str |
         cluster=pve.cluster, nodes=nodes, guests=guests,
         ha_resources={r["sid"]: r for r in pve.get("cluster/ha/resources")},
         ha_rules={r["rule"]: r for r in pve.get("cluster/ha/rules")},
+        backup_jobs={j["id"]: j for j in pve.get("cluster/backup")},
     )
     view.shared_storages = {r["storage"] for r in resources if r["type"] == "storage" and r.get("shared")}
+    view.storages = {r["storage"] for r in resources if r["type"] == "storage"}
     if ct_template_storage:  # node-local storage: each node has its own templates (one call per online node)
         for node in sorted(n.name for n in nodes.values() if n.online):
             content = pve.get(f"nodes/{node}/storage/{ct_template_storage}/content", content="vztmpl")

@@ -28,11 +28,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from hatang.cloud.backups import JOB_PREFIX, job_changes, job_params
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CREATED_MARKER, DesiredVm
 from hatang.cloud.errors import PveError, TaskError, UnreachableError, locked, retryable
 from hatang.cloud.observed import ClusterView, Guest, guest_from
-from hatang.cloud.plan import Action, desired_rules
+from hatang.cloud.plan import Action, ClusterPlan, desired_rules
 from hatang.cloud.retry import with_backoff
 from hatang.errors import HatangError
 
@@ -356,6 +357,31 @@ class Operations:
                 self.call("DELETE", f"cluster/ha/rules/{rule}")
                 done.append(rule)
         return {"rules": done}
+
+
+    def sync_jobs(self, cplan: ClusterPlan) -> dict[str, Any]:
+        """Make hatang's backup jobs match, with the ids the guests have now."""
+        resources = self.call("GET", "cluster/resources", type="vm")
+        vmids = {g.name: g.vmid for g in sorted((guest_from(r) for r in resources), key=lambda g: -g.vmid) if g.managed}
+        current = {j["id"]: j for j in self.call("GET", "cluster/backup")}
+        assert cplan.view is not None
+        done = []
+        for job in cplan.jobs:
+            if job.settings["storage"] not in cplan.view.storages:
+                continue  # a plan problem already says so
+            if job.id not in current:
+                self.call("POST", "cluster/backup", id=job.id, **job_params(job, vmids))
+            elif job_changes(job, current[job.id], vmids):
+                self.call("PUT", f"cluster/backup/{job.id}", **job_params(job, vmids))
+            else:
+                continue
+            done.append(job.id)
+        wanted = {job.id for job in cplan.jobs}
+        for job_id in sorted(current):
+            if job_id.startswith(JOB_PREFIX) and job_id not in wanted:
+                self.call("DELETE", f"cluster/backup/{job_id}")
+                done.append(job_id)
+        return {"jobs": done}
 
 
 def remove_guest(ops: Operations, guest: Guest) -> None:

@@ -3,6 +3,7 @@
 Actions, in the order apply runs them: ``move`` (a guest that must change node),
 ``update`` (fields that differ, each with its old and new value), ``create``, ``ha-rule``
 (anti-affinity as PVE 9 HA rules), ``delete`` (managed guests the inventory dropped),
+``backup-job`` (a PVE backup job per service class, :mod:`hatang.cloud.backups`),
 ``reboot`` (a running VM whose CPU or memory change is pending in PVE until it restarts:
 shown, not repeated, carried out only by ``apply --reboot``). ``conflict`` lines name
 what hatang refuses to touch (an untagged guest holding a wanted name, duplicates). Each cluster is read in a constant number of API calls
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hatang.cloud import schema
+from hatang.cloud.backups import JOB_PREFIX, DesiredJob, desired_jobs, job_changes
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CT_TEMPLATE_STORAGE, FINGERPRINT_PREFIX, DesiredVm, desired_state
 from hatang.cloud.drift import deep_items
@@ -25,7 +27,7 @@ from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 
-OPS_ORDER = ("move", "update", "create", "ha-rule", "delete", "reboot", "conflict")
+OPS_ORDER = ("move", "update", "create", "ha-rule", "delete", "backup-job", "reboot", "conflict")
 PENDING_KEYS = {"cores": "cores", "memory_mib": "memory"}  # plan field → the config key PVE keeps pending
 RULE_PREFIX = "hatang-aa-"
 
@@ -68,6 +70,7 @@ class ClusterPlan:
     warnings: list[str] = field(default_factory=list)
     api_calls: int = 0
     desired: list[DesiredVm] = field(default_factory=list, repr=False)
+    jobs: list[DesiredJob] = field(default_factory=list, repr=False)
     view: ClusterView | None = field(default=None, repr=False)
     deep: bool = False  # whether guest configs were read too
 
@@ -186,10 +189,11 @@ def _template_problem(vm: DesiredVm, view: ClusterView, node: str) -> str | None
 
 
 def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
-         hand_edited: dict[str, list[str]] | None = None) -> ClusterPlan:
+         hand_edited: dict[str, list[str]] | None = None, jobs: list[DesiredJob] | None = None) -> ClusterPlan:
     """The plan for one cluster from what it should run and what it runs (no API calls).
-    ``hand_edited`` names, per guest, hidden config keys found changed by a deep read."""
-    plan = ClusterPlan(cluster.name, api_calls=view.calls, desired=desired, view=view)
+    ``hand_edited`` names, per guest, hidden config keys found changed by a deep read;
+    ``jobs`` are the backup jobs its guests need."""
+    plan = ClusterPlan(cluster.name, api_calls=view.calls, desired=desired, view=view, jobs=list(jobs or []))
     wanted = {vm.name: vm for vm in desired}
     existing: dict[str, Guest] = {}
     for guest in sorted(view.managed(), key=lambda g: g.vmid):
@@ -242,7 +246,29 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
             plan.problems.append(f"anti_affinity group '{members[0].anti_affinity}' ({', '.join(m.name for m in members)}): "
                                  f"its HA rule id '{rule}' is refused by PVE ({problem}); rename the group in the inventory")
     plan.actions += [a for a in rule_actions(cluster.name, desired, existing, view) if not rule_id_problem(a.name)]
+    plan.actions += backup_job_actions(plan, existing, view)
     return plan
+
+
+def backup_job_actions(plan: ClusterPlan, existing: dict[str, Guest], view: ClusterView) -> list[Action]:
+    """hatang's backup jobs to create, update or delete (never anyone else's)."""
+    out = []
+    vmids = {name: g.vmid for name, g in existing.items()}
+    for job in plan.jobs:
+        storage = job.settings["storage"]
+        if storage not in view.storages:
+            plan.problems.append(f"backup job {job.id}: no storage '{storage}' on the cluster (the backup policy of class "
+                                 f"'{job.service_class}' names it): {', '.join(job.members)} would have no backup")
+            continue
+        changes = job_changes(job, view.backup_jobs.get(job.id), vmids)
+        if changes:
+            out.append(Action("backup-job", plan.cluster, job.id, f"backups of the class '{job.service_class}' guests",
+                              changes=[Change(*c) for c in changes]))
+    wanted = {job.id for job in plan.jobs}
+    for job_id in sorted(view.backup_jobs):
+        if job_id.startswith(JOB_PREFIX) and job_id not in wanted:
+            out.append(Action("backup-job", plan.cluster, job_id, "no guest of this class any more", changes=[Change("job", "present", "none")]))
+    return out
 
 
 def rule_id_problem(rule: str) -> str | None:
@@ -292,7 +318,9 @@ def plan_cluster(inv: Inventory, cluster_name: str, desired: list[DesiredVm], *,
         for item in deep_items(pve, cluster_name, view, desired):
             edited[item.name].append(item.field)
         view.calls = pve.calls
-    cplan = diff(cluster, desired, view, edited)
+    jobs, no_policy = desired_jobs(inv, desired)
+    cplan = diff(cluster, desired, view, edited, jobs)
+    cplan.problems += no_policy
     cplan.deep = deep
     return cplan
 

@@ -36,6 +36,7 @@ APPLY: tuple[tuple[str, str, str], ...] = (
     ("/storage", "Datastore.AllocateSpace", "allocate disks on the guests' storage"),
     ("/", "Sys.Console", "HA resources, HA rules and HA migrations (pve-ha-manager checks Sys.Console on /)"),
     (BRIDGE_PATH, "SDN.Use", "plug NICs into the bridge and its VLANs (clone and config check SDN.Use on the bridge)"),
+    ("/", "Sys.Modify", "write the backup jobs (/cluster/backup checks Sys.Modify on /; no built-in role but Administrator has it)"),
 )
 
 

@@ -27,7 +27,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "agencies.yaml": ("agencies",),
     "network.yaml": ("devices", "links"),
     "datacenter.yaml": ("datacenter", "vlans", "clusters"),
-    "services.yaml": ("services",),
+    "services.yaml": ("services", "backup_policies"),
     "credentials.yaml": ("credentials",),
 }
 
@@ -169,6 +169,7 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
         vlans=recs("datacenter.yaml", "vlans", m.Vlan),
         clusters=recs("datacenter.yaml", "clusters", m.Cluster),
         services=recs("services.yaml", "services", m.Service),
+        backup_policies=recs("services.yaml", "backup_policies", m.BackupPolicy),
         credentials=credentials,
         plan=plan,
         sources=sources,

@@ -210,6 +210,23 @@ class Service(Record):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class BackupPolicy(Record):
+    """How the guests of one service class are backed up: a PVE backup job per cluster
+    (``hatang-bk-<class>``), its schedule (a PVE calendar event), target storage, mode,
+    retention, and the recovery point objective its freshness is judged by."""
+
+    service_class: Literal["critical", "standard", "batch"] = Field(alias="class")
+    schedule: Annotated[str, StringConstraints(pattern=r"^[a-z0-9 :.,*/-]+$", max_length=64)]
+    storage: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*[a-z0-9]$")]
+    mode: Literal["snapshot", "suspend", "stop"] = "snapshot"
+    keep_daily: int = Field(default=7, ge=0, le=366)
+    keep_weekly: int = Field(default=4, ge=0, le=53)
+    keep_monthly: int = Field(default=6, ge=0, le=120)
+    rpo_hours: int = Field(gt=0, le=744)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 class Vm(Record):
     """One concrete VM of a service (a VmSpec expanded by its count)."""
 

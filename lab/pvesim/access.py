@@ -5,7 +5,8 @@ an entry decides, as in PVE), and every check names the path PVE checks, e.g.
 ``Permission check failed (/vms/105, VM.Allocate)`` or ``(/sdn/zones/localnetwork/vmbr0/20,
 SDN.Use)``. The roles are PVE's own, built as pve-access-control builds them. Tokens are
 privilege-separated: a token's roles are its own, not its user's. Secrets are kept as
-SHA-256 digests. Simplification, stated: no groups, no custom roles.
+SHA-256 digests. Custom roles (``pveum role add``) are kept beside the built-in ones.
+Simplification, stated: no groups.
 """
 
 from __future__ import annotations
@@ -109,22 +110,24 @@ class Principal:
             raise PermissionDenied(f"Permission check failed ({path}, {'|'.join(privileges) if any_of else missing[0]})")
 
 
-def parse_grants(grants: str | list[str]) -> dict[str, list[str]]:
+def parse_grants(grants: str | list[str], custom: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """``["PVEVMAdmin", "/sdn/zones/localnetwork=PVESDNUser"]`` → {path: [roles]} (a bare role is on ``/``)."""
     out: dict[str, list[str]] = {}
+    known = {*ROLES, *(custom or {})}
     for grant in [grants] if isinstance(grants, str) else grants:
         path, _, role = grant.rpartition("=")
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; known: {', '.join(sorted(ROLES))}")
+        if role not in known:
+            raise ValueError(f"unknown role {role!r}; known: {', '.join(sorted(known))}")
         if path and not path.startswith("/"):
             raise ValueError(f"an ACL path starts with '/', not {path!r}")
         out.setdefault(path or "/", []).append(role)
     return out
 
 
-def _acl(entry: dict[str, Any]) -> tuple[tuple[str, frozenset[str]], ...]:
+def _acl(entry: dict[str, Any], custom: dict[str, list[str]]) -> tuple[tuple[str, frozenset[str]], ...]:
     grants = entry.get("acl") or {"/": [entry["role"]]}
-    merged = {path: frozenset().union(*(ROLES[r] for r in roles)) for path, roles in grants.items()}
+    roles_by_name = {**ROLES, **{name: frozenset(privs) for name, privs in custom.items()}}
+    merged = {path: frozenset().union(*(roles_by_name.get(r, frozenset()) for r in roles)) for path, roles in grants.items()}
     return tuple(sorted(merged.items(), key=lambda item: len(item[0].rstrip("/"))))
 
 
@@ -145,7 +148,7 @@ class Access:
     def add_token(self, tokenid: str, role: str | list[str], secret: str | None = None) -> str:
         """Create or replace an API token (``user@realm!name``) holding ``role`` on ``/``, or
         several grants (``ROLE`` or ``/path=ROLE``); returns its secret."""
-        grants = parse_grants(role)
+        grants = parse_grants(role, read_json(self.path, {}).get("roles"))
         if "!" not in tokenid or "@" not in tokenid.split("!")[0]:
             raise ValueError(f"a token id reads user@realm!name, not {tokenid!r}")
         secret = secret or str(uuid.uuid4())
@@ -153,6 +156,14 @@ class Access:
         data["tokens"][tokenid] = {"secret_sha256": _digest(secret), "acl": grants}
         write_json(self.path, data, mode=0o600)
         return secret
+
+    def add_role(self, name: str, privileges: list[str]) -> None:
+        """A custom role, as ``pveum role add NAME --privs …``."""
+        if name in ROLES:
+            raise ValueError(f"{name} is a built-in role")
+        data = read_json(self.path, {"users": {}, "tokens": {}})
+        data.setdefault("roles", {})[name] = sorted(privileges)
+        write_json(self.path, data, mode=0o600)
 
     def add_user(self, userid: str, password: str, role: str) -> None:
         data = read_json(self.path, {"users": {}, "tokens": {}})
@@ -170,7 +181,7 @@ class Access:
         entry = self._entry("tokens", tokenid)
         if entry is None or not hmac.compare_digest(entry["secret_sha256"], _digest(secret)):
             return None
-        return Principal(tokenid.split("!")[0], tokenid, _acl(entry))
+        return Principal(tokenid.split("!")[0], tokenid, _acl(entry, self._watched.data().get("roles", {})))
 
     def login(self, username: str, password: str) -> tuple[str, str] | None:
         """Check a password; returns (ticket, CSRFPreventionToken) or None."""
@@ -193,7 +204,7 @@ class Access:
         if needs_csrf and (csrf or "") != f"{stamp}:{self._sign(f'{stamp}:{username}')}":
             raise PermissionDenied("Permission denied - invalid csrf token")
         entry = self._entry("users", username)
-        return Principal(username, None, _acl(entry)) if entry else None
+        return Principal(username, None, _acl(entry, self._watched.data().get("roles", {}))) if entry else None
 
     def _sign(self, text: str) -> str:
         return base64.b64encode(hmac.new(self._key, text.encode(), hashlib.sha256).digest()).decode().rstrip("=")

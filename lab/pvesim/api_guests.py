@@ -463,9 +463,12 @@ def destroy(call: Call) -> str:
 
     def work() -> None:
         state.data["guests"].pop(str(vmid), None)
-        if call.flag("purge"):
+        if call.flag("purge"):  # and out of the backup jobs (VZDump::Plugin::remove_vmid_from_backup_jobs)
             state.data["ha"]["resources"].pop(sid, None)
             drop_from_rules(state.data, sid)
+            for job in state.data.get("backup_jobs", {}).values():
+                if job.get("vmid"):
+                    job["vmid"] = ",".join(v for v in str(job["vmid"]).split(",") if v.strip() != str(vmid))
 
     return call.sim.tasks.start(call["node"], task_type(kind, "destroy"), vmid, call.principal.name, work, begin=begin,
                                 cleanup=lambda: guest["config"].pop("lock", None))

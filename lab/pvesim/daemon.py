@@ -32,7 +32,9 @@ from hatang.lab.pvesim.tasks import Tasks
 
 HATANG_TOKEN = "hatang@pve!hatang"
 # docs/cloud.md: what hatang's token needs, as PVE's built-in roles
-HATANG_GRANTS = ["PVEVMAdmin", "PVEDatastoreUser", "PVESysAdmin", "/sdn/zones/localnetwork=PVESDNUser"]
+HATANG_GRANTS = ["PVEVMAdmin", "PVEDatastoreUser", "PVESysAdmin", "HatangBackupJobs", "/sdn/zones/localnetwork=PVESDNUser"]
+# /cluster/backup asks Sys.Modify on /, which only Administrator holds among the built-in roles
+BACKUP_ROLE = ("HatangBackupJobs", ["Sys.Modify"])
 
 
 def endpoints_file(directory: Path) -> Path:
@@ -50,6 +52,7 @@ def bootstrap_access(directory: Path) -> None:
         return
     password = secrets.token_urlsafe(18)
     access.add_user("root@pam", password, "Administrator")
+    access.add_role(*BACKUP_ROLE)
     token = access.add_token(HATANG_TOKEN, HATANG_GRANTS)
     values = {"pve-api": {"token_id": HATANG_TOKEN, "secret": token}, "pve-root": {"username": "root@pam", "password": password}}
     fd = os.open(secrets_file(directory), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

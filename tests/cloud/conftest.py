@@ -139,12 +139,12 @@ def wait_until(check, what: str, timeout_s: float = 30.0) -> None:
 
 
 def read_budget(inv: Inventory) -> int:
-    """A plan's calls on a converged cluster, whatever the number of guests: 4 per cluster,
+    """A plan's calls on a converged cluster, whatever the number of guests: 5 per cluster,
     +1 per template VM named (are its disks shared?), +1 per node where containers are
     wanted (container templates are node-local)."""
     total = 0
     for name, cluster in inv.cluster_by_name.items():
         vms = [vm for vm in inv.vms() if vm.cluster == name]
-        total += 4 + len({vm.spec.template for vm in vms if vm.spec.kind == "qemu"})
+        total += 5 + len({vm.spec.template for vm in vms if vm.spec.kind == "qemu"})
         total += len(cluster.nodes) if any(vm.spec.kind == "lxc" for vm in vms) else 0
     return total

@@ -26,7 +26,7 @@ def test_auditor_token_plans_but_apply_is_refused_with_the_missing_privilege(sim
     assert len(the_plan.of_cluster("pve-dmz").of("create")) == 6
     with pytest.raises(HatangError) as refused:
         apply(inv, concurrency=1, plan=the_plan, show_progress=False)
-    assert "lacks 13 privilege(s) apply needs; nothing was changed" in refused.value.message
+    assert "lacks 14 privilege(s) apply needs; nothing was changed" in refused.value.message
     assert "VM.Clone on /vms: clone the template VM" in refused.value.details
 
 
@@ -42,7 +42,7 @@ def test_the_roles_once_recommended_are_refused_before_apply_naming_what_is_miss
     with pytest.raises(HatangError) as refused:
         apply(inv, concurrency=1, plan=plan(inv, clusters=DMZ), show_progress=False)
     lacking = [d.split(":")[0] for d in refused.value.details[:-1]]
-    assert lacking == ["Sys.Console on /", "SDN.Use on /sdn/zones/localnetwork/vmbr0"]
+    assert lacking == ["Sys.Console on /", "SDN.Use on /sdn/zones/localnetwork/vmbr0", "Sys.Modify on /"]
     assert len(plan(inv, clusters=DMZ).of_cluster("pve-dmz").of("create")) == 6  # nothing was created
     use_token(monkeypatch, sim, "ops@pve!new", HATANG_GRANTS)  # what docs/cloud.md recommends
     assert apply(inv, concurrency=3, plan=plan(inv, clusters=DMZ), show_progress=False).ok
