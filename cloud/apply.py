@@ -17,7 +17,7 @@ all while a member's partner is down (the pair would be down together).
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,7 +162,7 @@ def _sync_rules(ops: Operations, cplan: ClusterPlan, report: ApplyReport) -> Non
     _sync(lambda c: ops.sync_rules(c.desired), cplan, report, "ha-rule", "ha-rules")
 
 
-def _sync(action: Any, cplan: ClusterPlan, report: ApplyReport, op: str, name: str) -> None:
+def _sync(action: Callable[[ClusterPlan], dict[str, Any]], cplan: ClusterPlan, report: ApplyReport, op: str, name: str) -> None:
     """A cluster-wide step (HA rules, backup jobs) as one result."""
     results = run_per_host([cplan.cluster], lambda _: Result(name, data=action(cplan)), show_progress=False)
     report.steps += [_step(cplan.cluster, op, r) for r in results]

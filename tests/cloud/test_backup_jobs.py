@@ -1,0 +1,59 @@
+"""Backup jobs per service class (issue 27): after an apply no guest is left out of a
+backup job, hatang's jobs follow the inventory's policies, and other jobs are left alone."""
+
+from __future__ import annotations
+
+from hatang.cloud.apply import apply
+from hatang.cloud.backups import DesiredJob, prune_backups
+from hatang.cloud.drift import drift
+from hatang.cloud.plan import diff, plan
+
+from .conftest import token_client
+from .test_diff import CLUSTER, guest, view, wanted
+
+
+def test_after_apply_no_guest_is_left_out_of_a_backup_job(sim, inv):
+    admin = token_client(sim, "pve-core", "root@pam!admin", "Administrator")  # jobs need Sys.Modify
+    assert admin.cluster("backup-info")("not-backed-up").get() == []  # only templates so far
+    mine = admin.nodes("pve-core-01").qemu(9000).clone.post(newid=300, name="hand-made", full=1)  # not hatang's
+    admin.cluster.backup.post(id="ops-weekly", schedule="sun 03:00", storage="backup-nfs", vmid="300", comment="the operators' own")
+    apply(inv, concurrency=8, show_progress=False)
+    assert mine
+    for cluster in ("pve-core", "pve-dmz"):
+        api = token_client(sim, cluster, "auditor@pve!check", "PVEAuditor")
+        assert api.cluster("backup-info")("not-backed-up").get() == [], cluster
+    jobs = {j["id"]: j for j in admin.cluster.backup.get()}
+    policy = inv.backup_policy_by_class["critical"]
+    critical = jobs["hatang-bk-critical"]
+    assert (critical["schedule"], critical["storage"], critical["mode"]) == (policy.schedule, policy.storage, "snapshot")
+    assert critical["prune-backups"] == "keep-daily=14,keep-monthly=12,keep-weekly=8"
+    assert len(critical["vmid"].split(",")) == sum(1 for vm in inv.vms() if vm.cluster == "pve-core" and vm.service_class == "critical")
+    assert jobs["ops-weekly"]["vmid"] == "300" and jobs["ops-weekly"]["comment"] == "the operators' own"  # untouched
+    assert plan(inv).empty
+
+
+def test_a_hand_edited_job_is_planned_back_and_reverted(sim, inv):
+    apply(inv, concurrency=3, plan=plan(inv, clusters=["pve-dmz"]), show_progress=False)
+    admin = token_client(sim, "pve-dmz", "root@pam!admin", "Administrator")  # jobs need Sys.Modify
+    admin.cluster.backup("hatang-bk-standard").put(schedule="mon 01:00", vmid="100")
+    found = {(i.name, i.field): (i.expected, i.actual) for i in drift(inv, clusters=["pve-dmz"]).items}
+    assert found[("hatang-bk-standard", "schedule")] == (inv.backup_policy_by_class["standard"].schedule, "mon 01:00")
+    again = plan(inv, clusters=["pve-dmz"])
+    changed = {a.name: {c.field for c in a.changes} for a in again.actions if a.op == "backup-job"}
+    assert changed == {"hatang-bk-standard": {"schedule", "vmid"}}
+    apply(inv, concurrency=3, plan=again, show_progress=False)
+    assert admin.cluster.backup("hatang-bk-standard").get()["schedule"] == inv.backup_policy_by_class["standard"].schedule
+    assert plan(inv, clusters=["pve-dmz"]).empty and drift(inv, clusters=["pve-dmz"]).items == []
+
+
+def test_a_policy_naming_a_storage_the_cluster_lacks_is_a_problem_not_a_job():
+    job = DesiredJob("hatang-bk-standard", "standard", ("app",), (("enabled", "1"), ("mode", "snapshot"),
+                     ("prune-backups", "keep-daily=7"), ("schedule", "21:00"), ("storage", "pbs-remote")))
+    planned = diff(CLUSTER, [wanted("app")], view(guest(9000, "tpl", (), template=True)), jobs=[job])
+    assert not planned.of("backup-job")
+    assert planned.problems == ["backup job hatang-bk-standard: no storage 'pbs-remote' on the cluster (the backup policy "
+                                "of class 'standard' names it): app would have no backup"]
+
+
+def test_retention_is_written_as_pve_prints_it(inv):
+    assert prune_backups(inv.backup_policy_by_class["batch"]) == "keep-monthly=3,keep-weekly=4"  # keep-daily 0: left out
