@@ -6,7 +6,9 @@ hatang owns the jobs whose id starts with ``hatang-bk-`` and never touches anoth
 Jobs are planned like guests (``backup-job`` actions, each with what changes) and set
 after the guests exist (their ids are known only then), so that after an apply
 ``/cluster/backup-info/not-backed-up`` lists none of hatang's guests. Writing jobs needs
-``Sys.Modify`` on ``/`` (pve-manager's API2/Backup.pm): docs/cloud.md.
+``Sys.Modify`` on ``/`` (pve-manager's API2/Backup.pm): docs/cloud.md. A class with
+guests and no policy is a plan problem; a policy naming a storage the cluster lacks is
+a plan warning (the guests are still made, without backup).
 """
 
 from __future__ import annotations

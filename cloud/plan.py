@@ -251,14 +251,15 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
 
 
 def backup_job_actions(plan: ClusterPlan, existing: dict[str, Guest], view: ClusterView) -> list[Action]:
-    """hatang's backup jobs to create, update or delete (never anyone else's)."""
+    """hatang's backup jobs to create, update or delete (never anyone else's). A policy
+    naming a storage the cluster lacks is warned about, not planned."""
     out = []
     vmids = {name: g.vmid for name, g in existing.items()}
     for job in plan.jobs:
         storage = job.settings["storage"]
-        if storage not in view.storages:
-            plan.problems.append(f"backup job {job.id}: no storage '{storage}' on the cluster (the backup policy of class "
-                                 f"'{job.service_class}' names it): {', '.join(job.members)} would have no backup")
+        if storage not in view.storages:  # a warning: the guests themselves can still be made
+            plan.warnings.append(f"backup job {job.id}: no storage '{storage}' on the cluster (the backup policy of class "
+                                 f"'{job.service_class}' names it): {', '.join(job.members)} have no backup")
             continue
         changes = job_changes(job, view.backup_jobs.get(job.id), vmids)
         if changes:
