@@ -49,6 +49,7 @@ def check_names(inv: Inventory) -> Iterator[Problem]:
     nodes = [((*path, "nodes", i), node) for path, c in inv.clusters for i, node in enumerate(c.nodes)]
     yield from _unique(inv, "datacenter.yaml", nodes, lambda n: n.name, "node name", "name")
     yield from _unique(inv, "services.yaml", inv.services, lambda s: s.name, "service name", "name")
+    yield from _unique(inv, "services.yaml", inv.backup_policies, lambda p: p.service_class, "backup policy for class", "class")
     seen: dict[str, KeyPath] = {}
     for path, service in inv.services:
         for i, spec in enumerate(service.vms):
