@@ -213,7 +213,7 @@ def main() -> None:
              ", ".join(o.orphans) or "none", "yes" if o.rerun else "NO", o.note] for o in outcomes]
     met = all(not o.duplicates and not o.orphans and o.rerun and o.first for o in outcomes)
     body = (table(["fault", "first apply", "s to report", "duplicate guests", "orphaned volumes", "re-run converges", "note"], rows)
-            + f"\n\nGoals (no duplicate guest, no orphaned volume, converge or stop with a clear message, re-run converges): "
+            + "\n\nGoals (no duplicate guest, no orphaned volume, converge or stop with a clear message, re-run converges): "
             + ("**met** in every scenario." if met else "**not met**: see the rows above."))
     write_section("cloud-faults", "Cloud apply under Proxmox faults (issue 19)", ".venv/bin/python -m bench.cloud_faults", body, reliability=True)
 

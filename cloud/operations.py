@@ -33,7 +33,7 @@ from hatang.cloud.client import Pve
 from hatang.cloud.desired import CREATED_MARKER, DesiredVm
 from hatang.cloud.errors import PveError, TaskError, UnreachableError, locked, retryable
 from hatang.cloud.observed import ClusterView, Guest, guest_from
-from hatang.cloud.plan import Action, ClusterPlan, desired_rules
+from hatang.cloud.plan import PENDING_KEYS, Action, ClusterPlan, desired_rules
 from hatang.cloud.retry import with_backoff
 from hatang.errors import HatangError
 
@@ -41,7 +41,6 @@ ID_ATTEMPTS = 5
 POLL_S = 0.25
 _MAC = re.compile(r"(?:^[a-z0-9]+=|hwaddr=)([0-9A-Fa-f:]{17})")
 _NEW_DISK = re.compile(r"^[A-Za-z][\w.-]*:\d+(\.\d+)?(,|$)")  # storage:size, a volume to allocate
-PENDING_FIELDS = {"cores": "cores", "memory_mib": "memory"}  # plan field → config key a running VM keeps pending
 
 
 def allocates(params: dict[str, Any]) -> list[str]:
@@ -289,7 +288,7 @@ class Operations:
 
     def pending_keys(self, vm: DesiredVm, vmid: int, fields: set[str]) -> list[str]:
         """The changed keys a running VM keeps pending until it restarts (read back from PVE)."""
-        if vm.kind != "qemu" or not fields & set(PENDING_FIELDS):
+        if vm.kind != "qemu" or not fields & set(PENDING_KEYS):
             return []
         return sorted(e["key"] for e in self.call("GET", f"{self.path('qemu', vmid)}/pending") if "pending" in e)
 

@@ -92,7 +92,7 @@ def _pattern(perl: str) -> re.Pattern[str] | None:
 def check_pattern(declared: dict[str, Any], text: str) -> str | None:
     compiled = _pattern(declared["pattern"]) if "pattern" in declared else None
     if compiled is not None and not compiled.fullmatch(text):
-        return f"value does not match the regex pattern"
+        return "value does not match the regex pattern"
     return None
 
 
