@@ -162,6 +162,34 @@ def drift(
         raise typer.Exit(1)
 
 
+def _when(stamp: int | None) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stamp)) if stamp else "never"
+
+
+@app.command()
+def backups(
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    cluster: ClusterOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Per guest: its last backup, its age against its class's RPO, its size, the job that
+    covers it. Exit 1 when a backup is stale or missing."""
+    from hatang.cloud.backup_report import backup_states
+
+    states = backup_states(_inventory(inventory, env), clusters=cluster)
+    if json:
+        print_json({"guests": [s.as_dict() for s in states]})
+    else:
+        print_table("cloud backups", ["cluster", "guest", "class", "last backup", "age (h)", "RPO (h)", "size (MiB)", "job", "status"],
+                    [(s.cluster, s.guest, s.service_class, _when(s.last), "" if s.age_h is None else s.age_h, s.rpo_h or "",
+                      "" if s.size is None else round(s.size / 2**20), s.job or "none", s.status) for s in states])
+    if any(s.status != "fresh" for s in states):
+        raise typer.Exit(1)
+
+
 @app.command()
 def destroy(
     name: Annotated[str, typer.Argument(help="The guest's name.")],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hatang.lab.pvesim.api_backup import backup_volumes
 from hatang.lab.pvesim.guests import disk_volumes, guest_resource
 from hatang.lab.pvesim.ha import blocking
 from hatang.lab.pvesim.routes import Call, route
@@ -106,6 +107,8 @@ def storage_content(call: Call) -> list[dict[str, Any]]:
     call.principal.require(f"/storage/{storage}", "Datastore.Audit", "Datastore.AllocateSpace", any_of=True)
     wanted = call.get("content")
     out = []
+    if wanted in (None, "backup"):
+        out += backup_volumes(call.sim.state.data, storage, node)
     if wanted in (None, "vztmpl"):
         out += [{"volid": v, "content": "vztmpl", "format": "tzst", "size": 123 * 1024**2}
                 for v in call.sim.state.data["vztmpl"].get(node, []) if v.startswith(f"{storage}:")]
