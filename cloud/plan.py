@@ -143,6 +143,10 @@ def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]], pe
     if guest.memory_mib != vm.memory_mib:
         changes.append(Change("memory_mib", guest.memory_mib, vm.memory_mib))
     changes = [c for c in changes if c not in waiting]
+    for field, key in PENDING_KEYS.items():  # pending by hand, away from the inventory (seen with --deep)
+        wanted_value = vm.cores if field == "cores" else vm.memory_mib
+        if (pending or {}).get(key) not in (None, str(wanted_value)) and not any(c.field == field for c in changes):
+            changes.append(Change(field, f"{pending[key]} (pending)", wanted_value))
     if guest.boot_disk_gib < vm.boot_disk_gib:
         changes.append(Change("boot_disk_gib", guest.boot_disk_gib, vm.boot_disk_gib))
     if plain_tags(guest.tags) != plain_tags(vm.tags):
@@ -304,15 +308,16 @@ def rule_actions(cluster: str, desired: list[DesiredVm], existing: dict[str, Gue
 
 
 def plan_cluster(inv: Inventory, cluster_name: str, desired: list[DesiredVm], *, deep: bool = False) -> ClusterPlan:
-    """One cluster's plan; ``deep`` also reads each managed guest's config (one call each)
-    to catch hand edits of the fields /cluster/resources does not show."""
+    """One cluster's plan; ``deep`` also reads each managed guest's config and each running
+    VM's pending changes (one call each) to catch hand edits /cluster/resources does not show."""
     cluster = inv.cluster_by_name[cluster_name]
     pve = Pve.open(inv, cluster_name)
     ct_storage = CT_TEMPLATE_STORAGE if any(vm.kind == "lxc" for vm in desired) else None
     view = read_cluster(pve, wanted_names={vm.name for vm in desired}, ct_template_storage=ct_storage,
                         wanted_templates=frozenset(vm.template for vm in desired if vm.kind == "qemu"))
     wanted = {vm.name: vm for vm in desired}
-    read_pending(pve, view, [g.vmid for g in view.managed() if g.name in wanted and needs_pending_read(wanted[g.name], g)])
+    read_pending(pve, view, [g.vmid for g in view.managed() if g.name in wanted and (
+        needs_pending_read(wanted[g.name], g) or (deep and g.kind == "qemu" and g.status == "running"))])
     view.calls = pve.calls
     edited: dict[str, list[str]] = defaultdict(list)
     if deep:

@@ -290,7 +290,9 @@ def _update(call: Call) -> dict[str, Any]:
         params = call.params
         if kind == "qemu" and guest["status"] == "running":
             later = {k: v for k, v in coerce(call, params).items() if k not in CONTROL and not hot_pluggable(k)}
-            guest.setdefault("pending", {}).update(later)
+            waiting = {**guest.get("pending", {}), **later}
+            # update_vm_api → cleanup_pending: a pending value equal to the running one is dropped
+            guest["pending"] = {k: v for k, v in waiting.items() if str(guest["config"].get(k)) != str(v)}
             params = {k: v for k, v in params.items() if k not in later}
         apply_changes(call, vmid, guest, params)
         state.save()

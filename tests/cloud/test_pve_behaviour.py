@@ -64,6 +64,19 @@ def test_p2_cores_change_on_a_running_vm_is_pending_not_repeated_and_reboot_appl
     assert final.empty and not final.of_cluster("pve-dmz").of("reboot")
 
 
+def test_p2_a_pending_change_made_by_hand_shows_with_deep_and_is_taken_back(sim, inv):
+    apply(inv, concurrency=3, plan=plan(inv, clusters=DMZ), show_progress=False)
+    ops = token_client(sim, "pve-dmz", "ops@pve!manual", OPERATOR)
+    web = guests(ops, "dvc-web-01")[0]
+    ops.nodes(web["node"]).qemu(web["vmid"]).config.put(cores=1)  # pending: /cluster/resources still says 4
+    assert plan(inv, clusters=DMZ).empty
+    deep = plan(inv, clusters=DMZ, deep=True)
+    assert [(a.name, [str(c) for c in a.changes]) for a in deep.of_cluster("pve-dmz").of("update")] == [("dvc-web-01", ["cores: 1 (pending) → 4"])]
+    apply(inv, concurrency=2, plan=deep, show_progress=False)
+    assert not [e for e in ops.nodes(web["node"]).qemu(web["vmid"]).pending.get() if "pending" in e]  # nothing pending
+    assert plan(inv, clusters=DMZ, deep=True).empty
+
+
 def _reboot(name: str, node: str, group: str | None) -> Action:
     from types import SimpleNamespace
 
