@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hatang.cloud.plan import Plan
     from hatang.inventory.inventory import Inventory
 
-app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, destroy.", no_args_is_help=True)
+app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, backups, destroy.", no_args_is_help=True)
 
 ClusterOpt = Annotated[list[str] | None, typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
 DeepOpt = Annotated[bool, typer.Option("--deep", help="Also read each managed guest's config (one call per guest) to catch hand edits of NICs, cloud-init, disks.")]
@@ -65,7 +65,7 @@ def plan(
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes (as Terraform does).")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """What apply would change, and why; reads each cluster in a constant number of API calls.
+    """What apply would change, and why; reads each cluster in API calls independent of its guests.
     Exit 1 when something cannot be done (placement, templates, offline nodes)."""
     from hatang.cloud.plan import plan as make_plan
 

@@ -73,7 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "clear":
         faults.clear()
     elif args.command == "token":
-        print(json.dumps({"tokenid": args.tokenid, "secret": Access(args.dir).add_token(args.tokenid, args.role or ["PVEAuditor"])}))
+        try:
+            secret = Access(args.dir).add_token(args.tokenid, args.role or ["PVEAuditor"])
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(json.dumps({"tokenid": args.tokenid, "secret": secret}))
 
 
 if __name__ == "__main__":
