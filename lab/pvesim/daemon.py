@@ -49,6 +49,9 @@ def bootstrap_access(directory: Path) -> None:
     """The first start's users and token, and the secrets file that names them."""
     access = Access(directory)
     if access.path.exists() and secrets_file(directory).exists():
+        # a state from an earlier version keeps its secret and gets today's roles
+        access.add_role(*BACKUP_ROLE)
+        access.add_token(HATANG_TOKEN, HATANG_GRANTS, secret=yaml.safe_load(secrets_file(directory).read_text())["pve-api"]["secret"])
         return
     password = secrets.token_urlsafe(18)
     access.add_user("root@pam", password, "Administrator")
