@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import out, print_json, print_table
+from hatang.console import out, plain, print_json, print_table
 from hatang.errors import InventoryError
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
 
@@ -36,7 +36,7 @@ def validate(inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, json: Js
     if json:
         print_json({"ok": True, **summary})
         return
-    out.print(f"[green]ok[/]: the {env} inventory of {summary['province']} is valid")
+    out.print(f"[green]ok[/]: the {env} inventory of {plain(summary['province'])} is valid")
     print_table(None, ["what", "count"], [(k, v if not isinstance(v, dict) else ", ".join(f"{r}={n}" for r, n in v.items())) for k, v in summary.items() if k not in ("environment", "province")])
 
 
@@ -63,11 +63,11 @@ def show(
     if json:
         print_json(detail)
         return
-    out.print(f"[bold]{detail['name']}[/] ({detail['kind']}, key {detail['key']}" + (f", GSO {detail['code']}" if detail.get("code") else "") + ")")
+    out.print(f"[bold]{plain(detail['name'])}[/] " + plain(f"({detail['kind']}, key {detail['key']}" + (f", GSO {detail['code']}" if detail.get("code") else "") + ")"))
     if detail.get("lan"):
         out.print(f"LAN {detail['lan']}")
     for device in detail["devices"]:
-        out.print(f"\n[bold]{device['name']}[/] {device['role']} {device['platform']} mgmt {device['mgmt']} loopback {device['loopback']}")
+        out.print(f"\n[bold]{plain(device['name'])}[/] " + plain(f"{device['role']} {device['platform']} mgmt {device['mgmt']} loopback {device['loopback']}"))
         print_table(None, ["port", "interface", "kind", "address", "peer", "peer address"], [(p["index"], p["name"], p["kind"], p["address"], p["peer"], p["peer_address"]) for p in device["ports"]])
 
 

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from hatang.inventory.text import Tag, Text
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 ENVIRONMENTS = ("production", "lab")
 Environment = Literal["production", "lab"]
@@ -27,7 +29,7 @@ class Record(BaseModel):
 
 class Province(Record):
     code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-    name: str
+    name: Text
     slug: Slug
 
 
@@ -35,7 +37,7 @@ class District(Record):
     """A district-level unit (thành phố, thị xã, huyện) with its GSO code."""
 
     code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
-    name: str
+    name: Text
     type: Literal["thanh-pho", "thi-xa", "huyen"]
     slug: Slug
 
@@ -44,7 +46,7 @@ class Commune(Record):
     """A commune-level unit (xã, phường, thị trấn) with its GSO code and district."""
 
     code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
-    name: str
+    name: Text
     type: Literal["xa", "phuong", "thi-tran"]
     slug: Slug
     district: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
@@ -54,8 +56,8 @@ class Agency(Record):
     """A provincial agency on the dedicated data network."""
 
     slug: Slug
-    name: str
-    name_en: str
+    name: Text
+    name_en: Text
     fibre: bool = True
     portal: bool = True
 
@@ -82,17 +84,17 @@ class Device(Record):
     router is FRRouting."""
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=48)]
-    site: str
+    site: Text
     role: Role
     platform: Platform
-    model: str = ""
-    credentials: str = "net-admin"
+    model: Text = ""
+    credentials: Text = "net-admin"
     environments: tuple[Environment, ...] = ENVIRONMENTS
     lan_port: int | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")
 
 
 class LinkEnd(Record):
-    device: str
+    device: Text
     port: int = Field(ge=0, le=63)
 
 
@@ -128,7 +130,7 @@ class Node(Record):
     threads_per_core: int = Field(default=2, ge=1, le=2)
     ram_gib: int = Field(gt=0)
     disks: tuple[Disk, ...] = ()
-    model: str = ""
+    model: Text = ""
     purchased: int | None = Field(default=None, description="year the server was bought")
 
 
@@ -136,7 +138,7 @@ class Storage(Record):
     """A Proxmox storage. Ceph (``rbd``) capacity is the cluster's ``osd`` disks; other
     shared storage states ``raw_gb``; ``local`` storage is per node."""
 
-    name: str
+    name: Text
     type: Literal["rbd", "lvmthin", "zfspool", "dir", "nfs"]
     shared: bool = True
     raw_gb: int | None = Field(default=None, gt=0)
@@ -148,29 +150,29 @@ class Storage(Record):
 class Vlan(Record):
     id: int = Field(ge=1, le=4094)
     name: Slug
-    purpose: str
+    purpose: Text
 
 
 class Cluster(Record):
     name: Slug
-    nodes: tuple[Node, ...]
+    nodes: tuple[Node, ...] = Field(min_length=1)
     storage: tuple[Storage, ...]
     vlans: tuple[int, ...] = ()
 
 
 class Datacenter(Record):
-    name: str
+    name: Text
     site: Slug
-    district: str
-    ntp_servers: tuple[str, ...] = ("ntp1", "ntp2")
-    syslog_server: str = "syslog"
+    district: Text
+    ntp_servers: tuple[Text, ...] = ("ntp1", "ntp2")
+    syslog_server: Text = "syslog"
 
 
 # --- services ---------------------------------------------------------------------
 
 
 class VmDisk(Record):
-    storage: str
+    storage: Text
     size_gb: int = Field(gt=0)
 
 
@@ -184,14 +186,14 @@ class VmSpec(Record):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
     kind: Literal["qemu", "lxc"] = "qemu"
     count: int = Field(default=1, ge=1, le=99)
-    template: str = "debian-12-cloud"
+    template: Text = "debian-12-cloud"
     cores: int = Field(gt=0, le=128)
     memory_mib: int = Field(gt=0)
     disks: tuple[VmDisk, ...]
     nics: tuple[VmNic, ...]
     ha: bool = False
-    anti_affinity: str | None = None
-    roles: tuple[str, ...] = ()
+    anti_affinity: Tag | None = None
+    roles: tuple[Tag, ...] = ()
 
     def instance_names(self) -> list[str]:
         if self.count == 1:
@@ -201,11 +203,11 @@ class VmSpec(Record):
 
 class Service(Record):
     name: Slug
-    title: str
-    title_en: str
+    title: Text
+    title_en: Text
     service_class: Literal["critical", "standard", "batch"] = Field(alias="class")
-    cluster: str
-    vms: tuple[VmSpec, ...]
+    cluster: Text
+    vms: tuple[VmSpec, ...] = Field(min_length=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -226,7 +228,7 @@ class Vm(Record):
 class CredentialRef(Record):
     """A credential the inventory names; its values come from the environment or a vault."""
 
-    description: str
+    description: Text
     fields: tuple[str, ...]
 
     @field_validator("fields")

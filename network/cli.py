@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import out, print_json, print_table, status_mark
+from hatang.console import Markup, out, plain, print_json, print_table, status_mark
 from hatang.errors import HatangError, UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -41,7 +41,7 @@ def _show_results(title: str, results, *, as_json: bool, columns: tuple[str, ...
             if r.diff:
                 out.rule(f"[bold]{r.host}")
                 out.print(coloured(r.diff), end="")
-        print_table(title, columns, [(r.host, status_mark(r.ok) if not r.ok else ("[yellow]differs[/]" if r.changed else "[green]in sync[/]"), summary(r.diff) if r.diff else "", r.error) for r in rows])
+        print_table(title, columns, [(r.host, status_mark(r.ok) if not r.ok else Markup("[yellow]differs[/]" if r.changed else "[green]in sync[/]"), summary(r.diff) if r.diff else "", r.error) for r in rows])
     if results.failed:
         raise typer.Exit(1)
 
@@ -150,7 +150,7 @@ def push(
         for wave_no, wave in enumerate(report.waves, start=1):
             for name in wave:
                 r = report.results[name]
-                checks = " ".join(f"{k}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items())
+                checks = Markup(" ".join(f"{plain(k)}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items()))
                 rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", r.error))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
         print_table(f"push ({env}{', dry run' if dry_run else ''}): {counts}", ["wave", "device", "status", "diff", "checks", "s", "error"], rows)

@@ -1,0 +1,135 @@
+"""Fault run: every broken or hostile inventory of the corpus, through ``inventory validate``.
+
+The corpus (``tests/inventory/broken.yaml``) edits a copy of the real inventory per
+case. Each case is run in-process, as the CLI runs it, and classified: a clear error
+(exit 2, a ``file:line`` location, no traceback), a traceback (any exception escaping
+the CLI), or a wrong acceptance (exit 0). Goals: tracebacks 0, wrong acceptances 0,
+every case within 2 s (the alias bomb included).
+
+    python -m bench.hostile
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bench.report import write_section
+from hatang.paths import DEFAULT_INVENTORY, REPO_ROOT
+
+CORPUS_FILE = REPO_ROOT / "tests" / "inventory" / "broken.yaml"
+#: A problem line as validation prints it: "  <file>.yaml:<line>: <key path or message>".
+LOCATED = re.compile(r"^\s+\S+\.yaml:\d+: \S")
+GOAL_S = 2.0
+
+
+def corpus() -> list[dict]:
+    return yaml.safe_load(CORPUS_FILE.read_text(encoding="utf-8"))
+
+
+def copy_inventory(target: Path) -> Path:
+    shutil.copytree(DEFAULT_INVENTORY, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return target
+
+
+def apply_edits(directory: Path, edits: list[dict]) -> None:
+    """Apply a case's edits: ``find``/``replace`` (text, must match once), ``find``/
+    ``replace_bytes`` (the replacement's code points 0-255 written as raw bytes, for
+    input that is not UTF-8) or ``content`` (the whole file)."""
+    for edit in edits:
+        path = directory / edit["file"]
+        if "content" in edit:
+            path.write_text(edit["content"], encoding="utf-8")
+            continue
+        raw = path.read_bytes()
+        find = edit["find"].encode()
+        if raw.count(find) != 1:
+            raise AssertionError(f"corpus edit must match once in {edit['file']}: {edit['find']!r}")
+        replace = edit["replace_bytes"].encode("latin-1") if "replace_bytes" in edit else edit["replace"].encode()
+        path.write_bytes(raw.replace(find, replace))
+
+
+@dataclass
+class Outcome:
+    """What ``hatang inventory validate`` did with one case."""
+
+    exit_code: int
+    stderr: str
+    traceback: str | None
+    seconds: float
+
+    @property
+    def located(self) -> bool:
+        return any(LOCATED.match(line) for line in self.stderr.splitlines())
+
+    @property
+    def clear(self) -> bool:
+        return self.traceback is None and self.exit_code == 2 and self.located
+
+
+def validate(directory: Path, env: str = "lab") -> Outcome:
+    """Run ``hatang inventory validate`` in this process, as the console script does."""
+    from hatang.cli import main
+
+    stderr, stdout = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["hatang", "inventory", "validate", "--env", env, "--inventory", str(directory)]
+    code, trace = 0, None
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
+            main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - a traceback is what this run counts
+        code, trace = 1, traceback.format_exc()
+    finally:
+        sys.argv = argv
+    return Outcome(code, stderr.getvalue(), trace, time.perf_counter() - start)
+
+
+def run_case(case: dict, scratch: Path) -> Outcome:
+    directory = copy_inventory(scratch / case["name"])
+    apply_edits(directory, case["edits"])
+    return validate(directory)
+
+
+def main() -> None:
+    cases = corpus()
+    outcomes: list[tuple[str, Outcome]] = []
+    with tempfile.TemporaryDirectory(prefix="hatang-hostile-") as scratch:
+        for case in cases:
+            outcomes.append((case["name"], run_case(case, Path(scratch))))
+    clear = [n for n, o in outcomes if o.clear]
+    tracebacks = [n for n, o in outcomes if o.traceback]
+    accepted = [n for n, o in outcomes if o.exit_code == 0]
+    unclear = [n for n, o in outcomes if not o.clear and not o.traceback and o.exit_code != 0]
+    slowest_name, slowest = max(outcomes, key=lambda item: item[1].seconds)
+    over = [n for n, o in outcomes if o.seconds > GOAL_S]
+    body = (
+        "| cases tried | clear errors (exit 2, file:line) | tracebacks (goal 0) | wrong acceptances (goal 0) "
+        "| other failures | max time per case (goal ≤ 2 s) | over 2 s |\n|---|---|---|---|---|---|---|\n"
+        f"| {len(outcomes)} | {len(clear)} | {len(tracebacks)} | {len(accepted)} | {len(unclear)} "
+        f"| {slowest.seconds:.2f} s ({slowest_name}) | {len(over)} |\n\n"
+        "Each case is one broken or hostile inventory of `tests/inventory/broken.yaml` (non-UTF-8 input, "
+        "an alias bomb, recursive aliases, deep nesting, wrong shapes, empty sections, control, bidi and "
+        "zero-width characters in names, code in export fields…), validated in-process as the CLI runs it."
+    )
+    for label, names in (("tracebacks", tracebacks), ("wrong acceptances", accepted), ("other failures", unclear), ("over 2 s", over)):
+        if names:
+            body += f"\n\n{label}: {', '.join(names)}"
+    write_section("inventory-hostile", "Hostile inventories (inventory validate)", "python -m bench.hostile", body, reliability=True)
+
+
+if __name__ == "__main__":
+    main()
