@@ -8,6 +8,8 @@ that would overlap one.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_network
@@ -149,13 +151,22 @@ class AddressPlan:
         )
         return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
-    def save(self, path: Path | None = None) -> None:
+    def save(self, path: Path | None = None) -> Path | None:
+        """Write the plan atomically (a complete new file renamed over the old one); the
+        previous version stays next to it as ``<env>.yaml.previous``, which is returned."""
         target = path or self.path
         if target is None:
             raise AllocationError("the address plan has no file to save to")
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(self.to_yaml(), encoding="utf-8")
-        tmp.replace(target)
+        previous = target.with_name(target.name + ".previous") if target.exists() else None
+        tmp = target.with_name(f".{target.name}.hatang-new")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(self.to_yaml())
+            handle.flush()
+            os.fsync(handle.fileno())
+        if previous is not None:
+            shutil.copy2(target, previous)
+        os.replace(tmp, target)
+        return previous
 
 
 def _mapping(value: object, key: str, errors: list[str]) -> dict:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from hatang.console import out, plain, print_json, print_table
-from hatang.errors import InventoryError
-from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
+from hatang.errors import InventoryError, UserAbort
+from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="The province's source of truth: validate, show, allocate addresses, export.", no_args_is_help=True)
 
@@ -75,13 +75,16 @@ def show(
 def allocate(
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
-    prune: Annotated[bool, typer.Option(help="Also release allocations whose owner left the inventory.")] = False,
+    prune: Annotated[bool, typer.Option(help="Also release allocations whose owner left the inventory (validates first, shows them and asks).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be allocated; write nothing.")] = False,
+    yes: YesOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Allocate addresses for whatever lacks them; existing allocations never move."""
     from hatang.inventory.allocate import allocate as do_allocate
 
+    if prune and not dry_run and not yes:
+        _confirm_release(do_allocate(_dir(inventory), env, prune=True, save=False), json)
     report = do_allocate(_dir(inventory), env, prune=prune, save=not dry_run)
     if json:
         print_json({"environment": env, "dry_run": dry_run, "added": report.added, "released": report.released})
@@ -90,6 +93,17 @@ def allocate(
         out.print(f"nothing to allocate: every owner in '{env}' has its addresses")
         return
     print_table(f"{'would allocate' if dry_run else 'allocated'} ({env})", ["change", "purpose", "owner", "prefix"], [("+", *a) for a in report.added] + [("-", *r) for r in report.released])
+
+
+def _confirm_release(preview, json: bool) -> None:
+    """Show the allocations a prune would release and ask before any is released."""
+    if not preview.released:
+        return
+    if json:
+        raise UserAbort(f"--prune would release {len(preview.released)} allocation(s); add --yes to release them with --json", exit_code=2)
+    print_table(f"would release ({preview.environment})", ["purpose", "owner", "prefix"], preview.released)
+    if not typer.confirm(f"release these {len(preview.released)} allocation(s)?", default=False):
+        raise UserAbort("prune cancelled; the address plan is unchanged")
 
 
 @app.command()
