@@ -15,6 +15,7 @@ import contextlib
 import io
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,23 +105,35 @@ def run_case(case: dict, scratch: Path) -> Outcome:
     return validate(directory)
 
 
+def process_seconds(case: dict, scratch: Path) -> float:
+    """Wall time of one case as its own ``hatang inventory validate`` process (start-up
+    and imports included)."""
+    directory = copy_inventory(scratch / f"{case['name']}-process")
+    apply_edits(directory, case["edits"])
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "hatang.cli", "inventory", "validate", "--inventory", str(directory)], capture_output=True, timeout=60)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     cases = corpus()
     outcomes: list[tuple[str, Outcome]] = []
     with tempfile.TemporaryDirectory(prefix="hatang-hostile-") as scratch:
         for case in cases:
             outcomes.append((case["name"], run_case(case, Path(scratch))))
+        slowest_name, slowest = max(outcomes, key=lambda item: item[1].seconds)
+        whole = process_seconds(next(c for c in cases if c["name"] == slowest_name), Path(scratch))
     clear = [n for n, o in outcomes if o.clear]
     tracebacks = [n for n, o in outcomes if o.traceback]
     accepted = [n for n, o in outcomes if o.exit_code == 0]
     unclear = [n for n, o in outcomes if not o.clear and not o.traceback and o.exit_code != 0]
-    slowest_name, slowest = max(outcomes, key=lambda item: item[1].seconds)
     over = [n for n, o in outcomes if o.seconds > GOAL_S]
     body = (
         "| cases tried | clear errors (exit 2, file:line) | tracebacks (goal 0) | wrong acceptances (goal 0) "
-        "| other failures | max time per case (goal ≤ 2 s) | over 2 s |\n|---|---|---|---|---|---|---|\n"
+        "| other failures | max time per case (goal ≤ 2 s) | the same as its own process | over 2 s |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         f"| {len(outcomes)} | {len(clear)} | {len(tracebacks)} | {len(accepted)} | {len(unclear)} "
-        f"| {slowest.seconds:.2f} s ({slowest_name}) | {len(over)} |\n\n"
+        f"| {slowest.seconds:.2f} s ({slowest_name}) | {whole:.2f} s | {len(over)} |\n\n"
         "Each case is one broken or hostile inventory of `tests/inventory/broken.yaml` (non-UTF-8 input, "
         "an alias bomb, recursive aliases, deep nesting, wrong shapes, empty sections, control, bidi and "
         "zero-width characters in names, code in export fields…), validated in-process as the CLI runs it."
