@@ -65,7 +65,7 @@ def show(
         return
     out.print(f"[bold]{plain(detail['name'])}[/] " + plain(f"({detail['kind']}, key {detail['key']}" + (f", GSO {detail['code']}" if detail.get("code") else "") + ")"))
     if detail.get("lan"):
-        out.print(f"LAN {detail['lan']}")
+        out.print(plain(f"LAN {detail['lan']}"))
     for device in detail["devices"]:
         out.print(f"\n[bold]{plain(device['name'])}[/] " + plain(f"{device['role']} {device['platform']} mgmt {device['mgmt']} loopback {device['loopback']}"))
         print_table(None, ["port", "interface", "kind", "address", "peer", "peer address"], [(p["index"], p["name"], p["kind"], p["address"], p["peer"], p["peer_address"]) for p in device["ports"]])

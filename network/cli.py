@@ -68,7 +68,7 @@ def render(
         if json:
             print_json({"environment": env, "files": [str(p) for p in paths]})
         else:
-            out.print(f"wrote {len(paths)} configurations to {output}")
+            out.print(plain(f"wrote {len(paths)} configurations to {output}"))
         return
     if json:
         print_json({"environment": env, "devices": [{"device": r.device, "platform": r.platform, "role": r.role, "config": r.text} for r in rendered]})
@@ -215,7 +215,7 @@ def onboard(
         rows = [(n, result.report.status(n), " ".join(f"{k}:{status_mark(v)}" for k, v in result.report.results[n].data.get("checks", {}).items()), result.report.results[n].error) for n in result.report.results]
         print_table(f"onboarding {result.device}", ["device", "status", "checks", "error"], rows)
         if result.ok:
-            out.print(f"[green]{result.device} is in service[/]; monitoring targets: {result.targets_file}")
+            out.print(f"[green]{plain(result.device)} is in service[/]; " + plain(f"monitoring targets: {result.targets_file}"))
     if not result.ok:
         raise typer.Exit(1)
 
@@ -236,7 +236,7 @@ def site_add(
     if json:
         print_json(addition.as_dict())
         return
-    out.print(f"added commune {addition.commune['code']} {addition.commune['name']} ({addition.commune['slug']}), CPE {addition.device['name']} on {addition.link['a']['device']} port {addition.link['a']['port']}")
+    out.print(plain(f"added commune {addition.commune['code']} {addition.commune['name']} ({addition.commune['slug']}), CPE {addition.device['name']} on {addition.link['a']['device']} port {addition.link['a']['port']}"))
     print_table("allocated", ["env", "purpose", "owner", "prefix"], [(env, *a) for env, items in addition.allocations.items() for a in items])
     out.print(f"next: hatang net onboard {addition.commune['slug']}")
 

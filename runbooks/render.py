@@ -68,4 +68,4 @@ def print_report(report: Report) -> None:
     )
     advice = f"[bold]Bước tiếp theo:[/] {plain(report.next_step['vi'])}\n\n[bold]Next step:[/] {plain(report.next_step['en'])}"
     out.print(Panel(advice, title="Đề xuất / Suggested next step", title_align="left", border_style="red" if report.failed else "green"))
-    out.print(f"[dim]Runbook: hatang runbook show {report.alert}  ({report.runbook})[/]")
+    out.print(f"[dim]{plain(f'Runbook: hatang runbook show {report.alert}  ({report.runbook})')}[/]")
