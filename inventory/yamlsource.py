@@ -106,6 +106,7 @@ class _Builder:
         self.loader = loader
         self.lines = lines
         self.count = 0
+        self.open: set[int] = set()  # the collections being built, to catch an alias to itself
 
     def build(self, node: yaml.Node, path: KeyPath, depth: int = 0) -> Any:
         self.count += 1
@@ -116,11 +117,17 @@ class _Builder:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in PLAIN_TAGS:
             raise BoundExceeded(f"the tag {node.tag} is not allowed here (plain lists and mappings only)", node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        if id(node) in self.open:
+            raise BoundExceeded("a recursive alias (a value that contains itself)", node.start_mark)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path, depth)
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        finally:
+            self.open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[Any, Any]:
         self.loader.flatten_mapping(node)

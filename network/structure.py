@@ -8,8 +8,9 @@ put it there (a value that carried a newline past the character policy, a templa
 bug). Placeholders are tight where a value could escape: inside a Junos quoted string
 a placeholder matches only a well-escaped string, outside it never ``"``, ``;``, ``{``
 or ``}``. A template line that is nothing but a placeholder (a banner's text) opens a
-free-text block between the literal lines around it (``banner login ^C`` … ``^C``); a
-line of the block must not contain the closing line.
+free-text block between the literal lines around it (``banner login ^C`` … ``^C``): a
+delimiter (IOS's ``^C``) ends the block anywhere in a line, so no line of the block may
+contain it; a word (EOS's ``EOF``) ends it only as a whole line.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def stray_lines(platform: str, text: str) -> list[str]:
         if closing is not None:
             if line == closing:
                 closing = None
-            elif closing.strip() in line:
+            elif not closing.strip().isalnum() and closing.strip() in line:
                 problems.append(f"line {n}: free text contains its block's end {closing.strip()!r}")
             continue
         if line in known.blocks:

@@ -48,6 +48,13 @@ def test_junos_quote_in_a_district_name_stays_inside_the_description(tmp_path, f
     assert lint("junos", rendered.text) == []
 
 
+def test_a_name_holding_the_eos_banner_terminator_word_is_fine(tmp_path, fake_secrets) -> None:
+    directory = edited_inventory(tmp_path, "province.yaml", "  name: Vĩnh Phúc\n", "  name: Vĩnh Phúc EOF\n")
+    rendered = Renderer(load(directory, "production")).render("dr-vinh-yen")
+    assert rendered.platform == "eos" and "Vinh Phuc EOF (IIC)." in rendered.text
+    assert lint("eos", rendered.text) == []
+
+
 def test_the_filter_refuses_what_the_policy_refuses() -> None:
     with pytest.raises(HatangError, match=r"cpe-x: text 'a\\nb' cannot go into a configuration: control character U\+000A"):
         escape_text("ios", "a\nb", device="cpe-x")
