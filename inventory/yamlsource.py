@@ -20,18 +20,20 @@ KeyPath = tuple[str | int, ...]
 #: Bounds of one file: size, nesting depth, values after alias expansion.
 MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32
-MAX_NODES = 500_000
+MAX_NODES = 300_000
 #: The only tags a list or a mapping may carry (``!!set``, ``!!omap``, ``!!python/…`` are refused).
 PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
-class BoundExceeded(yaml.YAMLError):
-    """The document goes past one of the bounds above (or has a non-scalar key)."""
+class Refused(yaml.YAMLError):
+    """Valid YAML that hatang refuses: past a bound above, a key that is not a plain
+    value, a duplicate key, a tag. ``path`` is where, when the data is being built."""
 
-    def __init__(self, problem: str, mark: yaml.Mark | None):
+    def __init__(self, problem: str, mark: yaml.Mark | None, path: KeyPath = ()):
         super().__init__(problem)
         self.problem = problem
         self.problem_mark = mark
+        self.path = path
 
 
 @dataclass
@@ -92,7 +94,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH + 1:
-                raise BoundExceeded(f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+                raise Refused(f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -111,16 +113,16 @@ class _Builder:
     def build(self, node: yaml.Node, path: KeyPath, depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise BoundExceeded(f"more than {MAX_NODES} values (aliases expanded)", node.start_mark)
+            raise Refused(f"more than {MAX_NODES} values (aliases expanded)", node.start_mark, path)
         if depth > MAX_DEPTH:
-            raise BoundExceeded(f"nested deeper than {MAX_DEPTH} levels", node.start_mark)
+            raise Refused(f"nested deeper than {MAX_DEPTH} levels", node.start_mark, path)
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in PLAIN_TAGS:
-            raise BoundExceeded(f"the tag {node.tag} is not allowed here (plain lists and mappings only)", node.start_mark)
+            raise Refused(f"the tag {node.tag} is not allowed here (plain lists and mappings only)", node.start_mark, path)
         if isinstance(node, yaml.ScalarNode):
             return self.loader.construct_object(node, deep=True)
         if id(node) in self.open:
-            raise BoundExceeded("a recursive alias (a value that contains itself)", node.start_mark)
+            raise Refused("a recursive alias (a value that contains itself)", node.start_mark, path)
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -134,12 +136,12 @@ class _Builder:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise BoundExceeded("a key must be a plain value, not a list or a mapping", key_node.start_mark)
+                raise Refused("a key must be a plain value, not a list or a mapping", key_node.start_mark, path)
             key = self.loader.construct_object(key_node, deep=True)
             child = (*path, key if isinstance(key, (str, int)) else str(key))
             self.lines[child] = key_node.start_mark.line + 1
             if key in result:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise Refused(f"duplicate key {key!r}", key_node.start_mark, child)
             result[key] = self.build(value_node, child, depth + 1)
         return result
 
@@ -174,7 +176,7 @@ def read(path: Path, display: str | None = None) -> Source | Problem:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
-        return Problem(display, (), f"invalid YAML: {reason}", mark.line + 1 if mark else None)
+        return Problem(display, getattr(exc, "path", ()), f"invalid YAML: {reason}", mark.line + 1 if mark else None)
     finally:
         loader.dispose()
     return Source(display, data, lines)
