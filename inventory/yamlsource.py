@@ -166,7 +166,18 @@ def read(path: Path, display: str | None = None) -> Source | Problem:
         return Problem(display, (), f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
     text = _decode(raw)
     if isinstance(text, tuple):
-        return Problem(display, (), text[1], text[0])
+        return _not_utf8(display, raw, *text)
+    return _parse(display, text)
+
+
+def _not_utf8(display: str, raw: bytes, line: int, reason: str) -> Problem:
+    """The encoding problem, at the key of its line when the rest of the file parses."""
+    parsed = _parse(display, raw.decode("utf-8", errors="replace"))
+    at = [path for path, n in parsed.lines.items() if n == line] if isinstance(parsed, Source) else []
+    return Problem(display, max(at, key=len) if at else (), reason, line)
+
+
+def _parse(display: str, text: str) -> Source | Problem:
     loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
