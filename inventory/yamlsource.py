@@ -178,7 +178,11 @@ def _not_utf8(display: str, raw: bytes, line: int, reason: str) -> Problem:
 
 
 def _parse(display: str, text: str) -> Source | Problem:
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # its reader refuses control characters at once
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        return Problem(display, (), f"invalid YAML: character U+{exc.character:04X} is not allowed", line)
     try:
         node = loader.get_single_node()
         lines: dict[KeyPath, int] = {}
