@@ -10,7 +10,8 @@ a placeholder matches only a well-escaped string, outside it never ``"``, ``;``,
 or ``}``. A template line that is nothing but a placeholder (a banner's text) opens a
 free-text block between the literal lines around it (``banner login ^C`` … ``^C``): a
 delimiter (IOS's ``^C``) ends the block anywhere in a line, so no line of the block may
-contain it; a word (EOS's ``EOF``) ends it only as a whole line.
+contain it; a word (EOS's ``EOF``) ends it only as a whole line. A placeholder never
+spans lines: a template writes several lines from a loop, not from one expression.
 """
 
 from __future__ import annotations

@@ -61,3 +61,16 @@ def test_markdown_tables_and_headings_are_escaped_in_both_outputs(tmp_path: Path
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<td>**bold**" in page
     assert "<p><strong>kept</strong> *not bold*</p>" in page
+
+
+def test_tables_show_cells_as_written_and_keep_hatang_markup() -> None:
+    from rich.console import Console
+
+    from hatang.console import status_mark, table
+
+    console = Console(record=True, width=200, color_system="truecolor", emoji=False)
+    console.print(table(f"title {HOSTILE}", ["name", "status"], [(HOSTILE, status_mark(True)), (None, status_mark(False))]))
+    text = console.export_text(clear=False)
+    assert HOSTILE in text and f"title {HOSTILE}" in text
+    assert "[green]" not in text and "ok" in text and "FAIL" in text
+    assert "\x1b[" in console.export_text(styles=True)  # the marks are coloured, not printed as tags
