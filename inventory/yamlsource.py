@@ -23,6 +23,7 @@ MAX_DEPTH = 32
 MAX_NODES = 300_000
 #: The only tags a list or a mapping may carry (``!!set``, ``!!omap``, ``!!python/…`` are refused).
 PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class Refused(yaml.YAMLError):
@@ -132,16 +133,23 @@ class _Builder:
             self.open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[Any, Any]:
+        """A mapping; merged keys (``<<: *anchor``) come first and the mapping's own keys
+        override them, as in PyYAML. Only an own key written twice is a duplicate."""
+        own = sum(1 for key_node, _ in node.value if key_node.tag != MERGE_TAG)
         self.loader.flatten_mapping(node)
+        merged = len(node.value) - own
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        seen: set[Any] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 raise Refused("a key must be a plain value, not a list or a mapping", key_node.start_mark, path)
             key = self.loader.construct_object(key_node, deep=True)
             child = (*path, key if isinstance(key, (str, int)) else str(key))
             self.lines[child] = key_node.start_mark.line + 1
-            if key in result:
-                raise Refused(f"duplicate key {key!r}", key_node.start_mark, child)
+            if index >= merged:
+                if key in seen:
+                    raise Refused(f"duplicate key {key!r}", key_node.start_mark, child)
+                seen.add(key)
             result[key] = self.build(value_node, child, depth + 1)
         return result
 
