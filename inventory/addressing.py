@@ -169,6 +169,16 @@ class AddressPlan:
         return previous
 
 
+def ipv4_network(value: object) -> IPv4Network:
+    """An IPv4 prefix written as text; ValueError otherwise (the plans are IPv4 only)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an IPv4 prefix")
+    prefix = ip_network(value)
+    if not isinstance(prefix, IPv4Network):
+        raise ValueError(f"{value!r} is not an IPv4 prefix")
+    return prefix
+
+
 def _mapping(value: object, key: str, errors: list[str]) -> dict:
     """``value`` if it is a mapping (None counts as empty); otherwise an error at ``key``."""
     if value is None:
@@ -193,9 +203,14 @@ def _pool(purpose: str, spec: object, errors: list[str]) -> Pool | None:
         errors.append(f"{key}.block: must be a prefix length (0-32), not {block!r}")
         return None
     try:
-        return Pool(purpose, ip_network(str(spec.get("prefix"))), block, [ip_network(str(r)) for r in reserved])
+        prefix = ipv4_network(spec.get("prefix"))
     except ValueError as exc:
-        errors.append(f"{key}: {exc}")
+        errors.append(f"{key}.prefix: {exc}")
+        return None
+    try:
+        return Pool(purpose, prefix, block, [ipv4_network(r) for r in reserved])
+    except ValueError as exc:
+        errors.append(f"{key}.reserved: {exc}")
         return None
 
 
@@ -260,7 +275,7 @@ def _load_allocations(pool: Pool, allocations: dict) -> list[str]:
             errors.append(f"allocations.{pool.purpose}: owner {key!r}: {reason}")
             continue
         try:
-            prefix = ip_network(text if isinstance(text, str) else repr(text))
+            prefix = ipv4_network(text)
         except ValueError as exc:
             errors.append(f"allocations.{pool.purpose}.{key}: {exc}")
             continue
