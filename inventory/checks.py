@@ -89,6 +89,12 @@ def check_references(inv: Inventory) -> Iterator[Problem]:
             yield _at(inv, "network.yaml", path, "a link cannot join a device to itself")
     if inv.datacenter and inv.datacenter.district not in inv.district_by_code:
         yield _at(inv, "datacenter.yaml", ("datacenter", "district"), f"unknown district code {inv.datacenter.district!r}")
+    if inv.datacenter:
+        vms = {vm.name for vm in inv.vms()}
+        servers = [(("ntp_servers", i), name) for i, name in enumerate(inv.datacenter.ntp_servers)]
+        for where, name in [*servers, (("syslog_server",), inv.datacenter.syslog_server)]:
+            if name not in vms:
+                yield _at(inv, "datacenter.yaml", ("datacenter", *where), f"server {name!r} is no VM of services.yaml")
     for path, cluster in inv.clusters:
         for i, vlan in enumerate(cluster.vlans):
             if vlan not in inv.vlan_by_id:

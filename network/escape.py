@@ -10,12 +10,16 @@ way still cannot start a new line, and then escapes what the platform gives a me
 - ``eos`` and ``frr``: a description or a banner line runs to the end of its line, so
   one line is all the policy needs.
 
+On every platform ``{{``, ``{%`` and ``{#`` get a space between their two characters:
+lint reads them as a template left-over, and a name has no use for them.
+
 Templates use it as ``{{ i.description | text }}``; a platform added later (VRP…) gets
 the policy check by default and its own escaping here.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +28,9 @@ import jinja2
 from hatang.errors import HatangError
 from hatang.inventory.text import refusal
 from hatang.network.intent import ascii_fold
+
+
+_TEMPLATE_MARK = re.compile(r"\{(?=[{%#])")
 
 
 def _junos(value: str) -> str:
@@ -44,7 +51,7 @@ def escape_text(platform: str, value: Any, *, device: str = "") -> str:
     reason = refusal(value)
     if reason:
         raise HatangError(f"{device or platform}: text {value!r} cannot go into a configuration: {reason}")
-    return ESCAPES.get(platform, str)(value)
+    return ESCAPES.get(platform, str)(_TEMPLATE_MARK.sub("{ ", value))
 
 
 @jinja2.pass_context

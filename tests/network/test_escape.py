@@ -61,6 +61,7 @@ def test_the_filter_refuses_what_the_policy_refuses() -> None:
     assert escape_text("junos", 'a "b" \\ */') == 'a \\"b\\" \\\\ * /'
     assert escape_text("ios", "Đông ^C") == "Dong C"
     assert escape_text("frr", "Đông ^C") == "Đông ^C"
+    assert escape_text("eos", "a {{ b }} {% c %} {#") == "a { { b }} { % c %} { #"
 
 
 #: (platform, device, a line of the rendered configuration, the stray line put after it):
