@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import random
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ CORPUS_FILE = REPO_ROOT / "tests" / "inventory" / "broken.yaml"
 #: A problem line as validation prints it: "  <file>.yaml:<line>: <key path or message>".
 LOCATED = re.compile(r"^\s+\S+\.yaml:\d+: \S")
 GOAL_S = 2.0
+MUTATION_SEED, MUTATION_COUNT = 18, 300
 
 
 def corpus() -> list[dict]:
@@ -105,6 +107,53 @@ def run_case(case: dict, scratch: Path) -> Outcome:
     return validate(directory)
 
 
+#: Files and values the mutation run puts anywhere in the inventory.
+MUTATED_FILES = ("province.yaml", "agencies.yaml", "network.yaml", "datacenter.yaml", "services.yaml", "credentials.yaml", "addressing/lab.yaml")
+MUTATIONS: tuple[object, ...] = (
+    None, [], {}, 0, -1, 10**30, 1.5, True, "", "x" * 300, [1], {"a": 1}, "::1", "198.18.0.0/15",
+    "a\nb", "\u202e", "[/x]", "{{ lookup('pipe', 'id') }}", "$\\frac{$", 'q"; disable; "',
+)
+
+
+def _key_paths(data: object, prefix: tuple = ()) -> list[tuple]:
+    """Key paths of ``data`` (the first four items of each list)."""
+    found = [prefix] if prefix else []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _key_paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data[:4]):
+            found += _key_paths(value, (*prefix, index))
+    return found
+
+
+def mutate(directory: Path, rng: random.Random) -> str:
+    """Replace one value anywhere in one file of ``directory`` by a hostile one; the
+    mutation, described."""
+    file = rng.choice(MUTATED_FILES)
+    data = yaml.safe_load((directory / file).read_text(encoding="utf-8"))
+    path = rng.choice(_key_paths(data))
+    value = rng.choice(MUTATIONS)
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    (directory / file).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return f"{file} {'.'.join(map(str, path))} = {value!r}"
+
+
+def mutation_run(seed: int, count: int, scratch: Path) -> list[tuple[str, Outcome]]:
+    """``count`` single-value mutations of the real inventory, each validated."""
+    rng = random.Random(seed)
+    runs = []
+    for n in range(count):
+        directory = copy_inventory(scratch / f"mutation-{seed}-{n}")
+        what = mutate(directory, rng)
+        runs.append((what, validate(directory)))
+        shutil.rmtree(directory)
+    return runs
+
+
 def process_seconds(case: dict, scratch: Path) -> float:
     """Wall time of one case as its own ``hatang inventory validate`` process (start-up
     and imports included)."""
@@ -123,6 +172,7 @@ def main() -> None:
             outcomes.append((case["name"], run_case(case, Path(scratch))))
         slowest_name, slowest = max(outcomes, key=lambda item: item[1].seconds)
         whole = process_seconds(next(c for c in cases if c["name"] == slowest_name), Path(scratch))
+        mutations = mutation_run(MUTATION_SEED, MUTATION_COUNT, Path(scratch))
     clear = [n for n, o in outcomes if o.clear]
     tracebacks = [n for n, o in outcomes if o.traceback]
     accepted = [n for n, o in outcomes if o.exit_code == 0]
@@ -138,7 +188,16 @@ def main() -> None:
         "an alias bomb, recursive aliases, deep nesting, wrong shapes, empty sections, control, bidi and "
         "zero-width characters in names, code in export fields…), validated in-process as the CLI runs it."
     )
-    for label, names in (("tracebacks", tracebacks), ("wrong acceptances", accepted), ("other failures", unclear), ("over 2 s", over)):
+    crashed = [what for what, o in mutations if o.traceback]
+    refused = [what for what, o in mutations if not o.traceback and o.exit_code != 0]
+    unlocated = [what for what, o in mutations if o.exit_code != 0 and not o.traceback and not o.clear]
+    body += (
+        f"\n\nMutations (`mutation_run(seed={MUTATION_SEED})`: one value anywhere in one file replaced by a hostile one): "
+        f"{len(mutations)} tried, {len(refused)} refused, {len(mutations) - len(refused) - len(crashed)} still valid, "
+        f"{len(crashed)} tracebacks (goal 0), {len(unlocated)} refusals without a file:line (goal 0), "
+        f"slowest {max(o.seconds for _, o in mutations):.2f} s."
+    )
+    for label, names in (("mutation tracebacks", crashed), ("tracebacks", tracebacks), ("wrong acceptances", accepted), ("other failures", unclear), ("over 2 s", over)):
         if names:
             body += f"\n\n{label}: {', '.join(names)}"
     write_section("inventory-hostile", "Hostile inventories (inventory validate)", "python -m bench.hostile", body, reliability=True)

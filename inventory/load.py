@@ -57,8 +57,15 @@ class Collector:
             return None
 
     def records(self, source: Source, key: str, cls: type[T]) -> list[tuple[KeyPath, T]]:
-        items = (source.data or {}).get(key)
-        if items is None:
+        """The records of section ``key``: a missing, empty or null section is a problem
+        (an empty ``network.yaml`` must not read as "no devices")."""
+        data = source.data or {}
+        if key not in data:
+            self.add(source.problem((), f"missing key '{key}'"))
+            return []
+        items = data[key]
+        if items is None or items == []:
+            self.add(source.problem((key,), "is empty (a section needs at least one entry)"))
             return []
         if not isinstance(items, list):
             self.add(source.problem((key,), "must be a list"))

@@ -11,7 +11,7 @@ import re
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
 from hatang.inventory.text import Tag, Text
 
@@ -90,12 +90,12 @@ class Device(Record):
     model: Text = ""
     credentials: Text = "net-admin"
     environments: tuple[Environment, ...] = ENVIRONMENTS
-    lan_port: int | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")
+    lan_port: StrictInt | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")
 
 
 class LinkEnd(Record):
     device: Text
-    port: int = Field(ge=0, le=63)
+    port: StrictInt = Field(ge=0, le=63)
 
 
 class Link(Record):
@@ -105,7 +105,7 @@ class Link(Record):
     b: LinkEnd
     kind: Literal["wan"] = "wan"
     medium: Literal["fibre", "leased", "radio"] = "fibre"
-    bandwidth_mbps: int = Field(default=100, gt=0)
+    bandwidth_mbps: StrictInt = Field(default=100, gt=0)
 
     @property
     def id(self) -> str:
@@ -118,20 +118,20 @@ class Link(Record):
 class Disk(Record):
     role: Literal["os", "osd", "local"]
     kind: Literal["ssd", "nvme", "hdd"]
-    size_gb: int = Field(gt=0)
-    count: int = Field(default=1, gt=0)
+    size_gb: StrictInt = Field(gt=0)
+    count: StrictInt = Field(default=1, gt=0)
 
 
 class Node(Record):
     """A Proxmox VE node: a physical server."""
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
-    cores: int = Field(gt=0, description="physical cores")
-    threads_per_core: int = Field(default=2, ge=1, le=2)
-    ram_gib: int = Field(gt=0)
+    cores: StrictInt = Field(gt=0, description="physical cores")
+    threads_per_core: StrictInt = Field(default=2, ge=1, le=2)
+    ram_gib: StrictInt = Field(gt=0)
     disks: tuple[Disk, ...] = ()
     model: Text = ""
-    purchased: int | None = Field(default=None, description="year the server was bought")
+    purchased: StrictInt | None = Field(default=None, description="year the server was bought")
 
 
 class Storage(Record):
@@ -141,14 +141,14 @@ class Storage(Record):
     name: Text
     type: Literal["rbd", "lvmthin", "zfspool", "dir", "nfs"]
     shared: bool = True
-    raw_gb: int | None = Field(default=None, gt=0)
-    replicas: int = Field(default=1, ge=1, le=5)
+    raw_gb: StrictInt | None = Field(default=None, gt=0)
+    replicas: StrictInt = Field(default=1, ge=1, le=5)
     near_full_ratio: float = Field(default=0.85, gt=0, le=1)
     content: tuple[Literal["images", "rootdir", "backup", "iso", "vztmpl"], ...] = ("images", "rootdir")
 
 
 class Vlan(Record):
-    id: int = Field(ge=1, le=4094)
+    id: StrictInt = Field(ge=1, le=4094)
     name: Slug
     purpose: Text
 
@@ -157,7 +157,7 @@ class Cluster(Record):
     name: Slug
     nodes: tuple[Node, ...] = Field(min_length=1)
     storage: tuple[Storage, ...]
-    vlans: tuple[int, ...] = ()
+    vlans: tuple[StrictInt, ...] = ()
 
 
 class Datacenter(Record):
@@ -173,11 +173,11 @@ class Datacenter(Record):
 
 class VmDisk(Record):
     storage: Text
-    size_gb: int = Field(gt=0)
+    size_gb: StrictInt = Field(gt=0)
 
 
 class VmNic(Record):
-    vlan: int = Field(ge=1, le=4094)
+    vlan: StrictInt = Field(ge=1, le=4094)
 
 
 class VmSpec(Record):
@@ -185,10 +185,10 @@ class VmSpec(Record):
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
     kind: Literal["qemu", "lxc"] = "qemu"
-    count: int = Field(default=1, ge=1, le=99)
+    count: StrictInt = Field(default=1, ge=1, le=99)
     template: Text = "debian-12-cloud"
-    cores: int = Field(gt=0, le=128)
-    memory_mib: int = Field(gt=0)
+    cores: StrictInt = Field(gt=0, le=128)
+    memory_mib: StrictInt = Field(gt=0)
     disks: tuple[VmDisk, ...]
     nics: tuple[VmNic, ...]
     ha: bool = False

@@ -57,3 +57,13 @@ def test_all_errors_are_reported_at_once(inventory_copy: Path) -> None:
     assert result.returncode == 2
     for needle in ("devices[3].platform", "communes[0].code", "ram_gb: unknown key"):
         assert needle in result.stderr
+
+
+def test_random_hostile_values_never_crash_validation(tmp_path: Path) -> None:
+    """One hostile value anywhere (60 seeded mutations): refused with a location, or valid."""
+    from bench.hostile import mutation_run
+
+    for what, outcome in mutation_run(7, 60, tmp_path):
+        assert outcome.traceback is None, f"{what}:\n{outcome.traceback}"
+        assert outcome.exit_code in (0, 2), f"{what}: {outcome.stderr}"
+        assert outcome.exit_code == 0 or outcome.located, f"{what}: {outcome.stderr}"

@@ -28,10 +28,24 @@ def test_an_empty_network_yaml_releases_nothing(inventory_copy: Path) -> None:
     (inventory_copy / "network.yaml").write_text("", encoding="utf-8")
     result = prune(inventory_copy, "--yes")
     assert result.returncode == 2, result.stdout + result.stderr
+    assert "network.yaml:1: missing key 'devices'" in result.stderr
+    assert plan_file(inventory_copy).read_bytes() == before
+    assert not (inventory_copy / "addressing" / "lab.yaml.previous").exists()
+
+
+def test_a_network_without_its_cpes_releases_nothing(inventory_copy: Path) -> None:
+    """network.yaml loads, but every commune lost its CPE: validation stops the prune."""
+    before = plan_file(inventory_copy).read_bytes()
+    network = yaml.safe_load((inventory_copy / "network.yaml").read_text(encoding="utf-8"))
+    kept = {d["name"] for d in network["devices"] if d["role"] != "commune_cpe"}
+    network["devices"] = [d for d in network["devices"] if d["name"] in kept]
+    network["links"] = [link for link in network["links"] if link["b"]["device"] in kept]
+    (inventory_copy / "network.yaml").write_text(yaml.safe_dump(network, allow_unicode=True), encoding="utf-8")
+    result = prune(inventory_copy, "--yes")
+    assert result.returncode == 2, result.stdout + result.stderr
     assert "refusing to prune" in result.stderr and "nothing released" in result.stderr
     assert "has no commune_cpe device in network.yaml" in result.stderr
     assert plan_file(inventory_copy).read_bytes() == before
-    assert not (inventory_copy / "addressing" / "lab.yaml.previous").exists()
 
 
 def add_stray_allocations(directory: Path) -> None:
