@@ -58,8 +58,14 @@ def checked(value: str) -> str:
     return value
 
 
-#: Free text (names, titles, descriptions, models) under the policy.
-Text = Annotated[str, AfterValidator(checked)]
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+#: Free text (names, titles, descriptions, models) under the policy, not blank when given.
+Text = Annotated[str, AfterValidator(checked), AfterValidator(_not_blank)]
 #: A name that also becomes a group, tag or identifier in exports (roles, anti-affinity
 #: groups): lower-case letters and digits joined by single ``-`` or ``_``.
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$", max_length=40)]
