@@ -24,6 +24,7 @@ class AllocationReport:
     environment: str
     added: list[tuple[str, str, str]] = field(default_factory=list)  # purpose, key, prefix
     released: list[tuple[str, str, str]] = field(default_factory=list)
+    previous: Path | None = None  # where the plan as it was before this run is kept
 
 
 def _validate_for_prune(inv: Inventory) -> None:
@@ -74,5 +75,5 @@ def allocate(directory: Path | None, env: str, *, prune: bool = False, save: boo
                 report.released.append((purpose, key, str(pool.allocations[key])))
                 pool.release(key)
     if save and (report.added or report.released):
-        plan.save()
+        report.previous = plan.save()
     return report

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import out, plain, print_json, print_table
+from hatang.console import info, out, plain, print_json, print_table
 from hatang.errors import InventoryError, UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -92,7 +92,9 @@ def allocate(
     if not report.added and not report.released:
         out.print(f"nothing to allocate: every owner in '{env}' has its addresses")
         return
-    print_table(f"{'would allocate' if dry_run else 'allocated'} ({env})", ["change", "purpose", "owner", "prefix"], [("+", *a) for a in report.added] + [("-", *r) for r in report.released])
+    print_table(f"{'would change' if dry_run else 'changed'} ({env})", ["change", "purpose", "owner", "prefix"], [("+", *a) for a in report.added] + [("-", *r) for r in report.released])
+    if report.previous:
+        info(f"the previous plan is kept as {report.previous}")
 
 
 def _confirm_release(preview, json: bool) -> None:
