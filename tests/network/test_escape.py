@@ -87,3 +87,13 @@ def test_lint_finds_a_line_no_template_produces(fake_secrets, platform: str, dev
     flagged = [int(p.split(":")[0].removeprefix("line ")) for p in problems if p.startswith("line ")]
     # the stray line itself, or (a banner ended early) the lines it pushed out of the banner
     assert flagged and min(flagged) >= at + 2 and "no " + platform + " template produces this line" in "".join(problems), problems
+
+
+def test_render_refuses_a_newline_that_reached_the_intent_another_way(fake_secrets, monkeypatch) -> None:
+    """Defence in depth: the loader refuses it first, but a value that reaches a template
+    by another path still cannot start a line."""
+    from hatang.network.intent import IntentBuilder
+
+    monkeypatch.setattr(IntentBuilder, "describe", lambda self, device, port: "WAN\nip route 0.0.0.0 0.0.0.0 198.18.0.9")
+    with pytest.raises(HatangError, match=r"cpe-tich-son: text 'WAN\\nip route .*control character U\+000A"):
+        Renderer(load(env="production")).render("cpe-tich-son")
