@@ -61,7 +61,7 @@ class Collector:
         (an empty ``network.yaml`` must not read as "no devices")."""
         data = source.data or {}
         if key not in data:
-            self.add(source.problem((), f"missing key '{key}'"))
+            self.add(source.problem((key,), "missing (the section is required)"))
             return []
         items = data[key]
         if items is None or items == []:
@@ -171,7 +171,7 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
         if source is None:
             return None
         if key not in source.data:
-            collector.add(source.problem((), f"missing key '{key}'"))
+            collector.add(source.problem((key,), "missing (the section is required)"))
             return None
         return collector.record(source, (key,), source.data[key], cls)
 

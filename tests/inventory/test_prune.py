@@ -28,7 +28,7 @@ def test_an_empty_network_yaml_releases_nothing(inventory_copy: Path) -> None:
     (inventory_copy / "network.yaml").write_text("", encoding="utf-8")
     result = prune(inventory_copy, "--yes")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "network.yaml:1: missing key 'devices'" in result.stderr
+    assert "network.yaml:1: devices: missing" in result.stderr
     assert plan_file(inventory_copy).read_bytes() == before
     assert not (inventory_copy / "addressing" / "lab.yaml.previous").exists()
 
