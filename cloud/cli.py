@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hatang.console import info, out, print_json, print_table, status_mark, warn
+from hatang.console import info, out, plain, print_json, print_table, status_mark, warn
 from hatang.errors import UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -45,7 +45,7 @@ def _show_plan(the_plan: "Plan") -> None:
     if rows:
         print_table("cloud plan", ["action", "cluster", "guest", "vmid", "node", "changes", "reason"], rows)
     for problem in the_plan.problems:
-        out.print(f"[bold red]cannot:[/] {problem}")
+        out.print(f"[bold red]cannot:[/] {plain(problem)}")
     for warning in the_plan.warnings:
         warn(warning)
     calls = ", ".join(f"{c.cluster} {c.api_calls}" for c in the_plan.clusters)
@@ -205,6 +205,6 @@ def destroy(
     if json:
         print_json(result)
         return
-    out.print(f"destroyed {name} (vmid {result['vmid']}, {result['cluster']})")
+    out.print(plain(f"destroyed {name} (vmid {result['vmid']}, {result['cluster']})"))
     if result["note"]:
         warn(result["note"])

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import out, print_json, print_table, status_mark
+from hatang.console import Markup, out, plain, print_json, print_table, status_mark
 from hatang.errors import HatangError, UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -41,7 +41,7 @@ def _show_results(title: str, results, *, as_json: bool, columns: tuple[str, ...
             if r.diff:
                 out.rule(f"[bold]{r.host}")
                 out.print(coloured(r.diff), end="")
-        print_table(title, columns, [(r.host, status_mark(r.ok) if not r.ok else ("[yellow]differs[/]" if r.changed else "[green]in sync[/]"), summary(r.diff) if r.diff else "", r.error) for r in rows])
+        print_table(title, columns, [(r.host, status_mark(r.ok) if not r.ok else Markup("[yellow]differs[/]" if r.changed else "[green]in sync[/]"), summary(r.diff) if r.diff else "", r.error) for r in rows])
     if results.failed:
         raise typer.Exit(1)
 
@@ -68,7 +68,7 @@ def render(
         if json:
             print_json({"environment": env, "files": [str(p) for p in paths]})
         else:
-            out.print(f"wrote {len(paths)} configurations to {output}")
+            out.print(plain(f"wrote {len(paths)} configurations to {output}"))
         return
     if json:
         print_json({"environment": env, "devices": [{"device": r.device, "platform": r.platform, "role": r.role, "config": r.text} for r in rendered]})
@@ -150,7 +150,7 @@ def push(
         for wave_no, wave in enumerate(report.waves, start=1):
             for name in wave:
                 r = report.results[name]
-                checks = " ".join(f"{k}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items())
+                checks = Markup(" ".join(f"{plain(k)}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items()))
                 rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", r.error))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
         print_table(f"push ({env}{', dry run' if dry_run else ''}): {counts}", ["wave", "device", "status", "diff", "checks", "s", "error"], rows)
@@ -215,7 +215,7 @@ def onboard(
         rows = [(n, result.report.status(n), " ".join(f"{k}:{status_mark(v)}" for k, v in result.report.results[n].data.get("checks", {}).items()), result.report.results[n].error) for n in result.report.results]
         print_table(f"onboarding {result.device}", ["device", "status", "checks", "error"], rows)
         if result.ok:
-            out.print(f"[green]{result.device} is in service[/]; monitoring targets: {result.targets_file}")
+            out.print(f"[green]{plain(result.device)} is in service[/]; " + plain(f"monitoring targets: {result.targets_file}"))
     if not result.ok:
         raise typer.Exit(1)
 
@@ -236,7 +236,7 @@ def site_add(
     if json:
         print_json(addition.as_dict())
         return
-    out.print(f"added commune {addition.commune['code']} {addition.commune['name']} ({addition.commune['slug']}), CPE {addition.device['name']} on {addition.link['a']['device']} port {addition.link['a']['port']}")
+    out.print(plain(f"added commune {addition.commune['code']} {addition.commune['name']} ({addition.commune['slug']}), CPE {addition.device['name']} on {addition.link['a']['device']} port {addition.link['a']['port']}"))
     print_table("allocated", ["env", "purpose", "owner", "prefix"], [(env, *a) for env, items in addition.allocations.items() for a in items])
     out.print(f"next: hatang net onboard {addition.commune['slug']}")
 
