@@ -16,7 +16,6 @@ from hatang import audit
 from hatang.errors import UserAbort
 from hatang.inventory import load
 from hatang.network import backup as backups
-from hatang.network.checks import ospf_neighbors
 from hatang.network.push import push
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -66,23 +65,6 @@ def test_ios_rejected_line_is_a_clear_error(production, fake_secrets) -> None:
     result = report.results["cpe-tich-son"]
     assert report.status("cpe-tich-son") == "failed"
     assert "not applied" in result.error and "ip ospf retransmit-interval 1" in result.error
-
-
-def test_ospf_tables_of_each_platform() -> None:
-    class Recorded:
-        def __init__(self, text: str):
-            self.text = text
-
-        def cli(self, commands):
-            return {commands[0]: self.text}
-
-    junos = "Address          Interface              State           ID               Pri  Dead\n10.26.4.1        ge-0/0/0.0             Full            10.26.0.2        128     3\n10.26.4.21       ge-0/0/1.0             ExStart         10.26.0.12       128     3\n"
-    assert ospf_neighbors(Recorded(junos), "junos") == [
-        {"interface": "ge-0/0/0", "state": "Full", "is_full": True},
-        {"interface": "ge-0/0/1", "state": "ExStart", "is_full": False},
-    ]
-    eos = (FIXTURES / "eos/not-full/cli.1.show_ip_ospf_neighbor.0").read_text()
-    assert [(n["interface"], n["is_full"]) for n in ospf_neighbors(Recorded(eos), "eos")] == [("Ethernet1", False), ("Ethernet3", True)]
 
 
 def test_backup_ignores_volatile_lines_one_commit_per_run(production, fake_secrets, tmp_path, monkeypatch) -> None:
