@@ -220,6 +220,18 @@ def onboard(
         raise typer.Exit(1)
 
 
+@app.command()
+def platforms(write: Annotated[bool, typer.Option("--write", help="Write docs/platforms.md instead of printing it.")] = False) -> None:
+    """Which check runs on which platform, and each platform's prerequisites (docs/platforms.md)."""
+    from hatang.network.state.matrix import DOC, render
+
+    if write:
+        DOC.write_text(render(), encoding="utf-8")
+        out.print(f"wrote {DOC}")
+    else:
+        typer.echo(render(), nl=False)
+
+
 @site_app.command("add")
 def site_add(
     district: Annotated[str, typer.Option("--district", "-d", help="District GSO code or slug.")],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from typing import Any, ClassVar
 
 from hatang.errors import HatangError
@@ -90,10 +91,15 @@ class StateReader:
                 "enabled": bool(item.get("is_enabled")),
                 "up": bool(item.get("is_up")),
                 "description": item.get("description", ""),
-                "last_flapped_s": None if float(item.get("last_flapped", -1.0)) < 0 else float(item["last_flapped"]),
+                "last_flapped_s": self._seconds_since(float(item.get("last_flapped", -1.0))),
             }
             for name, item in self.driver.get_interfaces().items()
         }
+
+    @staticmethod
+    def _seconds_since(last_flapped: float) -> float | None:
+        """napalm's last_flapped (seconds since the change; negative: unknown)."""
+        return None if last_flapped < 0 else last_flapped
 
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         """``[{"neighbor_id", "address", "interface", "state", "is_full"}]``."""
@@ -163,6 +169,12 @@ class EosReader(StateReader):
     sources = {**NAPALM, "ospf_neighbors": "EOS JSON (show ip ospf neighbor, eAPI)"}
     commands = (OSPF,)
 
+    @staticmethod
+    def _seconds_since(last_flapped: float) -> float | None:
+        """napalm's EOS driver gives the time of the change (epoch seconds, from
+        lastStatusChangeTimestamp), not the seconds since it."""
+        return None if last_flapped < 0 else max(0.0, time.time() - last_flapped)
+
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         document = json_document(self.OSPF, self._cli(self.OSPF, encoding="json"))
         found = []
@@ -195,10 +207,20 @@ class VrpReader(StateReader):
     platform = "huawei_vrp"
     OSPF = "display ospf peer brief"
     ROUTE = "display ip routing-table {} verbose"
+    INTERFACES = "display interface brief"
     sources = {**NAPALM, "ospf_neighbors": "TextFSM template huawei_vrp_display_ospf_peer_brief (hatang's own: ntc-templates has none)",
-               "route_to": "ntc-templates huawei_vrp_display_ip_routing-table_verbose (napalm-huawei-vrp's get_route_to is empty)"}
-    unsupported = {"flaps": "napalm-huawei-vrp answers no last_flapped; SNMP ifLastChange is the source"}
-    commands = (OSPF, ROUTE)
+               "route_to": "ntc-templates huawei_vrp_display_ip_routing-table_verbose (napalm-huawei-vrp's get_route_to is empty)",
+               "interfaces": "ntc-templates huawei_vrp_display_interface_brief",
+               "ping": "napalm-huawei-vrp ping", "running_config": "napalm-huawei-vrp get_config (display current-configuration)"}
+    unsupported = {"flaps": "neither `display interface brief` nor napalm-huawei-vrp gives the time of a link change; SNMP ifLastChange is the source"}
+    commands = (OSPF, ROUTE, INTERFACES)
+
+    def interfaces(self) -> dict[str, dict[str, Any]]:
+        rows = textfsm_rows("huawei_vrp", self.INTERFACES, self._cli(self.INTERFACES))
+        return {
+            r["interface"]: {"enabled": not r["phy"].startswith("*"), "up": r["phy"] == "up" and r["protocol"].startswith("up"), "description": "", "last_flapped_s": None}
+            for r in rows
+        }
 
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         rows = own_template_rows("huawei_vrp_display_ospf_peer_brief.textfsm", self.OSPF, self._cli(self.OSPF))
