@@ -39,9 +39,9 @@ PREREQUISITES: dict[str, tuple[Prerequisite, ...]] = {
                      "napalm's IOSDriver copies the candidate and its rollback file to flash: by SCP"),
     ),
     "eos": (
-        Prerequisite("eAPI", _pattern(r"^management api http-commands\n(?:   .*\n)*?   no shutdown$"), ("management api http-commands", "   protocol https", "   no shutdown"),
+        Prerequisite("eAPI", _pattern(r"^\s*management api http-commands\n(?:[ \t]+.*\n)*?[ \t]+no shutdown$"), ("management api http-commands", "   protocol https", "   no shutdown"),
                      "napalm's EOSDriver speaks eAPI (pyeapi) and commits through a configuration session with a commit timer"),
-        Prerequisite("eAPI only from the management network", _pattern(r"^management api http-commands\n(?:   .*\n)*?\s+ip access-group \S+"),
+        Prerequisite("eAPI only from the management network", _pattern(r"^\s*management api http-commands\n(?:[ \t]+.*\n)*?[ \t]+ip access-group \S+"),
                      ("management api http-commands", "   vrf MGMT", "      no shutdown", "      ip access-group MGMT-SSH"),
                      "eAPI accepts configuration: like SSH, only the IIC management network may reach it"),
     ),
