@@ -49,7 +49,7 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool
             "vtysh_via": "admin" if one_login else "login",
         }
     elif platform == m.Platform.eos:
-        optional = {"transport": "ssh", "ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
+        optional = {"transport": "https"}  # eAPI: configuration sessions with a commit timer
     elif platform == m.Platform.ios:
         optional = {"ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
     return NAPALM_DRIVER[platform], {
