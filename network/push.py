@@ -37,6 +37,10 @@ from hatang.results import Result, describe_exception, run_per_host
 #: Device outcomes, in the summary's order.
 STATUSES = ("committed", "unchanged", "would-change", "rolled-back", "failed", "skipped")
 LAYERS = (m.Role.core, m.Role.district, m.Role.commune_cpe)
+COMMIT_MESSAGE = "hatang net push"
+#: Platforms whose napalm driver keeps a commit comment; napalm's IOSDriver and
+#: EOSDriver raise NotImplementedError for any message.
+COMMENTED = frozenset({"frr", "junos"})
 
 
 @dataclass
@@ -133,7 +137,7 @@ class DevicePush:
         except CommitError as exc:
             result.ok, result.error = False, str(exc)
         finally:
-            driver.close()
+            close_quietly(driver)
         return result
 
     def _push(self, driver: NetworkDriver, name: str, result: Result) -> None:
@@ -147,7 +151,8 @@ class DevicePush:
             driver.discard_config()
             result.data["status"] = "would-change" if diff else "unchanged"
             return
-        driver.commit_config(message="hatang net push", revert_in=revert_in)
+        message = COMMIT_MESSAGE if self.inv.platform(name).value in COMMENTED else ""
+        driver.commit_config(message=message, revert_in=revert_in)
         result.changed = True
         try:
             outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks, snmp=self.snmp)
@@ -236,6 +241,16 @@ def redact(text: str, secrets: list[str]) -> str:
         if len(value) >= 4:
             text = text.replace(value, "<redacted>")
     return text
+
+
+def close_quietly(driver: NetworkDriver) -> None:
+    """Close a session that may be dead: after a lost connection napalm's IOSDriver
+    still sends ``no file prompt quiet`` on close, and that failure must not replace
+    what the push did (the router's own timer reverts the commit)."""
+    try:
+        driver.close()
+    except Exception:
+        pass
 
 
 def _opened(driver: NetworkDriver) -> NetworkDriver:
