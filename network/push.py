@@ -137,7 +137,7 @@ class DevicePush:
         except CommitError as exc:
             result.ok, result.error = False, str(exc)
         finally:
-            close_quietly(driver)
+            _quietly(driver.close)
         return result
 
     def _push(self, driver: NetworkDriver, name: str, result: Result) -> None:
@@ -152,7 +152,11 @@ class DevicePush:
             result.data["status"] = "would-change" if diff else "unchanged"
             return
         message = COMMIT_MESSAGE if self.inv.platform(name).value in COMMENTED else ""
-        driver.commit_config(message=message, revert_in=revert_in)
+        try:
+            driver.commit_config(message=message, revert_in=revert_in)
+        except Exception:
+            _quietly(driver.discard_config)  # a refused commit leaves no candidate session behind
+            raise
         result.changed = True
         try:
             outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks, snmp=self.snmp)
@@ -243,12 +247,12 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def close_quietly(driver: NetworkDriver) -> None:
-    """Close a session that may be dead: after a lost connection napalm's IOSDriver
-    still sends ``no file prompt quiet`` on close, and that failure must not replace
-    what the push did (the router's own timer reverts the commit)."""
+def _quietly(action: Callable[[], object]) -> None:
+    """Clean-up on a session that may be dead (after a lost connection napalm's
+    IOSDriver still sends ``no file prompt quiet`` on close): its failure must not
+    replace what the push did, which the result already says."""
     try:
-        driver.close()
+        action()
     except Exception:
         pass
 

@@ -4,13 +4,17 @@
 IOS: napalm's IOSDriver over a stand-in netmiko connection that answers each command
 from fixtures/sessions/ios (SOURCES.md says where the answers come from) and keeps the
 router's state (archive, pending commit); the SCP copy of the candidate is netmiko's
-FileTransfer, replaced by one that keeps the file in memory."""
+FileTransfer, replaced by one that keeps the file in memory.
+EOS: napalm's EOSDriver over a stand-in pyeapi node (fixtures/sessions/eos)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import pyeapi.eapilib
+from napalm.eos import eos as napalm_eos
 from napalm.ios import ios as napalm_ios
 
 from hatang.inventory import load
@@ -184,3 +188,106 @@ def test_ios_session_lost_after_commit_leaves_the_router_timer(production, fake_
     error = report.results[DEVICE].error
     assert report.status(DEVICE) == "failed" and router.pending  # the router's own timer will revert
     assert "rollback failed" in error and "reverts by itself within 120 s" in error
+
+
+class EosRouter:
+    """What eAPI (a pyeapi node) answers, and the configuration sessions' state."""
+
+    UPTIME = 86_400.0
+
+    def __init__(self, *, pending: str | None = None, reject: str | None = None, ospf_full: bool = True, drop_after_commit: bool = False):
+        self.pending, self.reject, self.ospf_full, self.drop_after_commit = pending, reject, ospf_full, drop_after_commit
+        self.dropped = False
+        self.sent: list[str] = []
+        self.timer: str | None = None
+
+    def sessions(self) -> dict:
+        if self.pending is None:
+            return {"sessions": {}}
+        return {"sessions": {self.pending: {"state": "pendingCommitTimer", "commitBy": self.UPTIME + 100, "description": "", "instances": {}}}}
+
+    def run_commands(self, commands, encoding="json", **_):
+        if self.dropped:
+            raise pyeapi.eapilib.ConnectionError("eapi", "Socket error during eAPI connection: timed out")
+        commands = [c if isinstance(c, str) else c["cmd"] for c in commands]  # a banner goes as {cmd, input}
+        self.sent.extend(commands)
+        if self.reject and self.reject in commands:
+            index = commands.index(self.reject) + 1
+            raise pyeapi.eapilib.CommandError(1002, f"CLI command {index} of {len(commands)} '{self.reject}' failed: invalid command", command_error="invalid command", output=[])
+        answers = []
+        for command in commands:
+            if command in ("show configuration sessions", "show configuration sessions detail"):
+                answers.append(self.sessions())
+            elif command == "show version":
+                answers.append({"uptime": self.UPTIME, "modelName": "7280R3", "version": "4.29.2F"})
+            elif command == "show ip ospf neighbor":
+                table = json.loads((FIXTURES / "eos/not-full/cli.1.show_ip_ospf_neighbor.0").read_text())
+                for entry in table["vrfs"]["default"]["instList"]["1"]["ospfNeighborEntries"]:
+                    entry["adjacencyState"] = "full" if self.ospf_full else "init"
+                answers.append(table)
+            elif command.startswith("show session-config named "):
+                answers.append({"output": "\n\n" + answer("eos", "show_session-config_diffs.txt")})
+            elif " commit timer " in command:
+                self.pending, self.timer = command.split()[2], command.split()[-1]
+                self.dropped = self.drop_after_commit
+                answers.append({"output": ""})
+            elif command.startswith("configure session ") and command.endswith((" commit", " abort")):
+                if command.split()[2] == self.pending:
+                    self.pending = None
+                answers.append({"output": ""})
+            else:
+                answers.append({"output": ""} if encoding == "text" else {})
+        return answers
+
+
+def eos_push(production, router: EosRouter, **kwargs):
+    def open_driver(inv, name):
+        driver = napalm_eos.EOSDriver(str(inv.mgmt(name).ip), "netadmin", "pw", optional_args={"transport": "https"})
+        driver.open = lambda: setattr(driver, "device", router)
+        driver.close = lambda: None
+        return driver
+
+    return push(production, ["dr-vinh-yen"], open_driver=open_driver, skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False,
+                record=False, run_preflight=False, **kwargs)
+
+
+def test_eos_commit_timer_then_confirm(production, fake_secrets) -> None:
+    router = EosRouter()
+    report = eos_push(production, router, revert_in=150)
+    assert report.status("dr-vinh-yen") == "committed", report.results["dr-vinh-yen"].error
+    assert router.timer == "00:02:30" and router.pending is None
+    session = router.timer and next(c for c in router.sent if c.endswith(" commit timer 00:02:30")).split()[2]
+    assert router.sent.index(f"configure session {session} commit") > router.sent.index("show ip ospf neighbor")
+    assert "+   description WAN downlink to cpe-lien-bao Ethernet1" in report.results["dr-vinh-yen"].diff
+
+
+def test_eos_failed_check_aborts_the_session(production, fake_secrets) -> None:
+    router = EosRouter(ospf_full=False)
+    report = eos_push(production, router)
+    assert report.status("dr-vinh-yen") == "rolled-back" and router.pending is None
+    assert any(c.endswith(" abort") for c in router.sent) and not any(c.endswith(" commit") for c in router.sent)
+
+
+def test_eos_rejected_line_is_not_applied(production, fake_secrets) -> None:
+    router = EosRouter(reject="ip ospf retransmit-interval 1")
+    report = eos_push(production, router)
+    error = report.results["dr-vinh-yen"].error
+    assert report.status("dr-vinh-yen") == "failed" and error.startswith("not applied:") and "'ip ospf retransmit-interval 1' failed" in error
+    assert not any(" commit" in c for c in router.sent)
+
+
+def test_eos_pending_commit_at_start_is_left_alone(production, fake_secrets) -> None:
+    router = EosRouter(pending="napalm_4242")
+    report = eos_push(production, router)
+    assert report.status("dr-vinh-yen") == "failed" and "Pending commit confirm already in process" in report.results["dr-vinh-yen"].error
+    assert router.pending == "napalm_4242" and not any(c.endswith((" commit",)) or " commit timer " in c for c in router.sent)
+    loaded = next(c for c in router.sent if c.startswith("configure session ")).split()[2]
+    assert f"configure session {loaded} abort" in router.sent  # hatang's candidate discarded, the other left alone
+
+
+def test_eos_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets) -> None:
+    router = EosRouter(drop_after_commit=True)
+    report = eos_push(production, router, revert_in=150)
+    error = report.results["dr-vinh-yen"].error
+    assert report.status("dr-vinh-yen") == "failed" and router.pending is not None
+    assert "rollback failed" in error and "reverts by itself within 150 s" in error
