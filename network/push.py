@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from napalm.base import NetworkDriver
-from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, ReplaceConfigException
+from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, NapalmException, ReplaceConfigException
 
 from hatang import audit
 from hatang.console import to_json
@@ -154,9 +154,11 @@ class DevicePush:
         message = COMMIT_MESSAGE if self.inv.platform(name).value in COMMENTED else ""
         try:
             driver.commit_config(message=message, revert_in=revert_in)
-        except Exception:
+        except Exception as exc:
             _quietly(driver.discard_config)  # a refused commit leaves no candidate session behind
-            raise
+            if isinstance(exc, NapalmException | NotImplementedError):
+                raise
+            raise CommitError(f"session lost during the commit ({describe_exception(exc)}): if {name} took it, it reverts by itself within {revert_in} s") from exc
         result.changed = True
         try:
             outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks, snmp=self.snmp)

@@ -5,7 +5,9 @@ IOS: napalm's IOSDriver over a stand-in netmiko connection that answers each com
 from fixtures/sessions/ios (SOURCES.md says where the answers come from) and keeps the
 router's state (archive, pending commit); the SCP copy of the candidate is netmiko's
 FileTransfer, replaced by one that keeps the file in memory.
-EOS: napalm's EOSDriver over a stand-in pyeapi node (fixtures/sessions/eos)."""
+EOS: napalm's EOSDriver over a stand-in pyeapi node (fixtures/sessions/eos).
+Junos: napalm's JunOSDriver over a stand-in PyEZ device (its Config utility, RPCs and
+CLI; fixtures/sessions/junos)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,15 @@ from pathlib import Path
 
 import pytest
 import pyeapi.eapilib
+from jnpr.junos.exception import ConfigLoadError
+from lxml import etree
 from napalm.eos import eos as napalm_eos
+from napalm.junos import junos as napalm_junos
 from napalm.ios import ios as napalm_ios
 
 from hatang.inventory import load
+from hatang.inventory.model import Platform
+from hatang.network.state import state_reader
 from hatang.network.push import push
 
 SESSIONS = Path(__file__).parent / "fixtures" / "sessions"
@@ -291,3 +298,138 @@ def test_eos_session_lost_after_commit_leaves_the_router_timer(production, fake_
     error = report.results["dr-vinh-yen"].error
     assert report.status("dr-vinh-yen") == "failed" and router.pending is not None
     assert "rollback failed" in error and "reverts by itself within 150 s" in error
+
+
+class JunosRouter:
+    """What PyEZ's Device answers over NETCONF, and the commit state of the router."""
+
+    def __init__(self, uplink: str, *, pending: bool = False, reject: bool = False, ospf_full: bool = True,
+                 drop_after_commit: bool = False, drop_in_commit: bool = False):
+        self.uplink, self.pending, self.reject, self.ospf_full = uplink, pending, reject, ospf_full
+        self.drop_after_commit, self.drop_in_commit = drop_after_commit, drop_in_commit
+        self.dropped = False
+        self.calls: list[tuple] = []
+        self.cu, self.rpc = self, self  # Config utility and RPC proxy answer here too
+
+    def _call(self, *call) -> None:
+        if self.dropped:
+            raise ConnectionError("NETCONF session closed")
+        self.calls.append(call)
+
+    def lock(self):
+        self._call("lock")
+
+    def unlock(self):
+        self._call("unlock")
+        self.dropped = self.drop_after_commit and self.pending
+
+    def load(self, configuration, format, overwrite, ignore_warning):
+        self._call("load", format, overwrite)
+        if self.reject:
+            raise ConfigLoadError(etree.fromstring(answer("junos", "load-error.xml")))
+
+    def diff(self, ignore_warning=False):
+        self._call("diff")
+        return answer("junos", "diff.txt")
+
+    def commit(self, ignore_warning=False, confirm=None, comment=None):
+        self._call("commit", confirm, comment)
+        self.pending = confirm is not None
+        self.dropped = self.drop_in_commit
+
+    def rollback(self, rb_id, ignore_warning=False):
+        self._call("rollback", rb_id)
+
+    def get_commit_revision_information(self, detail=True):
+        self._call("get-commit-revision-information")
+        return etree.fromstring(answer("junos", "get-commit-revision-information-pending.xml" if self.pending else "get-commit-revision-information.xml"))
+
+    def get_system_uptime_information(self):
+        self._call("get-system-uptime-information")
+        return etree.fromstring(answer("junos", "get-system-uptime-information.xml"))
+
+    def cli(self, command, warning=False, format="text"):
+        self._call("cli", command, format)
+        text = (FIXTURES / "state/junos/cli.1.show_ospf_neighbor.0").read_text().replace("irb.1390", f"{self.uplink}.0", 1)
+        if not self.ospf_full:
+            text = text.replace("<ospf-neighbor-state>Full", "<ospf-neighbor-state>Init", 1)
+        return etree.fromstring(text.encode()).find("{*}ospf-neighbor-information")
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def junos_district(production, monkeypatch):
+    """dr-vinh-yen as a Junos router (its uplink then carries Junos's name)."""
+    platform = production.platform
+    monkeypatch.setattr(production, "platform", lambda device: Platform.junos if (getattr(device, "name", device)) == "dr-vinh-yen" else platform(device))
+    return production.uplink("dr-vinh-yen").name
+
+
+def junos_push(production, router: JunosRouter, **kwargs):
+    def open_driver(inv, name):
+        driver = napalm_junos.JunOSDriver(str(inv.mgmt(name).ip), "netadmin", "pw")
+        driver.open = lambda: setattr(driver, "device", router)
+        return driver
+
+    return push(production, ["dr-vinh-yen"], open_driver=open_driver, skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False,
+                record=False, run_preflight=False, **kwargs)
+
+
+def test_junos_commit_confirmed_then_confirm(production, fake_secrets, junos_district) -> None:
+    router = JunosRouter(junos_district)
+    report = junos_push(production, router, revert_in=150)
+    assert report.status("dr-vinh-yen") == "committed", report.results["dr-vinh-yen"].error
+    commits = [c for c in router.calls if c[0] == "commit"]
+    assert commits == [("commit", 2, "hatang net push"), ("commit", None, None)]  # 150 s → confirmed 2 (minutes), then confirm
+    assert ("load", "text", True) in router.calls and not router.pending
+    assert '+   description "WAN downlink to dr-phuc-yen et-0/0/1";' in report.results["dr-vinh-yen"].diff
+
+
+def test_junos_failed_check_rolls_back_to_the_previous_commit(production, fake_secrets, junos_district) -> None:
+    router = JunosRouter(junos_district, ospf_full=False)
+    report = junos_push(production, router)
+    assert report.status("dr-vinh-yen") == "rolled-back"
+    assert router.calls.index(("rollback", 1)) < len(router.calls) - 1 and router.calls[-1][0] in ("commit", "unlock")
+
+
+def test_junos_rejected_statement_is_not_applied(production, fake_secrets, junos_district) -> None:
+    router = JunosRouter(junos_district, reject=True)
+    report = junos_push(production, router)
+    error = report.results["dr-vinh-yen"].error
+    assert report.status("dr-vinh-yen") == "failed" and error.startswith("not applied:") and "retransmit-intervall" in error
+    assert ("rollback", 0) in router.calls and not [c for c in router.calls if c[0] == "commit"]
+
+
+def test_junos_pending_commit_is_seen_by_preflight(production, junos_district) -> None:
+    """Preflight's "no pending commit" asks the driver's has_pending_commit: on Junos,
+    napalm's parse of the comment a commit confirmed leaves."""
+    driver = napalm_junos.JunOSDriver("10.26.192.6", "netadmin", "pw")
+    driver.device = JunosRouter(junos_district, pending=True)
+    assert driver.has_pending_commit()  # napalm's own parse of "commit confirmed, rollback in 2mins"
+    driver.device.pending = False
+    assert not driver.has_pending_commit()
+
+
+def test_junos_ospf_through_the_real_driver_cli(production, junos_district) -> None:
+    driver = napalm_junos.JunOSDriver("10.26.192.6", "netadmin", "pw")
+    driver.device = JunosRouter(junos_district)
+    found = state_reader(driver, "junos").ospf_neighbors()
+    assert [(n["interface"], n["is_full"]) for n in found] == [(junos_district, True), ("irb.1390", True)]
+
+
+def test_junos_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets, junos_district) -> None:
+    router = JunosRouter(junos_district, drop_after_commit=True)
+    report = junos_push(production, router, revert_in=179)
+    error = report.results["dr-vinh-yen"].error
+    assert report.status("dr-vinh-yen") == "failed" and router.pending
+    assert "rollback failed" in error and "reverts by itself within 120 s" in error  # 179 s → 2 min on Junos
+
+
+def test_junos_session_lost_during_commit_says_the_router_may_revert(production, fake_secrets, junos_district) -> None:
+    router = JunosRouter(junos_district, drop_in_commit=True)
+    report = junos_push(production, router, revert_in=120)
+    error = report.results["dr-vinh-yen"].error
+    assert report.status("dr-vinh-yen") == "failed" and router.pending
+    assert error.startswith("session lost during the commit") and "if dr-vinh-yen took it, it reverts by itself within 120 s" in error
