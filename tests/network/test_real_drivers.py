@@ -141,14 +141,22 @@ def production():
     return load(env="production")
 
 
-def ios_push(production, router: IosRouter, **kwargs):
+def real_push(production, device: str, make_driver, router, **kwargs):
+    """``hatang.network.push.push`` of ``device`` through the driver ``make_driver(host)``
+    builds, its connection being ``router``."""
+
     def open_driver(inv, name):
-        driver = napalm_ios.IOSDriver(str(inv.mgmt(name).ip), "netadmin", "pw", optional_args={"dest_file_system": "flash:"})
+        driver = make_driver(str(inv.mgmt(name).ip))
         driver.open = lambda: setattr(driver, "device", router)
         return driver
 
-    return push(production, [DEVICE], open_driver=open_driver, skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False,
+    return push(production, [device], open_driver=open_driver, skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False,
                 record=False, run_preflight=False, **kwargs)
+
+
+def ios_push(production, router: IosRouter, **kwargs):
+    make = lambda host: napalm_ios.IOSDriver(host, "netadmin", "pw", optional_args={"dest_file_system": "flash:"})  # noqa: E731
+    return real_push(production, DEVICE, make, router, **kwargs)
 
 
 def test_ios_commit_with_revert_then_confirm(production, fake_secrets, scp) -> None:
@@ -167,13 +175,6 @@ def test_ios_failed_check_rolls_back(production, fake_secrets, scp) -> None:
     assert "configure revert now" in router.sent and "configure confirm" not in router.sent and not router.pending
 
 
-def test_ios_without_archive_commits_nothing(production, fake_secrets, scp) -> None:
-    router = IosRouter(archive=False)
-    report = ios_push(production, router)
-    assert report.status(DEVICE) == "failed" and "requires 'archive' feature" in report.results[DEVICE].error
-    assert not [c for c in router.sent if c.startswith("configure replace")]
-
-
 def test_ios_rejected_line_restores_the_original(production, fake_secrets, scp) -> None:
     router = IosRouter(reject=True)
     report = ios_push(production, router)
@@ -182,11 +183,13 @@ def test_ios_rejected_line_restores_the_original(production, fake_secrets, scp) 
     assert "ip ospf retransmit-interval 1" in result.error and "configure confirm" not in router.sent
 
 
-def test_ios_pending_commit_at_start_is_left_alone(production, fake_secrets, scp) -> None:
-    router = IosRouter(pending=True)
+@pytest.mark.parametrize(("state", "refusal"), [({"archive": False}, "requires 'archive' feature"), ({"pending": True}, "already in progress")],
+                         ids=["archive-not-enabled", "pending-commit-at-start"])
+def test_ios_refuses_to_commit_and_configures_nothing(production, fake_secrets, scp, state, refusal) -> None:
+    router = IosRouter(**state)
     report = ios_push(production, router)
-    assert report.status(DEVICE) == "failed" and "already in progress" in report.results[DEVICE].error
-    assert not [c for c in router.sent if c.startswith("configure ")]
+    assert report.status(DEVICE) == "failed" and refusal in report.results[DEVICE].error
+    assert not [c for c in router.sent if c.startswith(("configure replace", "configure confirm", "configure revert"))]
 
 
 def test_ios_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets, scp) -> None:
@@ -248,14 +251,12 @@ class EosRouter:
 
 
 def eos_push(production, router: EosRouter, **kwargs):
-    def open_driver(inv, name):
-        driver = napalm_eos.EOSDriver(str(inv.mgmt(name).ip), "netadmin", "pw", optional_args={"transport": "https"})
-        driver.open = lambda: setattr(driver, "device", router)
-        driver.close = lambda: None
+    def make(host):
+        driver = napalm_eos.EOSDriver(host, "netadmin", "pw", optional_args={"transport": "https"})
+        driver.close = lambda: None  # eAPI is HTTP: nothing to close on the stand-in
         return driver
 
-    return push(production, ["dr-vinh-yen"], open_driver=open_driver, skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False,
-                record=False, run_preflight=False, **kwargs)
+    return real_push(production, "dr-vinh-yen", make, router, **kwargs)
 
 
 def test_eos_commit_timer_then_confirm(production, fake_secrets) -> None:
@@ -368,13 +369,7 @@ def junos_district(production, monkeypatch):
 
 
 def junos_push(production, router: JunosRouter, **kwargs):
-    def open_driver(inv, name):
-        driver = napalm_junos.JunOSDriver(str(inv.mgmt(name).ip), "netadmin", "pw")
-        driver.open = lambda: setattr(driver, "device", router)
-        return driver
-
-    return push(production, ["dr-vinh-yen"], open_driver=open_driver, skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False,
-                record=False, run_preflight=False, **kwargs)
+    return real_push(production, "dr-vinh-yen", lambda host: napalm_junos.JunOSDriver(host, "netadmin", "pw"), router, **kwargs)
 
 
 def test_junos_commit_confirmed_then_confirm(production, fake_secrets, junos_district) -> None:
