@@ -50,8 +50,10 @@ PREREQUISITES: dict[str, tuple[Prerequisite, ...]] = {
                      "napalm's JunOSDriver (PyEZ) works over NETCONF on SSH: load, commit confirmed, rollback"),
     ),
     "huawei_vrp": (
-        Prerequisite("SCP server", _pattern(r"^ scp server enable$|^scp server enable$"), ("scp server enable",),
-                     "napalm-huawei-vrp copies the candidate configuration file to the router by SCP"),
+        Prerequisite("SSH (STelnet) server", _pattern(r"^ ?stelnet server enable$"), ("stelnet server enable",),
+                     "napalm-huawei-vrp drives VRP's CLI over SSH (netmiko); hatang's VRP push merges through it"),
+        Prerequisite("SSH on the VTY lines", _pattern(r"^user-interface vty 0 4\n(?: .*\n)*? protocol inbound (?:ssh|all)$"),
+                     ("user-interface vty 0 4", " protocol inbound ssh"), "the VTY lines must accept SSH for netmiko to log in"),
     ),
 }
 

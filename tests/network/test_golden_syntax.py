@@ -1,6 +1,7 @@
 """The golden production renders (tests/network/golden, kept by test_render.py) read
 as the ecosystem's parser reads them: ciscoconfparse's structure of IOS, EOS and FRR
-configurations and of Junos braces, and every driver prerequisite configured."""
+configurations (Huawei VRP's too) and of Junos braces, and every driver prerequisite
+configured."""
 
 from __future__ import annotations
 
@@ -26,8 +27,13 @@ def test_cisco_like_blocks(path: Path) -> None:
     config = parse(path)
     interfaces = config.find_objects(r"^interface ")
     assert interfaces and all(i.children for i in interfaces), path.name
-    ospf = config.find_objects(r"^router ospf")
-    assert len(ospf) == 1 and ospf[0].re_search_children(r"router-id"), path.name
+    if path.name.startswith("huawei_vrp"):  # VRP: "ospf 1 router-id X", areas as children holding their networks
+        [ospf] = config.find_objects(r"^ospf 1 router-id ")
+        areas = [c for c in ospf.children if c.text.strip().startswith("area ")]
+        assert areas and all(a.re_search_children(r"network ") for a in areas), path.name
+    else:
+        ospf = config.find_objects(r"^router ospf")
+        assert len(ospf) == 1 and ospf[0].re_search_children(r"router-id"), path.name
 
 
 @pytest.mark.parametrize("path", [p for p in FILES if p.name.startswith("junos")], ids=lambda p: p.name)
