@@ -50,7 +50,7 @@ def _show_results(title: str, results, *, as_json: bool, columns: tuple[str, ...
 def render(
     site: SiteOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write one file per router into this directory.")] = None,
-    platform: Annotated[str | None, typer.Option("--platform", help="Render for this platform instead (frr, ios, eos, junos).")] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help="Render for this platform instead (frr, ios, eos, junos, huawei_vrp).")] = None,
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
     json: JsonOpt = False,

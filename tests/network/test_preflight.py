@@ -128,3 +128,37 @@ def test_revert_in_15_is_refused_before_anything_is_sent(fake_secrets, monkeypat
         result = CliRunner().invoke(app, ["net", "push", "--site", site, "--env", "production", "--revert-in", "15", "--yes"])
         assert isinstance(result.exception, HatangError) and result.exception.exit_code == 2
         assert f"--revert-in 15: {platform} reverts after 60" in result.exception.message
+
+
+def test_net_preflight_prints_the_lines_to_add(production, fake_secrets, tmp_path, monkeypatch) -> None:
+    import paramiko
+    from typer.testing import CliRunner
+
+    from hatang.cli import app
+    from hatang.network import preflight as preflight_module
+    from hatang.network.connect import known_hosts_path
+
+    monkeypatch.setenv("HATANG_STATE_DIR", str(tmp_path))
+    known = known_hosts_path("production")
+    known.parent.mkdir(parents=True, exist_ok=True)
+    keys = paramiko.HostKeys()
+    keys.add("10.26.192.7", "ssh-ed25519", paramiko.Ed25519Key.from_private_key_file(str(write_ed25519(tmp_path))))
+    keys.save(str(known))
+    run = preflight_module.preflight
+    monkeypatch.setattr(preflight_module, "preflight", lambda inv, devices, **kw: run(inv, devices, open_driver=lambda i, n: mock(FIXTURES / "ios-bare"), **kw))
+    result = CliRunner().invoke(app, ["net", "preflight", "--site", "08707", "--env", "production"])
+    assert result.exit_code == 1, result.output
+    assert "cpe-tich-son archive: add" in result.output and "     path flash:hatang-archive" in result.output
+    assert "ip scp server enable" in result.output
+    as_json = CliRunner().invoke(app, ["net", "preflight", "--site", "08707", "--env", "production", "--json"])
+    items = {i["name"]: i for i in json.loads(as_json.output)["devices"][0]["items"]}
+    assert items["host key"]["ok"] and not items["archive"]["ok"] and items["archive"]["fix"][0] == "archive"
+
+
+def write_ed25519(directory: Path) -> Path:
+    """A throw-away host key, as the router's would be in known_hosts."""
+    import subprocess
+
+    path = directory / "router_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
