@@ -50,7 +50,7 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool
         }
     elif platform == m.Platform.eos:
         optional = {"transport": "https"}  # eAPI: configuration sessions with a commit timer
-    elif platform == m.Platform.ios:
+    elif platform in (m.Platform.ios, m.Platform.huawei_vrp):
         optional = {"ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
     return NAPALM_DRIVER[platform], {
         "hostname": str(inv.mgmt(name).ip),

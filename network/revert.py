@@ -33,7 +33,7 @@ RULES = {
     "eos": RevertRule(10, 86_400, 1, "a configuration session's commit timer counts seconds"),
     "ios": RevertRule(60, 7_200, 60, "IOS's configure replace … time takes 1 to 120 whole minutes"),
     "junos": RevertRule(60, 65_535 * 60, 60, "Junos's commit confirmed counts whole minutes"),
-    "huawei_vrp": RevertRule(60, 86_400, 60, "hatang's scheduled rollback on VRP counts whole minutes"),
+    "huawei_vrp": RevertRule(60, 86_400, 60, "hatang's safety net on VRP, schedule reboot delay, counts whole minutes"),
 }
 
 

@@ -57,11 +57,19 @@ def _getters() -> list[str]:
     return lines + [""]
 
 
+def _revert() -> list[str]:
+    from hatang.network.revert import RULES
+
+    lines = ["## Revert timer (`--revert-in`)", "", "| platform | accepted | rounded down to | why |", "|---|---|---|---|"]
+    lines += [f"| {p} | {r.low_s}–{r.high_s} s | {r.step_s} s | {r.why} |" for p, r in RULES.items()]
+    return lines + [""]
+
+
 def render() -> str:
     """The whole of ``docs/platforms.md``."""
     from hatang.network.checks import NEEDS as POST_CHECKS
     from hatang.network.prerequisites import markdown as prerequisites
     from hatang.runbooks.checks import NEEDS as RUNBOOK_CHECKS
 
-    lines = [HEADER, *_getters(), *_table("Push post-checks", POST_CHECKS), *_table("Runbook checks", RUNBOOK_CHECKS), prerequisites()]
+    lines = [HEADER, *_getters(), *_table("Push post-checks", POST_CHECKS), *_table("Runbook checks", RUNBOOK_CHECKS), *_revert(), prerequisites()]
     return "\n".join(lines).rstrip() + "\n"
