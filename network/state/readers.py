@@ -80,6 +80,7 @@ class StateReader:
             raise Unsupported(f"{self.platform}: {getter} is not available: {self.unsupported[getter]}")
 
     def _cli(self, command: str, encoding: str = "text") -> Any:
+        """One command's answer (napalm-huawei-vrp's ``cli`` takes no ``encoding``)."""
         answer = self.driver.cli([command], encoding=encoding) if encoding != "text" else self.driver.cli([command])
         return answer[command]
 

@@ -7,6 +7,7 @@ confirmed, rolled back, refused, pending, or cut off."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from hatang.network.lint import lint
 from hatang.network.push import push
 from hatang.network.render import Renderer
 from hatang.network.revert import revert_seconds
+from hatang.paths import DEFAULT_INVENTORY as INVENTORY
 
 GOLDEN = Path(__file__).parent / "golden"
 SESSION = Path(__file__).parent / "fixtures" / "sessions" / "huawei_vrp"
@@ -51,6 +53,22 @@ def test_golden_vrp_render(production, fake_secrets, role) -> None:
     assert lint("huawei_vrp", rendered.text) == []
     assert "golden-admin-password" not in rendered.text and "golden-readonly-password" not in rendered.text
     assert prerequisites.missing("huawei_vrp", rendered.text) == []
+
+
+def test_the_inventory_can_mark_a_router_huawei_vrp(fake_secrets, tmp_path) -> None:
+    shutil.copytree(INVENTORY, tmp_path / "inventory")
+    network = tmp_path / "inventory" / "network.yaml"
+    text = network.read_text(encoding="utf-8")
+    marked = text.replace("- name: cpe-tich-son\n  site: tich-son\n  role: commune_cpe\n  platform: ios\n  model: ISR1111-4P",
+                          "- name: cpe-tich-son\n  site: tich-son\n  role: commune_cpe\n  platform: huawei_vrp\n  model: AR651")
+    assert marked != text
+    network.write_text(marked, encoding="utf-8")
+    inv = load(tmp_path / "inventory", "production")
+    assert inv.platform("cpe-tich-son") == Platform.huawei_vrp and inv.uplink("cpe-tich-son").name == "GigabitEthernet0/0/0"
+    renderer = Renderer(inv)
+    assert renderer.render("cpe-tich-son").text.startswith("#\nsysname cpe-tich-son\n")
+    assert "description WAN downlink to cpe-tich-son GigabitEthernet0/0/0 " in renderer.render("dr-vinh-yen").text
+    assert load(tmp_path / "inventory", "lab").platform("cpe-tich-son") == Platform.frr
 
 
 def test_a_vrp_core_is_a_clear_error(production, fake_secrets) -> None:
