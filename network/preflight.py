@@ -91,6 +91,8 @@ def device_items(inv: Inventory, name: str, driver: NetworkDriver, candidate: st
         free = int(rows[0]["total_free"]) * unit if rows and str(rows[0].get("total_free", "")).isdigit() else 0
         needed = FLASH_FACTOR * len(candidate.encode())
         items.append(Item("free flash", free >= needed, f"{free} bytes free, {needed} needed", [] if free >= needed else [f"delete unused files from flash: ({needed - free} bytes more)"]))
+    else:
+        items.append(Item("free flash", True, "not needed: the driver loads the candidate without a file"))
     pending = driver.has_pending_commit()
     items.append(Item("no pending commit", not pending, "a commit is waiting for its confirm" if pending else "none",
                       ["confirm or roll back the pending commit on the router first"] if pending else []))
