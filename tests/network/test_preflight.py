@@ -61,7 +61,7 @@ def test_ios_ready_once_the_printed_lines_are_added(production, tmp_path, monkey
 
 def test_eos_eapi_open_to_everyone_is_refused(production) -> None:
     items = items_of(production, "dr-vinh-yen", FIXTURES / "eos-eapi-open")
-    assert items["eAPI"].ok
+    assert items["eAPI"].ok and items["free flash"].ok and items["free flash"].detail.startswith("not needed")
     assert not items["eAPI only from the management network"].ok and "ip access-group MGMT-SSH" in items["eAPI only from the management network"].fix[-1]
 
 
