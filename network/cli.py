@@ -1,4 +1,4 @@
-"""``hatang net …`` (render, diff, push, backup, drift, history, onboard) and ``hatang site add``."""
+"""``hatang net …`` (render, diff, push, preflight, platforms, backup, drift, history, onboard) and ``hatang site add``."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def push(
     """Push rendered configurations: canary, then waves; commit-confirm with post-checks and automatic rollback."""
     from hatang.network.diff import summary
     from hatang.network.push import push as do_push
-    from hatang.network.revert import validate
+    from hatang.network.revert_time import validate
 
     inv = _inventory(inventory, env)
     devices = _devices(inv, site, all_devices)

@@ -31,7 +31,7 @@ from hatang.network.checks import CheckOutcome, CoreProbe, run_checks
 from hatang.network import preflight
 from hatang.network.connect import one_login_driver_for
 from hatang.network.render import Renderer
-from hatang.network.revert import revert_seconds, validate
+from hatang.network.revert_time import revert_seconds, validate
 from hatang.results import Result, describe_exception, run_per_host
 
 #: Device outcomes, in the summary's order.
@@ -201,7 +201,7 @@ def push(
     return a :class:`PushReport`. Real pushes are appended to the ``push`` audit log.
     ``open_driver(inv, name)`` returns an unopened napalm driver; ``skip_checks`` names
     post-checks not to run (see :data:`hatang.network.checks.CHECKS`). ``revert_in``
-    is checked against every device's platform first (:mod:`hatang.network.revert`);
+    is checked against every device's platform first (:mod:`hatang.network.revert_time`);
     ``run_preflight`` (default: outside the lab) stops a device that fails
     :mod:`hatang.network.preflight` before its first change."""
     if not dry_run:

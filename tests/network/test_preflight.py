@@ -16,7 +16,7 @@ from hatang.inventory import load
 from hatang.network import prerequisites
 from hatang.network.preflight import check, describe, failed, host_key
 from hatang.network.push import push
-from hatang.network.revert import revert_seconds, validate
+from hatang.network.revert_time import revert_seconds, validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "preflight"
 OFFLINE = ("management", "loopback", "snmp")

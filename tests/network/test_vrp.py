@@ -20,7 +20,7 @@ from hatang.network.drivers.vrp import ROLLBACK_FILE, VrpDriver
 from hatang.network.lint import lint
 from hatang.network.push import push
 from hatang.network.render import Renderer
-from hatang.network.revert import revert_seconds
+from hatang.network.revert_time import revert_seconds
 from hatang.paths import DEFAULT_INVENTORY as INVENTORY
 
 GOLDEN = Path(__file__).parent / "golden"
