@@ -66,6 +66,9 @@ class FrrRecorded:
     def ping(self, destination, **_):
         return frr_parse.ping((FIXTURES / "frr/ping.txt").read_text())
 
+    def get_route_to(self, destination, protocol=""):
+        return frr_parse.route_to(json.loads((FIXTURES / "frr/show-ip-route-address.json").read_text()), protocol)
+
 
 OSPF = {
     "frr": [("198.18.0.2", "198.18.4.2", "eth0", "Full"), ("198.18.0.9", "198.18.4.14", "eth8", "ExStart")],
@@ -104,6 +107,14 @@ def test_napalm_getters_of_each_platform(platform) -> None:
     ping = state_reader(mock(platform), platform).ping("8.8.8.8", count=5)
     assert ping["sent"] == 5 and ping["received"] == 5 and not ping["error"]
     assert state_reader(mock(platform), platform).running_config().strip()
+
+
+def test_frr_route_to_and_ping() -> None:
+    reader = state_reader(FrrRecorded(), "frr")
+    assert reader.route_to("10.26.0.3") == [{"prefix": "10.26.0.3/32", "protocol": "ospf", "next_hop": "198.18.4.3", "interface": "eth2", "active": True}]
+    assert frr_parse.route_to(json.loads((FIXTURES / "frr/show-ip-route-address.json").read_text()), "static") == {}
+    ping = reader.ping("198.18.0.3")
+    assert ping == {"sent": 2, "received": 2, "rtt_avg_ms": 0.073, "error": ""}
 
 
 def test_eos_flaps_are_seconds_since_the_change_not_a_timestamp() -> None:
