@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import napalm
 import pytest
 from napalm.base.exceptions import ConnectionException
 from napalm.base.mock import MockDriver
