@@ -23,12 +23,13 @@ from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 
 #: napalm driver names and Ansible network OS per platform.
-NAPALM_DRIVER = {m.Platform.frr: "frr", m.Platform.ios: "ios", m.Platform.eos: "eos", m.Platform.junos: "junos"}
+NAPALM_DRIVER = {m.Platform.frr: "frr", m.Platform.ios: "ios", m.Platform.eos: "eos", m.Platform.junos: "junos", m.Platform.huawei_vrp: "huawei_vrp"}
 ANSIBLE_NETWORK_OS = {
     m.Platform.frr: "cisco.ios.ios",  # vtysh speaks a Cisco-like CLI
     m.Platform.ios: "cisco.ios.ios",
     m.Platform.eos: "arista.eos.eos",
     m.Platform.junos: "junipernetworks.junos.junos",
+    m.Platform.huawei_vrp: "community.network.ce",
 }
 
 

@@ -28,6 +28,7 @@ INTERFACE_NAMES = {
     m.Platform.ios: ("GigabitEthernet0/0/{port}", "GigabitEthernet0", "Loopback0"),
     m.Platform.eos: ("Ethernet{port1}", "Management1", "Loopback0"),
     m.Platform.junos: ("ge-0/0/{port}", "fxp0", "lo0"),
+    m.Platform.huawei_vrp: ("GigabitEthernet0/0/{port}", "MEth0/0/1", "LoopBack0"),
 }
 
 

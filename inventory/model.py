@@ -77,6 +77,7 @@ class Platform(str, Enum):
     ios = "ios"
     eos = "eos"
     junos = "junos"
+    huawei_vrp = "huawei_vrp"
 
 
 class Device(Record):

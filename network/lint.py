@@ -69,6 +69,8 @@ def lint(platform: str, text: str) -> list[str]:
         problems += _junos(lines)
     elif platform in ("ios", "eos"):
         problems += _cisco_like(lines, ascii_only=platform == "ios")
+    elif platform == "huawei_vrp":
+        problems += _cisco_like([l for l in lines if l != "#"], ascii_only=True)
     elif platform == "frr":
         problems += _cisco_like([l for l in lines if not l.startswith("!")], ascii_only=False)
     return problems + stray_lines(platform, text)

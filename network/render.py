@@ -23,7 +23,7 @@ from hatang.network.lint import lint
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: File name suffix of a rendered configuration, per platform.
-SUFFIX = {"frr": "conf", "ios": "cfg", "eos": "cfg", "junos": "conf"}
+SUFFIX = {"frr": "conf", "ios": "cfg", "eos": "cfg", "junos": "conf", "huawei_vrp": "cfg"}
 
 
 @lru_cache(maxsize=1)
