@@ -22,7 +22,7 @@ from pyinfra.operations import apt, files, server, systemd, sysvinit
 
 from hatang.credentials import credential, secret
 from hatang.deploy.baseline.controls import BY_ID
-from hatang.deploy.baseline.expected import environment
+from hatang.deploy.baseline.expected import environment as expected_values
 from hatang.deploy.baseline.script import one
 from hatang.deploy.intent import HostIntent, for_host
 
@@ -124,7 +124,7 @@ def failing(control_id: str) -> str:
 def check_command(control_id: str) -> str:
     """A shell command running the check of ``control_id`` with this host's expected
     values: exit 0 when it passes, else ``found …; expected …`` on stdout."""
-    return f"/bin/sh -c {shlex.quote(one(BY_ID[control_id], environment(intent())))}"
+    return f"/bin/sh -c {shlex.quote(one(BY_ID[control_id], expected_values(intent())))}"
 
 
 def lines_of(command: str) -> list[str]:

@@ -118,10 +118,12 @@ def _bridge_up(hosts: list[LinuxHost], mgmt_gateway: str) -> None:
         _ip("addr", "replace", str(gw), "dev", BRIDGE)
     _ip("link", "set", BRIDGE, "up")
     # The machine reaches the hosts from the management network, where hatang sits in
-    # production too: their firewalls accept SSH and SNMP from there only.
-    if _ip("-4", "addr", "show", "to", f"{mgmt_gateway}/32", check=False).stdout.strip():
-        for gw in _gateways(hosts):
-            _ip("route", "replace", str(gw.network), "dev", BRIDGE, "proto", "kernel", "scope", "link", "src", mgmt_gateway)
+    # production too: their firewalls accept SSH and SNMP from there only. Without the
+    # routers' component, the bridge holds the management gateway itself.
+    if not _ip("-4", "addr", "show", "to", f"{mgmt_gateway}/32", check=False).stdout.strip():
+        _ip("addr", "replace", f"{mgmt_gateway}/32", "dev", BRIDGE)
+    for gw in _gateways(hosts):
+        _ip("route", "replace", str(gw.network), "dev", BRIDGE, "proto", "kernel", "scope", "link", "src", mgmt_gateway)
 
 
 def _netns_up(host: LinuxHost, prefixes: list[str]) -> None:

@@ -181,7 +181,7 @@ CONTROLS: tuple[Control, ...] = (
         "`nft list chain inet hatang input`: the rules accepting port 22 are exactly the inventory's (the management "
         "network; on the backup server also its clients)",
         "r=$(nft list chain inet hatang input 2>/dev/null) || fail 'no nftables chain inet hatang input' \"$HATANG_SSH_RULES\"\n"
-        "d=$(sets_equal \"$(echo \"$r\" | sed 's/^[[:space:]]*//' | grep ' dport 22 ')\" \"$HATANG_SSH_RULES\") || fail \"$d\" 'SSH rules of the inventory only'",
+        "d=$(sets_equal \"$(echo \"$r\" | sed 's/^[[:space:]]*//; s/\"//g' | grep ' dport 22 ')\" \"$HATANG_SSH_RULES\") || fail \"$d\" 'SSH rules of the inventory only'",
     ),
     Control(
         "ACC-01", "access control", "sudo: the administrators' group, with a password, every command logged; no NOPASSWD but the declared",
@@ -192,7 +192,7 @@ CONTROLS: tuple[Control, ...] = (
         f"grep -qs 'logfile=' {SUDOERS} || fail 'no logfile in {SUDOERS}' 'Defaults logfile'\n"
         "visudo -cq >/dev/null 2>&1 || fail 'errors in sudoers (visudo -c)' 'valid sudoers'\n"
         "bad=\"\"\nfor f in /etc/sudoers /etc/sudoers.d/*; do case \"${f##*/}\" in *.*|*~) continue ;; esac; [ -f \"$f\" ] || continue\n"
-        "  while IFS= read -r l; do l=$(echo \"$l\" | sed 's/^[[:space:]]*//')\n"
+        "  while IFS= read -r l; do l=$(echo \"$l\" | sed 's/^[[:space:]]*//'); [ -n \"$l\" ] || continue\n"
         f"    case \"$l\" in {_quoted_alternatives(NOPASSWD_ALLOWED)}) ;; *) bad=\"$bad${{bad:+, }}$f: $l\" ;; esac\n"
         "  done <<EOF\n$(grep -s '^[^#]*NOPASSWD' \"$f\")\nEOF\ndone\n"
         "[ -z \"$bad\" ] || fail \"NOPASSWD $bad\" 'no NOPASSWD but the declared list'",
@@ -215,7 +215,7 @@ CONTROLS: tuple[Control, ...] = (
         "inventory's for the host's roles",
         "r=$(nft list chain inet hatang input 2>/dev/null) || fail 'no nftables chain inet hatang input' 'chain inet hatang input, policy drop'\n"
         "echo \"$r\" | grep -q 'hook input .*policy drop;' || fail \"$(echo \"$r\" | grep -o 'policy [a-z]*' || echo 'no input hook')\" 'policy drop'\n"
-        "d=$(sets_equal \"$(echo \"$r\" | sed 's/^[[:space:]]*//' | grep -E '(accept|drop|reject)$' | grep -v ' dport 22 ')\" \"$HATANG_FIREWALL\") "
+        "d=$(sets_equal \"$(echo \"$r\" | sed 's/^[[:space:]]*//; s/\"//g' | grep -E '(accept|drop|reject)$' | grep -v ' dport 22 ')\" \"$HATANG_FIREWALL\") "
         "|| fail \"$d\" \"the roles' rules\"",
     ),
     Control(

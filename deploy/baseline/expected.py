@@ -13,11 +13,11 @@ from hatang.deploy.intent import HostIntent
 
 def environment(intent: HostIntent) -> dict[str, str]:
     rules = firewall.rules(intent)
-    return {
+    return {  # rules without double quotes (``iif "lo"``): Ansible's environment drops them; the checks do too
         "HATANG_NTP_SERVERS": "\n".join(intent.ntp_servers),
         "HATANG_SYSLOG_SERVER": intent.syslog_server,
-        "HATANG_SSH_RULES": "\n".join(rules.ssh),
-        "HATANG_FIREWALL": "\n".join(rules.other),
+        "HATANG_SSH_RULES": "\n".join(rules.ssh).replace('"', ""),
+        "HATANG_FIREWALL": "\n".join(rules.other).replace('"', ""),
     }
 
 

@@ -13,7 +13,7 @@ Run by pyinfra (``hatang deploy base`` does: ``pyinfra INVENTORY deploy/roles/ba
 """
 
 from pyinfra import host
-from pyinfra.operations import files, server
+from pyinfra.operations import files, server, systemd
 
 from hatang.deploy import ops
 from hatang.deploy.baseline import content, firewall
@@ -27,7 +27,7 @@ FORMER_SSHD_DROP_IN = "/etc/ssh/sshd_config.d/50-hatang-baseline.conf"
 intent = ops.intent()
 capabilities = host.get_fact(BoundingCapabilities)
 
-ops.packages(["sudo", "chrony", "rsyslog", "logrotate", "auditd", "unattended-upgrades", "snmpd", "cron", "libpam-pwquality", "nftables"])
+ops.packages(["sudo", "chrony", "rsyslog", "logrotate", "auditd", "unattended-upgrades", "snmpd", "cron", "libpam-pwquality", "netbase", "nftables"])
 
 # --- time --------------------------------------------------------------------------
 files.link(name="Time zone Asia/Ho_Chi_Minh", path="/etc/localtime", target=f"/usr/share/zoneinfo/{content.TIMEZONE}")
@@ -98,6 +98,10 @@ sysctl = ops.text(c.SYSCTL, content.sysctl())
 if host.get_fact(KernelSettingsWritable):
     ops.command_if("Apply the kernel settings", f"sysctl -q -p {c.SYSCTL}", [sysctl])
 ops.text(c.AUTO_UPGRADES, content.auto_upgrades())
+if ops.systemd_booted():
+    systemd.service(name="Unattended upgrades' timer", service="apt-daily-upgrade.timer", running=True, enabled=True)
+else:  # cron runs apt's daily job without systemd
+    files.file(name="apt's daily job, run by cron", path="/etc/cron.daily/apt-compat", mode="755", user="root", group="root")
 ops.text("/etc/apt/apt.conf.d/52hatang-unattended-upgrades", content.unattended_upgrades())
 
 # --- monitoring ----------------------------------------------------------------------
