@@ -160,3 +160,22 @@ def test_lab_hosts_cover_every_role_and_reject_unknown_names(tmp_path, monkeypat
     monkeypatch.setenv("HATANG_LAB_HOSTS", "db-pg-01,no-such-vm")
     with pytest.raises(HatangError, match="no-such-vm"):
         hosts.selected(ctx)
+
+
+def test_every_control_and_its_clauses_are_in_the_docs_table():
+    from hatang.paths import REPO_ROOT
+
+    rows = [line for line in (REPO_ROOT / "docs" / "deploy.md").read_text().splitlines() if line.startswith("| ")]
+    for c in controls.CONTROLS:
+        row = next((r for r in rows if r.startswith(f"| {c.id} |")), None)
+        assert row is not None, f"{c.id} missing from docs/deploy.md"
+        assert c.decree in row and c.clause in row and c.title in row
+
+
+def test_the_corpus_breaks_name_real_controls_and_hosts():
+    from hatang.deploy.baseline import drift
+
+    assert len(drift.BREAKS) >= 20
+    assert {i for b in drift.BREAKS for i in b.controls} <= set(controls.BY_ID)
+    assert {b.host for b in drift.BREAKS} <= set(drift.HOSTS)
+    assert set(controls.BY_ID) <= {i for b in drift.BREAKS for i in b.controls}  # every control is broken at least once
