@@ -69,7 +69,7 @@ sets_equal() {
   HATANG_A="$1" HATANG_B="$2" awk 'BEGIN {
     na = split(ENVIRON["HATANG_A"], a, "\n"); nb = split(ENVIRON["HATANG_B"], b, "\n")
     for (i = 1; i <= nb; i++) if (b[i] != "") want[b[i]] = 1
-    for (i = 1; i <= na; i++) if (a[i] != "") { have[a[i]] = 1; if (!(a[i] in want)) extra = extra " [" a[i] "]" }
+    for (i = 1; i <= na; i++) if (a[i] != "" && !(a[i] in have)) { have[a[i]] = 1; if (!(a[i] in want)) extra = extra " [" a[i] "]" }
     for (k in want) if (!(k in have)) miss = miss " [" k "]"
     if (extra == "" && miss == "") exit 0
     printf "unexpected%s; missing%s", (extra == "" ? " none" : extra), (miss == "" ? " none" : miss); exit 1 }'
@@ -252,9 +252,9 @@ CONTROLS: tuple[Control, ...] = (
         f"inventory's NTP servers; the zone is {TIMEZONE}",
         "pidof chronyd >/dev/null || fail 'chronyd not running' 'chronyd running'\n"
         f"d=$(sets_equal \"$(awk '$1 == \"server\" || $1 == \"pool\" || $1 == \"peer\" {{print $2}}' {CHRONY_CONF} 2>/dev/null)\" \"$HATANG_NTP_SERVERS\") "
-        f"|| fail \"{CHRONY_CONF}: $d\" \"$(echo $HATANG_NTP_SERVERS)\"\n"
+        f"|| fail \"{CHRONY_CONF}: $d\" \"$(printf %s \"$HATANG_NTP_SERVERS\" | tr '\\n' ' ')\"\n"
         "d=$(sets_equal \"$(chronyc -n -c sources 2>/dev/null | cut -d, -f3)\" \"$HATANG_NTP_SERVERS\") "
-        "|| fail \"chronyd sources: $d\" \"$(echo $HATANG_NTP_SERVERS)\"\n"
+        "|| fail \"chronyd sources: $d\" \"$(printf %s \"$HATANG_NTP_SERVERS\" | tr '\\n' ' ')\"\n"
         f"z=$(readlink -f /etc/localtime); [ \"$z\" = /usr/share/zoneinfo/{TIMEZONE} ] || fail \"zone $z\" '{TIMEZONE}'",
     ),
     Control(
