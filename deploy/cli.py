@@ -101,7 +101,7 @@ def audit(limit: LimitOpt = None, inventory: InventoryOpt = None, env: EnvOpt = 
     from hatang.deploy.targets import select
 
     inv = _inventory(inventory, env)
-    results = run_audit(select(inv, limit), login(inv.env), show_progress=not json)
+    results = run_audit(inv, select(inv, limit), login(inv.env), show_progress=not json)
     if json:
         print_json({"hosts": [r.as_dict() for r in sorted(results, key=lambda r: r.host)]})
     else:
@@ -109,8 +109,8 @@ def audit(limit: LimitOpt = None, inventory: InventoryOpt = None, env: EnvOpt = 
             if not r.data.get("controls"):
                 out.print(f"[bold]{plain(r.host)}[/]: [bold red]not audited[/]: {plain(r.error)}")
                 continue
-            rows = [(c["id"], status_mark(c["passed"]), c["area"], c["title"], c["reference"]) for c in r.data["controls"]]
-            print_table(f"{r.host}: security baseline", ["control", "result", "area", "what", "reference"], rows)
+            rows = [(c["id"], status_mark(c["passed"]), c["title"], c["message"], c["reference"]) for c in r.data["controls"]]
+            print_table(f"{r.host}: security baseline", ["control", "result", "what", "found; expected", "reference"], rows)
     _fail_if(results, "the baseline audit")
 
 
