@@ -15,6 +15,7 @@ import secrets
 import time
 from typing import Any
 
+from hatang.lab.pvesim.api_restore import check_available
 from hatang.lab.pvesim.guests import boot_disk_size, check_lock, disk_volumes
 from hatang.lab.pvesim.routes import Call, route
 from hatang.lab.pvesim.store import SimError
@@ -110,9 +111,10 @@ def vzdump(call: Call) -> str:
     node, state = call["node"], call.sim.state
     state.node_exists(node)
     storage = call.get("storage") or ""
-    store = state.data["storage"].get(storage)
-    if store is None or "backup" not in store["content"].split(","):
-        raise SimError(f"storage '{storage}' does not support backups" if store else f"storage '{storage}' does not exist")
+    check_available(state.data, storage, node)
+    store = state.data["storage"][storage]
+    if "backup" not in store["content"].split(","):
+        raise SimError(f"storage '{storage}' does not support backups")
     call.principal.require(f"/storage/{storage}", "Datastore.AllocateSpace")
     wanted = {int(v) for v in str(call.get("vmid") or "").replace(";", ",").split(",") if v.strip()}
     guests = {int(v): g for v, g in state.data["guests"].items() if g["node"] == node and not g["config"].get("template")
@@ -147,7 +149,8 @@ def vzdump(call: Call) -> str:
             archives.append({"storage": storage, "node": node, "vmid": vmid, "ctime": now, "size": size,
                              "volid": f"{storage}:backup/vzdump-{kind}-{vmid}-{stamp}.{'vma' if kind == 'qemu' else 'tar'}.zst",
                              "format": "vma.zst" if kind == "qemu" else "tar.zst", "subtype": kind,
-                             "notes": guest["config"].get("name") or guest["config"].get("hostname", "")})
+                             "notes": guest["config"].get("name") or guest["config"].get("hostname", ""),
+                             "config": {k: v for k, v in guest["config"].items() if k != "lock"}})
 
     return call.sim.tasks.start(node, "vzdump", ",".join(map(str, sorted(guests))) or "", call.principal.name, work,
                                 begin=begin, cleanup=unlock)
@@ -156,5 +159,5 @@ def vzdump(call: Call) -> str:
 def backup_volumes(data: dict[str, Any], storage: str, node: str) -> list[dict[str, Any]]:
     """A storage's backup archives as its content listing shows them (shared: from any node)."""
     shared = data["storage"][storage]["shared"]
-    return [{k: v for k, v in a.items() if k not in ("storage", "node")} | {"content": "backup"}
+    return [{k: v for k, v in a.items() if k not in ("storage", "node", "config")} | {"content": "backup"}
             for a in data.get("backups", []) if a["storage"] == storage and (shared or a["node"] == node)]
