@@ -174,12 +174,16 @@ def backups(
     env: EnvOpt = DEFAULT_ENV,
     cluster: ClusterOpt = None,
     json: JsonOpt = False,
+    textfile: Annotated[Path | None, typer.Option("--textfile", help="Also write the freshness as Prometheus metrics to this file (node_exporter's textfile collector; alert HatangBackupStale).")] = None,
 ) -> None:
     """Per guest: its last backup, its age against its class's RPO, its size, the job that
     covers it. Exit 1 when a backup is stale or missing."""
+    from hatang.cloud.backup_metrics import write_textfile
     from hatang.cloud.backup_report import backup_states
 
     states = backup_states(_inventory(inventory, env), clusters=cluster)
+    if textfile is not None:
+        write_textfile(textfile, states)
     if json:
         print_json({"guests": [s.as_dict() for s in states]})
     else:
