@@ -1,9 +1,9 @@
 """Backups of the private cloud on the Proxmox simulator (issue 27): coverage, freshness,
 restore tests per service class, and the faults' outcomes.
 
-One simulator of the repository's inventory: ``hatang cloud apply --yes`` on pve-core,
-then ``/cluster/backup-info/not-backed-up`` read (what no job covers), a backup forced
-on every node (the simulator's scheduler does not run jobs on their calendar), ``hatang
+One simulator of the repository's inventory: ``hatang cloud apply --yes`` on both
+clusters, then ``/cluster/backup-info/not-backed-up`` read (what no job covers), a backup
+forced on every node (the simulator's scheduler does not run jobs on their calendar), ``hatang
 cloud backups --json`` (fresh/stale/missing), and ``hatang cloud restore-test`` of one
 service per class (and the containers) ``ROUNDS`` times each: its RTO (restore request
 until the copy runs) and whether the copy was cleaned up. The simulator's tasks last
@@ -31,14 +31,15 @@ from hatang.lab.pvesim.launch import Simulator
 TASK_SECONDS = 0.3
 ROUNDS = 3
 CLUSTER = "pve-core"
-SERVICES = (("qlvb", "critical"), ("mail", "standard"), ("sao-luu", "batch"), ("ha-tang-chung", "standard, containers"))
+SERVICES = (("qlvb", "critical"), ("mail", "standard"), ("sao-luu", "batch"), ("ha-tang-chung", "standard, containers"),
+            ("dvc", "critical, pve-dmz"))
 
 
-def force_backups(run: Run) -> list[str]:
-    """A backup run on every node; the exit status of each task."""
-    admin = run.api(CLUSTER, "Administrator")
+def force_backups(run: Run, cluster: str = CLUSTER) -> list[str]:
+    """A backup run on every node of the cluster; the exit status of each task."""
+    admin = run.api(cluster, "Administrator")
     out = []
-    for node in sorted({g["node"] for g in run.guests(CLUSTER)}):
+    for node in sorted({g["node"] for g in run.guests(cluster)}):
         upid = admin.nodes(node).vzdump.post(all=1, storage="backup-nfs", mode="snapshot")
         out.append(wait(admin, node, upid))
     return out
@@ -57,7 +58,7 @@ def wait(api, node: str, upid: str, timeout_s: float = 60.0) -> str:
 
 
 def statuses(run: Run) -> dict[str, int]:
-    guests = json.loads(run.hatang("backups", "--cluster", CLUSTER, "--json").stdout)["guests"]
+    guests = json.loads(run.hatang("backups", "--json").stdout)["guests"]
     return {s: sum(1 for g in guests if g["status"] == s) for s in ("fresh", "stale", "missing")}
 
 
@@ -83,10 +84,10 @@ def main() -> None:
                "HATANG_SECRET_SERVER_ADMIN_SSH_PRIVATE_KEY_FILE": str(ssh_key(work))}
         with Simulator(work / "pvesim", task_seconds=TASK_SECONDS) as sim:
             run = Run(work, sim, {**env, **sim.environment()})
-            applied = run.apply(CLUSTER)[0]
-            uncovered = len(run.api(CLUSTER, "PVEAuditor").cluster("backup-info")("not-backed-up").get())
+            applied = {c: run.apply(c)[0] for c in ("pve-core", "pve-dmz")}
+            uncovered = {c: len(run.api(c, "PVEAuditor").cluster("backup-info")("not-backed-up").get()) for c in applied}
             before = statuses(run)
-            tasks = force_backups(run)
+            tasks = force_backups(run) + force_backups(run, "pve-dmz")
             after = statuses(run)
             rows = []
             for service, klass in SERVICES:
@@ -111,7 +112,8 @@ def main() -> None:
             admin = run.api(CLUSTER, "Administrator")
             admin.nodes(store["node"]).qemu(store["vmid"]).config.put(scsi2="backup-nfs:60000")  # the NFS store fills up
             faults.append(["backup storage full", force_backups(run)[0], leftovers(run)])
-    body = (f"`cloud apply` on {CLUSTER}: {applied}; guests in no backup job afterwards (`not-backed-up`): **{uncovered}**.  \n"
+    body = ("`cloud apply`: " + ", ".join(f"{c} {a}" for c, a in applied.items()) + "; guests in no backup job afterwards "
+            "(`not-backed-up`): " + ", ".join(f"{c} **{n}**" for c, n in uncovered.items()) + ".  \n"
             f"`cloud backups` before a run: {before}; after a forced run on every node ({', '.join(sorted(set(tasks)))}): {after}.\n\n"
             + table(["service", "class", "restore tests ok", "RTO median (s)", "RTO max (s)", "cleaned up"], rows)
             + f"\n\nCopies or locks left after the restore tests: {left}. Simulator tasks last {TASK_SECONDS} s each.\n\n"
