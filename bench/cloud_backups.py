@@ -21,6 +21,7 @@ import json
 import os
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from bench.cloud import ssh_key
@@ -46,8 +47,7 @@ def force_backups(run: Run, cluster: str = CLUSTER) -> list[str]:
 
 
 def wait(api, node: str, upid: str, timeout_s: float = 60.0) -> str:
-    import time
-
+    """A task's exit status, polled with a deadline."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         status = api.nodes(node).tasks(upid).status.get()
