@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hatang.console import out, plain, print_json, print_table, progress
+from hatang.console import out, plain, print_json, print_table, progress, warn
 from hatang.errors import HatangError
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
 
 if TYPE_CHECKING:  # heavy modules are imported inside the command
+    from hatang.cloud.capacity.backup_growth import StoreGrowth
     from hatang.cloud.capacity.model import Allocation
     from hatang.cloud.capacity.report import CapacityReport
     from hatang.inventory.inventory import Inventory
@@ -109,6 +110,7 @@ def report(
             node_spec=node_spec,
             start=first,
         )
+    stores = _backup_growth(inv, cluster) if live else []
     directory = output or (None if json else Path("capacity-report"))
     written = []
     if directory is not None:
@@ -118,11 +120,30 @@ def report(
         except OSError as exc:
             raise HatangError(f"cannot write the report to {directory}: {exc.strerror or exc}") from None
     if json:
-        print_json({**result.to_dict(), "files": [str(p) for p in written]})
+        print_json({**result.to_dict(), "backup_growth": [g.as_dict() for g in stores], "files": [str(p) for p in written]})
         return
     _print(result)
+    if stores:
+        from hatang.cloud.capacity.backup_growth import MONTHS
+
+        print_table("Backup storage held under the retention policies (measured archive sizes, GB)",
+                    ["cluster", "storage", "guests measured", "newest archives", *(f"after {n} mo" for n in MONTHS), "usable"],
+                    [(g.cluster, g.storage, f"{g.measured}/{g.guests}", g.newest_gb, *(g.retained_gb[n] for n in MONTHS),
+                      f"{g.usable_gb:,.0f}" if g.usable_gb else "?") for g in stores])
     if directory is not None:
         out.print(f"\nreport: [bold]{plain(directory / 'report.html')}[/] and " + plain(f"{directory / 'report.md'}, charts in {directory / 'charts'}, figures in {len(CSV_FILES)} CSV files"))
+
+
+def _backup_growth(inv: Inventory, clusters: list[str] | None) -> list["StoreGrowth"]:
+    """With --live: what the backup stores will hold under retention; a cluster whose
+    backups cannot be read is said, not fatal to the report."""
+    from hatang.cloud.capacity.backup_growth import growth
+
+    try:
+        return growth(inv, clusters)
+    except HatangError as exc:
+        warn(f"backup storage growth left out: {exc.message}")
+        return []
 
 
 def _print(result: CapacityReport) -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hatang.cloud.plan import Plan
     from hatang.inventory.inventory import Inventory
 
-app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, backups, destroy.", no_args_is_help=True)
+app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, backups, restore-test, destroy.", no_args_is_help=True)
 
 ClusterOpt = Annotated[list[str] | None, typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
 DeepOpt = Annotated[bool, typer.Option("--deep", help="Also read each managed guest's config (one call per guest) to catch hand edits of NICs, cloud-init, disks.")]
@@ -174,12 +174,16 @@ def backups(
     env: EnvOpt = DEFAULT_ENV,
     cluster: ClusterOpt = None,
     json: JsonOpt = False,
+    textfile: Annotated[Path | None, typer.Option("--textfile", help="Also write the freshness as Prometheus metrics to this file (node_exporter's textfile collector; alert HatangBackupStale).")] = None,
 ) -> None:
     """Per guest: its last backup, its age against its class's RPO, its size, the job that
     covers it. Exit 1 when a backup is stale or missing."""
+    from hatang.cloud.backup_metrics import write_textfile
     from hatang.cloud.backup_report import backup_states
 
     states = backup_states(_inventory(inventory, env), clusters=cluster)
+    if textfile is not None:
+        write_textfile(textfile, states)
     if json:
         print_json({"guests": [s.as_dict() for s in states]})
     else:
@@ -187,6 +191,34 @@ def backups(
                     [(s.cluster, s.guest, s.service_class, _when(s.last), "" if s.age_h is None else s.age_h, s.rpo_h or "",
                       "" if s.size is None else round(s.size / 2**20), s.job or "none", s.status) for s in states])
     if any(s.status != "fresh" for s in states):
+        raise typer.Exit(1)
+
+
+@app.command("restore-test")
+def restore_test(
+    service: Annotated[str, typer.Argument(help="The service (inventory/services.yaml) whose newest backup is restored.")],
+    guest: Annotated[str | None, typer.Option("--guest", help="This guest of the service (default: the one with the newest backup).")] = None,
+    node: Annotated[str | None, typer.Option("--node", help="Restore on this node (default: an online node other than the guest's).")] = None,
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    json: JsonOpt = False,
+) -> None:
+    """Restore one guest's newest backup to a fresh, network-less VM, boot and check it,
+    destroy it; the outcome and restore time (RTO) go to the audit log. Exit 1 on failure."""
+    from hatang.cloud.restore_test import restore_test as run_test
+
+    result = run_test(_inventory(inventory, env), service, guest=guest, node=node)
+    if json:
+        print_json(result.as_dict())
+    else:
+        print_table(f"restore test of {service}", ["check", "result"],
+                    [*((name, status_mark(ok)) for name, ok in result.checks.items()), ("role check", result.role_check),
+                     ("cleaned up", status_mark(result.cleaned_up))])
+        out.print(f"{result.guest} ({result.archive}, {result.backup_age_h} h old) → VM {result.test_vmid} on {result.node}: "
+                  f"{'OK' if result.ok else 'FAILED'}, RTO {result.rto_s if result.rto_s is not None else '-'} s")
+        if result.error:
+            warn(result.error)
+    if not result.ok:
         raise typer.Exit(1)
 
 

@@ -33,6 +33,7 @@ ALERT_NAMES = (
     "HatangAvailabilityBurnRateFast",
     "HatangAvailabilityBurnRateSlow",
     "HatangExporterDown",
+    "HatangBackupStale",
 )
 
 

@@ -93,6 +93,7 @@ class SlaReport:
     services: list[Figures] = field(default_factory=list)
     devices: list[Figures] = field(default_factory=list)
     without_data: list[str] = field(default_factory=list)
+    rpo: list[Any] = field(default_factory=list)  # sla_rpo.RpoFigures per cloud service
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +107,7 @@ class SlaReport:
             "services": [f.as_dict() for f in self.services],
             "devices": [f.as_dict() for f in self.devices],
             "devices_without_data": self.without_data,
+            "rpo": [r.as_dict() for r in self.rpo],
         }
 
 
@@ -197,7 +199,9 @@ def build_report(inv: Any, prometheus: str, start: datetime, end: datetime, *, s
             f"Prometheus at {prometheus} has no '{SERIES}' samples between {start.isoformat()} and {end.isoformat()}",
             details=["is it running hatang's rules ('hatang monitor config') and scraping the exporter?"],
         )
-    return group(inv, by_device, SlaReport(start, end, prometheus, step_s))
+    from hatang.monitoring.sla_rpo import rpo_figures
+
+    return group(inv, by_device, SlaReport(start, end, prometheus, step_s, rpo=rpo_figures(api, inv, start, end, step_s)))
 
 
 def group(inv: Any, by_device: dict[str, Figures], report: SlaReport) -> SlaReport:

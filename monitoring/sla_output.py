@@ -36,6 +36,9 @@ def show_report(report: SlaReport, *, as_json: bool) -> None:
     print_table(title(report, "Availability per service"), COLUMNS, [row(f) for f in report.services])
     print_table(title(report, f"Worst {WORST} communes"), COLUMNS, [row(f) for f in report.communes[:WORST]],
                 caption=f"{len(report.communes)} communes with data; {len(report.without_data)} inventory routers without data")
+    print_table(title(report, "Backups within RPO per cloud service"), ["service", "guests", "measured", "worst guest", "within RPO", "compliant"],
+                [[r.service, r.guests, r.measured, r.worst_guest or "-", "no data" if r.within_rpo_pct is None else f"{r.within_rpo_pct:.2f}%",
+                  "yes" if r.compliant else "NO"] for r in report.rpo])
 
 
 def write_csv(report: SlaReport, path: Path) -> None:

@@ -7,6 +7,8 @@ names its guests by ``vmid`` list, by ``all`` (minus ``exclude``) or by ``pool``
 (src/PVE/API2/BackupInfo.pm). A backup run is ``POST /nodes/{node}/vzdump`` (a task,
 the guests locked ``backup`` meanwhile, archives in the storage's content); the
 scheduler that starts jobs on their calendar is not simulated (stated): a run is forced.
+Prune (``/nodes/{node}/storage/{storage}/prunebackups``, GET a dry run, DELETE a task)
+marks per guest as pve-storage does (hatang.cloud.prune); vzdump does not prune by itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import secrets
 import time
 from typing import Any
 
+from hatang.cloud.prune import kept, parse_keep
+from hatang.lab.pvesim.api_restore import check_available
 from hatang.lab.pvesim.guests import boot_disk_size, check_lock, disk_volumes
 from hatang.lab.pvesim.routes import Call, route
 from hatang.lab.pvesim.store import SimError
@@ -110,9 +114,10 @@ def vzdump(call: Call) -> str:
     node, state = call["node"], call.sim.state
     state.node_exists(node)
     storage = call.get("storage") or ""
-    store = state.data["storage"].get(storage)
-    if store is None or "backup" not in store["content"].split(","):
-        raise SimError(f"storage '{storage}' does not support backups" if store else f"storage '{storage}' does not exist")
+    check_available(state.data, storage, node)
+    store = state.data["storage"][storage]
+    if "backup" not in store["content"].split(","):
+        raise SimError(f"storage '{storage}' does not support backups")
     call.principal.require(f"/storage/{storage}", "Datastore.AllocateSpace")
     wanted = {int(v) for v in str(call.get("vmid") or "").replace(";", ",").split(",") if v.strip()}
     guests = {int(v): g for v, g in state.data["guests"].items() if g["node"] == node and not g["config"].get("template")
@@ -147,7 +152,8 @@ def vzdump(call: Call) -> str:
             archives.append({"storage": storage, "node": node, "vmid": vmid, "ctime": now, "size": size,
                              "volid": f"{storage}:backup/vzdump-{kind}-{vmid}-{stamp}.{'vma' if kind == 'qemu' else 'tar'}.zst",
                              "format": "vma.zst" if kind == "qemu" else "tar.zst", "subtype": kind,
-                             "notes": guest["config"].get("name") or guest["config"].get("hostname", "")})
+                             "notes": guest["config"].get("name") or guest["config"].get("hostname", ""),
+                             "config": {k: v for k, v in guest["config"].items() if k != "lock"}})
 
     return call.sim.tasks.start(node, "vzdump", ",".join(map(str, sorted(guests))) or "", call.principal.name, work,
                                 begin=begin, cleanup=unlock)
@@ -156,5 +162,50 @@ def vzdump(call: Call) -> str:
 def backup_volumes(data: dict[str, Any], storage: str, node: str) -> list[dict[str, Any]]:
     """A storage's backup archives as its content listing shows them (shared: from any node)."""
     shared = data["storage"][storage]["shared"]
-    return [{k: v for k, v in a.items() if k not in ("storage", "node")} | {"content": "backup"}
+    return [{k: v for k, v in a.items() if k not in ("storage", "node", "config")} | {"content": "backup"}
             for a in data.get("backups", []) if a["storage"] == storage and (shared or a["node"] == node)]
+
+
+def _prune_plan(call: Call) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(listing with marks, archives to remove) of a storage's backups, per guest group, as
+    pve-storage's API2/Storage/PruneBackups.pm: ``prune-backups`` given, else the
+    storage's own (none here: keep all); ``type``/``vmid`` narrow the groups."""
+    node, storage, data = call["node"], call["storage"], call.sim.state.data
+    call.sim.state.node_exists(node)
+    check_available(data, storage, node)
+    keep = parse_keep(call.get("prune-backups") or "")
+    vmid, kind = call.get("vmid"), call.get("type")
+    archives = [a for a in data.get("backups", []) if a["storage"] == storage
+                and (vmid is None or a["vmid"] == int(vmid)) and (kind is None or a["subtype"] == kind)]
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for archive in archives:
+        groups.setdefault((archive["subtype"], archive["vmid"]), []).append(archive)
+    listing, removed = [], []
+    for group in groups.values():
+        keeping = kept((a["ctime"] for a in group), keep)
+        for archive in group:
+            mark = "keep" if archive["ctime"] in keeping else "remove"
+            listing.append({"volid": archive["volid"], "ctime": archive["ctime"], "type": archive["subtype"],
+                            "vmid": archive["vmid"], "mark": mark})
+            if mark == "remove":
+                removed.append(archive)
+    return sorted(listing, key=lambda e: (e["vmid"], -e["ctime"])), removed
+
+
+@route("GET", "/nodes/{node}/storage/{storage}/prunebackups")
+def prune_dry_run(call: Call) -> list[dict[str, Any]]:
+    call.principal.require(f"/storage/{call['storage']}", "Datastore.Audit", "Datastore.AllocateSpace", any_of=True)
+    return _prune_plan(call)[0]
+
+
+@route("DELETE", "/nodes/{node}/storage/{storage}/prunebackups")
+def prune(call: Call) -> str:
+    """Removes what the dry run marks ``remove``, in a ``prunebackups`` task."""
+    call.principal.require(f"/storage/{call['storage']}", "Datastore.Allocate")
+    _, removed = _prune_plan(call)
+
+    def work() -> None:
+        volids = {a["volid"] for a in removed}
+        call.sim.state.data["backups"] = [a for a in call.sim.state.data.get("backups", []) if a["volid"] not in volids]
+
+    return call.sim.tasks.start(call["node"], "prunebackups", call["storage"], call.principal.name, work)

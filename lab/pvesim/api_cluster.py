@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hatang.lab.pvesim.api_backup import backup_volumes
+from hatang.lab.pvesim.api_restore import available, check_available
 from hatang.lab.pvesim.guests import disk_volumes, guest_resource
 from hatang.lab.pvesim.ha import blocking
 from hatang.lab.pvesim.routes import Call, route
@@ -93,7 +94,7 @@ def node_storage(call: Call) -> list[dict[str, Any]]:
     out = []
     for name, store in sorted(call.sim.state.data["storage"].items()):
         allowed = call.principal.has("Datastore.Audit") or call.principal.has("Datastore.AllocateSpace")
-        if allowed and (wanted is None or wanted in store["content"].split(",")):
+        if allowed and available(call.sim.state.data, name, call["node"]) and (wanted is None or wanted in store["content"].split(",")):
             out.append(storage_entry(call, call["node"], name, kind="node"))
     return out
 
@@ -102,8 +103,7 @@ def node_storage(call: Call) -> list[dict[str, Any]]:
 def storage_content(call: Call) -> list[dict[str, Any]]:
     node, storage = call["node"], call["storage"]
     call.sim.state.node_exists(node)
-    if storage not in call.sim.state.data["storage"]:
-        raise SimError(f"storage '{storage}' does not exist")
+    check_available(call.sim.state.data, storage, node)
     call.principal.require(f"/storage/{storage}", "Datastore.Audit", "Datastore.AllocateSpace", any_of=True)
     wanted = call.get("content")
     out = []

@@ -32,6 +32,7 @@ import time
 from typing import Any
 
 from hatang.lab.pvesim.api_cluster import drop_from_rules
+from hatang.lab.pvesim.api_restore import restore_archive, restored_config
 from hatang.lab.pvesim.guests import (
     allocate_disk, check_lock, disk_parts, disk_storages, disk_value, format_size, guest_resource, is_disk_key,
     label, parse_size, shared_disks, volume_names,
@@ -188,9 +189,12 @@ def create(call: Call) -> str:
     online_node(call, node)
     state.check_vmid_unused(vmid, kind)
     require_bridge_access(call, call.params)
-    if kind == "lxc" and call["ostemplate"] not in state.data["vztmpl"].get(node, []):  # node-local storage
+    archive = restore_archive(call, kind, node)
+    if archive is None and kind == "lxc" and call["ostemplate"] not in state.data["vztmpl"].get(node, []):  # node-local storage
         raise SimError(f"volume '{call['ostemplate']}' does not exist")
     guest = {"type": kind, "node": node, "status": "stopped", "config": {"lock": "create"}}
+    if archive is not None:
+        guest["config"] = {**restored_config(call, kind, node, vmid, archive), "lock": "create"}
     state.data["guests"][str(vmid)] = guest
     apply_changes(call, vmid, guest, call.params)
     guest["config"]["lock"] = "create"
@@ -201,7 +205,8 @@ def create(call: Call) -> str:
         if call.flag("start"):
             guest["status"] = "running"
 
-    return call.sim.tasks.start(node, task_type(kind, "create"), vmid, call.principal.name, work, cleanup=lambda: state.data["guests"].pop(str(vmid), None))
+    action = "create" if archive is None else "restore"  # qmrestore / vzrestore
+    return call.sim.tasks.start(node, task_type(kind, action), vmid, call.principal.name, work, cleanup=lambda: state.data["guests"].pop(str(vmid), None))
 
 
 @route("POST", *paths("/{vmid}/clone"))

@@ -7,7 +7,7 @@ and naming it in a runbook's ``diagnostics``; the engine stays generic.
 
 from __future__ import annotations
 
-from hatang.runbooks.checks import changes, reachability, routing, service, snmp
+from hatang.runbooks.checks import backups, changes, reachability, routing, service, snmp
 from hatang.runbooks.context import Check
 
 CHECKS: dict[str, Check] = {
@@ -23,6 +23,7 @@ CHECKS: dict[str, Check] = {
     "recent_pushes": changes.recent_pushes,
     "backup_diff": changes.backup_diff,
     "exporter": service.exporter,
+    "backup_freshness": backups.backup_freshness,
 }
 
 #: What each check reads: a getter of the state layer (``hatang.network.state``;

@@ -24,10 +24,9 @@ def test_after_apply_no_guest_is_left_out_of_a_backup_job(sim, inv):
     admin.cluster.backup.post(id="ops-weekly", schedule="sun 03:00", storage="backup-nfs", vmid="300", comment="the operators' own")
     apply(inv, concurrency=8, show_progress=False)
     assert mine
-    assert token_client(sim, "pve-core", "auditor@pve!check", "PVEAuditor").cluster("backup-info")("not-backed-up").get() == []
-    dmz = token_client(sim, "pve-dmz", "auditor@pve!check", "PVEAuditor").cluster("backup-info")("not-backed-up").get()
-    assert len(dmz) == sum(1 for vm in inv.vms() if vm.cluster == "pve-dmz")  # the DMZ has no backup storage: said, not hidden
-    assert any("backup job hatang-bk-critical: no storage 'backup-nfs' on the cluster" in w for w in plan(inv).warnings)
+    for cluster in ("pve-core", "pve-dmz"):  # the DMZ has its own backup store (inventory/datacenter.yaml)
+        assert token_client(sim, cluster, "auditor@pve!check", "PVEAuditor").cluster("backup-info")("not-backed-up").get() == []
+    assert not [w for w in plan(inv).warnings if "backup" in w]
     jobs = {j["id"]: j for j in admin.cluster.backup.get()}
     policy = inv.backup_policy_by_class["critical"]
     critical = jobs["hatang-bk-critical"]

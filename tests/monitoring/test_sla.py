@@ -38,7 +38,27 @@ def history(inv, start: datetime) -> str:
         for minute in range(HOURS * 60 + 1):
             down = device.name == "cpe-tich-son" and any(a <= minute < b for a, b in OUTAGES)
             lines.append(f"hatang:device_available{{{labels}}} {0 if down else 1} {int(start.timestamp()) + minute * STEP_S}")
-    return "\n".join(lines) + "\n# EOF\n"
+    return "\n".join(lines + backup_history(start)) + "\n# EOF\n"
+
+
+DB_RPO_S, DB_BACKUPS_H = 3600, (0, 4)  # db-pg-01's RPO, and the hours (from the start) of its two backups
+
+
+def backup_history(start: datetime) -> list[str]:
+    """What 'cloud backups --textfile' would have fed: qlvb always fresh; db-pg-01 (csdl)
+    backed up at the start and 4 hours in: within its 1-hour RPO for 2 of the 6 hours."""
+    out = ["# TYPE hatang_backup_last_success_timestamp_seconds gauge", "# TYPE hatang_backup_rpo_seconds gauge"]
+    t0 = int(start.timestamp())
+    for guest, cls in [(f"qlvb-app-0{i}", "critical") for i in (1, 2, 3)] + [(f"db-pg-0{i}", "critical") for i in (1, 2, 3)]:
+        labels = f'cluster="pve-core",guest="{guest}",service_class="{cls}",backup_job="hatang-bk-{cls}",job="node",instance="mon:9100"'
+        for minute in range(HOURS * 60 + 1):
+            now = t0 + minute * STEP_S
+            last = t0 + max(h for h in DB_BACKUPS_H if h * 60 <= minute) * 3600 if guest == "db-pg-01" else now - 600
+            out.append(f"hatang_backup_last_success_timestamp_seconds{{{labels}}} {last} {now}")
+    for guest in [f"qlvb-app-0{i}" for i in (1, 2, 3)] + [f"db-pg-0{i}" for i in (1, 2, 3)]:
+        labels = f'cluster="pve-core",guest="{guest}",service_class="critical",backup_job="hatang-bk-critical",job="node",instance="mon:9100"'
+        out += [f"hatang_backup_rpo_seconds{{{labels}}} {DB_RPO_S} {t0 + minute * STEP_S}" for minute in range(HOURS * 60 + 1)]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +128,17 @@ def test_unreachable_prometheus_is_a_clear_error() -> None:
 def test_reversed_period_is_refused() -> None:
     done = sla("--from", "2026-01-02", "--to", "2026-01-01")
     assert done.returncode == 2 and "must be after --from" in done.stderr
+
+
+def test_rpo_compliance_per_cloud_service(prometheus: tuple[str, datetime]) -> None:
+    url, start = prometheus
+    done = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=HOURS)).isoformat(), "--prometheus", url, "--json")
+    assert done.returncode == 0, done.stderr
+    rpo = {r["service"]: r for r in json.loads(done.stdout)["rpo"]}
+    assert rpo["qlvb"]["compliant"] and rpo["qlvb"]["within_rpo_pct"] == 100 and rpo["qlvb"]["measured"] == 3
+    within_h = len(DB_BACKUPS_H) * DB_RPO_S / 3600
+    assert rpo["csdl"]["worst_guest"] == "db-pg-01" and not rpo["csdl"]["compliant"]
+    assert rpo["csdl"]["within_rpo_pct"] == pytest.approx(100 * within_h / HOURS, abs=1)
+    assert rpo["mail"]["measured"] == 0 and rpo["mail"]["within_rpo_pct"] is None and not rpo["mail"]["compliant"]
+    table = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=HOURS)).isoformat(), "--prometheus", url)
+    assert "Backups within RPO per cloud service" in table.stdout and "db-pg-01" in table.stdout

@@ -1,0 +1,49 @@
+"""Backup freshness as Prometheus metrics, for node_exporter's textfile collector.
+
+``hatang cloud backups --textfile /var/lib/prometheus/node-exporter/hatang_backups.prom``
+(run by a timer, e.g. hourly) writes, per guest, the time of its newest backup (0 when
+there is none) and its class's RPO; the rule ``HatangBackupStale`` fires when the first
+is older than the second (monitoring/rules/hatang.rules.yml). The file is replaced
+atomically (prometheus-client's ``write_to_textfile``: a temporary file, then a rename),
+so the collector never reads half of it. The guest's labels: cluster, guest,
+service_class and backup_job (not ``job``: Prometheus's own label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from hatang.cloud.backup_report import BackupState
+
+LABELS = ("cluster", "guest", "service_class", "backup_job")
+
+
+class BackupCollector(Collector):
+    def __init__(self, states: list[BackupState]):
+        self.states = states
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        last = GaugeMetricFamily("hatang_backup_last_success_timestamp_seconds",
+                                 "UNIX time of the guest's newest backup archive (0: none).", labels=LABELS)
+        rpo = GaugeMetricFamily("hatang_backup_rpo_seconds", "The recovery point objective of the guest's service class.",
+                                labels=LABELS)
+        size = GaugeMetricFamily("hatang_backup_size_bytes", "Size of the guest's newest backup archive.", labels=LABELS)
+        for s in self.states:
+            labels = [s.cluster, s.guest, s.service_class, s.job]
+            last.add_metric(labels, float(s.last or 0))
+            if s.rpo_h is not None:
+                rpo.add_metric(labels, float(s.rpo_h * 3600))
+            if s.size is not None:
+                size.add_metric(labels, float(s.size))
+        yield from (last, rpo, size)
+
+
+def write_textfile(path: Path, states: list[BackupState]) -> None:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(BackupCollector(states))
+    write_to_textfile(str(path), registry)

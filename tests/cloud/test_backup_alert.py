@@ -1,0 +1,51 @@
+"""The freshness behind HatangBackupStale (issue 27): 'cloud backups --textfile' writes
+per guest its newest backup time (0 when none) and RPO, and the runbook's
+backup_freshness check names the late guests, from the same data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from hatang.cloud.apply import apply
+from hatang.cloud.plan import plan
+from hatang.runbooks.checks import CHECKS
+from hatang.runbooks.context import CheckContext, Subject
+
+from .conftest import guests, token_client, wait_task
+from .test_cli import run
+
+
+def samples(path) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(path.read_text()):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[sample.labels["guest"]] = sample.value
+    return out
+
+
+def test_textfile_and_runbook_check_show_the_guests_a_failed_run_left_without_backup(sim, inv, tmp_path):
+    apply(inv, concurrency=8, plan=plan(inv, clusters=["pve-core"]), show_progress=False)
+    admin = token_client(sim, "pve-core", "root@pam!admin", "Administrator")
+    nodes = sorted({g["node"] for g in guests(admin)})
+    for node in nodes[1:]:  # the first node's guests are not backed up
+        wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"))
+    late = {g["name"] for g in guests(admin) if g["node"] == nodes[0]}
+    textfile = tmp_path / "hatang_backups.prom"
+    assert run("backups", "--cluster", "pve-core", "--textfile", str(textfile)).returncode == 1
+    metrics = samples(textfile)
+    stamps = metrics["hatang_backup_last_success_timestamp_seconds"]
+    assert {g for g, t in stamps.items() if t == 0} == late and len(stamps) == len(guests(admin))
+    assert all(t > 0 for g, t in stamps.items() if g not in late)
+    rpo = {c: p.rpo_hours * 3600 for c, p in inv.backup_policy_by_class.items()}
+    assert set(metrics["hatang_backup_rpo_seconds"].values()) == set(rpo.values())
+    assert set(metrics["hatang_backup_size_bytes"]) == set(stamps) - late
+
+    ctx = CheckContext(inv, Subject("target", "core-iic"), "core-iic", None, {}, None, datetime.now(timezone.utc))  # type: ignore[arg-type]
+    finding = CHECKS["backup_freshness"](ctx)
+    assert finding.status == "fail" and f"{len(late)} of {len(stamps)} guests" in finding.summary
+    assert {d["guest"] for d in finding.data["late"]} == late
+    for node in nodes[:1]:
+        wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"))
+    assert CHECKS["backup_freshness"](ctx).status == "ok"
