@@ -20,13 +20,14 @@ from prometheus_client.utils import floatToGoString
 from hatang.monitoring.poller import TargetResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-# snmp_exporter's scrape metrics. snmp_scrape_packets_sent counts the requests hatang
-# sent; pysnmp's retransmissions are not visible to it, so they are not included.
+# snmp_exporter's scrape metrics, and hatang's count of values of the wrong type
+# (text in a counter column, say), which are left out of the samples but never silently.
 SCRAPE_METRICS = (
     ("snmp_scrape_duration_seconds", "Total SNMP time scrape took (walk and processing)."),
     ("snmp_scrape_walk_duration_seconds", "Time SNMP walk/bulkwalk took."),
     ("snmp_scrape_pdus_returned", "PDUs returned from walk."),
-    ("snmp_scrape_packets_sent", "Requests sent for get and bulkget (retransmissions not included)."),
+    ("snmp_scrape_packets_sent", "Packets sent for get and bulkget, including retries."),
+    ("hatang_snmp_scrape_value_errors", "Values left out because their type cannot be their metric's (e.g. text in a counter column)."),
 )
 
 
@@ -75,6 +76,7 @@ def families(results: Iterable[TargetResult]) -> list[Metric]:
             ("snmp_scrape_walk_duration_seconds", result.walk_duration_s),
             ("snmp_scrape_pdus_returned", result.pdus_returned),
             ("snmp_scrape_packets_sent", result.requests),
+            ("hatang_snmp_scrape_value_errors", result.value_errors),
         ):
             scrape[name].add_sample(name, module, value)
     return [*by_name.values(), *scrape.values()]

@@ -42,6 +42,8 @@ PRIV_PROTOCOLS = {
     "AES256": hlauth.USM_PRIV_CFB256_AES,
 }
 _LCD = CommandGeneratorLcdConfigurator()
+PYSNMP_MARGIN_S = 1.0  # pysnmp forgets a request this long after hatang stopped waiting for it
+MAX_VARBINDS = 100_000  # per poll of one module: about 40 times the largest router table
 _TARGETS: "weakref.WeakKeyDictionary[SnmpEngine, dict[tuple, str]]" = weakref.WeakKeyDictionary()
 
 
@@ -69,6 +71,10 @@ class SnmpAuth:
         )
 
 
+def dotted(oid: Oid) -> str:
+    return ".".join(map(str, oid))
+
+
 class SnmpFailure(Exception):
     """A request that got no usable answer; the message is meant for the user."""
 
@@ -89,37 +95,52 @@ def describe(indication: errind.ErrorIndication, auth: SnmpAuth, timeout: float,
 
 
 class Session:
-    """Requests to one agent through a shared engine, with that agent's timeout and retries."""
+    """Requests to one agent through a shared engine.
 
-    def __init__(self, engine: SnmpEngine, address: str, port: int, auth: SnmpAuth, *, timeout: float, retries: int):
+    Each request is sent again every ``timeout`` seconds, ``retries`` times, and an answer
+    to any of its transmissions is taken until ``(retries + 1) × timeout`` have passed
+    (as gosnmp does for snmp_exporter), never past ``deadline`` (a ``time.monotonic()``
+    instant: the scrape's). pysnmp's own retransmissions forget the earlier message, so a
+    slow agent's late answer was thrown away; hatang retransmits itself instead.
+
+    ``limit`` (shared by every session of a process) bounds the requests in their first
+    ``timeout``: a request still unanswered then gives its place up and goes on waiting
+    outside the limit, so targets that do not answer, however many, hold a place for at
+    most one timeout each and never queue the live ones behind them for longer.
+    """
+
+    def __init__(
+        self, engine: SnmpEngine, address: str, port: int, auth: SnmpAuth, *, timeout: float, retries: int,
+        deadline: float | None = None, limit: asyncio.Semaphore | None = None,
+    ):
         self.engine, self.auth, self.timeout, self.retries = engine, auth, timeout, retries
         self.address, self.port = address, port
+        self.deadline, self.limit = deadline, limit
         self.varbinds_returned = 0
-        self.requests = 0
+        self.requests = 0  # packets sent, retransmissions included
         self.wire_s = 0.0  # time spent waiting for answers (snmp_exporter's walk duration)
         self._target_name: str | None = None
 
     async def _target(self) -> str:
         """The engine's name for this agent, configured once per engine: resolving the
         address (in a thread) and configuring the engine on every scrape costs more than
-        the scrape's own SNMP for a small router."""
+        the scrape's own SNMP for a small router. pysnmp itself never retransmits (see
+        :meth:`_send`); its timer only forgets a request after the whole wait."""
         if self._target_name is None:
             known = _TARGETS.setdefault(self.engine, {})
             key = (self.address, self.port, self.auth, self.timeout, self.retries)
             if key not in known:
                 rawpdu.install(self.engine)
-                transport = await UdpTransportTarget.create((self.address, self.port), timeout=self.timeout, retries=self.retries)
+                wait = self.timeout * (self.retries + 1) + PYSNMP_MARGIN_S
+                transport = await UdpTransportTarget.create((self.address, self.port), timeout=wait, retries=0)
                 known[key], _ = _LCD.configure(self.engine, self.auth.pysnmp(), transport, "")
             self._target_name = known[key]
         return self._target_name
 
-    async def _send(self, pdu: Any) -> list[VarBind]:
-        target = await self._target()
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-
+    def _callback(self, future: asyncio.Future) -> Any:
         def done(_engine: Any, _handle: Any, indication: Any, response: Any, _ctx: Any) -> None:
-            if future.cancelled():
-                return
+            if future.done() or isinstance(indication, errind.RequestTimedOut):
+                return  # answered by another transmission, or hatang's own clock decides
             if indication:
                 future.set_exception(SnmpFailure(describe(indication, self.auth, self.timeout, self.retries)))
                 return
@@ -130,26 +151,60 @@ class Session:
                 return
             status, index = int(response["error-status"]), int(response["error-index"])
             if status:
-                bad = ".".join(map(str, varbinds[index - 1][0])) if 0 < index <= len(varbinds) else "?"
+                bad = dotted(varbinds[index - 1][0]) if 0 < index <= len(varbinds) else "?"
                 future.set_exception(SnmpFailure(f"the agent answered {response['error-status'].prettyPrint()} for {bad}"))
             else:
                 future.set_result(varbinds)
 
-        self.requests += 1
+        return done
+
+    async def _send(self, pdu: Any) -> list[VarBind]:
+        target = await self._target()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        done = self._callback(future)
         began = time.monotonic()
-        cmdgen.CommandGenerator().send_pdu(self.engine, target, None, "", pdu, done, None)
+        give_up = began + self.timeout * (self.retries + 1)
+        if self.deadline is not None and self.deadline < give_up:
+            give_up = self.deadline
+        held = self.limit is not None
+        if held:
+            await self.limit.acquire()  # type: ignore[union-attr]
         try:
-            result = await future
+            sent = 0
+            while not future.done():
+                now = time.monotonic()
+                if now >= give_up:
+                    raise SnmpFailure(describe(errind.requestTimedOut, self.auth, self.timeout, self.retries) if sent > self.retries
+                                      else f"no SNMP response before the scrape's deadline ({sent} tries)")
+                if sent <= self.retries:
+                    cmdgen.CommandGenerator().send_pdu(self.engine, target, None, "", pdu, done, None)
+                    sent += 1
+                    self.requests += 1
+                await asyncio.wait((future,), timeout=min(self.timeout, give_up - now))
+                if held and not future.done():
+                    self.limit.release()  # type: ignore[union-attr]
+                    held = False
+            result = future.result()
         finally:
+            if held:
+                self.limit.release()  # type: ignore[union-attr]
+            if not future.done():
+                future.cancel()
             self.wire_s += time.monotonic() - began
         self.varbinds_returned += len(result)
+        if self.varbinds_returned > MAX_VARBINDS:
+            raise SnmpFailure(f"more than {MAX_VARBINDS} var-binds in one poll: the agent never ends its table")
         return result
 
     async def get(self, oids: list[Oid]) -> list[VarBind]:
+        """One GET; an answer that does not name exactly the OIDs asked, in order, fails."""
         pdu = v2c.GetRequestPDU()
         v2c.apiPDU.set_defaults(pdu)
         v2c.apiPDU.set_varbinds(pdu, [(ObjectName(oid), Null("")) for oid in oids])
-        return await self._send(pdu)
+        answer = await self._send(pdu)
+        if [oid for oid, _ in answer] != oids:
+            raise SnmpFailure(f"the GET answer names other OIDs than asked ({len(answer)} var-binds for {len(oids)})")
+        return answer
 
     async def bulk(self, oids: list[Oid], max_repetitions: int) -> list[VarBind]:
         """One GETBULK: ``max_repetitions`` successors of each OID, row-major."""
@@ -165,7 +220,11 @@ class Session:
         finished, so a table of C columns and R rows takes about C × R / M var-binds in
         a few requests, where column-by-column walks (snmp_exporter's) take C requests or
         more. (Asking with max-repetitions sized to the row count was measured and is no
-        better: net-snmp caps a GETBULK answer at about 100 var-binds anyway.)"""
+        better: net-snmp caps a GETBULK answer at about 100 var-binds anyway.)
+
+        An OID that does not come after the one before it in its column fails the walk
+        (net-snmp's "OID not increasing", snmp_exporter's failed scrape): a table cut
+        short there would be reported as complete."""
         found: dict[Oid, list[VarBind]] = {column: [] for column in columns}
         cursor = {column: column for column in columns}
         while cursor:
@@ -173,12 +232,17 @@ class Session:
             answer = await self.bulk([cursor[c] for c in asked], max_repetitions)
             if not answer:
                 break
+            if len(answer) > len(asked) * max_repetitions:
+                raise SnmpFailure(f"{len(answer)} var-binds answered to a GETBULK of {len(asked)} × {max_repetitions}")
             finished: set[Oid] = set()
             for position, (oid, value) in enumerate(answer):
                 column = asked[position % len(asked)]
-                if column in finished:
+                if column in finished or isinstance(value, Missing):
+                    finished.add(column)
                     continue
-                if isinstance(value, Missing) or oid[: len(column)] != column or oid <= cursor[column]:
+                if oid <= cursor[column]:
+                    raise SnmpFailure(f"OID not increasing: {dotted(oid)} came after {dotted(cursor[column])}")
+                if oid[: len(column)] != column:
                     finished.add(column)
                     continue
                 found[column].append((oid, value))
