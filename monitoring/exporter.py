@@ -34,6 +34,7 @@ from pysnmp.entity.engine import SnmpEngine
 from hatang.errors import HatangError
 from hatang.monitoring import modules as mods
 from hatang.monitoring.exposition import CONTENT_TYPE, render
+from hatang.monitoring.limiter import Limiter
 from hatang.monitoring.poller import TargetResult, poll_target
 from hatang.monitoring.scrape_policy import Refused, ScrapePolicy, shown
 from hatang.monitoring.snmp import SnmpAuth
@@ -87,7 +88,7 @@ class Exporter:
         self.inventory_metrics = inventory_metrics
         self.health = Health()
         self.engine = SnmpEngine()
-        self.limit = asyncio.Semaphore(max(1, concurrency))
+        self.limit = Limiter(concurrency)
         self.connections: set[asyncio.Task] = set()
 
     def _request(self, query: dict[str, list[str]]) -> tuple[Target, list[mods.Module]]:
@@ -113,8 +114,9 @@ class Exporter:
         self.health.in_flight.inc()
         try:
             polls = (poll_target(self.engine, target, m, timeout=self.timeout, retries=self.retries, deadline_s=deadline_s, limit=self.limit) for m in modules)
-            results = await asyncio.wait_for(asyncio.gather(*polls), deadline_s + DEADLINE_MARGIN_S)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(deadline_s + DEADLINE_MARGIN_S):
+                results = await asyncio.gather(*polls)
+        except TimeoutError:
             results = [TargetResult(target.name, target.address, label, ok=False, error=f"{target.name}: scrape exceeded its {deadline_s:g}s deadline")]
         finally:
             self.health.in_flight.dec()
@@ -164,6 +166,8 @@ class Exporter:
             await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError, ValueError):
             pass  # a client that went away or sent no HTTP: nothing to answer
+        except asyncio.CancelledError:
+            pass  # the exporter is stopping (close): the client sees the connection close
         finally:
             self.connections.discard(asyncio.current_task())  # type: ignore[arg-type]
             writer.close()

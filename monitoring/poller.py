@@ -28,6 +28,7 @@ from pysnmp.entity.engine import SnmpEngine
 
 from hatang.monitoring import modules as mods
 from hatang.monitoring.ber import Missing, Oid, Value
+from hatang.monitoring.limiter import Limiter
 from hatang.monitoring.snmp import Session, SnmpFailure, dotted
 from hatang.monitoring.targets import Target, device_target
 
@@ -167,7 +168,7 @@ def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Value]]],
 
 async def poll_target(
     engine: SnmpEngine, target: Target, module: mods.Module, *, timeout: float, retries: int, max_repetitions: int = 25,
-    deadline_s: float = DEFAULT_DEADLINE_S, limit: asyncio.Semaphore | None = None,
+    deadline_s: float = DEFAULT_DEADLINE_S, limit: Limiter | None = None,
 ) -> TargetResult:
     """Poll one target within ``deadline_s``; any failure becomes a failed result naming
     the target. ``limit`` bounds the requests in their first timeout (see :class:`Session`)."""
@@ -212,7 +213,7 @@ async def poll(
     spec = mods.load(module) if isinstance(module, str) else module
     own_engine = engine is None
     engine = engine or SnmpEngine()
-    limit = asyncio.Semaphore(max(1, concurrency))
+    limit = Limiter(concurrency)
 
     async def one(target: Target) -> TargetResult:
         result = await poll_target(engine, target, spec, timeout=timeout, retries=retries, limit=limit)

@@ -29,6 +29,7 @@ from pysnmp.proto.rfc1902 import Null, ObjectName
 
 from hatang.monitoring import rawpdu
 from hatang.monitoring.ber import Missing, Oid, VarBind, decode_varbinds
+from hatang.monitoring.limiter import Limiter
 
 AUTH_PROTOCOLS = {
     "MD5": hlauth.USM_AUTH_HMAC96_MD5,
@@ -104,14 +105,14 @@ class Session:
     slow agent's late answer was thrown away; hatang retransmits itself instead.
 
     ``limit`` (shared by every session of a process) bounds the requests in their first
-    ``timeout``: a request still unanswered then gives its place up and goes on waiting
-    outside the limit, so targets that do not answer, however many, hold a place for at
-    most one timeout each and never queue the live ones behind them for longer.
+    ``timeout``: a request still unanswered then gives its place up, marks its target
+    suspect, and goes on waiting outside the limit (:mod:`hatang.monitoring.limiter`),
+    so dead targets, however many, never queue a live one for more than one timeout.
     """
 
     def __init__(
         self, engine: SnmpEngine, address: str, port: int, auth: SnmpAuth, *, timeout: float, retries: int,
-        deadline: float | None = None, limit: asyncio.Semaphore | None = None,
+        deadline: float | None = None, limit: Limiter | None = None,
     ):
         self.engine, self.auth, self.timeout, self.retries = engine, auth, timeout, retries
         self.address, self.port = address, port
@@ -166,9 +167,10 @@ class Session:
         give_up = began + self.timeout * (self.retries + 1)
         if self.deadline is not None and self.deadline < give_up:
             give_up = self.deadline
+        key = (self.address, self.port)
         held = self.limit is not None
         if held:
-            await self.limit.acquire()  # type: ignore[union-attr]
+            await self.limit.acquire(key)  # type: ignore[union-attr]
         try:
             sent = 0
             while not future.done():
@@ -182,9 +184,12 @@ class Session:
                     self.requests += 1
                 await asyncio.wait((future,), timeout=min(self.timeout, give_up - now))
                 if held and not future.done():
+                    self.limit.unanswered(key)  # type: ignore[union-attr]
                     self.limit.release()  # type: ignore[union-attr]
                     held = False
             result = future.result()
+            if self.limit is not None:
+                self.limit.answered(key)
         finally:
             if held:
                 self.limit.release()  # type: ignore[union-attr]

@@ -48,3 +48,62 @@ def test_config_unknown_lab_size(tmp_path: Path) -> None:
     done = hatang("monitor", "config", "-o", str(tmp_path / "out"), "--lab-size", "huge", state=tmp_path)
     assert done.returncode == 2 and "unknown lab size 'huge'" in done.stderr
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--listen", "127.0.0.1:99999"], "--listen port 99999 is out of range (0-65535)"),
+        (["--snmp-version", "v9"], "unknown SNMP version 'v9'"),
+        (["--allow-target", "not-a-network"], "--allow-target 'not-a-network' is not a network"),
+        (["--env", "production", "--snmp-version", "v2c"], "in production it is served only with --allow-v2c"),
+    ],
+)
+def test_serve_refuses_bad_options_before_listening(tmp_path: Path, args: list[str], message: str) -> None:
+    done = hatang("monitor", "serve", "--listen", "127.0.0.1:0", *args, state=tmp_path, extra={**DUMMY_V3, "HATANG_SECRET_SNMP_COMMUNITY_COMMUNITY": "c"})
+    assert done.returncode == 2 and message in done.stderr
+    assert "listening" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_during_a_scrape_exits_cleanly(tmp_path: Path) -> None:
+    """SIGINT while a scrape waits on a silent agent: the scrape's connection closes, the
+    exporter says it stopped and exits 0, without a traceback."""
+    import signal
+    import threading
+    import urllib.request
+
+    from hostile_agent import hostile_agent
+    from mon_agent import free_tcp_port
+
+    port = free_tcp_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HATANG_SECRET_")}
+    env.update(HATANG_STATE_DIR=str(tmp_path), HATANG_SECRET_SNMP_COMMUNITY_COMMUNITY="hostile")
+    with hostile_agent("silent") as agent:
+        server = subprocess.Popen([*HATANG, "monitor", "serve", "--listen", f"127.0.0.1:{port}", "--snmp-version", "v2c", "--timeout", "5",
+                                   "--allow-target", "127.0.0.1/32"], stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            assert server.stderr is not None
+            first = server.stderr.readline()
+            assert "listening" in first, first
+            closed: list[OSError] = []
+
+            def wait_for_scrape() -> None:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/snmp?target={agent.address}&module=system", timeout=30)
+                except OSError as exc:  # RemoteDisconnected: closed without an answer
+                    closed.append(exc)
+
+            scrape = threading.Thread(target=wait_for_scrape, daemon=True)
+            scrape.start()
+            while agent.requests == 0:
+                threading.Event().wait(0.02)
+            server.send_signal(signal.SIGINT)
+            rest = server.communicate(timeout=30)[1]
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+        scrape.join(30)
+    assert server.returncode == 0, rest
+    assert len(closed) == 1
+    assert "stopped" in rest and "Traceback" not in rest, rest
