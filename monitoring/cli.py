@@ -80,6 +80,7 @@ def config(
 ) -> None:
     """Write Prometheus' configuration for the inventory: scrape jobs, file_sd targets, alert rules."""
     from hatang.console import info, print_json
+    from hatang.errors import HatangError
     from hatang.inventory import load
     from hatang.monitoring import promconfig
     from hatang.monitoring.promtool import check_config
@@ -91,6 +92,10 @@ def config(
         exporter=exporter, runbook_base=runbook_base or promconfig.DEFAULT_RUNBOOK_BASE,
         scrape_interval=scrape_interval, scrape_timeout=scrape_timeout,
     )
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HatangError(f"cannot create the output directory {output}: {exc.strerror}", exit_code=2) from None
     written = promconfig.write_config(inv, output, options, devices)
     if snmp_exporter:
         written.append(write_snmp_yml(output / "snmp.yml", inv.env, ["system", "if_mib"]))

@@ -107,3 +107,16 @@ def test_ctrl_c_during_a_scrape_exits_cleanly(tmp_path: Path) -> None:
     assert server.returncode == 0, rest
     assert len(closed) == 1
     assert "stopped" in rest and "Traceback" not in rest, rest
+
+
+def test_config_into_an_uncreatable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    done = hatang("monitor", "config", "-o", str(tmp_path / "a-file" / "out"), "--no-check", state=tmp_path)
+    assert done.returncode == 2 and "cannot create the output directory" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("step", ["0s", "0m0s"])
+def test_sla_report_refuses_a_zero_step(tmp_path: Path, step: str) -> None:
+    """Refused before Prometheus is asked (nothing listens at the URL given)."""
+    done = hatang("sla", "report", "--from", "2026-01-01", "--to", "2026-01-02", "--step", step, "--prometheus", "http://127.0.0.1:9", state=tmp_path)
+    assert done.returncode == 2 and f"--step must be a positive duration (e.g. 30s), got '{step}'" in done.stderr
