@@ -14,6 +14,9 @@ bytes in about 1.5 µs per var-bind. It covers what a Response-PDU's var-binds m
 
 Everything else (the message, SNMPv3 security, request matching) stays pysnmp's; see
 :mod:`hatang.monitoring.rawpdu` for how the raw var-bind list reaches this decoder.
+
+The other way, :func:`encode_request_varbinds` writes a request's var-bind list (OIDs
+with NULL values) for the same reason: pyasn1 built and encoded several objects per OID.
 """
 
 from __future__ import annotations
@@ -126,3 +129,34 @@ def decode_varbinds(data: bytes) -> list[VarBind]:
             raise BerError("malformed var-bind")
         varbinds.append((oid(data[name_start:name_end]), value(value_tag, data[value_start:value_end])))
     return varbinds
+
+
+def encode_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes((length,))
+    size = (length.bit_length() + 7) // 8
+    return bytes((0x80 | size,)) + length.to_bytes(size, "big")
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    return bytes((tag,)) + encode_length(len(content)) + content
+
+
+def encode_oid(name: Oid) -> bytes:
+    """An OBJECT IDENTIFIER (at least two arcs, the first 0-2, as X.690 requires)."""
+    if len(name) < 2 or name[0] > 2 or (name[0] < 2 and name[1] >= 40) or min(name) < 0:
+        raise BerError(f"not an encodable OBJECT IDENTIFIER: {name}")
+    content = bytearray()
+    for arc in (name[0] * 40 + name[1], *name[2:]):
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        content.extend(reversed(chunk))
+    return tlv(OBJECT_IDENTIFIER, bytes(content))
+
+
+def encode_request_varbinds(names: list[Oid]) -> bytes:
+    """A request's var-bind list: each OID with a NULL value, as BER."""
+    return tlv(SEQUENCE, b"".join(tlv(SEQUENCE, encode_oid(name) + b"\x05\x00") for name in names))

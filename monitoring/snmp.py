@@ -24,8 +24,6 @@ from pysnmp.hlapi.v3arch.asyncio import auth as hlauth
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.hlapi.v3arch.asyncio.transport import UdpTransportTarget
 from pysnmp.proto import errind
-from pysnmp.proto.api import v2c
-from pysnmp.proto.rfc1902 import Null, ObjectName
 
 from hatang.monitoring import rawpdu
 from hatang.monitoring.ber import Missing, Oid, VarBind, decode_varbinds
@@ -203,22 +201,14 @@ class Session:
 
     async def get(self, oids: list[Oid]) -> list[VarBind]:
         """One GET; an answer that does not name exactly the OIDs asked, in order, fails."""
-        pdu = v2c.GetRequestPDU()
-        v2c.apiPDU.set_defaults(pdu)
-        v2c.apiPDU.set_varbinds(pdu, [(ObjectName(oid), Null("")) for oid in oids])
-        answer = await self._send(pdu)
+        answer = await self._send(rawpdu.request(oids))
         if [oid for oid, _ in answer] != oids:
             raise SnmpFailure(f"the GET answer names other OIDs than asked ({len(answer)} var-binds for {len(oids)})")
         return answer
 
     async def bulk(self, oids: list[Oid], max_repetitions: int) -> list[VarBind]:
         """One GETBULK: ``max_repetitions`` successors of each OID, row-major."""
-        pdu = v2c.GetBulkRequestPDU()
-        v2c.apiBulkPDU.set_defaults(pdu)
-        v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
-        v2c.apiBulkPDU.set_max_repetitions(pdu, max_repetitions)
-        v2c.apiBulkPDU.set_varbinds(pdu, [(ObjectName(oid), Null("")) for oid in oids])
-        return await self._send(pdu)
+        return await self._send(rawpdu.request(oids, max_repetitions))
 
     async def walk_columns(self, columns: list[Oid], max_repetitions: int = 25) -> dict[Oid, list[VarBind]]:
         """Walk several table columns together: each GETBULK asks for every column not yet
