@@ -72,7 +72,7 @@ def test_ctrl_c_during_a_scrape_exits_cleanly(tmp_path: Path) -> None:
     import threading
     import urllib.request
 
-    from hostile_agent import hostile_agent
+    from hatang.lab.hostile_agent import hostile_agent
     from mon_agent import free_tcp_port
 
     port = free_tcp_port()

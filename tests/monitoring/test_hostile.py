@@ -1,4 +1,4 @@
-"""The exporter against a misbehaving agent of its own (hostile_agent.py) and hostile
+"""The exporter against a misbehaving agent of its own (hatang.lab.hostile_agent) and hostile
 HTTP requests: a wrong answer fails its scrape clearly or is counted, never passes as
 a good one; a slow agent's late answer is taken; dead targets do not queue live ones;
 targets and modules are only those allowed."""
@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
-from hostile_agent import ROWS, HostileAgent, hostile_agent
 from prometheus_client.parser import text_string_to_metric_families
 
+from hatang.lab.hostile_agent import ROWS, HostileAgent, hostile_agent
 from hatang.monitoring import modules as mods
 from hatang.monitoring.exporter import Exporter, bind, serve_until
 from hatang.monitoring.scrape_policy import ScrapePolicy, parse_networks

@@ -1,4 +1,5 @@
-"""A misbehaving SNMPv2c agent on loopback: what a broken or hostile device answers.
+"""A misbehaving SNMPv2c agent on loopback: what a broken or hostile device answers,
+for the exporter's tests and its reliability run.
 
 It serves the OIDs of hatang's own modules (system, if_mib; ``ROWS`` interfaces) with
 pysnmp's encoder, and misbehaves as asked:
@@ -13,7 +14,7 @@ pysnmp's encoder, and misbehaves as asked:
 | ``endless`` | every column has rows without end |
 | ``wrong-oids`` | a GET is answered with OIDs other than those asked |
 
-The test that starts it stops it (a thread in the test process; no other process).
+Whoever starts it (a test, bench.exporter_hostile) stops it: a thread of that process.
 """
 
 from __future__ import annotations
