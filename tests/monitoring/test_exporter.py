@@ -3,44 +3,25 @@ a failing target failing only its own scrape, the exporter's own health."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from mon_agent import Agent, free_tcp_port, free_udp_port, serving
+from mon_agent import LOOPBACK, Agent, exporter_serving, free_tcp_port, free_udp_port, serving
 from prometheus_client.parser import text_string_to_metric_families
 
-from hatang.monitoring import modules as mods
-from hatang.monitoring.exporter import Exporter, bind, serve_until
-from hatang.monitoring.scrape_policy import ScrapePolicy, parse_networks
+from hatang.monitoring.exporter import Exporter
 
-LOOPBACK = ScrapePolicy(frozenset(), parse_networks(["127.0.0.1/32"]), frozenset(mods.available()))
 
 
 @pytest.fixture(scope="module")
 def exporter_url(agent: Agent) -> Iterator[str]:
-    """The exporter's own serving loop on a thread of the test process, stopped at the end."""
-    listener = bind("127.0.0.1:0")
-    loop = asyncio.new_event_loop()
-    stop: list[asyncio.Event] = []
-
-    async def main() -> None:
-        stop.append(asyncio.Event())
-        make = lambda: Exporter({"v3": agent.v3, "v2c": agent.v2c}, default_auth="v3", timeout=0.5, retries=1, concurrency=8, policy=LOOPBACK,  # noqa: E731
-                                inventory_metrics=b"# inventory\n")
-        await serve_until(listener, make, stop[0])
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        loop.call_soon_threadsafe(stop[0].set)
-        thread.join(10)
-        loop.close()
+    make = lambda: Exporter({"v3": agent.v3, "v2c": agent.v2c}, default_auth="v3", timeout=0.5, retries=1, concurrency=8, policy=LOOPBACK,  # noqa: E731
+                            inventory_metrics=b"# inventory\n")
+    with exporter_serving(make) as url:
+        yield url
 
 
 def get(url: str) -> tuple[int, str]:

@@ -5,48 +5,29 @@ targets and modules are only those allowed."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
+from mon_agent import LOOPBACK, exporter_serving
 from prometheus_client.parser import text_string_to_metric_families
 
 from hatang.lab.hostile_agent import ROWS, HostileAgent, hostile_agent
-from hatang.monitoring import modules as mods
-from hatang.monitoring.exporter import Exporter, bind, serve_until
-from hatang.monitoring.scrape_policy import ScrapePolicy, parse_networks
+from hatang.monitoring.exporter import Exporter
+from hatang.monitoring.scrape_policy import ScrapePolicy
 
 TIMEOUT_S = 1.0
-LOOPBACK = ScrapePolicy(frozenset(), parse_networks(["127.0.0.1/32"]), frozenset(mods.available()))
 
 
-@contextmanager
-def exporter_at(policy: ScrapePolicy = LOOPBACK, *, concurrency: int = 8, retries: int = 1) -> Iterator[str]:
-    """hatang's exporter (v2c, the hostile agents' community) on a thread; its URL."""
-    listener = bind("127.0.0.1:0")
-    loop = asyncio.new_event_loop()
-    stop: list[asyncio.Event] = []
-
-    async def main() -> None:
-        stop.append(asyncio.Event())
-        make = lambda: Exporter({"v2c": HostileAgent("good").auth}, default_auth="v2c", timeout=TIMEOUT_S, retries=retries,  # noqa: E731
-                                concurrency=concurrency, policy=policy)
-        await serve_until(listener, make, stop[0])
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        loop.call_soon_threadsafe(stop[0].set)
-        thread.join(30)
-        loop.close()
+def exporter_at(policy: ScrapePolicy = LOOPBACK, *, concurrency: int = 8, retries: int = 1) -> AbstractContextManager[str]:
+    """hatang's exporter (v2c, the hostile agents' community) on a thread: a context giving its URL."""
+    return exporter_serving(lambda: Exporter({"v2c": HostileAgent("good").auth}, default_auth="v2c", timeout=TIMEOUT_S, retries=retries,
+                                             concurrency=concurrency, policy=policy))
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +158,7 @@ def test_a_module_path_is_never_opened(exporter_url: str) -> None:
 
 def test_only_inventory_devices_by_default() -> None:
     with hostile_agent("good") as agent:
-        inventory_only = ScrapePolicy(frozenset(), (), frozenset(mods.available()))
+        inventory_only = ScrapePolicy(frozenset(), (), LOOPBACK.modules)
         with exporter_at(inventory_only) as url:
             status, body = get(f"{url}/snmp?target={agent.address}&module=system")
         assert status == 403 and "--allow-target" in body
