@@ -180,3 +180,18 @@ def test_a_too_long_request_line_gets_414(exporter_url: str) -> None:
 def test_too_many_headers_get_431(exporter_url: str) -> None:
     answer = raw(exporter_url, b"GET /metrics HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n")
     assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+def test_the_inventory_policy_allows_its_routers_on_the_snmp_port_only() -> None:
+    from hatang.inventory import load
+    from hatang.monitoring.scrape_policy import Refused
+
+    inv = load(env="lab")
+    router = str(inv.mgmt(inv.routers()[0].name).ip)
+    policy = ScrapePolicy.of(inv)
+    assert policy.target(router) == (router, 161) == policy.target(f"{router}:161")
+    for refused in (f"{router}:1161", "198.19.255.254", "127.0.0.1"):
+        with pytest.raises(Refused) as raised:
+            policy.target(refused)
+        assert raised.value.status == 403
+    assert ScrapePolicy.of(inv, ["127.0.0.0/8"]).target("127.0.0.1:1161") == ("127.0.0.1", 1161)
