@@ -56,6 +56,8 @@ INTEGER_RANGES = {
 }
 BYTES_TYPES = {OCTET_STRING, IP_ADDRESS, OPAQUE}
 MISSING = {0x80: NO_SUCH_OBJECT, 0x81: NO_SUCH_INSTANCE, 0x82: END_OF_MIB_VIEW}
+OID_MEMORY = 65536  # OIDs remembered by their encoding (a few MiB at most)
+_OIDS: dict[bytes, Oid] = {}
 
 
 def header(data: bytes, at: int, end: int) -> tuple[int, int, int]:
@@ -76,6 +78,18 @@ def header(data: bytes, at: int, end: int) -> tuple[int, int, int]:
 
 
 def oid(content: bytes) -> Oid:
+    """An OBJECT IDENTIFIER's contents as a tuple, remembered: every router answers with
+    the same OIDs (the same table rows), so most are decoded once per process."""
+    known = _OIDS.get(content)
+    if known is not None:
+        return known
+    decoded = decode_oid(content)
+    if len(_OIDS) < OID_MEMORY:  # bounded: an agent sending endless new OIDs only stops the remembering
+        _OIDS[content] = decoded
+    return decoded
+
+
+def decode_oid(content: bytes) -> Oid:
     """An OBJECT IDENTIFIER's contents as a tuple (the first arc pair split per X.690)."""
     if not content or content[-1] & 0x80:
         raise BerError("malformed OBJECT IDENTIFIER")
