@@ -44,12 +44,18 @@ def _labels(labels: dict[str, str]) -> str:
 
 
 def render_families(families: Iterable[Metric]) -> bytes:
-    """Text format 0.0.4 with family names kept exactly (no ``_total`` added)."""
+    """Text format 0.0.4 with family names kept exactly (no ``_total`` added). A table
+    row's samples share one labels dict: its text is made once per render."""
     lines: list[str] = []
+    texts: dict[int, str] = {}
     for family in families:
         doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
         lines.append(f"# HELP {family.name} {doc}\n# TYPE {family.name} {family.type}\n")
-        lines.extend(f"{s.name}{_labels(s.labels)} {floatToGoString(s.value)}\n" for s in family.samples)
+        for sample in family.samples:
+            labels = texts.get(id(sample.labels))
+            if labels is None:
+                labels = texts[id(sample.labels)] = _labels(sample.labels)
+            lines.append(f"{sample.name}{labels} {floatToGoString(sample.value)}\n")
     return "".join(lines).encode("utf-8")
 
 

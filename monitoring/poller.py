@@ -151,6 +151,7 @@ def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Value]]],
         for oid, value in walked.get(column, []):
             lookups.setdefault(index_of(oid, column), {})[lookup.name] = to_text(value)
     samples = []
+    rows: dict[str, dict[str, str]] = {}  # one labels dict per row, shared by its samples (never mutated)
     for metric in table.columns:
         column = metric.oid_tuple
         for oid, value in walked.get(column, []):
@@ -159,9 +160,10 @@ def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Value]]],
             if number is None:
                 result.wrong_type(metric, oid, value)
                 continue
-            labels = {table.index: index}
-            for lookup in table.lookups:
-                labels[lookup.name] = lookups.get(index, {}).get(lookup.name, "")
+            labels = rows.get(index)
+            if labels is None:
+                found = lookups.get(index, {})
+                labels = rows[index] = {table.index: index, **{lookup.name: found.get(lookup.name, "") for lookup in table.lookups}}
             samples.append(Sample(metric.name, metric.type, metric.help, labels, number))
     return samples
 
