@@ -157,18 +157,26 @@ class Session:
 
         return done
 
+    async def _place(self, key: tuple[str, int]) -> None:
+        """A place in the limit, waited for until the deadline at most."""
+        try:
+            async with asyncio.timeout(None if self.deadline is None else self.deadline - time.monotonic()):
+                await self.limit.acquire(key)  # type: ignore[union-attr]
+        except TimeoutError:
+            raise SnmpFailure("no place among the requests in flight before the scrape's deadline") from None
+
     async def _send(self, pdu: Any) -> list[VarBind]:
         target = await self._target()
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         done = self._callback(future)
+        key = (self.address, self.port)
+        held = self.limit is not None
+        if held:
+            await self._place(key)
         began = time.monotonic()
         give_up = began + self.timeout * (self.retries + 1)
         if self.deadline is not None and self.deadline < give_up:
             give_up = self.deadline
-        key = (self.address, self.port)
-        held = self.limit is not None
-        if held:
-            await self.limit.acquire(key)  # type: ignore[union-attr]
         try:
             sent = 0
             while not future.done():
