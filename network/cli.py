@@ -137,6 +137,7 @@ def push(
     """Push rendered configurations: canary, then waves; commit-confirm with post-checks and automatic rollback."""
     from hatang.network.diff import summary
     from hatang.network.push import push as do_push
+    from hatang.redact import redact_text
 
     inv = _inventory(inventory, env)
     devices = _devices(inv, site, all_devices)
@@ -151,7 +152,7 @@ def push(
             for name in wave:
                 r = report.results[name]
                 checks = " ".join(f"{k}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items())
-                rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", r.error))
+                rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", redact_text(r.error or "", report.secrets)))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
         print_table(f"push ({env}{', dry run' if dry_run else ''}): {counts}", ["wave", "device", "status", "diff", "checks", "s", "error"], rows)
     if not report.ok:

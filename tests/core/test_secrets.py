@@ -68,3 +68,9 @@ def test_a_wrong_vault_password_says_so(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("HATANG_SECRET_NET_ADMIN_PASSWORD", raising=False)
     with pytest.raises(CredentialError, match="wrong vault password"):
         credentials.secret("net-admin", "password", env="production")
+
+
+def test_error_text_is_redacted_too() -> None:
+    from hatang.redact import redact_text
+
+    assert redact_text(f"commit failed near 'auth sha {AWKWARD}'", [AWKWARD]) == "commit failed near 'auth sha <redacted>'"
