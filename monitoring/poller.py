@@ -170,13 +170,16 @@ def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Value]]],
 
 async def poll_target(
     engine: SnmpEngine, target: Target, module: mods.Module, *, timeout: float, retries: int, max_repetitions: int = 25,
-    deadline_s: float = DEFAULT_DEADLINE_S, limit: Limiter | None = None,
+    deadline_s: float = DEFAULT_DEADLINE_S, from_first_place: bool = False, limit: Limiter | None = None,
 ) -> TargetResult:
-    """Poll one target within ``deadline_s``; any failure becomes a failed result naming
-    the target. ``limit`` bounds the requests in their first timeout (see :class:`Session`)."""
+    """Poll one target within ``deadline_s`` from now (a scrape's), or with
+    ``from_first_place`` from when its first request gets a place in ``limit`` (one poll
+    of many targets); any failure becomes a failed result naming the target. ``limit``
+    bounds the requests in their first timeout (see :class:`Session`)."""
     started = time.monotonic()
     result = TargetResult(target.name, target.address, module.module)
-    session = Session(engine, target.address, target.port, target.auth, timeout=timeout, retries=retries, deadline=started + deadline_s, limit=limit)
+    deadline = None if from_first_place else started + deadline_s
+    session = Session(engine, target.address, target.port, target.auth, timeout=timeout, retries=retries, deadline=deadline, budget_s=deadline_s, limit=limit)
     try:
         if module.scalars:
             answer = await session.get([m.oid_tuple + (0,) for m in module.scalars])
@@ -218,7 +221,7 @@ async def poll(
     limit = Limiter(concurrency)
 
     async def one(target: Target) -> TargetResult:
-        result = await poll_target(engine, target, spec, timeout=timeout, retries=retries, limit=limit)
+        result = await poll_target(engine, target, spec, timeout=timeout, retries=retries, from_first_place=True, limit=limit)
         if on_result is not None:
             on_result(result)
         return result

@@ -99,7 +99,8 @@ class Session:
     Each request is sent again every ``timeout`` seconds, ``retries`` times, and an answer
     to any of its transmissions is taken until ``(retries + 1) × timeout`` have passed
     (as gosnmp does for snmp_exporter), never past ``deadline`` (a ``time.monotonic()``
-    instant: the scrape's). pysnmp's own retransmissions forget the earlier message, so a
+    instant: the scrape's), or else ``budget_s`` after the session's first request had its
+    place (a poll of many targets, whose later ones wait their turn). pysnmp's own retransmissions forget the earlier message, so a
     slow agent's late answer was thrown away; hatang retransmits itself instead.
 
     ``limit`` (shared by every session of a process) bounds the requests in their first
@@ -110,11 +111,11 @@ class Session:
 
     def __init__(
         self, engine: SnmpEngine, address: str, port: int, auth: SnmpAuth, *, timeout: float, retries: int,
-        deadline: float | None = None, limit: Limiter | None = None,
+        deadline: float | None = None, budget_s: float | None = None, limit: Limiter | None = None,
     ):
         self.engine, self.auth, self.timeout, self.retries = engine, auth, timeout, retries
         self.address, self.port = address, port
-        self.deadline, self.limit = deadline, limit
+        self.deadline, self.budget_s, self.limit = deadline, budget_s, limit
         self.varbinds_returned = 0
         self.requests = 0  # packets sent, retransmissions included
         self.wire_s = 0.0  # time spent waiting for answers (snmp_exporter's walk duration)
@@ -174,6 +175,8 @@ class Session:
         if held:
             await self._place(key)
         began = time.monotonic()
+        if self.deadline is None and self.budget_s is not None:
+            self.deadline = began + self.budget_s
         give_up = began + self.timeout * (self.retries + 1)
         if self.deadline is not None and self.deadline < give_up:
             give_up = self.deadline
