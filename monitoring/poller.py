@@ -206,6 +206,7 @@ async def poll(
     timeout: float = DEFAULT_TIMEOUT,
     retries: int = DEFAULT_RETRIES,
     concurrency: int = DEFAULT_CONCURRENCY,
+    deadline_s: float = DEFAULT_DEADLINE_S,
     engine: SnmpEngine | None = None,
     on_result: Any = None,
 ) -> list[TargetResult]:
@@ -221,7 +222,7 @@ async def poll(
     limit = Limiter(concurrency)
 
     async def one(target: Target) -> TargetResult:
-        result = await poll_target(engine, target, spec, timeout=timeout, retries=retries, from_first_place=True, limit=limit)
+        result = await poll_target(engine, target, spec, timeout=timeout, retries=retries, deadline_s=deadline_s, from_first_place=True, limit=limit)
         if on_result is not None:
             on_result(result)
         return result

@@ -5,6 +5,7 @@ targets and modules are only those allowed."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import urllib.error
@@ -195,3 +196,16 @@ def test_the_inventory_policy_allows_its_routers_on_the_snmp_port_only() -> None
             policy.target(refused)
         assert raised.value.status == 403
     assert ScrapePolicy.of(inv, ["127.0.0.0/8"]).target("127.0.0.1:1161") == ("127.0.0.1", 1161)
+
+
+def test_a_poll_of_many_dead_targets_gives_each_its_tries() -> None:
+    """Eight dead targets, two places, a 1 s deadline per target: the last ones get their
+    place after 0.9 s, and still their two tries (their deadline starts with their place)."""
+    from hatang.monitoring.poller import poll
+    from hatang.monitoring.targets import Target
+
+    with hostile_agent("silent") as dead:
+        targets = [Target(f"dead-{n}", "127.0.0.1", dead.auth, port=dead.port) for n in range(8)]
+        results = asyncio.run(poll(targets, "system", timeout=0.3, retries=1, concurrency=2, deadline_s=1.0))
+    assert [r.ok for r in results] == [False] * 8
+    assert all("no SNMP response within 0.3s after 2 tries" in r.error for r in results), [r.error for r in results]
