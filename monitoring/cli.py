@@ -51,7 +51,7 @@ def serve(
     retries: RetriesOpt = 1,
     concurrency: ConcurrencyOpt = 64,
     workers: Annotated[int, typer.Option("--workers", help="Processes sharing the port (SNMP decoding uses one core each).")] = 1,
-    allow_target: Annotated[Optional[list[str]], typer.Option("--allow-target", help="Also poll any address of this network (CIDR; repeatable). Default: the inventory's routers only.")] = None,
+    allow_target: Annotated[Optional[list[str]], typer.Option("--allow-target", help="Also poll any address of this network (CIDR; repeatable). Default: the inventory's devices only.")] = None,
     allow_v2c: Annotated[bool, typer.Option("--allow-v2c", help="Serve SNMPv2c in production (community in clear).")] = False,
     inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
     env: EnvOpt = DEFAULT_ENV,

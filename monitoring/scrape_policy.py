@@ -6,7 +6,8 @@ try to open files named after a ``module`` parameter. The rules:
 
 - a target is an IP address (a name would need a DNS lookup per scrape, an unbounded
   wait, and could point anywhere), with an optional port 1-65535;
-- by default only the inventory's devices, on the SNMP port, may be polled;
+- by default only the inventory's devices (what ``inventory export prometheus-sd``
+  lists), on the SNMP port, may be polled;
   ``--allow-target CIDR`` (repeatable) widens that to every address of those networks,
   on any port (an agent on loopback, a network being onboarded);
 - a module is one of the module list's names; no path is ever made from a request.
@@ -84,8 +85,9 @@ class ScrapePolicy:
 
     @classmethod
     def of(cls, inv: Any, allow: Iterable[str] = ()) -> ScrapePolicy:
-        """The inventory's routers' management addresses, widened by ``allow`` (CIDRs)."""
-        addresses = frozenset(inv.mgmt(device.name).ip for device in inv.routers())
+        """The management addresses of the inventory's devices (every one Prometheus'
+        file_sd targets name, routers and firewalls alike), widened by ``allow`` (CIDRs)."""
+        addresses = frozenset(inv.mgmt(name).ip for name in inv.device_by_name)
         return cls(addresses, parse_networks(allow), frozenset(mods.available()))
 
     def target(self, text: str) -> tuple[str, int]:

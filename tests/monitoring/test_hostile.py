@@ -6,6 +6,7 @@ targets and modules are only those allowed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import urllib.error
@@ -185,11 +186,13 @@ def test_too_many_headers_get_431(exporter_url: str) -> None:
 
 def test_the_inventory_policy_allows_its_routers_on_the_snmp_port_only() -> None:
     from hatang.inventory import load
+    from hatang.inventory.export import export
     from hatang.monitoring.scrape_policy import Refused
 
     inv = load(env="lab")
     router = str(inv.mgmt(inv.routers()[0].name).ip)
     policy = ScrapePolicy.of(inv)
+    assert {str(a) for a in policy.addresses} == {t for e in json.loads(export(inv, "prometheus-sd")["targets.json"]) for t in e["targets"]}
     assert policy.target(router) == (router, 161) == policy.target(f"{router}:161")
     for refused in (f"{router}:1161", "198.19.255.254", "127.0.0.1"):
         with pytest.raises(Refused) as raised:
