@@ -170,7 +170,7 @@ def main() -> int:
         + "\n\nHostile requests to hatang's exporter:\n\n"
         + table(["request", "expected", "got", "right"], requests)
         + f"\n\nA live target scraped behind 6 dead ones with {CONCURRENCY} places: answered {live_status} in {live_s:.2f} s "
-        f"(bound: one timeout, {TIMEOUT_S:g} s; a first-come queue would take about {6 // CONCURRENCY * (RETRIES + 1) * TIMEOUT_S:g} s).\n\n"
+        f"(bound: one timeout, {TIMEOUT_S:g} s; a first-come queue of whole scrapes waits for {6 // CONCURRENCY} rounds of dead scrapes).\n\n"
         + table(["cases tried", "right outcomes", "wrong acceptances or refusals", "tracebacks in the exporter's log"],
                 [[cases, cases - wrong, wrong, tracebacks]])
     )

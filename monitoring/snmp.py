@@ -41,7 +41,8 @@ PRIV_PROTOCOLS = {
     "AES256": hlauth.USM_PRIV_CFB256_AES,
 }
 _LCD = CommandGeneratorLcdConfigurator()
-PYSNMP_MARGIN_S = 1.0  # pysnmp forgets a request this long after hatang stopped waiting for it
+MAX_WAIT_S = 120.0  # the longest any request waits (a scrape deadline is capped at it)
+PYSNMP_FORGET_S = MAX_WAIT_S + 1.0  # pysnmp forgets a request after this: hatang's clock decides before
 MAX_VARBINDS = 100_000  # per poll of one module: about 40 times the largest router table
 _TARGETS: "weakref.WeakKeyDictionary[SnmpEngine, dict[tuple, str]]" = weakref.WeakKeyDictionary()
 
@@ -78,10 +79,8 @@ class SnmpFailure(Exception):
     """A request that got no usable answer; the message is meant for the user."""
 
 
-def describe(indication: errind.ErrorIndication, auth: SnmpAuth, timeout: float, retries: int) -> str:
-    """The user's words for pysnmp's error indications."""
-    if isinstance(indication, errind.RequestTimedOut):
-        return f"no SNMP response within {timeout:g}s after {retries + 1} tries (agent down, unreachable, or wrong community/keys)"
+def describe(indication: errind.ErrorIndication, auth: SnmpAuth) -> str:
+    """The user's words for pysnmp's error indications (timeouts are hatang's own)."""
     if isinstance(indication, errind.WrongDigest):
         return f"SNMPv3 authentication failed for user '{auth.username}': wrong auth key or protocol ({auth.auth_protocol})"
     if isinstance(indication, errind.DecryptionError):
@@ -97,11 +96,12 @@ class Session:
     """Requests to one agent through a shared engine.
 
     Each request is sent again every ``timeout`` seconds, ``retries`` times, and an answer
-    to any of its transmissions is taken until ``(retries + 1) × timeout`` have passed
-    (as gosnmp does for snmp_exporter), never past ``deadline`` (a ``time.monotonic()``
-    instant: the scrape's), or else ``budget_s`` after the session's first request had its
-    place (a poll of many targets, whose later ones wait their turn). pysnmp's own retransmissions forget the earlier message, so a
-    slow agent's late answer was thrown away; hatang retransmits itself instead.
+    to any of its transmissions is taken until ``deadline`` (a ``time.monotonic()``
+    instant: the scrape's), or else until ``budget_s`` after the session's first request
+    had its place (a poll of many targets, whose later ones wait their turn); with
+    neither, until ``(retries + 1) × timeout``. pysnmp's own retransmissions forgot the
+    earlier message, so a slow agent's late answer was thrown away even within the
+    scrape's deadline; hatang retransmits itself, and keeps listening.
 
     ``limit`` (shared by every session of a process) bounds the requests in their first
     ``timeout``: a request still unanswered then gives its place up, marks its target
@@ -131,8 +131,7 @@ class Session:
             key = (self.address, self.port, self.auth, self.timeout, self.retries)
             if key not in known:
                 rawpdu.install(self.engine)
-                wait = self.timeout * (self.retries + 1) + PYSNMP_MARGIN_S
-                transport = await UdpTransportTarget.create((self.address, self.port), timeout=wait, retries=0)
+                transport = await UdpTransportTarget.create((self.address, self.port), timeout=PYSNMP_FORGET_S, retries=0)
                 known[key], _ = _LCD.configure(self.engine, self.auth.pysnmp(), transport, "")
             self._target_name = known[key]
         return self._target_name
@@ -142,7 +141,7 @@ class Session:
             if future.done() or isinstance(indication, errind.RequestTimedOut):
                 return  # answered by another transmission, or hatang's own clock decides
             if indication:
-                future.set_exception(SnmpFailure(describe(indication, self.auth, self.timeout, self.retries)))
+                future.set_exception(SnmpFailure(describe(indication, self.auth)))
                 return
             try:
                 varbinds = decode_varbinds(rawpdu.raw_varbinds(response))
@@ -157,6 +156,11 @@ class Session:
                 future.set_result(varbinds)
 
         return done
+
+    def _unanswered(self, waited_s: float, sent: int) -> str:
+        if self.varbinds_returned:  # it answered before: the deadline fell in the middle of a walk
+            return f"the deadline passed in the middle of the walk, after {self.varbinds_returned} var-binds (agent too slow, or a table without end)"
+        return f"no SNMP response within {waited_s:.3g}s after {sent} tries, {self.timeout:g}s apart (agent down, unreachable, or wrong community/keys)"
 
     async def _place(self, key: tuple[str, int]) -> None:
         """A place in the limit, waited for until the deadline at most."""
@@ -177,16 +181,13 @@ class Session:
         began = time.monotonic()
         if self.deadline is None and self.budget_s is not None:
             self.deadline = began + self.budget_s
-        give_up = began + self.timeout * (self.retries + 1)
-        if self.deadline is not None and self.deadline < give_up:
-            give_up = self.deadline
+        give_up = min(self.deadline, began + MAX_WAIT_S) if self.deadline is not None else began + self.timeout * (self.retries + 1)
         try:
             sent = 0
             while not future.done():
                 now = time.monotonic()
                 if now >= give_up:
-                    raise SnmpFailure(describe(errind.requestTimedOut, self.auth, self.timeout, self.retries) if sent > self.retries
-                                      else f"no SNMP response before the scrape's deadline ({sent} tries)")
+                    raise SnmpFailure(self._unanswered(give_up - began, sent))
                 if sent <= self.retries:
                     cmdgen.CommandGenerator().send_pdu(self.engine, target, None, "", pdu, done, None)
                     sent += 1

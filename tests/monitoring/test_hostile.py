@@ -102,22 +102,23 @@ def test_a_late_answer_within_the_deadline_is_taken(exporter_url: str) -> None:
 
 
 def test_a_silent_agent_fails_with_the_tries_said(exporter_url: str) -> None:
+    """It is asked twice (one retry) and listened to until the scrape's deadline."""
     with hostile_agent("silent") as agent:
-        status, body = get(f"{exporter_url}/snmp?target={agent.address}&module=system")
-        assert agent.requests == 2  # one retry
-    assert status == 500 and "no SNMP response within 1s after 2 tries" in body
+        status, body = get(f"{exporter_url}/snmp?target={agent.address}&module=system", {"X-Prometheus-Scrape-Timeout-Seconds": "3"})
+        assert agent.requests == 2
+    assert status == 500 and "no SNMP response within 2.5s after 2 tries, 1s apart" in body
 
 
 def test_dead_targets_outnumbering_the_limit_do_not_queue_a_live_one() -> None:
     """Concurrency 2, six dead scrapes started first: each dead request gives its place up
     after one timeout, so the live scrape is answered while every dead one still waits
-    for its retry (they end after two timeouts)."""
+    (until the 2.5 s deadline)."""
     with exporter_at(concurrency=2) as url, hostile_agent("silent") as dead, hostile_agent("good") as live:
         finished: list[str] = []
         lock = threading.Lock()
 
         def scrape(name: str, target: str) -> int:
-            status = get(f"{url}/snmp?target={target}&module=system")[0]
+            status = get(f"{url}/snmp?target={target}&module=system", {"X-Prometheus-Scrape-Timeout-Seconds": "3"})[0]
             with lock:
                 finished.append(name)
             return status
@@ -203,7 +204,8 @@ def test_the_inventory_policy_allows_its_routers_on_the_snmp_port_only() -> None
 
 def test_a_poll_of_many_dead_targets_gives_each_its_tries() -> None:
     """Eight dead targets, two places, a 1 s deadline per target: the last ones get their
-    place after 0.9 s, and still their two tries (their deadline starts with their place)."""
+    place after 0.9 s, and still their two tries and whole second (their deadline starts
+    with their place)."""
     from hatang.monitoring.poller import poll
     from hatang.monitoring.targets import Target
 
@@ -211,4 +213,4 @@ def test_a_poll_of_many_dead_targets_gives_each_its_tries() -> None:
         targets = [Target(f"dead-{n}", "127.0.0.1", dead.auth, port=dead.port) for n in range(8)]
         results = asyncio.run(poll(targets, "system", timeout=0.3, retries=1, concurrency=2, deadline_s=1.0))
     assert [r.ok for r in results] == [False] * 8
-    assert all("no SNMP response within 0.3s after 2 tries" in r.error for r in results), [r.error for r in results]
+    assert all("no SNMP response within 1s after 2 tries, 0.3s apart" in r.error for r in results), [r.error for r in results]
