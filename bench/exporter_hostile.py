@@ -50,6 +50,7 @@ CASES = (
     Case("wrong-oids", "system", False, "other OIDs than asked"),
     Case("endless", "if_mib", False, "deadline"),
     Case("slow", "system", True, 'sysName="hostile"', 1.5 * TIMEOUT_S),
+    Case("slowing", "if_mib", True, f'ifIndex="{ROWS}"', 3 * TIMEOUT_S),
     Case("silent", "system", False, "no SNMP response"),
 )
 REQUESTS = (  # (what, path or raw request, expected status)

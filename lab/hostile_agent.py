@@ -9,6 +9,7 @@ pysnmp's encoder, and misbehaves as asked:
 | ``good`` | answers correctly (the control) |
 | ``silent`` | reads every request and never answers (a dead router) |
 | ``slow`` | answers correctly, ``delay_s`` late (a loaded router across a slow link) |
+| ``slowing`` | answers the first request at once, every later one ``delay_s`` late |
 | ``non-increasing`` | from row 3 on, a GETBULK goes back to row 1: the walk would loop |
 | ``wrong-type`` | text in a counter column (ifHCInOctets of row 2) and in sysUpTime |
 | ``endless`` | every column has rows without end |
@@ -34,7 +35,7 @@ from hatang.monitoring.snmp import SnmpAuth
 
 P = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 ROWS = 4
-BEHAVIOURS = ("good", "silent", "slow", "non-increasing", "wrong-type", "endless", "wrong-oids")
+BEHAVIOURS = ("good", "silent", "slow", "slowing", "non-increasing", "wrong-type", "endless", "wrong-oids")
 Oid = tuple[int, ...]
 
 
@@ -145,7 +146,7 @@ def hostile_agent(behaviour: str, delay_s: float = 0.0) -> Iterator[HostileAgent
             answer = agent.answer(request)
             if answer is None:
                 continue
-            if delay_s:
+            if delay_s and (behaviour != "slowing" or agent.requests > 1):
                 timer = threading.Timer(delay_s, send, (answer, peer))
                 timers.append(timer)
                 timer.start()

@@ -95,13 +95,16 @@ def describe(indication: errind.ErrorIndication, auth: SnmpAuth) -> str:
 class Session:
     """Requests to one agent through a shared engine.
 
-    Each request is sent again every ``timeout`` seconds, ``retries`` times, and an answer
-    to any of its transmissions is taken until ``deadline`` (a ``time.monotonic()``
-    instant: the scrape's), or else until ``budget_s`` after the session's first request
-    had its place (a poll of many targets, whose later ones wait their turn); with
-    neither, until ``(retries + 1) × timeout``. pysnmp's own retransmissions forgot the
-    earlier message, so a slow agent's late answer was thrown away even within the
-    scrape's deadline; hatang retransmits itself, and keeps listening.
+    Each request is sent again every ``timeout`` seconds, ``retries`` times. Until the
+    agent has answered once, a request gives up after ``(retries + 1) × timeout`` (as
+    gosnmp does for snmp_exporter: a dead router fails fast, and its ``up`` 0 reaches
+    Prometheus early); once it has answered, the agent is alive and merely slow, and an
+    answer to any transmission is taken until the deadline: ``deadline`` (a
+    ``time.monotonic()`` instant: the scrape's), or ``budget_s`` after the session's
+    first request had its place (a poll of many targets, whose later ones wait their
+    turn). Never past it either way. pysnmp's own retransmissions forgot the earlier
+    message, so a slow agent's late answer was thrown away even within the deadline;
+    hatang retransmits itself, and keeps listening.
 
     ``limit`` (shared by every session of a process) bounds the requests in their first
     ``timeout``: a request still unanswered then gives its place up, marks its target
@@ -118,6 +121,7 @@ class Session:
         self.deadline, self.budget_s, self.limit = deadline, budget_s, limit
         self.varbinds_returned = 0
         self.requests = 0  # packets sent, retransmissions included
+        self.answers = 0
         self.wire_s = 0.0  # time spent waiting for answers (snmp_exporter's walk duration)
         self._target_name: str | None = None
 
@@ -158,7 +162,7 @@ class Session:
         return done
 
     def _unanswered(self, waited_s: float, sent: int) -> str:
-        if self.varbinds_returned:  # it answered before: the deadline fell in the middle of a walk
+        if self.answers:  # it answered before: the deadline fell in the middle of a walk
             return f"the deadline passed in the middle of the walk, after {self.varbinds_returned} var-binds (agent too slow, or a table without end)"
         return f"no SNMP response within {waited_s:.3g}s after {sent} tries, {self.timeout:g}s apart (agent down, unreachable, or wrong community/keys)"
 
@@ -181,7 +185,9 @@ class Session:
         began = time.monotonic()
         if self.deadline is None and self.budget_s is not None:
             self.deadline = began + self.budget_s
-        give_up = min(self.deadline, began + MAX_WAIT_S) if self.deadline is not None else began + self.timeout * (self.retries + 1)
+        give_up = began + self.timeout * (self.retries + 1)
+        if self.deadline is not None:
+            give_up = min(self.deadline, began + MAX_WAIT_S) if self.answers else min(self.deadline, give_up)
         try:
             sent = 0
             while not future.done():
@@ -198,6 +204,7 @@ class Session:
                     self.limit.release()  # type: ignore[union-attr]
                     held = False
             result = future.result()
+            self.answers += 1
             if self.limit is not None:
                 self.limit.answered(key)
         finally:
