@@ -99,6 +99,8 @@ class Exporter:
         if len(auths) != 1 or auths[0] not in self.auths:
             raise Refused(400, f"Unknown auth {shown(auths[-1])} (served: {', '.join(sorted(self.auths))})")
         names = list(dict.fromkeys(name for value in query.get("module", ["if_mib"]) for name in value.split(",") if name))
+        if not names:
+            raise Refused(400, "'module' names no module")
         modules = [self.policy.module(name) for name in names]
         host, port = self.policy.target(targets[0])
         return Target(name=targets[0], address=host, port=port, auth=self.auths[auths[0]]), modules

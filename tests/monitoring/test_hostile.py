@@ -153,6 +153,7 @@ def test_dead_targets_outnumbering_the_limit_do_not_queue_a_live_one() -> None:
         ("target=127.0.0.1&module=../../../etc/passwd", 400, "unknown module '../../../etc/passwd'"),
         ("target=127.0.0.1&module=system&auth=v2c&auth=v3", 400, "Unknown auth"),
         ("target=127.0.0.1&" + "module=system&" * 40, 400, "query parameters"),
+        ("target=127.0.0.1&module=,", 400, "'module' names no module"),
     ],
 )
 def test_hostile_queries_are_refused(exporter_url: str, query: str, status: int, message: str) -> None:
