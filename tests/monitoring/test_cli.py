@@ -120,3 +120,13 @@ def test_sla_report_refuses_a_zero_step(tmp_path: Path, step: str) -> None:
     """Refused before Prometheus is asked (nothing listens at the URL given)."""
     done = hatang("sla", "report", "--from", "2026-01-01", "--to", "2026-01-02", "--step", step, "--prometheus", "http://127.0.0.1:9", state=tmp_path)
     assert done.returncode == 2 and f"--step must be a positive duration (e.g. 30s), got '{step}'" in done.stderr
+
+
+def test_production_serves_v2c_only_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hatang.monitoring.serve import resolve_auths
+
+    for name, value in {**DUMMY_V3, "HATANG_SECRET_SNMP_COMMUNITY_COMMUNITY": "c0mmunity"}.items():
+        monkeypatch.setenv(name, value)
+    assert set(resolve_auths("production", "v3")) == {"v3"}
+    assert set(resolve_auths("production", "v3", allow_v2c=True)) == {"v3", "v2c"}
+    assert set(resolve_auths("lab", "v3")) == {"v3", "v2c"}
