@@ -37,11 +37,12 @@ from hatang.monitoring.exposition import CONTENT_TYPE, render
 from hatang.monitoring.limiter import Limiter
 from hatang.monitoring.poller import TargetResult, poll_target
 from hatang.monitoring.scrape_policy import Refused, ScrapePolicy, shown
-from hatang.monitoring.snmp import MAX_WAIT_S, SnmpAuth
+from hatang.monitoring.snmp import SnmpAuth
 from hatang.monitoring.targets import Target
 
 DEFAULT_LISTEN = "127.0.0.1:9116"
 DEFAULT_DEADLINE_S = 10.0
+MAX_DEADLINE_S = 120.0  # whatever a client's header says
 DEADLINE_MARGIN_S = 1.0  # the polls keep their own deadline; this only guards against a bug there
 REQUEST_READ_S = 10.0
 MAX_REQUEST_LINE = 8192  # longer gets 414, as Go's net/http and nginx do
@@ -211,7 +212,7 @@ def deadline(headers: dict[str, str]) -> float:
         asked = float(headers["x-prometheus-scrape-timeout-seconds"]) - 0.5
     except (KeyError, ValueError):
         return DEFAULT_DEADLINE_S
-    return min(max(0.5, asked), MAX_WAIT_S) if asked == asked else DEFAULT_DEADLINE_S  # NaN is not a deadline
+    return min(max(0.5, asked), MAX_DEADLINE_S) if asked == asked else DEFAULT_DEADLINE_S  # NaN is not a deadline
 
 
 INDEX_PAGE = b"""<html><head><title>hatang SNMP exporter</title></head><body>

@@ -41,8 +41,9 @@ PRIV_PROTOCOLS = {
     "AES256": hlauth.USM_PRIV_CFB256_AES,
 }
 _LCD = CommandGeneratorLcdConfigurator()
-MAX_WAIT_S = 120.0  # the longest any request waits (a scrape deadline is capped at it)
-PYSNMP_FORGET_S = MAX_WAIT_S + 1.0  # pysnmp forgets a request after this: hatang's clock decides before
+MAX_WAIT_S = 30.0  # the longest one request waits, whatever the deadline: no live agent is slower
+PYSNMP_FORGET_S = MAX_WAIT_S + 1.0  # pysnmp forgets a request after this (hatang's clock decides before);
+# an unanswered one stays in pysnmp's cache until then, which every timer tick walks
 MAX_VARBINDS = 100_000  # per poll of one module: about 40 times the largest router table
 _TARGETS: "weakref.WeakKeyDictionary[SnmpEngine, dict[tuple, str]]" = weakref.WeakKeyDictionary()
 
