@@ -217,7 +217,7 @@ def deadline(headers: dict[str, str]) -> float:
 
 INDEX_PAGE = b"""<html><head><title>hatang SNMP exporter</title></head><body>
 <h1>hatang SNMP exporter</h1><p>snmp_exporter's multi-target pattern:
-<a href="/snmp?target=198.19.0.2&module=if_mib">/snmp?target=ADDRESS&amp;module=if_mib</a>,
+<a href="/snmp?target=198.19.0.10&module=if_mib">/snmp?target=ADDRESS&amp;module=if_mib</a>,
 <a href="/inventory">/inventory</a>, <a href="/metrics">/metrics</a>.</p></body></html>
 """
 
