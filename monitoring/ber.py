@@ -22,6 +22,7 @@ with NULL values) for the same reason: pyasn1 built and encoded several objects 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 Oid = tuple[int, ...]
 
@@ -156,8 +157,10 @@ def tlv(tag: int, content: bytes) -> bytes:
     return bytes((tag,)) + encode_length(len(content)) + content
 
 
+@lru_cache(maxsize=OID_MEMORY)
 def encode_oid(name: Oid) -> bytes:
-    """An OBJECT IDENTIFIER (at least two arcs, the first 0-2, as X.690 requires)."""
+    """An OBJECT IDENTIFIER (at least two arcs, the first 0-2, as X.690 requires);
+    remembered, as the OIDs asked are the modules' columns and a few rows."""
     if len(name) < 2 or name[0] > 2 or (name[0] < 2 and name[1] >= 40) or min(name) < 0:
         raise BerError(f"not an encodable OBJECT IDENTIFIER: {name}")
     content = bytearray()

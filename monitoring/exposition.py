@@ -66,10 +66,11 @@ def families(results: Iterable[TargetResult]) -> list[Metric]:
     results = list(results)
     for result in results:
         for sample in result.samples:
-            key = (sample.name, tuple(sorted(sample.labels.items())))
-            if key in seen:  # e.g. sysUpTime in both system and if_mib of one scrape
-                continue
-            seen.add(key)
+            if len(results) > 1:  # e.g. sysUpTime in both system and if_mib of one scrape
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key in seen:
+                    continue
+                seen.add(key)
             family = by_name.get(sample.name)
             if family is None:
                 family = by_name[sample.name] = Metric(sample.name, sample.help, sample.type)

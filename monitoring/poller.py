@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pysnmp.entity.engine import SnmpEngine
 
@@ -39,9 +39,9 @@ DEFAULT_DEADLINE_S = 10.0  # one target's whole poll, as snmp_exporter's default
 MAX_EXAMPLES = 5
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One value in snmp_exporter's shape: metric name, type, help, labels, value."""
+class Sample(NamedTuple):
+    """One value in snmp_exporter's shape: metric name, type, help, labels, value (a
+    tuple: thousands are made per scrape, and a frozen dataclass costs nearly three times more)."""
 
     name: str
     type: str
