@@ -11,13 +11,14 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from hatang.console import to_json
 from hatang.paths import state_path
+from hatang.redact import redacted
 
 
 def log_path(kind: str) -> Path:
@@ -30,9 +31,10 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def append(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Append one record to the ``kind`` log, stamped with who and when; returns it."""
-    stamped = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "who": who(), **record}
+def append(kind: str, record: dict[str, Any], *, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """Append one record to the ``kind`` log, stamped with who and when, with every value
+    of ``secrets`` redacted from the data before it is serialised; returns it."""
+    stamped = redacted({"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "who": who(), **record}, secrets)
     line = to_json(stamped).replace("\n", " ") + "\n"
     fd = os.open(log_path(kind), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:

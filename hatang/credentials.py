@@ -40,11 +40,29 @@ def _vault(path: str, password: str) -> dict:
 
     vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password.encode()))])
     try:
-        data = yaml.safe_load(vault.decrypt(Path(path).read_bytes()))
-    except Exception as exc:
-        raise CredentialError(f"cannot open the vault {path}: {exc}") from exc
+        encrypted = Path(path).read_bytes()
+    except OSError as exc:
+        raise CredentialError(f"cannot read the vault {path}: {exc.strerror}") from None
+    try:
+        plaintext = vault.decrypt(encrypted)
+    except Exception:  # ansible's errors may quote the input: say what, never what it holds
+        raise CredentialError(f"cannot decrypt the vault {path}: wrong vault password, or not an ansible-vault file") from None
+    return secrets_mapping(plaintext, f"the vault {path}")
+
+
+def secrets_mapping(text: bytes | str, source: str) -> dict:
+    """``text`` (decrypted secrets) as a mapping; errors say where, never quote the content
+    (YAML's own messages show the lines around the problem: secrets)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise CredentialError(f"{source} is not valid YAML{where} (content not shown)") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise CredentialError(f"the vault {path} must hold a mapping of credential names to fields")
+        raise CredentialError(f"{source} must hold a mapping of credential names to fields")
     return data
 
 
@@ -74,7 +92,7 @@ def _lab_data() -> dict:
 def _lab_file(path: str, inode: int, mtime_ns: int, size: int) -> dict:
     """The parsed lab secrets, read again only when the file changes (a push asks for
     four fields per router; each new lab writes a new file)."""
-    return yaml.safe_load(Path(path).read_text()) or {}
+    return secrets_mapping(Path(path).read_bytes(), f"the lab secrets {path}")
 
 
 def secret(ref: str, field: str, *, env: str) -> str:
@@ -83,7 +101,10 @@ def secret(ref: str, field: str, *, env: str) -> str:
     if value is not None:
         return value
     for source in (_vault_data(), _lab_data() if env == "lab" else {}):
-        value = (source.get(ref) or {}).get(field)
+        fields = source.get(ref) or {}
+        if not isinstance(fields, dict):
+            raise CredentialError(f"credential '{ref}' must be a mapping of fields (e.g. {field}: …), not a {type(fields).__name__}")
+        value = fields.get(field)
         if value is not None:
             return str(value)
     where = f"${env_var_name(ref, field)}, $HATANG_VAULT_FILE"

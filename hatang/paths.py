@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hatang.errors import HatangError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INVENTORY = REPO_ROOT / "inventory"
 
@@ -31,3 +33,32 @@ def state_path(*parts: str) -> Path:
     path = state_dir().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def private_directory(path: Path, *, ours: bool = False) -> Path:
+    """``path`` as a directory only its owner can enter (0700), created if missing.
+
+    Backups and rendered configurations hold password hashes and SNMP keys. A directory
+    of hatang's own (``ours``: the state's backups) is tightened if it was not; one the
+    user named that others can enter (``-o /tmp``, say) is refused, not chmod'ed.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077 and ours:
+            path.chmod(0o700)
+        elif mode & 0o077:
+            raise HatangError(f"{path} can be read by others (mode {mode:04o}): it would hold secrets; use a new directory or 'chmod 700' it", exit_code=2)
+    except OSError as exc:
+        raise HatangError(f"cannot create the directory {path}: {exc.strerror}", exit_code=2) from None
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only (0600) from the first byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)

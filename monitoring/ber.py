@@ -14,11 +14,15 @@ bytes in about 1.5 µs per var-bind. It covers what a Response-PDU's var-binds m
 
 Everything else (the message, SNMPv3 security, request matching) stays pysnmp's; see
 :mod:`hatang.monitoring.rawpdu` for how the raw var-bind list reaches this decoder.
+
+The other way, :func:`encode_request_varbinds` writes a request's var-bind list (OIDs
+with NULL values) for the same reason: pyasn1 built and encoded several objects per OID.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 Oid = tuple[int, ...]
 
@@ -53,6 +57,8 @@ INTEGER_RANGES = {
 }
 BYTES_TYPES = {OCTET_STRING, IP_ADDRESS, OPAQUE}
 MISSING = {0x80: NO_SUCH_OBJECT, 0x81: NO_SUCH_INSTANCE, 0x82: END_OF_MIB_VIEW}
+OID_MEMORY = 65536  # OIDs remembered by their encoding (a few MiB at most)
+_OIDS: dict[bytes, Oid] = {}
 
 
 def header(data: bytes, at: int, end: int) -> tuple[int, int, int]:
@@ -73,6 +79,18 @@ def header(data: bytes, at: int, end: int) -> tuple[int, int, int]:
 
 
 def oid(content: bytes) -> Oid:
+    """An OBJECT IDENTIFIER's contents as a tuple, remembered: every router answers with
+    the same OIDs (the same table rows), so most are decoded once per process."""
+    known = _OIDS.get(content)
+    if known is not None:
+        return known
+    decoded = decode_oid(content)
+    if len(_OIDS) < OID_MEMORY:  # bounded: an agent sending endless new OIDs only stops the remembering
+        _OIDS[content] = decoded
+    return decoded
+
+
+def decode_oid(content: bytes) -> Oid:
     """An OBJECT IDENTIFIER's contents as a tuple (the first arc pair split per X.690)."""
     if not content or content[-1] & 0x80:
         raise BerError("malformed OBJECT IDENTIFIER")
@@ -126,3 +144,36 @@ def decode_varbinds(data: bytes) -> list[VarBind]:
             raise BerError("malformed var-bind")
         varbinds.append((oid(data[name_start:name_end]), value(value_tag, data[value_start:value_end])))
     return varbinds
+
+
+def encode_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes((length,))
+    size = (length.bit_length() + 7) // 8
+    return bytes((0x80 | size,)) + length.to_bytes(size, "big")
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    return bytes((tag,)) + encode_length(len(content)) + content
+
+
+@lru_cache(maxsize=OID_MEMORY)
+def encode_oid(name: Oid) -> bytes:
+    """An OBJECT IDENTIFIER (at least two arcs, the first 0-2, as X.690 requires);
+    remembered, as the OIDs asked are the modules' columns and a few rows."""
+    if len(name) < 2 or name[0] > 2 or (name[0] < 2 and name[1] >= 40) or min(name) < 0:
+        raise BerError(f"not an encodable OBJECT IDENTIFIER: {name}")
+    content = bytearray()
+    for arc in (name[0] * 40 + name[1], *name[2:]):
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        content.extend(reversed(chunk))
+    return tlv(OBJECT_IDENTIFIER, bytes(content))
+
+
+def encode_request_varbinds(names: list[Oid]) -> bytes:
+    """A request's var-bind list: each OID with a NULL value, as BER."""
+    return tlv(SEQUENCE, b"".join(tlv(SEQUENCE, encode_oid(name) + b"\x05\x00") for name in names))

@@ -51,6 +51,8 @@ def serve(
     retries: RetriesOpt = 1,
     concurrency: ConcurrencyOpt = 64,
     workers: Annotated[int, typer.Option("--workers", help="Processes sharing the port (SNMP decoding uses one core each).")] = 1,
+    allow_target: Annotated[Optional[list[str]], typer.Option("--allow-target", help="Also poll any address of this network (CIDR; repeatable). Default: the inventory's devices only.")] = None,
+    allow_v2c: Annotated[bool, typer.Option("--allow-v2c", help="Serve SNMPv2c in production (community in clear).")] = False,
     inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
     env: EnvOpt = DEFAULT_ENV,
 ) -> None:
@@ -58,7 +60,8 @@ def serve(
     from hatang.inventory import load
     from hatang.monitoring.serve import run_server
 
-    run_server(load(inventory, env), listen=listen, version=snmp_version, timeout=timeout, retries=retries, concurrency=concurrency, workers=workers)
+    run_server(load(inventory, env), listen=listen, version=snmp_version, timeout=timeout, retries=retries, concurrency=concurrency,
+               workers=workers, allow_targets=allow_target or (), allow_v2c=allow_v2c)
 
 
 @app.command()
@@ -77,6 +80,7 @@ def config(
 ) -> None:
     """Write Prometheus' configuration for the inventory: scrape jobs, file_sd targets, alert rules."""
     from hatang.console import info, print_json
+    from hatang.errors import HatangError
     from hatang.inventory import load
     from hatang.monitoring import promconfig
     from hatang.monitoring.promtool import check_config
@@ -88,6 +92,10 @@ def config(
         exporter=exporter, runbook_base=runbook_base or promconfig.DEFAULT_RUNBOOK_BASE,
         scrape_interval=scrape_interval, scrape_timeout=scrape_timeout,
     )
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HatangError(f"cannot create the output directory {output}: {exc.strerror}", exit_code=2) from None
     written = promconfig.write_config(inv, output, options, devices)
     if snmp_exporter:
         written.append(write_snmp_yml(output / "snmp.yml", inv.env, ["system", "if_mib"]))

@@ -20,13 +20,14 @@ from prometheus_client.utils import floatToGoString
 from hatang.monitoring.poller import TargetResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-# snmp_exporter's scrape metrics. snmp_scrape_packets_sent counts the requests hatang
-# sent; pysnmp's retransmissions are not visible to it, so they are not included.
+# snmp_exporter's scrape metrics, and hatang's count of values of the wrong type
+# (text in a counter column, say), which are left out of the samples but never silently.
 SCRAPE_METRICS = (
     ("snmp_scrape_duration_seconds", "Total SNMP time scrape took (walk and processing)."),
     ("snmp_scrape_walk_duration_seconds", "Time SNMP walk/bulkwalk took."),
     ("snmp_scrape_pdus_returned", "PDUs returned from walk."),
-    ("snmp_scrape_packets_sent", "Requests sent for get and bulkget (retransmissions not included)."),
+    ("snmp_scrape_packets_sent", "Packets sent for get and bulkget, including retries."),
+    ("hatang_snmp_scrape_value_errors", "Values left out because their type cannot be their metric's (e.g. text in a counter column)."),
 )
 
 
@@ -43,12 +44,18 @@ def _labels(labels: dict[str, str]) -> str:
 
 
 def render_families(families: Iterable[Metric]) -> bytes:
-    """Text format 0.0.4 with family names kept exactly (no ``_total`` added)."""
+    """Text format 0.0.4 with family names kept exactly (no ``_total`` added). A table
+    row's samples share one labels dict: its text is made once per render."""
     lines: list[str] = []
+    texts: dict[int, str] = {}
     for family in families:
         doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
         lines.append(f"# HELP {family.name} {doc}\n# TYPE {family.name} {family.type}\n")
-        lines.extend(f"{s.name}{_labels(s.labels)} {floatToGoString(s.value)}\n" for s in family.samples)
+        for sample in family.samples:
+            labels = texts.get(id(sample.labels))
+            if labels is None:
+                labels = texts[id(sample.labels)] = _labels(sample.labels)
+            lines.append(f"{sample.name}{labels} {floatToGoString(sample.value)}\n")
     return "".join(lines).encode("utf-8")
 
 
@@ -59,10 +66,11 @@ def families(results: Iterable[TargetResult]) -> list[Metric]:
     results = list(results)
     for result in results:
         for sample in result.samples:
-            key = (sample.name, tuple(sorted(sample.labels.items())))
-            if key in seen:  # e.g. sysUpTime in both system and if_mib of one scrape
-                continue
-            seen.add(key)
+            if len(results) > 1:  # e.g. sysUpTime in both system and if_mib of one scrape
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key in seen:
+                    continue
+                seen.add(key)
             family = by_name.get(sample.name)
             if family is None:
                 family = by_name[sample.name] = Metric(sample.name, sample.help, sample.type)
@@ -75,6 +83,7 @@ def families(results: Iterable[TargetResult]) -> list[Metric]:
             ("snmp_scrape_walk_duration_seconds", result.walk_duration_s),
             ("snmp_scrape_pdus_returned", result.pdus_returned),
             ("snmp_scrape_packets_sent", result.requests),
+            ("hatang_snmp_scrape_value_errors", result.value_errors),
         ):
             scrape[name].add_sample(name, module, value)
     return [*by_name.values(), *scrape.values()]

@@ -77,9 +77,9 @@ def available() -> list[str]:
 @cache
 def load(name: str) -> Module:
     """The module ``name`` from ``monitoring/modules``; a clear error if unknown or malformed."""
-    path = MODULES_DIR / f"{name}.yaml"
-    if not path.is_file():
+    if name not in available():  # checked before any path is made from the name
         raise HatangError(f"unknown SNMP module '{name}' (known: {', '.join(available())})", exit_code=2)
+    path = MODULES_DIR / f"{name}.yaml"
     try:
         module = Module.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (ValidationError, yaml.YAMLError, ValueError) as exc:

@@ -22,23 +22,26 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pysnmp.entity.engine import SnmpEngine
 
 from hatang.monitoring import modules as mods
 from hatang.monitoring.ber import Missing, Oid, Value
-from hatang.monitoring.snmp import Session, SnmpFailure
+from hatang.monitoring.limiter import Limiter
+from hatang.monitoring.snmp import Session, SnmpFailure, dotted
 from hatang.monitoring.targets import Target, device_target
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_RETRIES = 1
 DEFAULT_CONCURRENCY = 32
+DEFAULT_DEADLINE_S = 10.0  # one target's whole poll, as snmp_exporter's default scrape timeout
+MAX_EXAMPLES = 5
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One value in snmp_exporter's shape: metric name, type, help, labels, value."""
+class Sample(NamedTuple):
+    """One value in snmp_exporter's shape: metric name, type, help, labels, value (a
+    tuple: thousands are made per scrape, and a frozen dataclass costs nearly three times more)."""
 
     name: str
     type: str
@@ -61,6 +64,14 @@ class TargetResult:
     requests: int = 0
     pdus_returned: int = 0
     walk_duration_s: float = 0.0
+    value_errors: int = 0  # values of the wrong type for their metric: counted, never silently dropped
+    value_error_examples: list[str] = field(default_factory=list)
+
+    def wrong_type(self, metric: mods.Metric, oid: Oid, value: Value) -> None:
+        """Count a value that cannot be its metric (text in a counter column, say)."""
+        self.value_errors += 1
+        if len(self.value_error_examples) < MAX_EXAMPLES:
+            self.value_error_examples.append(f"{metric.name} at {dotted(oid)}: {kind_of(value)} where a number belongs")
 
     def value(self, name: str, **labels: str) -> float | None:
         """The first sample named ``name`` whose labels include ``labels``."""
@@ -90,6 +101,8 @@ class TargetResult:
             "duration_s": round(self.duration_s, 4),
             "requests": self.requests,
             "pdus_returned": self.pdus_returned,
+            "value_errors": self.value_errors,
+            "value_error_examples": self.value_error_examples,
             "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in self.samples],
         }
 
@@ -104,7 +117,7 @@ def to_text(value: Value) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, tuple):
-        return ".".join(map(str, value))
+        return dotted(value)
     return "" if isinstance(value, Missing) else str(value)
 
 
@@ -112,50 +125,71 @@ def index_of(oid: Oid, column: Oid) -> str:
     return ".".join(str(part) for part in oid[len(column):])
 
 
-def scalar_sample(metric: mods.Metric, value: Value) -> Sample | None:
+def kind_of(value: Value) -> str:
+    return "a string" if isinstance(value, bytes) else "an OID" if isinstance(value, tuple) else type(value).__name__
+
+
+def scalar_sample(metric: mods.Metric, oid: Oid, value: Value, result: TargetResult) -> Sample | None:
+    """The sample of a scalar; None when the agent has none (noSuchObject) or, counted on
+    ``result``, when its value is of the wrong type."""
     if metric.type == "DisplayString":
         return Sample(metric.name, "gauge", metric.help, {metric.name: to_text(value)}, 1.0)
     number = to_number(value)
-    return None if number is None else Sample(metric.name, metric.type, metric.help, {}, number)
+    if number is None:
+        if not isinstance(value, Missing):
+            result.wrong_type(metric, oid, value)
+        return None
+    return Sample(metric.name, metric.type, metric.help, {}, number)
 
 
-def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Value]]]) -> list[Sample]:
-    """Samples of one walked table: each column's rows, labelled with index and lookups."""
+def table_samples(table: mods.Table, walked: dict[Oid, list[tuple[Oid, Value]]], result: TargetResult) -> list[Sample]:
+    """Samples of one walked table: each column's rows, labelled with index and lookups;
+    a value of the wrong type is counted on ``result``."""
     lookups: dict[str, dict[str, str]] = {}
     for lookup in table.lookups:
         column = lookup.oid_tuple
         for oid, value in walked.get(column, []):
             lookups.setdefault(index_of(oid, column), {})[lookup.name] = to_text(value)
     samples = []
+    rows: dict[str, dict[str, str]] = {}  # one labels dict per row, shared by its samples (never mutated)
     for metric in table.columns:
         column = metric.oid_tuple
         for oid, value in walked.get(column, []):
             index = index_of(oid, column)
             number = to_number(value)
             if number is None:
+                result.wrong_type(metric, oid, value)
                 continue
-            labels = {table.index: index}
-            for lookup in table.lookups:
-                labels[lookup.name] = lookups.get(index, {}).get(lookup.name, "")
+            labels = rows.get(index)
+            if labels is None:
+                found = lookups.get(index, {})
+                labels = rows[index] = {table.index: index, **{lookup.name: found.get(lookup.name, "") for lookup in table.lookups}}
             samples.append(Sample(metric.name, metric.type, metric.help, labels, number))
     return samples
 
 
-async def poll_target(engine: SnmpEngine, target: Target, module: mods.Module, *, timeout: float, retries: int, max_repetitions: int = 25) -> TargetResult:
-    """Poll one target; any failure becomes a failed result naming the target."""
+async def poll_target(
+    engine: SnmpEngine, target: Target, module: mods.Module, *, timeout: float, retries: int, max_repetitions: int = 25,
+    deadline_s: float = DEFAULT_DEADLINE_S, from_first_place: bool = False, limit: Limiter | None = None,
+) -> TargetResult:
+    """Poll one target within ``deadline_s`` from now (a scrape's), or with
+    ``from_first_place`` from when its first request gets a place in ``limit`` (one poll
+    of many targets); any failure becomes a failed result naming the target. ``limit``
+    bounds the requests in their first timeout (see :class:`Session`)."""
     started = time.monotonic()
     result = TargetResult(target.name, target.address, module.module)
-    session = Session(engine, target.address, target.port, target.auth, timeout=timeout, retries=retries)
+    deadline = None if from_first_place else started + deadline_s
+    session = Session(engine, target.address, target.port, target.auth, timeout=timeout, retries=retries, deadline=deadline, budget_s=deadline_s, limit=limit)
     try:
         if module.scalars:
             answer = await session.get([m.oid_tuple + (0,) for m in module.scalars])
-            for metric, (_, value) in zip(module.scalars, answer):
-                sample = scalar_sample(metric, value)
+            for metric, (oid, value) in zip(module.scalars, answer):
+                sample = scalar_sample(metric, oid, value, result)
                 if sample is not None:
                     result.samples.append(sample)
         for table in module.tables:
             columns = [m.oid_tuple for m in table.lookups] + [m.oid_tuple for m in table.columns]
-            result.samples.extend(table_samples(table, await session.walk_columns(columns, max_repetitions)))
+            result.samples.extend(table_samples(table, await session.walk_columns(columns, max_repetitions), result))
     except SnmpFailure as exc:
         result.ok, result.error, result.samples = False, f"{target.name} ({target.address}): {exc}", []
     except Exception as exc:  # one target's surprise must never stop the others
@@ -172,10 +206,12 @@ async def poll(
     timeout: float = DEFAULT_TIMEOUT,
     retries: int = DEFAULT_RETRIES,
     concurrency: int = DEFAULT_CONCURRENCY,
+    deadline_s: float = DEFAULT_DEADLINE_S,
     engine: SnmpEngine | None = None,
     on_result: Any = None,
 ) -> list[TargetResult]:
-    """Poll every target with ``module``, at most ``concurrency`` at a time, in input order.
+    """Poll every target with ``module``, at most ``concurrency`` fresh requests at a time
+    (a target that does not answer gives its place up after one timeout); results in input order.
 
     ``on_result(result)`` is called as each target finishes (progress bars use it). An
     ``engine`` given is hatang's from then on (:func:`hatang.monitoring.rawpdu.install`).
@@ -183,11 +219,10 @@ async def poll(
     spec = mods.load(module) if isinstance(module, str) else module
     own_engine = engine is None
     engine = engine or SnmpEngine()
-    limit = asyncio.Semaphore(max(1, concurrency))
+    limit = Limiter(concurrency)
 
     async def one(target: Target) -> TargetResult:
-        async with limit:
-            result = await poll_target(engine, target, spec, timeout=timeout, retries=retries)
+        result = await poll_target(engine, target, spec, timeout=timeout, retries=retries, deadline_s=deadline_s, from_first_place=True, limit=limit)
         if on_result is not None:
             on_result(result)
         return result

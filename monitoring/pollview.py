@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hatang.console import info, print_json, print_table, progress, status_mark
+from hatang.console import info, print_json, print_table, progress, status_mark, warn
 from hatang.monitoring.poller import TargetResult, poll
 from hatang.monitoring.targets import inventory_targets
 
@@ -75,5 +75,8 @@ def show_poll(results: list[TargetResult], module: str, *, as_json: bool, detail
         [summary_row(r) for r in results],
         caption=f"{len(results) - failed} of {len(results)} answered",
     )
+    for result in results:
+        if result.value_errors:
+            warn(f"{result.target}: {result.value_errors} value(s) of the wrong type left out, e.g. {result.value_error_examples[0]}")
     if detail and module == "if_mib":
         print_table("Interfaces", ["device", "ifIndex", "ifName", "ifAlias", "admin", "oper", "Mbit/s", "in octets", "out octets", "errors"], interface_rows(results))

@@ -11,6 +11,12 @@ decryption, time window), request-id and message-id matching, reports, retries.
 
 Only for engines hatang owns (the poller's and the exporter's): a pysnmp command
 generator on such an engine would get undecoded var-bind lists.
+
+Requests go the same way (:func:`request`): a GET or GETBULK whose var-bind list is an
+ANY holding BER that :func:`hatang.monitoring.ber.encode_request_varbinds` wrote, so
+pyasn1 neither builds nor encodes an object per OID. pysnmp places the PDU in the
+message by its tag without checking its components, and only reads and writes its
+request-id.
 """
 
 from __future__ import annotations
@@ -18,7 +24,10 @@ from __future__ import annotations
 from pyasn1.type import namedtype, univ
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.proto import rfc1901, rfc1905
+from pysnmp.proto.api.v2c import getNextRequestID
 from pysnmp.proto.mpmod import rfc3412
+
+from hatang.monitoring.ber import Oid, encode_request_varbinds
 
 
 def replaced(types: namedtype.NamedTypes, name: str, asn1: object) -> namedtype.NamedTypes:
@@ -50,6 +59,26 @@ class RawV3Message(rfc3412.SNMPv3Message):
     componentType = replaced(rfc3412.SNMPv3Message.componentType, "msgData", RawScopedPduData())  # noqa: N815
 
 
+class RequestVarBinds(univ.Any):
+    """A request's var-bind list as BER; by default the empty list. pysnmp's SNMPv3
+    discovery copies the PDU and empties its var-binds in place (``clear()``): the
+    default, which a fresh component is, is already empty."""
+
+    def clear(self) -> RequestVarBinds:
+        return self
+
+
+EMPTY_VARBINDS = RequestVarBinds(b"\x30\x00")
+
+
+class RawGetRequestPDU(rfc1905.GetRequestPDU):
+    componentType = replaced(rfc1905.GetRequestPDU.componentType, "variable-bindings", EMPTY_VARBINDS)  # noqa: N815
+
+
+class RawGetBulkRequestPDU(rfc1905.GetBulkRequestPDU):
+    componentType = replaced(rfc1905.GetBulkRequestPDU.componentType, "variable-bindings", EMPTY_VARBINDS)  # noqa: N815
+
+
 SPECS = {1: RawV2cMessage, 3: RawV3Message}  # message processing model id -> specification
 
 
@@ -66,3 +95,13 @@ def install(engine: SnmpEngine) -> None:
 def raw_varbinds(pdu: RawResponsePDU) -> bytes:
     """The BER bytes of a raw Response-PDU's var-bind list."""
     return bytes(pdu["variable-bindings"])
+
+
+def request(names: list[Oid], max_repetitions: int | None = None) -> RawGetRequestPDU | RawGetBulkRequestPDU:
+    """A GET of ``names``, or a GETBULK (non-repeaters 0) with ``max_repetitions``."""
+    pdu = RawGetRequestPDU() if max_repetitions is None else RawGetBulkRequestPDU()
+    pdu.setComponentByPosition(0, getNextRequestID())
+    pdu.setComponentByPosition(1, 0)
+    pdu.setComponentByPosition(2, max_repetitions or 0)
+    pdu.setComponentByPosition(3, RequestVarBinds(encode_request_varbinds(names)))
+    return pdu

@@ -191,6 +191,8 @@ def build_report(inv: Any, prometheus: str, start: datetime, end: datetime, *, s
     start, end = as_utc(start), as_utc(end)
     if end <= start:
         raise HatangError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})", exit_code=2)
+    if step and parse_duration(step) <= 0:
+        raise HatangError(f"--step must be a positive duration (e.g. 30s), got '{step}'", exit_code=2)
     api = PrometheusApi(prometheus)
     step_s = parse_duration(step) if step else api.evaluation_interval_s()
     by_device = device_figures(api, start, end, step_s)

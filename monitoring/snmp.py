@@ -24,11 +24,10 @@ from pysnmp.hlapi.v3arch.asyncio import auth as hlauth
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.hlapi.v3arch.asyncio.transport import UdpTransportTarget
 from pysnmp.proto import errind
-from pysnmp.proto.api import v2c
-from pysnmp.proto.rfc1902 import Null, ObjectName
 
 from hatang.monitoring import rawpdu
 from hatang.monitoring.ber import Missing, Oid, VarBind, decode_varbinds
+from hatang.monitoring.limiter import Limiter
 
 AUTH_PROTOCOLS = {
     "MD5": hlauth.USM_AUTH_HMAC96_MD5,
@@ -42,6 +41,10 @@ PRIV_PROTOCOLS = {
     "AES256": hlauth.USM_PRIV_CFB256_AES,
 }
 _LCD = CommandGeneratorLcdConfigurator()
+MAX_WAIT_S = 30.0  # the longest one request waits, whatever the deadline: no live agent is slower
+PYSNMP_FORGET_S = MAX_WAIT_S + 1.0  # pysnmp forgets a request after this (hatang's clock decides before);
+# an unanswered one stays in pysnmp's cache until then, which every timer tick walks
+MAX_VARBINDS = 100_000  # per poll of one module: about 40 times the largest router table
 _TARGETS: "weakref.WeakKeyDictionary[SnmpEngine, dict[tuple, str]]" = weakref.WeakKeyDictionary()
 
 
@@ -69,14 +72,16 @@ class SnmpAuth:
         )
 
 
+def dotted(oid: Oid) -> str:
+    return ".".join(map(str, oid))
+
+
 class SnmpFailure(Exception):
     """A request that got no usable answer; the message is meant for the user."""
 
 
-def describe(indication: errind.ErrorIndication, auth: SnmpAuth, timeout: float, retries: int) -> str:
-    """The user's words for pysnmp's error indications."""
-    if isinstance(indication, errind.RequestTimedOut):
-        return f"no SNMP response within {timeout:g}s after {retries + 1} tries (agent down, unreachable, or wrong community/keys)"
+def describe(indication: errind.ErrorIndication, auth: SnmpAuth) -> str:
+    """The user's words for pysnmp's error indications (timeouts are hatang's own)."""
     if isinstance(indication, errind.WrongDigest):
         return f"SNMPv3 authentication failed for user '{auth.username}': wrong auth key or protocol ({auth.auth_protocol})"
     if isinstance(indication, errind.DecryptionError):
@@ -89,39 +94,59 @@ def describe(indication: errind.ErrorIndication, auth: SnmpAuth, timeout: float,
 
 
 class Session:
-    """Requests to one agent through a shared engine, with that agent's timeout and retries."""
+    """Requests to one agent through a shared engine.
 
-    def __init__(self, engine: SnmpEngine, address: str, port: int, auth: SnmpAuth, *, timeout: float, retries: int):
+    Each request is sent again every ``timeout`` seconds, ``retries`` times. Until the
+    agent has answered once, a request gives up after ``(retries + 1) × timeout`` (as
+    gosnmp does for snmp_exporter: a dead router fails fast, and its ``up`` 0 reaches
+    Prometheus early); once it has answered, the agent is alive and merely slow, and an
+    answer to any transmission is taken until the deadline: ``deadline`` (a
+    ``time.monotonic()`` instant: the scrape's), or ``budget_s`` after the session's
+    first request had its place (a poll of many targets, whose later ones wait their
+    turn). Never past it either way. pysnmp's own retransmissions forgot the earlier
+    message, so a slow agent's late answer was thrown away even within the deadline;
+    hatang retransmits itself, and keeps listening.
+
+    ``limit`` (shared by every session of a process) bounds the requests in their first
+    ``timeout``: a request still unanswered then gives its place up, marks its target
+    suspect, and goes on waiting outside the limit (:mod:`hatang.monitoring.limiter`),
+    so dead targets, however many, never queue a live one for more than one timeout.
+    """
+
+    def __init__(
+        self, engine: SnmpEngine, address: str, port: int, auth: SnmpAuth, *, timeout: float, retries: int,
+        deadline: float | None = None, budget_s: float | None = None, limit: Limiter | None = None,
+    ):
         self.engine, self.auth, self.timeout, self.retries = engine, auth, timeout, retries
         self.address, self.port = address, port
+        self.deadline, self.budget_s, self.limit = deadline, budget_s, limit
         self.varbinds_returned = 0
-        self.requests = 0
+        self.requests = 0  # packets sent, retransmissions included
+        self.answers = 0
         self.wire_s = 0.0  # time spent waiting for answers (snmp_exporter's walk duration)
         self._target_name: str | None = None
 
     async def _target(self) -> str:
         """The engine's name for this agent, configured once per engine: resolving the
         address (in a thread) and configuring the engine on every scrape costs more than
-        the scrape's own SNMP for a small router."""
+        the scrape's own SNMP for a small router. pysnmp itself never retransmits (see
+        :meth:`_send`); its timer only forgets a request after the whole wait."""
         if self._target_name is None:
             known = _TARGETS.setdefault(self.engine, {})
             key = (self.address, self.port, self.auth, self.timeout, self.retries)
             if key not in known:
                 rawpdu.install(self.engine)
-                transport = await UdpTransportTarget.create((self.address, self.port), timeout=self.timeout, retries=self.retries)
+                transport = await UdpTransportTarget.create((self.address, self.port), timeout=PYSNMP_FORGET_S, retries=0)
                 known[key], _ = _LCD.configure(self.engine, self.auth.pysnmp(), transport, "")
             self._target_name = known[key]
         return self._target_name
 
-    async def _send(self, pdu: Any) -> list[VarBind]:
-        target = await self._target()
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-
+    def _callback(self, future: asyncio.Future) -> Any:
         def done(_engine: Any, _handle: Any, indication: Any, response: Any, _ctx: Any) -> None:
-            if future.cancelled():
-                return
+            if future.done() or isinstance(indication, errind.RequestTimedOut):
+                return  # answered by another transmission, or hatang's own clock decides
             if indication:
-                future.set_exception(SnmpFailure(describe(indication, self.auth, self.timeout, self.retries)))
+                future.set_exception(SnmpFailure(describe(indication, self.auth)))
                 return
             try:
                 varbinds = decode_varbinds(rawpdu.raw_varbinds(response))
@@ -130,42 +155,91 @@ class Session:
                 return
             status, index = int(response["error-status"]), int(response["error-index"])
             if status:
-                bad = ".".join(map(str, varbinds[index - 1][0])) if 0 < index <= len(varbinds) else "?"
+                bad = dotted(varbinds[index - 1][0]) if 0 < index <= len(varbinds) else "?"
                 future.set_exception(SnmpFailure(f"the agent answered {response['error-status'].prettyPrint()} for {bad}"))
             else:
                 future.set_result(varbinds)
 
-        self.requests += 1
-        began = time.monotonic()
-        cmdgen.CommandGenerator().send_pdu(self.engine, target, None, "", pdu, done, None)
+        return done
+
+    def _unanswered(self, waited_s: float, sent: int) -> str:
+        if self.answers:  # it answered before: the deadline fell in the middle of a walk
+            return f"the deadline passed in the middle of the walk, after {self.varbinds_returned} var-binds (agent too slow, or a table without end)"
+        return f"no SNMP response within {waited_s:.3g}s after {sent} tries, {self.timeout:g}s apart (agent down, unreachable, or wrong community/keys)"
+
+    async def _place(self, key: tuple[str, int]) -> None:
+        """A place in the limit, waited for until the deadline at most."""
         try:
-            result = await future
+            async with asyncio.timeout(None if self.deadline is None else self.deadline - time.monotonic()):
+                await self.limit.acquire(key)  # type: ignore[union-attr]
+        except TimeoutError:
+            raise SnmpFailure("no place among the requests in flight before the scrape's deadline") from None
+
+    async def _send(self, pdu: Any) -> list[VarBind]:
+        target = await self._target()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        done = self._callback(future)
+        key = (self.address, self.port)
+        held = self.limit is not None
+        if held:
+            await self._place(key)
+        began = time.monotonic()
+        if self.deadline is None and self.budget_s is not None:
+            self.deadline = began + self.budget_s
+        give_up = began + self.timeout * (self.retries + 1)
+        if self.deadline is not None:
+            give_up = min(self.deadline, began + MAX_WAIT_S) if self.answers else min(self.deadline, give_up)
+        try:
+            sent = 0
+            while not future.done():
+                now = time.monotonic()
+                if now >= give_up:
+                    raise SnmpFailure(self._unanswered(give_up - began, sent))
+                if sent <= self.retries:
+                    cmdgen.CommandGenerator().send_pdu(self.engine, target, None, "", pdu, done, None)
+                    sent += 1
+                    self.requests += 1
+                await asyncio.wait((future,), timeout=min(self.timeout, give_up - now))
+                if held and not future.done():
+                    self.limit.unanswered(key)  # type: ignore[union-attr]
+                    self.limit.release()  # type: ignore[union-attr]
+                    held = False
+            result = future.result()
+            self.answers += 1
+            if self.limit is not None:
+                self.limit.answered(key)
         finally:
+            if held:
+                self.limit.release()  # type: ignore[union-attr]
+            if not future.done():
+                future.cancel()
             self.wire_s += time.monotonic() - began
         self.varbinds_returned += len(result)
+        if self.varbinds_returned > MAX_VARBINDS:
+            raise SnmpFailure(f"more than {MAX_VARBINDS} var-binds in one poll: the agent never ends its table")
         return result
 
     async def get(self, oids: list[Oid]) -> list[VarBind]:
-        pdu = v2c.GetRequestPDU()
-        v2c.apiPDU.set_defaults(pdu)
-        v2c.apiPDU.set_varbinds(pdu, [(ObjectName(oid), Null("")) for oid in oids])
-        return await self._send(pdu)
+        """One GET; an answer that does not name exactly the OIDs asked, in order, fails."""
+        answer = await self._send(rawpdu.request(oids))
+        if [oid for oid, _ in answer] != oids:
+            raise SnmpFailure(f"the GET answer names other OIDs than asked ({len(answer)} var-binds for {len(oids)})")
+        return answer
 
     async def bulk(self, oids: list[Oid], max_repetitions: int) -> list[VarBind]:
         """One GETBULK: ``max_repetitions`` successors of each OID, row-major."""
-        pdu = v2c.GetBulkRequestPDU()
-        v2c.apiBulkPDU.set_defaults(pdu)
-        v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
-        v2c.apiBulkPDU.set_max_repetitions(pdu, max_repetitions)
-        v2c.apiBulkPDU.set_varbinds(pdu, [(ObjectName(oid), Null("")) for oid in oids])
-        return await self._send(pdu)
+        return await self._send(rawpdu.request(oids, max_repetitions))
 
     async def walk_columns(self, columns: list[Oid], max_repetitions: int = 25) -> dict[Oid, list[VarBind]]:
         """Walk several table columns together: each GETBULK asks for every column not yet
         finished, so a table of C columns and R rows takes about C × R / M var-binds in
         a few requests, where column-by-column walks (snmp_exporter's) take C requests or
         more. (Asking with max-repetitions sized to the row count was measured and is no
-        better: net-snmp caps a GETBULK answer at about 100 var-binds anyway.)"""
+        better: net-snmp caps a GETBULK answer at about 100 var-binds anyway.)
+
+        An OID that does not come after the one before it in its column fails the walk
+        (net-snmp's "OID not increasing", snmp_exporter's failed scrape): a table cut
+        short there would be reported as complete."""
         found: dict[Oid, list[VarBind]] = {column: [] for column in columns}
         cursor = {column: column for column in columns}
         while cursor:
@@ -173,12 +247,17 @@ class Session:
             answer = await self.bulk([cursor[c] for c in asked], max_repetitions)
             if not answer:
                 break
+            if len(answer) > len(asked) * max_repetitions:
+                raise SnmpFailure(f"{len(answer)} var-binds answered to a GETBULK of {len(asked)} × {max_repetitions}")
             finished: set[Oid] = set()
             for position, (oid, value) in enumerate(answer):
                 column = asked[position % len(asked)]
-                if column in finished:
+                if column in finished or isinstance(value, Missing):
+                    finished.add(column)
                     continue
-                if isinstance(value, Missing) or oid[: len(column)] != column or oid <= cursor[column]:
+                if oid <= cursor[column]:
+                    raise SnmpFailure(f"OID not increasing: {dotted(oid)} came after {dotted(cursor[column])}")
+                if oid[: len(column)] != column:
                     finished.add(column)
                     continue
                 found[column].append((oid, value))

@@ -20,7 +20,7 @@ from hatang.errors import HatangError
 from hatang.inventory.inventory import Inventory
 from hatang.network.connect import one_login_driver_for
 from hatang.network.state import state_reader
-from hatang.paths import state_path
+from hatang.paths import private_directory, state_path, write_private
 from hatang.results import Result, Results, run_per_host
 
 #: Lines that change without anyone changing the configuration (Oxidized's model files).
@@ -49,7 +49,8 @@ def git(*args: str, cwd: Path | None = None) -> str:
 
 
 def ensure_repository() -> Path:
-    repo = repository()
+    """The backup repository, 0700 (configurations hold hashes and SNMP keys)."""
+    repo = private_directory(repository(), ours=True)
     if not (repo / ".git").exists():
         git("init", "-q", "-b", "main", cwd=repo)
     return repo
@@ -82,7 +83,7 @@ def backup(
         path = repo / f"{name}.cfg"
         text = normalise(running)
         changed = not path.exists() or path.read_text(encoding="utf-8") != text
-        path.write_text(text, encoding="utf-8")
+        write_private(path, text)
         return Result(host=name, changed=changed)
 
     results = run_per_host(devices, task, label="backing up", show_progress=show_progress)

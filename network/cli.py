@@ -138,6 +138,7 @@ def push(
     from hatang.network.diff import summary
     from hatang.network.push import push as do_push
     from hatang.network.revert_time import validate
+    from hatang.redact import redact_text
 
     inv = _inventory(inventory, env)
     devices = _devices(inv, site, all_devices)
@@ -154,7 +155,7 @@ def push(
             for name in wave:
                 r = report.results[name]
                 checks = Markup(" ".join(f"{plain(k)}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items()))
-                rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", r.error))
+                rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", redact_text(r.error or "", report.secrets)))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
         print_table(f"push ({env}{', dry run' if dry_run else ''}): {counts}", ["wave", "device", "status", "diff", "checks", "s", "error"], rows)
     if not report.ok:

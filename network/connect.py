@@ -2,7 +2,8 @@
 
 Credentials come only through :func:`hatang.credentials.secret` (the device's
 ``credentials`` reference; the lab's admin login from ``lab-admin``). Host keys: in the
-lab they are recorded on first contact; elsewhere they must already be known.
+lab they are recorded on first contact; elsewhere they must already be known, for every
+platform (Junos included: see :func:`verify_host_keys`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from pathlib import Path
 
 import napalm
 from napalm.base import NetworkDriver
+from napalm.base.exceptions import ConnectionException
+from ncclient.transport.errors import SSHUnknownHostError
 
 from hatang.credentials import secret
 from hatang.inventory import model as m
 from hatang.inventory.export import NAPALM_DRIVER
 from hatang.inventory.inventory import Inventory
-from hatang.paths import state_path
+from hatang.paths import state_path, write_private
 
 LAB_ADMIN_CREDENTIAL = "lab-admin"
 
@@ -52,6 +55,8 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool
         optional = {"transport": "https"}  # eAPI: configuration sessions with a commit timer
     elif platform in (m.Platform.ios, m.Platform.huawei_vrp):
         optional = {"ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
+    elif platform == m.Platform.junos:
+        optional = {"ssh_config_file": str(junos_ssh_config(known_hosts))}
     return NAPALM_DRIVER[platform], {
         "hostname": str(inv.mgmt(name).ip),
         "username": secret(device.credentials, "username", env=inv.env),
@@ -73,10 +78,44 @@ def driver_class(name: str) -> type[NetworkDriver]:
     return napalm.get_network_driver(name)
 
 
+def junos_ssh_config(known_hosts: Path) -> Path:
+    """An ssh_config for napalm's Junos driver (PyEZ, ncclient): the routers' known_hosts
+    and nothing else; rewritten only when it would change."""
+    path = known_hosts.with_name("junos_ssh_config")
+    text = f"Host *\n    UserKnownHostsFile {known_hosts}\n    StrictHostKeyChecking yes\n"
+    if not path.exists() or path.read_text() != text:
+        write_private(path, text)
+    return path
+
+
+def verify_host_keys(driver: NetworkDriver) -> NetworkDriver:
+    """A Junos driver that checks the router's host key against its ssh_config's
+    UserKnownHostsFile. napalm builds PyEZ's ``Device`` without ``hostkey_verify``, whose
+    default is False (any key accepted), and offers no optional argument for it."""
+    device = getattr(driver, "device", None)
+    if not hasattr(device, "_hostkey_verify"):  # a napalm or PyEZ that works otherwise must fail loudly
+        raise RuntimeError("napalm's Junos driver has no PyEZ Device with _hostkey_verify: update hatang.network.connect")
+    device._hostkey_verify = True  # type: ignore[union-attr]
+    opener = driver.open
+
+    def open_verified() -> None:
+        """PyEZ reports a refused host key as ConnectRefusedError: say what happened."""
+        try:
+            opener()
+        except Exception as exc:
+            if isinstance(exc.__context__, SSHUnknownHostError):
+                raise ConnectionException(f"{driver.hostname}: SSH host key unknown or changed: {exc.__context__}") from exc
+            raise
+
+    driver.open = open_verified  # type: ignore[method-assign]
+    return driver
+
+
 def driver_for(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool = False) -> NetworkDriver:
     """A napalm driver for ``name``, not yet opened (``one_login``: see :func:`driver_args`)."""
     driver_name, kwargs = driver_args(inv, name, timeout=timeout, one_login=one_login)
-    return driver_class(driver_name)(**kwargs)
+    driver = driver_class(driver_name)(**kwargs)
+    return verify_host_keys(driver) if inv.platform(inv.device(name)) == m.Platform.junos else driver
 
 
 #: The driver of bulk work (push, diff, drift, backup): one login per router.

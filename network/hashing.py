@@ -1,9 +1,12 @@
 """Password hashes as the platforms store them, computed locally so no clear-text
 password ever reaches a rendered configuration.
 
-Renders must be deterministic (a second render, or a second push, must not differ), so
-the salt is not random: it is derived from the password itself with HMAC. It changes
-when the password changes and reveals nothing about it.
+Each hash gets a random salt, as the platforms' own ``username … secret`` commands give
+one. Renders must still be stable (a second render, or a second push, must not differ),
+so a hash is kept in the state directory (:class:`PasswordHashes`, 0600 in a 0700
+directory) and reused for as long as it verifies the credential's password: a new
+password gets a new salt; the same password keeps its hash. (The salt used to be derived
+from the password itself, which made equal passwords hash alike across installations.)
 """
 
 from __future__ import annotations
@@ -12,9 +15,16 @@ import base64
 import ctypes
 import ctypes.util
 import hashlib
-import hmac
+import json
+import os
+import secrets
 import threading
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
+
+from hatang.errors import HatangError
+from hatang.paths import private_directory, state_dir, write_private
 
 #: The alphabet of crypt(3) and of Cisco's type 8/9 secrets ("./0-9A-Za-z").
 CRYPT_ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -27,16 +37,14 @@ _libcrypt.crypt.argtypes = (ctypes.c_char_p, ctypes.c_char_p)
 _crypt_lock = threading.Lock()  # crypt(3) returns a static buffer
 
 
-def derived_salt(secret: str, purpose: str, length: int) -> str:
-    """A salt of ``length`` crypt-alphabet characters, stable for one secret and purpose."""
-    digest = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
-    return "".join(CRYPT_ALPHABET[b % 64] for b in digest)[:length]
+def random_salt(length: int) -> str:
+    """``length`` crypt-alphabet characters from the system's CSPRNG."""
+    return "".join(secrets.choice(CRYPT_ALPHABET) for _ in range(length))
 
 
 @lru_cache(maxsize=64)
-def sha512_crypt(password: str) -> str:
-    """A ``$6$`` SHA-512 crypt hash (Linux, Junos, EOS ``secret sha512``)."""
-    salt = derived_salt(password, "sha512-crypt", 16)
+def sha512_crypt(password: str, salt: str) -> str:
+    """A ``$6$`` SHA-512 crypt hash (Linux, Junos, EOS ``secret sha512``), 16-character salt."""
     with _crypt_lock:
         result = _libcrypt.crypt(password.encode(), f"$6${salt}$".encode())
     if not result or not result.startswith(b"$6$"):
@@ -45,9 +53,61 @@ def sha512_crypt(password: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def cisco_type9(password: str) -> str:
+def cisco_type9(password: str, salt: str) -> str:
     """A Cisco IOS type 9 secret: scrypt (N=16384, r=1, p=1), 14-character salt."""
-    salt = derived_salt(password, "cisco-type9", 14)
     key = hashlib.scrypt(password.encode(), salt=salt.encode(), n=16384, r=1, p=1, dklen=32)
     encoded = base64.b64encode(key).decode().rstrip("=").translate(_TO_CRYPT)
     return f"$9${salt}${encoded}"
+
+
+#: kind -> (hash function of password and salt, salt length)
+HASHERS: dict[str, tuple[Callable[[str, str], str], int]] = {"sha512": (sha512_crypt, 16), "cisco9": (cisco_type9, 14)}
+
+
+def salt_of(hashed: str) -> str:
+    """The salt of a ``$id$salt$hash`` string."""
+    return hashed.split("$")[2]
+
+
+class PasswordHashes:
+    """The hashes in use, by credential and kind, kept while they verify their password."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+        try:
+            self.known: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        except (OSError, ValueError) as exc:
+            raise HatangError(f"cannot read the password hashes {path}: {exc}", details=["remove the file to hash every password anew"]) from None
+        if not isinstance(self.known, dict):
+            raise HatangError(f"{path} must hold a mapping of 'credential/kind' to hashes; remove it to hash every password anew")
+
+    def hash(self, kind: str, credential: str, password: str) -> str:
+        """The ``kind`` hash of ``credential``'s ``password``: the kept one if it still
+        verifies, else a new one with a random salt (kept from then on)."""
+        make, salt_length = HASHERS[kind]
+        key = f"{credential}/{kind}"
+        with self.lock:
+            kept = self.known.get(key)
+            if isinstance(kept, str) and kept.count("$") >= 3 and make(password, salt_of(kept)) == kept:
+                return kept
+            fresh = make(password, random_salt(salt_length))
+            self.known[key] = fresh
+            private_directory(self.path.parent, ours=True)
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+            write_private(temporary, json.dumps(self.known, indent=2, sort_keys=True) + "\n")
+            temporary.replace(self.path)
+            return fresh
+
+
+_STORES: dict[Path, PasswordHashes] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def password_hashes() -> PasswordHashes:
+    """The hashes of this state directory (one instance per directory and process)."""
+    path = state_dir() / "network" / "password_hashes.json"
+    with _STORES_LOCK:
+        if path not in _STORES:
+            _STORES[path] = PasswordHashes(path)
+        return _STORES[path]

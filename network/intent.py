@@ -21,7 +21,7 @@ from hatang import credentials
 from hatang.errors import InventoryError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory, Port, interface_name, loopback_interface_name, mgmt_interface_name
-from hatang.network.hashing import cisco_type9, sha512_crypt
+from hatang.network.hashing import password_hashes
 
 BACKBONE = "0.0.0.0"
 #: OSPF timers on WAN links: a new adjacency forms within a hello or two (pushes verify
@@ -106,8 +106,8 @@ def _user(resolve: SecretResolver, ref: str, privilege: int, role: str) -> dict[
         "name": resolve(ref, "username"),
         "privilege": privilege,
         "role": role,
-        "sha512": sha512_crypt(password),
-        "cisco9": cisco_type9(password),
+        "sha512": password_hashes().hash("sha512", ref, password),
+        "cisco9": password_hashes().hash("cisco9", ref, password),
     }
 
 

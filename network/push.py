@@ -13,7 +13,6 @@ configuration. A failing device never stops the others of its wave; once more th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,6 @@ from napalm.base import NetworkDriver
 from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, NapalmException, ReplaceConfigException
 
 from hatang import audit
-from hatang.console import to_json
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
@@ -32,6 +30,7 @@ from hatang.network import preflight
 from hatang.network.connect import one_login_driver_for
 from hatang.network.render import Renderer
 from hatang.network.revert_time import revert_seconds, validate
+from hatang.redact import redacted
 from hatang.results import Result, describe_exception, run_per_host
 
 #: Device outcomes, in the summary's order.
@@ -52,6 +51,7 @@ class PushReport:
     results: dict[str, Result] = field(default_factory=dict)
     stopped_after_wave: int | None = None
     dry_run: bool = False
+    secrets: list[str] = field(default_factory=list, repr=False)  # values to redact from as_dict()
 
     def status(self, device: str) -> str:
         return self.results[device].data.get("status", "failed")
@@ -75,14 +75,16 @@ class PushReport:
         return {s: n for s, n in counts.items() if n}
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """The report as data, every secret value (SNMP keys in a diff…) redacted: what
+        the audit log and ``--json`` keep is what changed, never a credential."""
+        return redacted({
             "ok": self.ok,
             "dry_run": self.dry_run,
             "waves": self.waves,
             "stopped_after_wave": self.stopped_after_wave,
             "counts": self.counts(),
             "devices": [{**r.as_dict(), "data": {k: v for k, v in r.data.items() if k != "traceback"}} for r in self.results.values()],
-        }
+        }, self.secrets)
 
 
 def plan_waves(inv: Inventory, devices: Sequence[str], wave_size: int) -> list[list[str]]:
@@ -234,19 +236,10 @@ def push(
         for probe in (core, snmp):
             if probe is not None:
                 probe.close()
+    report.secrets = renderer.builder.resolve.values()
     if record and not dry_run:
-        record_text = redact(to_json(report.as_dict()), renderer.builder.resolve.values())
-        audit.append("push", {"environment": inv.env, **json.loads(record_text)})  # "devices": one dict per router
+        audit.append("push", {"environment": inv.env, **report.as_dict()}, secrets=report.secrets)  # "devices": one dict per router
     return report
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret value (SNMP keys in a diff…) replaced: the audit log
-    keeps what changed, never a credential."""
-    for value in sorted(secrets, key=len, reverse=True):
-        if len(value) >= 4:
-            text = text.replace(value, "<redacted>")
-    return text
 
 
 def _quietly(action: Callable[[], object]) -> None:

@@ -20,6 +20,7 @@ from hatang.inventory.inventory import Inventory
 from hatang.network.escape import text_filter
 from hatang.network.intent import IntentBuilder, SecretResolver
 from hatang.network.lint import lint
+from hatang.paths import private_directory, write_private
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: File name suffix of a rendered configuration, per platform.
@@ -91,14 +92,12 @@ def routers_of(inv: Inventory, site: str | None = None) -> list[str]:
 
 
 def write(rendered: Iterable[Rendered], directory: Path) -> list[Path]:
-    """Write each configuration as ``<device>.<suffix>``, readable by its owner only
+    """Write each configuration as ``<device>.<suffix>``, 0600 in a 0700 directory
     (rendered configurations hold password hashes and SNMP keys)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(directory)
     paths = []
     for item in rendered:
         path = directory / item.filename
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-        path.write_text(item.text, encoding="utf-8")
+        write_private(path, item.text)
         paths.append(path)
     return paths

@@ -14,15 +14,20 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from hatang.monitoring import modules as mods
+from hatang.monitoring.scrape_policy import ScrapePolicy, parse_networks
 from hatang.monitoring.snmp import SnmpAuth
 
 SNMPD = "/usr/sbin/snmpd"
 QUIET_MIBS = {"MIBS": "", "MIBDIRS": "/nonexistent"}
+#: What the tests' exporters may poll: agents on loopback, every module.
+LOOPBACK = ScrapePolicy(frozenset(), parse_networks(["127.0.0.1/32"]), frozenset(mods.available()))
 
 
 @dataclass(frozen=True)
@@ -146,3 +151,30 @@ def serving(argv: list[str], ready_url: str, timeout: float = 30) -> Iterator[su
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+@contextmanager
+def exporter_serving(make_exporter: Callable[[], Any]) -> Iterator[str]:
+    """hatang's exporter serving loop on a thread of the test process; its URL. The
+    exporter is made in the loop (``make_exporter``), stopped and joined at the end."""
+    import asyncio
+    import threading
+
+    from hatang.monitoring.exporter import bind, serve_until
+
+    listener = bind("127.0.0.1:0")
+    loop = asyncio.new_event_loop()
+    stop: list[asyncio.Event] = []
+
+    async def main() -> None:
+        stop.append(asyncio.Event())
+        await serve_until(listener, make_exporter, stop[0])
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        loop.call_soon_threadsafe(stop[0].set)
+        thread.join(30)
+        loop.close()

@@ -171,3 +171,22 @@ def test_live_answers_decode_as_pysnmp_decodes_them(agent: Agent, version: str, 
     assert len(answers) >= 3
     for data in answers:
         assert decode_varbinds(data) == pysnmp_decode(data)
+
+
+@given(st.lists(oids(), max_size=60))
+def test_request_varbinds_encode_as_pysnmp_encodes_them(names: list) -> None:
+    """The request side: OIDs with NULL values, byte for byte what pysnmp would send."""
+    assert ber.encode_request_varbinds(names) == pysnmp_encode([(name, rfc1902.Null("")) for name in names])
+
+
+def test_a_raw_request_is_the_pdu_pysnmp_would_build() -> None:
+    from hatang.monitoring import rawpdu
+
+    names = [(1, 3, 6, 1, 2, 1, 2, 2, 1, 2), (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6)]
+    ours = rawpdu.request(names, 25)
+    theirs = v2c.GetBulkRequestPDU()
+    v2c.apiBulkPDU.set_defaults(theirs)
+    v2c.apiBulkPDU.set_request_id(theirs, int(ours[0]))
+    v2c.apiBulkPDU.set_max_repetitions(theirs, 25)
+    v2c.apiBulkPDU.set_varbinds(theirs, [(rfc1902.ObjectName(n), rfc1902.Null("")) for n in names])
+    assert encoder.encode(ours) == encoder.encode(theirs)

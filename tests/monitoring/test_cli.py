@@ -48,3 +48,85 @@ def test_config_unknown_lab_size(tmp_path: Path) -> None:
     done = hatang("monitor", "config", "-o", str(tmp_path / "out"), "--lab-size", "huge", state=tmp_path)
     assert done.returncode == 2 and "unknown lab size 'huge'" in done.stderr
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--listen", "127.0.0.1:99999"], "--listen port 99999 is out of range (0-65535)"),
+        (["--snmp-version", "v9"], "unknown SNMP version 'v9'"),
+        (["--allow-target", "not-a-network"], "--allow-target 'not-a-network' is not a network"),
+        (["--env", "production", "--snmp-version", "v2c"], "in production it is served only with --allow-v2c"),
+    ],
+)
+def test_serve_refuses_bad_options_before_listening(tmp_path: Path, args: list[str], message: str) -> None:
+    done = hatang("monitor", "serve", "--listen", "127.0.0.1:0", *args, state=tmp_path, extra={**DUMMY_V3, "HATANG_SECRET_SNMP_COMMUNITY_COMMUNITY": "c"})
+    assert done.returncode == 2 and message in done.stderr
+    assert "listening" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_during_a_scrape_exits_cleanly(tmp_path: Path) -> None:
+    """SIGINT while a scrape waits on a silent agent: the scrape's connection closes, the
+    exporter says it stopped and exits 0, without a traceback."""
+    import signal
+    import threading
+    import urllib.request
+
+    from hatang.lab.hostile_agent import hostile_agent
+    from mon_agent import free_tcp_port
+
+    port = free_tcp_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HATANG_SECRET_")}
+    env.update(HATANG_STATE_DIR=str(tmp_path), HATANG_SECRET_SNMP_COMMUNITY_COMMUNITY="hostile")
+    with hostile_agent("silent") as agent:
+        server = subprocess.Popen([*HATANG, "monitor", "serve", "--listen", f"127.0.0.1:{port}", "--snmp-version", "v2c", "--timeout", "5",
+                                   "--allow-target", "127.0.0.1/32"], stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            assert server.stderr is not None
+            first = server.stderr.readline()
+            assert "listening" in first, first
+            closed: list[OSError] = []
+
+            def wait_for_scrape() -> None:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/snmp?target={agent.address}&module=system", timeout=30)
+                except OSError as exc:  # RemoteDisconnected: closed without an answer
+                    closed.append(exc)
+
+            scrape = threading.Thread(target=wait_for_scrape, daemon=True)
+            scrape.start()
+            while agent.requests == 0:
+                threading.Event().wait(0.02)
+            server.send_signal(signal.SIGINT)
+            rest = server.communicate(timeout=30)[1]
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+        scrape.join(30)
+    assert server.returncode == 0, rest
+    assert len(closed) == 1
+    assert "stopped" in rest and "Traceback" not in rest, rest
+
+
+def test_config_into_an_uncreatable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    done = hatang("monitor", "config", "-o", str(tmp_path / "a-file" / "out"), "--no-check", state=tmp_path)
+    assert done.returncode == 2 and "cannot create the output directory" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("step", ["0s", "0m0s"])
+def test_sla_report_refuses_a_zero_step(tmp_path: Path, step: str) -> None:
+    """Refused before Prometheus is asked (nothing listens at the URL given)."""
+    done = hatang("sla", "report", "--from", "2026-01-01", "--to", "2026-01-02", "--step", step, "--prometheus", "http://127.0.0.1:9", state=tmp_path)
+    assert done.returncode == 2 and f"--step must be a positive duration (e.g. 30s), got '{step}'" in done.stderr
+
+
+def test_production_serves_v2c_only_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hatang.monitoring.serve import resolve_auths
+
+    for name, value in {**DUMMY_V3, "HATANG_SECRET_SNMP_COMMUNITY_COMMUNITY": "c0mmunity"}.items():
+        monkeypatch.setenv(name, value)
+    assert set(resolve_auths("production", "v3")) == {"v3"}
+    assert set(resolve_auths("production", "v3", allow_v2c=True)) == {"v3", "v2c"}
+    assert set(resolve_auths("lab", "v3")) == {"v3", "v2c"}

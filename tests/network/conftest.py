@@ -3,6 +3,9 @@ secrets) for rendering. Lab tests use ``lab_small`` from tests/conftest.py."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from hatang.credentials import env_var_name
@@ -20,8 +23,18 @@ FAKE_SECRETS = {
 }
 
 
+#: The password hashes the golden files were rendered with: a state directory keeps the
+#: hash of each password (random salt) while it verifies, so these are what a render uses.
+GOLDEN_HASHES = Path(__file__).parent / "fixtures" / "password_hashes.json"
+
+
 @pytest.fixture
-def fake_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], str]:
+def fake_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[tuple[str, str], str]:
+    """The fake credentials, and a state directory of the test's own holding the golden hashes."""
     for (ref, field), value in FAKE_SECRETS.items():
         monkeypatch.setenv(env_var_name(ref, field), value)
+    state = tmp_path / "state"
+    (state / "network").mkdir(parents=True)
+    shutil.copy(GOLDEN_HASHES, state / "network" / "password_hashes.json")
+    monkeypatch.setenv("HATANG_STATE_DIR", str(state))
     return FAKE_SECRETS
