@@ -11,11 +11,12 @@ from hatang.cloud.capacity import document as d
 from hatang.cloud.capacity.charts import headroom_chart, utilisation_chart
 from hatang.cloud.capacity.figures import billions, coefficients, describe, min_headroom_after, num, ratios, unit, vnd, when
 from hatang.cloud.capacity.history import STORAGE
-from hatang.cloud.capacity.model import SERVICE_CLASSES, osd_gb, required_cores
 from hatang.cloud.capacity.months import month_str
 from hatang.cloud.capacity.recommend import past_life
+from hatang.cloud.capacity.storage import osd_gb
 from hatang.cloud.capacity.rules import LEVELS, rule_lines
 from hatang.cloud.capacity.tables import CSV_FILES, csv_tables, csv_text
+from hatang.cloud.vcpu import SERVICE_CLASSES, cores_needed
 
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport, ClusterReport
@@ -102,7 +103,7 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
         ("vCPU " + cls, num(demand.vcpu.get(cls, 0)), f"≤ {rules.ratio_limits[cls]:g}", num(demand.vcpu.get(cls, 0) / rules.ratio_limits[cls], 1))
         for cls in SERVICE_CLASSES
     ]
-    alloc_rows.append(("vCPU (all)", num(demand.total_vcpu), f"{ratio['all']:.2f} vCPU/core today", num(required_cores(demand.vcpu, rules.ratio_limits), 1)))
+    alloc_rows.append(("vCPU (all)", num(demand.total_vcpu), f"{ratio['all']:.2f} vCPU/core today", num(cores_needed(demand.vcpu, rules.ratio_limits), 1)))
     storage_rows = [
         (s.name, s.type, s.replicas, f"{s.near_full_ratio:g}", num(c.capacity.storage_raw_gb[s.name]), num(c.capacity.storage_usable_gb[s.name]),
          num(c.baseline.demand.storage_gb.get(s.name, 0)), num(c.history.values[STORAGE + s.name][-1]) if c.history and STORAGE + s.name in c.history.values else "—")

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hatang.cloud.capacity.model import Demand, capacity, required_cores
+from hatang.cloud.capacity.model import Demand, capacity
+from hatang.cloud.vcpu import VCPU_PER_CORE, cores_needed
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 
 LEVELS: dict[int, str] = {0: "N", 1: "N+1", 2: "N+2"}
-DEFAULT_RATIOS: dict[str, float] = {"critical": 2.0, "standard": 4.0, "batch": 8.0}
+DEFAULT_RATIOS = VCPU_PER_CORE  # one rule with placement: hatang.cloud.vcpu
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,12 @@ def limits(cluster: m.Cluster, lost: int) -> dict[str, float]:
 
 def needs(demand: Demand, rules: Rules, cluster: m.Cluster) -> dict[str, float]:
     """What the demand needs of each resource: cores = Σ vCPU_class ÷ ratio limit_class,
-    RAM as allocated, storage as stored."""
+    RAM as allocated, storage as stored or, for services sized by their disks, as
+    committed (:meth:`.model.Demand.storage_need`)."""
     return {
-        "cpu": required_cores(demand.vcpu, rules.ratio_limits),
+        "cpu": cores_needed(demand.vcpu, rules.ratio_limits),
         "ram": demand.ram_gib,
-        **{f"storage:{s.name}": demand.storage_gb.get(s.name, 0.0) for s in cluster.storage},
+        **{f"storage:{s.name}": demand.storage_need(s.name) for s in cluster.storage},
     }
 
 

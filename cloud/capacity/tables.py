@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from hatang.cloud.capacity.figures import ratios
 from hatang.cloud.capacity.history import history_table
-from hatang.cloud.capacity.model import SERVICE_CLASSES
 from hatang.cloud.capacity.months import month_str
 from hatang.cloud.capacity.rules import LEVELS, limits
+from hatang.cloud.vcpu import SERVICE_CLASSES
 
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport
