@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hatang.cloud.capacity.storage import node_weight, pool_capacity
+from hatang.cloud.capacity.storage import PoolCapacity, node_weight, pool_capacity
 from hatang.inventory import model as m
 
 
@@ -24,9 +24,21 @@ class Capacity:
     cores: int
     threads: int
     ram_gib: float
-    storage_raw_gb: Mapping[str, float]
-    storage_usable_gb: Mapping[str, float]  # 0 for a pool at risk
-    storage_at_risk: frozenset[str] = frozenset()  # Ceph pools whose copies no longer fit
+    pools: Mapping[str, PoolCapacity]
+
+    @property
+    def storage_raw_gb(self) -> dict[str, float]:
+        return {name: p.raw_gb for name, p in self.pools.items()}
+
+    @property
+    def storage_usable_gb(self) -> dict[str, float]:
+        """Usable GB by pool; 0 for a pool at risk."""
+        return {name: p.usable_gb for name, p in self.pools.items()}
+
+    @property
+    def storage_at_risk(self) -> frozenset[str]:
+        """The Ceph pools whose copies no longer fit their failure domains."""
+        return frozenset(name for name, p in self.pools.items() if p.at_risk)
 
 
 @dataclass(frozen=True)
@@ -99,9 +111,7 @@ def capacity(cluster: m.Cluster, lost: int = 0) -> Capacity:
         cores=sum(n.cores for n in by_cores.nodes),
         threads=sum(n.cores * n.threads_per_core for n in by_cores.nodes),
         ram_gib=float(sum(n.ram_gib for n in by_ram.nodes)),
-        storage_raw_gb={name: p.raw_gb for name, p in pools.items()},
-        storage_usable_gb={name: p.usable_gb for name, p in pools.items()},
-        storage_at_risk=frozenset(name for name, p in pools.items() if p.at_risk),
+        pools=pools,
     )
 
 
