@@ -14,7 +14,7 @@ import resource
 from datetime import datetime, timezone
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout: the benchmarks write its docs
+from hatang.paths import REPO_ROOT
 
 REPORT = REPO_ROOT / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks

@@ -23,6 +23,9 @@ def room_dir(room: str) -> Path:
 
 
 DEFAULT_INVENTORY = room_dir("inventory")
+# The checkout, for development tools only (benchmarks writing docs/): an installed wheel
+# has no checkout, so nothing read at run time may be found through it (use room_dir).
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def state_dir() -> Path:
