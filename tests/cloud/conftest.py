@@ -6,9 +6,11 @@ against the official schema at teardown (the contract holds in every scenario).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -34,6 +36,15 @@ def admin_env(patch: pytest.MonkeyPatch, directory: Path) -> None:
     patch.setenv("HATANG_STATE_DIR", str(directory / "state"))
     patch.setenv("HATANG_SECRET_SERVER_ADMIN_USERNAME", "htadmin")
     patch.setenv("HATANG_SECRET_SERVER_ADMIN_SSH_PRIVATE_KEY_FILE", str(write_ssh_key(directory)))
+
+
+def wait_stopped(node: Any, upid: str, timeout_s: float = 30.0) -> None:
+    """Wait for a task of ``node`` (a proxmoxer node proxy) to stop, polling with a deadline."""
+    deadline = time.monotonic() + timeout_s
+    while node.tasks(upid).status.get()["status"] != "stopped":
+        if time.monotonic() > deadline:
+            pytest.fail(f"task {upid} still running after {timeout_s:g} s")
+        time.sleep(0.02)
 
 
 @pytest.fixture

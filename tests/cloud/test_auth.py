@@ -67,13 +67,12 @@ def test_ticket_login_and_csrf(sim):
 def test_each_privilege_is_checked_as_pve_checks_it(sim):
     from proxmoxer import ResourceException
 
-    from .conftest import token_client
+    from .conftest import token_client, wait_stopped
 
     user = token_client(sim, "pve-core", "helpdesk@pve!vmuser", "PVEVMUser")
     admin = token_client(sim, "pve-core", "ops@pve!vmadmin", "PVEVMAdmin")
     upid = admin.nodes("pve-core-01").qemu(9000).clone.post(newid=300, name="probe", full=1)
-    while admin.nodes("pve-core-01").tasks(upid).status.get()["status"] != "stopped":
-        pass
+    wait_stopped(admin.nodes("pve-core-01"), upid)
     refusals = [
         (lambda: user.nodes("pve-core-01").qemu(300).config.put(cores=2), "(/vms/300, VM.Config.CPU)"),
         (lambda: user.nodes("pve-core-01").qemu(300).delete(), "(/vms/300, VM.Allocate)"),

@@ -6,7 +6,7 @@ from hatang.cloud.apply import apply
 from hatang.cloud.drift import drift
 from hatang.cloud.plan import plan
 
-from .conftest import guests, token_client
+from .conftest import guests, token_client, wait_stopped
 
 DMZ = ["pve-dmz"]
 
@@ -71,8 +71,7 @@ def test_guest_moved_beside_its_group_is_moved_back(sim, inv):
     ops = applied_dmz(sim, inv)
     first, second = guests(ops, "dvc-web-01")[0], guests(ops, "dvc-web-02")[0]
     upid = ops.nodes(second["node"]).qemu(second["vmid"]).migrate.post(target=first["node"], online=1)
-    while ops.nodes(second["node"]).tasks(upid).status.get()["status"] != "stopped":
-        pass
+    wait_stopped(ops.nodes(second["node"]), upid)
     fix = plan(inv, clusters=DMZ)
     moves = [a for a in fix.actions if a.op == "move"]
     assert [(a.name, a.node) for a in moves] == [("dvc-web-02", first["node"])]
@@ -87,8 +86,7 @@ def test_managed_guest_gone_from_the_inventory_is_deleted_untagged_ones_are_not(
     ops = applied_dmz(sim, inv)
     for vmid, name, tags in ((200, "old-portal", "hatang;svc-old"), (201, "someone-elses", "")):
         upid = ops.nodes("pve-dmz-01").qemu(9000).clone.post(newid=vmid, name=name, full=1)
-        while ops.nodes("pve-dmz-01").tasks(upid).status.get()["status"] != "stopped":
-            pass
+        wait_stopped(ops.nodes("pve-dmz-01"), upid)
         if tags:
             ops.nodes("pve-dmz-01").qemu(vmid).config.put(tags=tags)
     found = plan(inv, clusters=DMZ)

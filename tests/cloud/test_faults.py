@@ -14,7 +14,7 @@ from hatang.cloud.plan import plan
 from hatang.errors import HatangError
 from hatang.lab.pvesim.launch import Simulator
 
-from .conftest import guests, simulator, token_client
+from .conftest import guests, simulator, token_client, wait_stopped
 
 DMZ = ["pve-dmz"]
 
@@ -142,8 +142,7 @@ def test_a_plan_the_cluster_outran_is_refused(sim, inv):
     stale = plan(inv, clusters=DMZ)
     ops = token_client(sim, "pve-dmz", "ops@pve!manual", "PVEVMAdmin")
     upid = ops.nodes("pve-dmz-01").qemu(9000).clone.post(newid=100, name="dvc-web-01", full=1)
-    while ops.nodes("pve-dmz-01").tasks(upid).status.get()["status"] != "stopped":
-        pass
+    wait_stopped(ops.nodes("pve-dmz-01"), upid)
     with pytest.raises(HatangError) as refused:
         apply(inv, plan=stale, show_progress=False)
     assert "changed since the plan was made" in refused.value.message
