@@ -12,6 +12,7 @@ with the reason it cannot be killed where :data:`EXPLAINED` gives one.
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -78,9 +79,10 @@ def mutmut(*args: str) -> subprocess.CompletedProcess[str]:
 
 def run_module(module: str) -> None:
     tests = [t for t in MODULES[module] if (REPO_ROOT / t).exists()]
-    runner = " ".join([*PYTEST, *tests])
     print(f"mutating {module} against {' '.join(tests)}", flush=True)
-    mutmut("run", "--paths-to-mutate", module, "--runner", runner, "--no-progress", "--simple-output")
+    done = mutmut("run", "--paths-to-mutate", module, "--runner", shlex.join([*PYTEST, *tests]), "--no-progress", "--simple-output")
+    if done.returncode & 1:
+        raise SystemExit(f"mutmut failed on {module}: {(done.stdout + done.stderr)[-2000:]}")
     if subprocess.run(["git", "diff", "--quiet", "--", module], cwd=REPO_ROOT).returncode:
         raise SystemExit(f"{module} was left mutated: restore it with git checkout")
 

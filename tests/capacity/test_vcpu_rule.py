@@ -9,10 +9,19 @@ from hatang.cloud.capacity.model import allocation_from_vms
 from hatang.cloud.capacity.rules import Rules, needs
 from hatang.cloud.desired import DesiredVm, Nic, desired_vm
 from hatang.cloud.placement import NodeCapacity, capacities, core_share, place
+from hatang.cloud.vcpu import SERVICE_CLASSES, VCPU_PER_CORE, cores_needed
 from hatang.inventory import model as m
 from hatang.inventory.load import load
 
 from .test_failure_model import cluster, guest, host
+
+
+def test_one_limit_per_service_class() -> None:
+    assert SERVICE_CLASSES == tuple(VCPU_PER_CORE) == ("critical", "standard", "batch")
+    assert dict(VCPU_PER_CORE) == {"critical": 2, "standard": 4, "batch": 8}
+    # Σ vCPU_c ÷ limit_c: 6 ÷ 2 + 8 ÷ 4 + 8 ÷ 8 = 6 cores; with the limits given: 6 ÷ 3 = 2
+    assert cores_needed({"critical": 6, "standard": 8, "batch": 8}) == 6
+    assert cores_needed({"critical": 6}, {"critical": 3}) == 2
 
 
 def test_the_inventorys_guests_take_the_same_cores_in_both() -> None:
