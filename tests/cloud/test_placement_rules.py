@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from hatang.cloud.desired import DesiredVm, Nic
 from hatang.cloud.placement import NodeCapacity, NodeLoad, place
 
@@ -39,3 +43,11 @@ def test_vcpu_share_fills_the_cores_exactly() -> None:
     assert load.cores == 16 and load.memory_mib == 16 * GIB
     assert not load.fits(guest("one-more", GIB, cores=4))
     assert load.free_mib == node.usable_mib - 16 * GIB
+
+
+def test_a_nodes_capacity_is_a_value() -> None:
+    """Loads copy it for the failover check; it must not change under them."""
+    node = NodeCapacity("n", 64 * GIB, 16)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        node.cores = 32  # type: ignore[misc]
+    assert node == NodeCapacity("n", 64 * GIB, 16) and hash(node) == hash(NodeCapacity("n", 64 * GIB, 16))
