@@ -77,7 +77,7 @@ def minimum_nodes(cluster: m.Cluster, vms: Iterable[m.Vm], policy: int) -> int:
         if vm.spec.anti_affinity:
             groups[vm.spec.anti_affinity] = groups.get(vm.spec.anti_affinity, 0) + 1
     replicas = [copies(s) + policy * (s.failure_domain == "host") for s in cluster.storage if s.type == "rbd"]
-    return max(policy + 1, *replicas, *groups.values())
+    return max([policy + 1, *replicas, *groups.values()])
 
 
 def limits(cluster: m.Cluster, lost: int) -> dict[str, float]:

@@ -13,7 +13,7 @@ from hatang.cloud.capacity.months import parse_month
 from hatang.cloud.capacity.outlook import outlook, storage_warnings
 from hatang.cloud.capacity.report import build_report
 from hatang.cloud.capacity.rules import Rules, minimum_nodes, needs
-from hatang.cloud.capacity.storage import AT_RISK, spread_gb
+from hatang.cloud.capacity.storage import AT_RISK, PoolCapacity, copies, pool_capacity, spread_gb
 from hatang.inventory import model as m
 from hatang.inventory.load import load
 
@@ -213,3 +213,24 @@ def test_a_stated_value_is_no_longer_assumed(tmp_path, hatang) -> None:
     # and the report uses the stated 0.8: 3840 × 0.8 = 3072 GB
     core = build_report(load(inv_dir, "lab"), horizon_years=1, clusters=["pve-core"]).clusters[0]
     assert core.capacity.storage_usable_gb["local-lvm"] == pytest.approx(3072)
+
+
+def test_each_pool_kind_counts_its_domains_and_copies() -> None:
+    """The whole PoolCapacity, by hand: hosts a, b, c with 2 × 1000 GB OSD and 500 GB local,
+    d with no OSD and 700 GB local; NFS of 1000 GB."""
+    nodes = [host(x, (1000, 2), local=500) for x in "abc"] + [host("d", (0, 0), local=700)]
+    ceph = m.Storage(name="ceph", type="rbd", replicas=3, near_full_ratio=0.5)
+    # hosts: d carries no OSD, so 3 domains of 2000: 6000 ÷ 3 × 0.5 = 1000
+    assert pool_capacity(ceph, nodes) == PoolCapacity(6000, 1000, 3, 3)
+    # without a: 2 OSD hosts (d is no domain) for 3 copies → at risk
+    assert pool_capacity(ceph, nodes[1:]) == PoolCapacity(4000, 0, 2, 3, at_risk=True)
+    # OSDs as domains: 6 of 1000 → 6000 ÷ 3 × 0.5 = 1000; EC 2+2: 4 chunks, data 2 × 6000 ÷ 4 × 0.5 = 1500
+    assert pool_capacity(ceph.model_copy(update={"failure_domain": "osd"}), nodes) == PoolCapacity(6000, 1000, 6, 3)
+    assert pool_capacity(m.Storage(name="ec", type="rbd", erasure=m.ErasureCode(k=2, m=2), failure_domain="osd", near_full_ratio=0.5), nodes) == PoolCapacity(6000, 1500, 6, 4)
+    # local: every node with local disk is a domain; 2200 × 0.8 = 1760
+    local = m.Storage(name="local", type="lvmthin", shared=False, near_full_ratio=0.8)
+    assert pool_capacity(local, nodes) == PoolCapacity(2200, pytest.approx(1760), 4, 1)
+    # NFS does not live on the nodes: its stated size ÷ replicas × near-full, no domains
+    nfs = m.Storage(name="nfs", type="nfs", raw_gb=1000, replicas=2, near_full_ratio=0.9)
+    assert pool_capacity(nfs, nodes) == PoolCapacity(1000, 450, 0, 2)
+    assert (copies(ceph), copies(m.Storage(name="ec", type="rbd", erasure=m.ErasureCode(k=4, m=2)))) == (3, 6)
