@@ -40,7 +40,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "cloud/capacity/rules.py": ("tests/capacity/test_rules_units.py", "tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
     "cloud/capacity/storage.py": ("tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
     "inventory/checks.py": ("tests/inventory/test_checks.py",),
-    "inventory/addressing.py": ("tests/inventory/test_addressing.py",),
+    "inventory/addressing.py": ("tests/inventory/test_addressing_units.py", "tests/inventory/test_addressing.py"),
     "monitoring/rawpdu.py": ("tests/monitoring/test_ber.py",),
     "monitoring/ber.py": ("tests/monitoring/test_ber_units.py", "tests/monitoring/test_ber.py"),
     "monitoring/sla.py": ("tests/monitoring/test_durations.py", "tests/monitoring/test_sla_figures.py", "tests/monitoring/test_sla.py"),
