@@ -36,7 +36,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "cloud/placement.py": ("tests/cloud/test_placement_rules.py", "tests/cloud/test_placement.py", "tests/capacity/test_vcpu_rule.py"),
     "cloud/capacity/forecast.py": ("tests/capacity/test_forecast_units.py", "tests/capacity/test_arithmetic.py"),
     "cloud/capacity/outlook.py": ("tests/capacity/test_rules_units.py", "tests/capacity/test_failure_model.py"),
-    "cloud/capacity/demand.py": ("tests/capacity/test_arithmetic.py", "tests/capacity/test_failure_model.py"),
+    "cloud/capacity/demand.py": ("tests/capacity/test_demand_units.py", "tests/capacity/test_arithmetic.py", "tests/capacity/test_failure_model.py"),
     "cloud/capacity/rules.py": ("tests/capacity/test_rules_units.py", "tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
     "cloud/capacity/storage.py": ("tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
     "inventory/checks.py": ("tests/inventory/test_checks.py",),

@@ -23,7 +23,7 @@ class Check:
     need_first: float
     need_last: float
     runs_out: Month | None
-    at_risk: bool = False  # a Ceph pool whose copies no longer fit: no limit, data at risk
+    at_risk: bool  # a Ceph pool whose copies no longer fit: no limit, data at risk
 
     @property
     def rule(self) -> str:

@@ -234,3 +234,15 @@ def test_each_pool_kind_counts_its_domains_and_copies() -> None:
     nfs = m.Storage(name="nfs", type="nfs", raw_gb=1000, replicas=2, near_full_ratio=0.9)
     assert pool_capacity(nfs, nodes) == PoolCapacity(1000, 450, 0, 2)
     assert (copies(ceph), copies(m.Storage(name="ec", type="rbd", erasure=m.ErasureCode(k=4, m=2)))) == (3, 6)
+
+
+def test_pool_capacities_are_values_and_count_every_disk() -> None:
+    import dataclasses
+
+    # local disks with a count: 2 × 300 GB on one node = 600 GB
+    node = m.Node(name="n", cores=4, ram_gib=16, disks=(m.Disk(role="local", kind="ssd", size_gb=300, count=2),))
+    pool = pool_capacity(m.Storage(name="local", type="dir", shared=False, near_full_ratio=1), [node])
+    assert (pool.raw_gb, pool.usable_gb, pool.at_risk) == (600, 600, False)
+    assert pool.at_risk is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pool.usable_gb = 1.0  # type: ignore[misc]

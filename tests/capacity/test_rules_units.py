@@ -104,3 +104,43 @@ def test_outlook_marks_only_pools_at_risk() -> None:
     # 3 copies on 3 hosts of 1000 GB hold 1000 GB: 990 left, 99 %
     assert checks[("storage:ceph", 0)].headroom_pct == pytest.approx(99)
     assert (checks[("storage:ceph", 0)].rule, checks[("storage:ceph", 0)].headroom_last) == ("N", 990)
+
+
+def test_a_pool_with_no_disks_is_empty_not_at_risk() -> None:
+    """Local storage declared on nodes without local disks: limit 0, no headroom figure, no
+    warning (nothing is committed to it), and not 'at risk' (nothing to re-replicate)."""
+    c = cluster([host(x) for x in "ab"], m.Storage(name="local", type="lvmthin", shared=False))
+    checks = outlook(c, [BASE + 1], [{"cpu": 0.0, "ram": 0.0, "storage:local": 0.0}])
+    local = next(k for k in checks if k.resource == "storage:local" and k.level == 0)
+    assert (local.limit, local.at_risk, local.headroom_pct, local.runs_out) == (0.0, False, None, None)
+    assert storage_warnings(c, Demand()) == []
+
+
+def test_every_pool_of_a_level_is_warned_about() -> None:
+    """Two pools: 'a' (3 replicas, hosts) at risk at N+1 on 3 hosts; 'b' (OSDs as domains,
+    near-full 0.5) holds 2000 × 3 ÷ 3 × 0.5 = 1000 at N and 2000 × 2 ÷ 3 × 0.5 = 666.7 at
+    N+1, and has 800 GB committed: over at N+1 only."""
+    c = cluster([host(x, (1000, 2)) for x in "abc"], m.Storage(name="a", type="rbd", replicas=3),
+                m.Storage(name="b", type="rbd", replicas=3, failure_domain="osd", near_full_ratio=0.5))
+    found = storage_warnings(c, Demand(committed_gb={"b": 800.0}))
+    assert [w.split(":")[0] for w in found] == ["a at N+1", "b at N+1", "a at N+2", "b at N+2"]  # at N+2 one host: 2 OSDs
+    assert "800 GB committed to guests exceeds the 667 GB usable" in found[1]
+
+
+def test_committed_is_checked_at_n_and_n1_only() -> None:
+    """5 hosts × 1000 GB, 3 replicas, near-full 1: N 1666.7, N+1 1333.3, N+2 1000. 1200 GB
+    committed exceeds only N+2, which carries no committed warning (the policy's business)."""
+    c = cluster([host(x) for x in "abcde"], m.Storage(name="ceph", type="rbd", replicas=3, near_full_ratio=1))
+    assert storage_warnings(c, Demand(committed_gb={"ceph": 1200.0})) == []
+    assert [w.split(":")[0] for w in storage_warnings(c, Demand(committed_gb={"ceph": 1400.0}))] == ["ceph at N+1"]
+
+
+def test_rule_values_are_values() -> None:
+    import dataclasses
+
+    from hatang.cloud.capacity.outlook import Check
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Rules().policy = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Check("cpu", 0, 1.0, 0.0, 0.0, None, False).limit = 2.0  # type: ignore[misc]
