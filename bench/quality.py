@@ -50,6 +50,12 @@ MODULES: dict[str, tuple[str, ...]] = {
 EXPLAINED: dict[tuple[str, str], str] = {
     ("network/lint.py", 'problems = [f"{name} configured {count} times" for name, count in interfaces.items() if count > 1]'):
         "equivalent: `+=` onto the empty list just made is `=`",
+    ("cloud/placement.py", "and self.cores + core_share(vm) < self.capacity.cores + 1e-9"):
+        "equivalent within the rounding tolerance: `<` and `<=` differ only when the sum is exactly cores + 1e-9",
+    ("cloud/placement.py", "and self.cores + core_share(vm) <= self.capacity.cores + 2e-09"):
+        "the rounding tolerance itself: core shares are multiples of 1/8, no sum falls between 1e-9 and 2e-9 over",
+    ("cloud/capacity/outlook.py", "if level <= 1 and committed >= usable + EPSILON:"):
+        "equivalent within the rounding tolerance: `>` and `>=` differ only at exactly usable + EPSILON",
     ("cloud/capacity/forecast.py", "sxy = sum((x + x_mean) * (y - y_mean) for x, y in enumerate(values))"):
         "equivalent: Σ(y − ȳ) = 0, so Σ(x + x̄)(y − ȳ) = Σ(x − x̄)(y − ȳ)",
     ("cloud/capacity/forecast.py", "sxy = sum((x - x_mean) * (y + y_mean) for x, y in enumerate(values))"):
