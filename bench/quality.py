@@ -41,7 +41,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "cloud/capacity/storage.py": ("tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
     "inventory/checks.py": ("tests/inventory/test_checks.py",),
     "inventory/addressing.py": ("tests/inventory/test_addressing_units.py", "tests/inventory/test_addressing.py"),
-    "monitoring/rawpdu.py": ("tests/monitoring/test_ber.py",),
+    "monitoring/rawpdu.py": ("tests/monitoring/test_rawpdu.py", "tests/monitoring/test_ber.py"),
     "monitoring/ber.py": ("tests/monitoring/test_ber_units.py", "tests/monitoring/test_ber.py"),
     "monitoring/sla.py": ("tests/monitoring/test_durations.py", "tests/monitoring/test_sla_figures.py", "tests/monitoring/test_sla.py"),
 }
