@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -86,7 +87,20 @@ def mutmut(*args: str, timeout: float | None = None) -> subprocess.CompletedProc
     return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
 
 
+def retest_survivors(module: str) -> None:
+    """Mark the module's survivors untested: mutmut 2 does not always notice new tests."""
+    cache = REPO_ROOT / ".mutmut-cache"
+    if cache.exists():
+        with sqlite3.connect(cache) as db:
+            db.execute(
+                "UPDATE Mutant SET status = 'untested' WHERE status = 'bad_survived' AND line IN "
+                "(SELECT Line.id FROM Line JOIN SourceFile ON Line.sourcefile = SourceFile.id WHERE SourceFile.filename = ?)",
+                (module,),
+            )
+
+
 def run_module(module: str) -> None:
+    retest_survivors(module)
     tests = [t for t in MODULES[module] if (REPO_ROOT / t).exists()]
     print(f"mutating {module} against {' '.join(tests)}", flush=True)
     try:  # mutmut resumes where it stopped: a module cut short by the deadline continues on the next run

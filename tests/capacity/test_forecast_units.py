@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hatang.cloud.capacity.forecast import EPSILON, Line, fit_line, first_month_over, growth_factor
+from hatang.cloud.capacity.forecast import Line, fit_line, first_month_over, growth_factor
 from hatang.cloud.capacity.months import parse_month
 
 BASE = parse_month("2026-01")
@@ -49,7 +49,7 @@ def test_first_month_over_equal_is_within() -> None:
     assert first_month_over(months, [9, 10, 11], [10, 10, 10]) == BASE + 2
     assert first_month_over(months, [9, 10, 10], [10, 10, 10]) is None
     # within rounding (EPSILON) is equal; beyond it is over
-    assert first_month_over([BASE], [10 + EPSILON], [10]) is None
-    assert first_month_over([BASE], [10 + 1.5 * EPSILON], [10]) == BASE
+    assert first_month_over([BASE], [10 + 1e-9], [10]) is None
+    assert first_month_over([BASE], [10 + 1.5e-9], [10]) == BASE
     with pytest.raises(ValueError):  # demand and limits month by month: the same length
         first_month_over(months, [1, 2], [3, 3, 3])
