@@ -246,3 +246,11 @@ def test_pool_capacities_are_values_and_count_every_disk() -> None:
     assert pool.at_risk is False
     with pytest.raises(dataclasses.FrozenInstanceError):
         pool.usable_gb = 1.0  # type: ignore[misc]
+
+
+def test_smallest_domains_and_unsized_shared_storage() -> None:
+    # three hosts of a single 1 GB OSD are three domains: 3 ÷ 3 = 1 GB
+    tiny = [host(x, (1, 1)) for x in "abc"]
+    assert pool_capacity(m.Storage(name="ceph", type="rbd", replicas=3, near_full_ratio=1), tiny) == PoolCapacity(3, 1, 3, 3)
+    # shared storage without a stated size offers nothing (and inventory validate says so)
+    assert pool_capacity(m.Storage(name="nfs", type="nfs"), tiny) == PoolCapacity(0, 0, 0, 1)

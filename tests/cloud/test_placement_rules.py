@@ -132,3 +132,9 @@ def test_failover_names_every_stranded_guest_and_no_false_degradation() -> None:
     result = place(vms, two_nodes(), {"p": "n1", "q": "n1", "s": "n1", "r": "n2"})
     assert result.problems == ["after losing n1, these HA guests cannot restart elsewhere (no RAM/vCPU room): p, q"]
     assert result.warnings == []  # s restarts on n2, where no member of g is
+
+
+def test_failover_names_every_degraded_guest() -> None:
+    vms = [guest("z1", GIB, ha=True, group="g"), guest("z2", GIB, ha=True, group="h"), guest("w1", GIB, group="g"), guest("w2", GIB, group="h")]
+    result = place(vms, two_nodes(), {"z1": "n1", "z2": "n1", "w1": "n2", "w2": "n2"})
+    assert result.warnings == ["after losing n1, z1, z2 could only restart beside another member of their anti-affinity group"]
