@@ -201,3 +201,51 @@ def test_usable_storage_follows_the_failure_model() -> None:
     assert usable_storage_gb(cluster, m.Storage(name="ceph", type="rbd", replicas=3, near_full_ratio=0.8)) == pytest.approx(800)
     assert usable_storage_gb(cluster, m.Storage(name="local", type="dir", shared=False)) is None
     assert usable_storage_gb(cluster, m.Storage(name="nfs", type="nfs", raw_gb=1000, near_full_ratio=0.9)) == pytest.approx(900)
+
+
+@pytest.mark.parametrize(
+    ("collection", "field", "what", "file"),
+    [("districts", "code", "district code", "province.yaml"), ("districts", "slug", "district slug", "province.yaml"),
+     ("communes", "code", "commune code", "province.yaml"), ("communes", "slug", "commune slug", "province.yaml"),
+     ("agencies", "slug", "agency slug", "agencies.yaml"), ("devices", "name", "device name", "network.yaml"),
+     ("vlans", "id", "VLAN id", "datacenter.yaml"), ("clusters", "name", "cluster name", "datacenter.yaml"),
+     ("services", "name", "service name", "services.yaml")],
+)
+def test_every_unique_key_is_checked_in_its_file(inv: Inventory, collection: str, field: str, what: str, file: str) -> None:
+    items = getattr(inv, collection)
+    value = getattr(items[0][1], field)
+    changed = dataclasses.replace(inv, **{collection: replace_at(items, 1, items[1][1].model_copy(update={field: value}))})
+    problem = next(p for p in check_names(changed) if p.message.startswith("duplicate"))
+    assert problem.message == f"duplicate {what} {value!r} (first at {collection}.0)"
+    assert problem.file.endswith(file) and problem.path == (collection, 1, field) and problem.line == inv.sources[file].line_of((collection, 1, field))
+
+
+def test_duplicate_node_names_across_clusters(inv: Inventory) -> None:
+    (path0, first), (path1, second) = inv.clusters
+    renamed = second.model_copy(update={"nodes": (second.nodes[0].model_copy(update={"name": first.nodes[0].name}), *second.nodes[1:])})
+    (problem,) = check_names(dataclasses.replace(inv, clusters=[(path0, first), (path1, renamed)]))
+    assert problem.message == f"duplicate node name '{first.nodes[0].name}' (first at clusters.0.nodes.0)"
+    assert problem.file.endswith("datacenter.yaml") and problem.path == ("clusters", 1, "nodes", 0, "name")
+
+
+def test_duplicate_host_name_points_at_the_vm(inv: Inventory) -> None:
+    path, service = inv.services[1]
+    first = inv.services[0][1].vms[0].instance_names()[0]
+    vm = service.vms[0].model_copy(update={"name": first.rsplit("-", 1)[0] if service.vms[0].count > 1 else first})
+    changed = dataclasses.replace(inv, services=replace_at(inv.services, 1, service.model_copy(update={"vms": (vm.model_copy(update={"count": inv.services[0][1].vms[0].count}), *service.vms[1:])})))
+    found = [p for p in check_names(changed) if p.message.startswith("duplicate host name")]
+    assert found and found[0].file.endswith("services.yaml") and found[0].path == ("services", 1, "vms", 0, "name")
+
+
+@pytest.mark.parametrize(("a", "b"), [("communes", "agencies"), ("districts", "communes")])
+def test_site_keys_are_shared_by_districts_communes_and_agencies(inv: Inventory, a: str, b: str) -> None:
+    slug = getattr(inv, a)[0][1].slug
+    items = getattr(inv, b)
+    changed = dataclasses.replace(inv, **{b: replace_at(items, 0, items[0][1].model_copy(update={"slug": slug}))})
+    assert f"site key '{slug}' is used by 2 sites (district, commune and agency slugs must differ)" in messages(check_names, changed)
+
+
+def test_a_problem_without_its_file_still_names_it(inv: Inventory) -> None:
+    bare = dataclasses.replace(inv, sources={}, services=[*inv.services, (("services", 99), inv.services[0][1])])
+    problem = next(p for p in check_names(bare) if p.message.startswith("duplicate service name"))
+    assert (problem.file, problem.path, problem.line) == ("services.yaml", ("services", 99, "name"), None)
