@@ -14,6 +14,7 @@ from hatang.inventory import load
 from hatang.inventory import model as m
 from hatang.inventory.checks import CHECKS, check_addressing, check_fit, check_names, check_one_cpe_per_commune, check_references, usable_storage_gb
 from hatang.inventory.inventory import Inventory
+from hatang.inventory.yamlsource import format_path
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +250,88 @@ def test_a_problem_without_its_file_still_names_it(inv: Inventory) -> None:
     bare = dataclasses.replace(inv, sources={}, services=[*inv.services, (("services", 99), inv.services[0][1])])
     problem = next(p for p in check_names(bare) if p.message.startswith("duplicate service name"))
     assert (problem.file, problem.path, problem.line) == ("services.yaml", ("services", 99, "name"), None)
+
+
+def located(check, inv: Inventory) -> list[tuple[str, str, str]]:
+    """Each problem as (file name, key, message)."""
+    return [(p.file.rsplit("/", 1)[-1], format_path(p.path), p.message) for p in check(inv)]
+
+
+def test_reference_problems_point_at_their_key(inv: Inventory) -> None:
+    commune = inv.communes[0][1].model_copy(update={"district": "999"})
+    assert located(check_references, dataclasses.replace(inv, communes=replace_at(inv.communes, 0, commune))) == [
+        ("province.yaml", "communes[0].district", "unknown district code '999'")]
+    device = inv.devices[0][1].model_copy(update={"site": "nowhere", "credentials": "nobody"})
+    assert located(check_references, dataclasses.replace(inv, devices=replace_at(inv.devices, 0, device))) == [
+        ("network.yaml", "devices[0].site", "unknown site 'nowhere'"),
+        ("network.yaml", "devices[0].credentials", "unknown credential reference 'nobody' (see credentials.yaml)")]
+    path, link = inv.links[0]
+    both = link.model_copy(update={"a": m.LinkEnd(device="ghost-a", port=0), "b": m.LinkEnd(device="ghost-b", port=0)})
+    assert located(check_references, dataclasses.replace(inv, links=replace_at(inv.links, 0, both))) == [
+        ("network.yaml", "links[0].a.device", "link end names unknown device 'ghost-a'"),
+        ("network.yaml", "links[0].b.device", "link end names unknown device 'ghost-b'")]
+    again = m.Link(a=m.LinkEnd(device=inv.links[1][1].b.device, port=40), b=m.LinkEnd(device=link.a.device, port=link.a.port))
+    assert located(check_references, dataclasses.replace(inv, links=[*inv.links, (("links", 999), again)])) == [
+        ("network.yaml", "links[999].b.port", f"port {link.a.port} of {link.a.device} is already used by links.0")]
+    lan = next(d for _, d in inv.devices if d.lan_port is not None)
+    on_lan = m.Link(a=m.LinkEnd(device="core-iic", port=60), b=m.LinkEnd(device=lan.name, port=lan.lan_port))
+    assert located(check_references, dataclasses.replace(inv, links=[*inv.links, (("links", 999), on_lan)])) == [
+        ("network.yaml", "links[999].b.port", f"port {lan.lan_port} of {lan.name} is its LAN port")]
+    loop = m.Link(a=m.LinkEnd(device="core-iic", port=61), b=m.LinkEnd(device="core-iic", port=62))
+    assert located(check_references, dataclasses.replace(inv, links=[*inv.links, (("links", 999), loop)])) == [
+        ("network.yaml", "links[999]", "a link cannot join a device to itself")]
+
+
+def test_data_center_and_service_problems_point_at_their_key(inv: Inventory) -> None:
+    dc = dataclasses.replace(inv, datacenter=inv.datacenter.model_copy(update={"district": "998"}))
+    assert located(check_references, dc) == [("datacenter.yaml", "datacenter.district", "unknown district code '998'")]
+    path, cluster = inv.clusters[0]
+    vlans = dataclasses.replace(inv, clusters=replace_at(inv.clusters, 0, cluster.model_copy(update={"vlans": (*cluster.vlans, 4000)})))
+    assert located(check_references, vlans) == [("datacenter.yaml", f"clusters[0].vlans[{len(cluster.vlans)}]", "unknown VLAN 4000")]
+    path, service = inv.services[0]
+    # two services: the first names no cluster (its VMs are not checked further), the second is checked
+    gone = service.model_copy(update={"cluster": "pve-nowhere"})
+    spec = inv.services[1][1].vms[0]
+    bad = spec.model_copy(update={"disks": (m.VmDisk(storage="tape", size_gb=1),), "nics": (m.VmNic(vlan=4000),)})
+    second = inv.services[1][1].model_copy(update={"vms": (bad, *inv.services[1][1].vms[1:])})
+    bare = spec.model_copy(update={"nics": ()})
+    third = inv.services[2][1].model_copy(update={"vms": (bare,), "cluster": second.cluster})
+    changed = dataclasses.replace(inv, services=[(inv.services[0][0], gone), (inv.services[1][0], second), (inv.services[2][0], third), *inv.services[3:]])
+    assert located(check_references, changed) == [
+        ("services.yaml", "services[0].cluster", "unknown cluster 'pve-nowhere'"),
+        ("services.yaml", "services[1].vms[0].disks[0].storage", f"cluster {second.cluster} has no storage 'tape'"),
+        ("services.yaml", "services[1].vms[0].nics[0].vlan", f"VLAN 4000 is not carried by cluster {second.cluster}"),
+        ("services.yaml", "services[2].vms[0].nics", "a VM needs at least one NIC")]
+
+
+def test_cpe_problems_point_at_their_key(inv: Inventory) -> None:
+    index, cpe = next((i, d) for i, (_, d) in enumerate(inv.devices) if d.role == m.Role.commune_cpe)
+    c_index, commune = next((i, c) for i, (_, c) in enumerate(inv.communes) if c.slug == cpe.site)
+    without = dataclasses.replace(inv, devices=[d for i, d in enumerate(inv.devices) if i != index])
+    assert located(check_one_cpe_per_commune, without) == [
+        ("province.yaml", f"communes[{c_index}]", f"commune {commune.code} {commune.name} has no commune_cpe device in network.yaml")]
+    at_district = cpe.model_copy(update={"name": cpe.name + "-b", "site": inv.districts[0][1].slug})
+    assert located(check_one_cpe_per_commune, dataclasses.replace(inv, devices=[*inv.devices, (("devices", 999), at_district)])) == [
+        ("network.yaml", "devices[999].site", "a commune_cpe must sit at a commune, not a district")]
+
+
+def test_every_kind_of_allocation_is_expected(inv: Inventory) -> None:
+    """One missing allocation of each purpose, named by what needs it."""
+    device = next(d for d in inv.device_by_name.values() if d.lan_port is not None and d.role != m.Role.firewall)
+    link = inv.links_in_env[0]
+    vlan = next(iter(inv.vlan_by_id))
+    node = inv.clusters[0][1].nodes[0].name
+    vm = inv.vms()[0].name
+    plan = copy.deepcopy(inv.plan)
+    for purpose, key in (("mgmt", device.name), ("loopback", device.name), ("lan", device.site), ("p2p", link.id), ("dc", f"vlan-{vlan}"), ("hosts", node), ("hosts", vm)):
+        del plan.pools[purpose].allocations[key]
+    found = [(k, msg) for _, k, msg in located(check_addressing, dataclasses.replace(inv, plan=plan))]
+    run = "(run 'hatang inventory allocate --env lab')"
+    for purpose, what in (("mgmt", f"device {device.name}"), ("loopback", f"device {device.name}"), ("lan", f"site {device.site} (LAN of {device.name})"),
+                          ("p2p", f"link {link.id}"), ("dc", f"VLAN {vlan}"), ("hosts", f"node {node}"), ("hosts", f"VM {vm}")):
+        assert (f"allocations.{purpose}", f"no address for {what} {run}") in found
+    firewall = next((d for d in inv.device_by_name.values() if d.role == m.Role.firewall), None)
+    if firewall is not None:  # a firewall has no loopback to allocate
+        plan = copy.deepcopy(inv.plan)
+        plan.pools["loopback"].allocations.pop(firewall.name, None)
+        assert not [p for p in check_addressing(dataclasses.replace(inv, plan=plan)) if f"device {firewall.name}" in p.message]
