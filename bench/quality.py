@@ -94,8 +94,15 @@ def prose_lines(module: str) -> dict[int, str]:
     return found
 
 
+# (module, an original line) → why no mutant of that line can be seen
+EQUIVALENT_LINES: dict[tuple[str, str], str] = {
+    ("inventory/checks.py", 'seen[name] = (*path, "vms", i)'): "equivalent: `seen` is only asked whether it holds a name; the path stored is never read",
+}
+
+
 def explanation(mutant: "Mutant") -> str | None:
-    return EXPLAINED.get((mutant.module, mutant.mutated)) or prose_lines(mutant.module).get(mutant.line)
+    return (EXPLAINED.get((mutant.module, mutant.mutated)) or EQUIVALENT_LINES.get((mutant.module, mutant.original))
+            or prose_lines(mutant.module).get(mutant.line))
 
 
 @dataclass
@@ -104,6 +111,7 @@ class Mutant:
     line: int
     status: str  # killed, survived, timeout, suspicious, untested
     mutated: str = ""
+    original: str = ""
 
 
 def mutmut(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
@@ -147,7 +155,8 @@ def mutants() -> list[Mutant]:
         message = flagged.get("message") if flagged is not None else None
         status = {None: "killed", "bad_survived": "survived", "bad_timeout": "timeout", "ok_suspicious": "killed", "untested": "untested"}.get(message, "other")
         added = [line[1:].strip() for line in (flagged.text or "").splitlines() if line.startswith("+") and not line.startswith("+++")] if flagged is not None else []
-        found.append(Mutant(case.get("file", ""), int(case.get("line", 0)), status, added[0] if added else ""))
+        original = (case.findtext("system-out") or "").strip()
+        found.append(Mutant(case.get("file", ""), int(case.get("line", 0)), status, added[0] if added else "", original))
     return [m for m in found if m.module in MODULES]
 
 
