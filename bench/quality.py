@@ -46,7 +46,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     # the decoder's own tests, without the live snmpd agent (rawpdu's run covers it)
     "monitoring/ber.py": ("tests/monitoring/test_ber_units.py", *(f"tests/monitoring/test_ber.py::{t}" for t in (
         "test_captured_snmpd_answers", "test_round_trip_through_pysnmps_encoder", "test_truncated_answers_are_refused", "test_malformed_answers_are_refused_like_pysnmp"))),
-    "monitoring/sla.py": ("tests/monitoring/test_durations.py", "tests/monitoring/test_sla_figures.py", "tests/monitoring/test_sla.py"),
+    # the arithmetic's tests and the refusals; test_sla.py's real-Prometheus cases are too slow per mutant
+    "monitoring/sla.py": ("tests/monitoring/test_durations.py", "tests/monitoring/test_sla_figures.py",
+                          "tests/monitoring/test_sla.py::test_unreachable_prometheus_is_a_clear_error", "tests/monitoring/test_sla.py::test_reversed_period_is_refused"),
 }
 
 # (module, the mutated line as mutmut writes it) → why no test can tell it from the original
