@@ -188,9 +188,12 @@ def write(all_mutants: list[Mutant], hand_made: list[list[object]]) -> None:
         own = [m for m in all_mutants if m.module == module]
         tested = [m for m in own if m.status != "untested"]
         killed = sum(m.status in ("killed", "timeout") for m in tested)
-        rows.append([f"`{module}`", len(tested), killed, sum(m.status == "survived" for m in tested), f"{100 * killed / len(tested):.1f} %" if tested else "not run"])
+        explained_here = sum(1 for m in tested if m.status == "survived" and explanation(m))
+        rows.append([f"`{module}`", len(tested), killed, sum(m.status == "survived" for m in tested), explained_here, len(own) - len(tested),
+                     f"{100 * killed / len(tested):.1f} %" if tested else "not run"])
         total_killed, total = total_killed + killed, total + len(tested)
     score = 100 * total_killed / total if total else 0.0
+    untested = sum(m.status == "untested" for m in all_mutants)
     survivors = [m for m in all_mutants if m.status == "survived"]
     explained = [m for m in survivors if explanation(m)]
     lines = [
@@ -201,9 +204,10 @@ def write(all_mutants: list[Mutant], hand_made: list[list[object]]) -> None:
         "against the tests that exercise that module; a mutant is killed when a test fails (or it",
         "times out). Goal: at least 85 % killed, every survivor killed by a new test or explained below.",
         "",
-        f"**Score: {total_killed} of {total} mutants killed, {score:.1f} %** (goal {GOAL:g} %).",
+        f"**Score: {total_killed} of {total} mutants tested killed, {score:.1f} %** (goal {GOAL:g} %); "
+        f"{untested} mutant(s) not yet run (the run stops at each module's deadline and resumes next time).",
         "",
-        table(["module", "mutants", "killed", "survived", "score"], rows),
+        table(["module", "mutants tested", "killed", "survived", "of which explained", "not yet run", "score"], rows),
         "",
         "## Surviving mutants",
         "",
