@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,10 +23,11 @@ app = typer.Typer(help="Capacity planning: headroom, growth, when each resource 
 POLICIES = {"n": 0, "n+1": 1, "n+2": 2}
 
 
-def _ratios(values: list[str]) -> dict[str, float]:
-    from hatang.cloud.capacity.rules import DEFAULT_RATIOS
+def _ratios(values: list[str], defaults: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The ``--ratio CLASS=LIMIT`` values over ``defaults`` (the shared vCPU rule)."""
+    from hatang.cloud.vcpu import VCPU_PER_CORE
 
-    ratios = dict(DEFAULT_RATIOS)
+    ratios = dict(VCPU_PER_CORE if defaults is None else defaults)
     for value in values:
         cls, sep, limit = value.partition("=")
         try:
@@ -49,11 +51,11 @@ def report(
     catalog: Annotated[Path | None, typer.Option("--catalog", help="Server specs and prices (YAML, VND). Default: the example catalogue.")] = None,
     node_spec: Annotated[str | None, typer.Option("--node-spec", help="Catalogue spec to buy for every cluster (default: the catalogue's choice).")] = None,
     cluster: Annotated[list[str] | None, typer.Option("--cluster", help="Plan only this cluster (repeatable).")] = None,
-    policy: Annotated[str, typer.Option("--policy", help="Redundancy the recommendation keeps: n, n+1 or n+2.")] = "n+1",
+    policy: Annotated[str | None, typer.Option("--policy", help="Redundancy the recommendation keeps: n, n+1 or n+2 (default n+1).")] = None,
     ratio: Annotated[list[str] | None, typer.Option("--ratio", help="vCPU per core limit of a class, CLASS=LIMIT (repeatable; default critical=2 standard=4 batch=8).")] = None,
-    service_life: Annotated[int, typer.Option("--service-life", help="Years a server stays in service.")] = 5,
-    lead_time: Annotated[int, typer.Option("--lead-time", help="Months from order to a node in service.")] = 6,
-    buy_ahead: Annotated[int, typer.Option("--buy-ahead", help="Months of demand each purchase covers.")] = 12,
+    service_life: Annotated[int | None, typer.Option("--service-life", help="Years a server stays in service (default 5).")] = None,
+    lead_time: Annotated[int | None, typer.Option("--lead-time", help="Months from order to a node in service (default 6).")] = None,
+    buy_ahead: Annotated[int | None, typer.Option("--buy-ahead", help="Months of demand each purchase covers (default 12).")] = None,
     start: Annotated[str | None, typer.Option("--start", help="First forecast month, YYYY-MM (default: after the last sample, or this month).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Directory for report.md/html, charts and CSV (default ./capacity-report; none with --json unless given).")] = None,
     inventory: InventoryOpt = None,
@@ -71,7 +73,7 @@ def report(
 
     if history and prometheus:
         raise HatangError("give --history or --prometheus, not both")
-    if policy.lower() not in POLICIES:
+    if policy is not None and policy.lower() not in POLICIES:
         raise HatangError(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
     if drivers and no_drivers:
         raise HatangError("give --drivers or --no-drivers, not both")
@@ -79,7 +81,10 @@ def report(
         first = parse_month(start) if start else None
     except ValueError as exc:
         raise HatangError(f"--start: {exc}") from None
-    rules = Rules(ratio_limits=_ratios(ratio or []), policy=POLICIES[policy.lower()], service_life_years=service_life, lead_time_months=lead_time, buy_ahead_months=buy_ahead)
+    given = {"--policy": policy, "--service-life": service_life, "--lead-time": lead_time, "--buy-ahead": buy_ahead}
+    stated = frozenset({option for option, value in given.items() if value is not None} | {f"ratio:{cls}" for cls in _ratios(ratio or [], {})})
+    values = {"policy": POLICIES[policy.lower()] if policy else None, "service_life_years": service_life, "lead_time_months": lead_time, "buy_ahead_months": buy_ahead}
+    rules = Rules(ratio_limits=_ratios(ratio or []), stated=stated, **{k: v for k, v in values.items() if v is not None})
     inv = load(inventory, env)
     samples, source = None, None
     if prometheus:
@@ -149,6 +154,7 @@ def _backup_growth(inv: Inventory, clusters: list[str] | None) -> list["StoreGro
 def _print(result: CapacityReport) -> None:
     from hatang.cloud.capacity.months import month_str
     from hatang.cloud.capacity.figures import describe, ratios, vnd, when
+    from hatang.cloud.capacity.storage import AT_RISK
 
     print_table(
         f"Capacity from {month_str(result.start)}, {result.horizon_years} years",
@@ -163,7 +169,7 @@ def _print(result: CapacityReport) -> None:
         "When each resource runs out (today's hardware)",
         ["cluster", "resource", "rule", "limit", "need now", "headroom", "runs out"],
         [
-            (c.name, k.resource, k.rule, f"{k.limit:,.1f}", f"{k.need_first:,.1f}", f"{k.headroom_pct:.0f} %" if k.headroom_pct is not None else "—", when(k.runs_out, c.months))
+            (c.name, k.resource, k.rule, AT_RISK if k.at_risk else f"{k.limit:,.1f}", f"{k.need_first:,.1f}", f"{k.headroom_pct:.0f} %" if k.headroom_pct is not None else "—", when(k.runs_out, c.months))
             for c in result.clusters
             for k in sorted(c.checks, key=lambda k: (k.resource, k.level))
         ],
@@ -178,3 +184,8 @@ def _print(result: CapacityReport) -> None:
         ],
         caption=f"total {vnd(result.cost_vnd)}",
     )
+    for c in result.clusters:
+        for warning in c.warnings:
+            warn(f"{c.name}: {warning}")
+    if result.assumed:
+        out.print(f"{len(result.assumed)} value(s) not stated by the inputs are assumed: see the report's assumptions table")

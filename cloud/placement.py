@@ -3,9 +3,9 @@
 The rules, per node:
 - RAM is never overcommitted: the guests' memory fits in the node's RAM less a host
   reserve (10 % of RAM, at least 8 GiB, for the hypervisor, Ceph OSDs and the page cache);
-- vCPUs are overcommitted by service class at most: critical 2, standard 4, batch 8 vCPUs
-  per hardware thread. A guest of ``c`` vCPUs in a class of ratio ``r`` uses ``c / r``
-  threads, and a node's guests together use at most its threads;
+- vCPUs are overcommitted by service class at most as :mod:`hatang.cloud.vcpu` says
+  (per physical core, the capacity planner's rule too): a node's guests together take
+  at most its cores;
 - two members of one anti-affinity group never share a node;
 - a guest already placed stays where it is while that is valid (no needless moves);
   new guests go, largest memory first, to the valid online node with the most free RAM
@@ -23,9 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hatang.cloud.desired import DesiredVm
+from hatang.cloud.vcpu import cores_needed
 from hatang.inventory import model as m
 
-VCPU_PER_THREAD = {"critical": 2, "standard": 4, "batch": 8}
 RESERVE_FRACTION = 0.10
 RESERVE_MIN_MIB = 8 * 1024
 
@@ -34,7 +34,7 @@ RESERVE_MIN_MIB = 8 * 1024
 class NodeCapacity:
     name: str
     ram_mib: int
-    threads: int
+    cores: int
     online: bool = True
 
     @property
@@ -46,20 +46,20 @@ class NodeCapacity:
 class NodeLoad:
     capacity: NodeCapacity
     memory_mib: int = 0
-    threads: float = 0.0
+    cores: float = 0.0
     groups: set[str] = field(default_factory=set)
 
     def fits(self, vm: DesiredVm, *, keep_groups: bool = True) -> bool:
         return (
             self.capacity.online
             and self.memory_mib + vm.memory_mib <= self.capacity.usable_mib
-            and self.threads + thread_share(vm) <= self.capacity.threads + 1e-9
+            and self.cores + core_share(vm) <= self.capacity.cores + 1e-9
             and not (keep_groups and vm.anti_affinity and vm.anti_affinity in self.groups)
         )
 
     def add(self, vm: DesiredVm) -> None:
         self.memory_mib += vm.memory_mib
-        self.threads += thread_share(vm)
+        self.cores += core_share(vm)
         if vm.anti_affinity:
             self.groups.add(vm.anti_affinity)
 
@@ -76,13 +76,13 @@ class Placement:
     moves: dict[str, str] = field(default_factory=dict)  # guest name → why it moves
 
 
-def thread_share(vm: DesiredVm) -> float:
-    return vm.cores / VCPU_PER_THREAD[vm.service_class]
+def core_share(vm: DesiredVm) -> float:
+    return cores_needed({vm.service_class: vm.cores})
 
 
 def capacities(cluster: m.Cluster, online: dict[str, bool] | None = None) -> list[NodeCapacity]:
     return [
-        NodeCapacity(n.name, n.ram_gib * 1024, n.cores * n.threads_per_core, (online or {}).get(n.name, True))
+        NodeCapacity(n.name, n.ram_gib * 1024, n.cores, (online or {}).get(n.name, True))
         for n in cluster.nodes
     ]
 
@@ -142,7 +142,7 @@ def _check_failover(vms: list[DesiredVm], loads: dict[str, NodeLoad], result: Pl
         for name, load in loads.items():
             if name == lost:
                 continue
-            copy = NodeLoad(load.capacity, load.memory_mib, load.threads, set(load.groups))
+            copy = NodeLoad(load.capacity, load.memory_mib, load.cores, set(load.groups))
             survivors[name] = copy
         victims = sorted((by_name[n] for n, node in result.nodes.items() if node == lost and by_name[n].ha),
                          key=lambda v: (-v.memory_mib, v.name))

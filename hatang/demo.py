@@ -20,11 +20,11 @@ from pathlib import Path
 from hatang.console import err, out
 from hatang.errors import HatangError
 from hatang.lab.monitoring import PROMETHEUS_URL as PROMETHEUS
-from hatang.paths import state_path
+from hatang.paths import room_dir, state_path
 
 FAULT_LINK = ("dr-vinh-yen", "cpe-tich-son")
 #: The illustrative monthly history shipped with the capacity planner (the lab has no past).
-CAPACITY_HISTORY = Path(__file__).resolve().parent.parent / "cloud" / "capacity" / "examples" / "history.csv"
+CAPACITY_HISTORY = room_dir("cloud") / "capacity" / "examples" / "history.csv"
 
 
 @dataclass(frozen=True)
@@ -123,5 +123,5 @@ def run(size: str = "province") -> None:
     out.print(f"  availability report (HTML, CSV): {reports / 'sla'}")
     out.print(f"  capacity report (HTML, Markdown, CSV): {reports / 'capacity'}")
     out.print(f"  Prometheus: {PROMETHEUS}  (alerts: {PROMETHEUS}/alerts)")
-    out.print(f"  Grafana dashboards to import: {Path(__file__).resolve().parent.parent / 'monitoring' / 'dashboards'}")
+    out.print(f"  Grafana dashboards to import: {room_dir('monitoring') / 'dashboards'}")
     out.print("  the lab stays up for you to explore: 'hatang lab status'; 'make demo-down' removes it")

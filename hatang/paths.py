@@ -7,12 +7,25 @@ nothing generated, and no credential, is ever committed. ``HATANG_STATE_DIR`` mo
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 from hatang.errors import HatangError
 
+
+def room_dir(room: str) -> Path:
+    """The folder of ``hatang.<room>``: the top-level folder in a checkout, the package
+    folder in an installed wheel (found without importing the room)."""
+    spec = find_spec(f"hatang.{room}")
+    if spec is None or spec.origin is None:
+        raise HatangError(f"hatang.{room} is not installed: reinstall hatang")
+    return Path(spec.origin).resolve().parent
+
+
+DEFAULT_INVENTORY = room_dir("inventory")
+# The checkout, for development tools only (benchmarks writing docs/): an installed wheel
+# has no checkout, so nothing read at run time may be found through it (use room_dir).
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INVENTORY = REPO_ROOT / "inventory"
 
 
 def state_dir() -> Path:

@@ -212,24 +212,21 @@ def check_fit(inv: Inventory) -> Iterator[Problem]:
             usable = usable_storage_gb(cluster, storage)
             wanted = need.get(f"disk:{storage.name}", 0)
             if usable is not None and wanted > usable:
-                yield _at(inv, "datacenter.yaml", path, f"cluster {cluster.name}: storage {storage.name} needs {wanted:.0f} GB, usable {usable:.0f} GB")
+                why = f" ({storage.failure_domain}s too few for its copies: cannot re-replicate)" if usable == 0 else ""
+                yield _at(inv, "datacenter.yaml", path, f"cluster {cluster.name}: storage {storage.name} needs {wanted:.0f} GB, usable {usable:.0f} GB{why}")
         for (cluster_name, group), size in groups.items():
             if cluster_name == cluster.name and size > len(cluster.nodes):
                 yield _at(inv, "datacenter.yaml", path, f"anti-affinity group {group!r} has {size} members but cluster {cluster.name} has {len(cluster.nodes)} nodes")
 
 
 def usable_storage_gb(cluster: m.Cluster, storage: m.Storage) -> float | None:
-    """Usable capacity: raw ÷ replicas, kept below the near-full ratio. Local storage
-    counts the ``local`` disks of every node."""
-    if storage.type == "rbd":
-        raw = sum(d.size_gb * d.count for n in cluster.nodes for d in n.disks if d.role == "osd")
-    elif not storage.shared:
-        raw = sum(d.size_gb * d.count for n in cluster.nodes for d in n.disks if d.role == "local")
-    else:
-        raw = storage.raw_gb
-    if not raw:
-        return None
-    return raw / storage.replicas * storage.near_full_ratio
+    """Usable capacity with every node up, by the capacity planner's failure model (one
+    definition: Ceph copies in distinct failure domains, below the near-full ratio);
+    None when the storage has no disks."""
+    from hatang.cloud.capacity.storage import pool_capacity
+
+    pool = pool_capacity(storage, cluster.nodes)
+    return pool.usable_gb if pool.raw_gb else None
 
 
 CHECKS = (check_names, check_references, check_one_cpe_per_commune, check_addressing, check_fit)

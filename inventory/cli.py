@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import info, out, plain, print_json, print_table
+from hatang.console import info, out, plain, print_json, print_table, warn
 from hatang.errors import InventoryError, UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -33,10 +33,15 @@ def validate(inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, json: Js
             raise typer.Exit(exc.exit_code) from None
         raise
     summary = inv.summary()
+    from hatang.cloud.capacity.assumptions import inventory_defaults  # capacity planning's silent defaults
+
+    warnings = [a.warning() for a in inventory_defaults(inv)]
     if json:
-        print_json({"ok": True, **summary})
+        print_json({"ok": True, **summary, "warnings": warnings})
         return
-    out.print(f"[green]ok[/]: the {env} inventory of {plain(summary['province'])} is valid")
+    for warning in warnings:
+        warn(warning)
+    out.print(f"[green]ok[/]: the {env} inventory of {plain(summary['province'])} is valid" + (f" ({len(warnings)} warning(s): values left to defaults)" if warnings else ""))
     print_table(None, ["what", "count"], [(k, v if not isinstance(v, dict) else ", ".join(f"{r}={n}" for r, n in v.items())) for k, v in summary.items() if k not in ("environment", "province")])
 
 

@@ -306,7 +306,7 @@ class Inventory:
 
     def vms(self) -> list[m.Vm]:
         return [
-            m.Vm(name=name, service=s.name, service_class=s.service_class, cluster=s.cluster, spec=spec)
+            m.Vm(name=name, service=s.name, service_class=s.service_class, cluster=s.cluster, spec=spec, storage_sizing=s.storage_sizing)
             for _, s in self.services
             for spec in s.vms
             for name in spec.instance_names()

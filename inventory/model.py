@@ -135,15 +135,30 @@ class Node(Record):
     purchased: StrictInt | None = Field(default=None, description="year the server was bought")
 
 
+class ErasureCode(Record):
+    """An erasure-coded pool's profile: ``k`` data chunks and ``m`` coding chunks per object."""
+
+    k: StrictInt = Field(ge=1, le=16)
+    m: StrictInt = Field(ge=1, le=8)
+
+
 class Storage(Record):
     """A Proxmox storage. Ceph (``rbd``) capacity is the cluster's ``osd`` disks; other
-    shared storage states ``raw_gb``; ``local`` storage is per node."""
+    shared storage states ``raw_gb``; ``local`` storage is per node.
+
+    A Ceph pool keeps ``replicas`` copies (or, with ``erasure``, k+m chunks) of each
+    object in distinct ``failure_domain`` units (hosts, as Ceph's default CRUSH rule, or
+    single OSDs). Defaults the inventory leaves unstated are listed by the capacity
+    report and warned about by ``inventory validate``: ``model_fields_set`` tells them apart.
+    """
 
     name: Text
     type: Literal["rbd", "lvmthin", "zfspool", "dir", "nfs"]
     shared: bool = True
     raw_gb: StrictInt | None = Field(default=None, gt=0)
     replicas: StrictInt = Field(default=1, ge=1, le=5)
+    erasure: ErasureCode | None = None
+    failure_domain: Literal["host", "osd"] = "host"
     near_full_ratio: float = Field(default=0.85, gt=0, le=1)
     content: tuple[Literal["images", "rootdir", "backup", "iso", "vztmpl"], ...] = ("images", "rootdir")
 
@@ -209,6 +224,9 @@ class Service(Record):
     service_class: Literal["critical", "standard", "batch"] = Field(alias="class")
     cluster: Text
     vms: tuple[VmSpec, ...] = Field(min_length=1)
+    storage_sizing: Literal["used", "committed"] | None = Field(
+        default=None, description="size storage for the data stored or for the disks allocated (default: committed for critical services)"
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -238,6 +256,18 @@ class Vm(Record):
     service_class: str
     cluster: str
     spec: VmSpec
+    storage_sizing: Literal["used", "committed"] | None = None  # as its service states it
+
+    @property
+    def sizing(self) -> str:
+        return storage_sizing(self.service_class, self.storage_sizing)
+
+
+def storage_sizing(service_class: str, stated: str | None) -> str:
+    """How capacity planning sizes a service's storage when the service does not say:
+    for the disks allocated (``committed``) if it is critical, since its disks are
+    promised and a thin pool running full stops it; else for the data stored (``used``)."""
+    return stated or ("committed" if service_class == "critical" else "used")
 
 
 # --- credentials ------------------------------------------------------------------

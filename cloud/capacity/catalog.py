@@ -15,9 +15,7 @@ from pydantic import Field
 
 from hatang.cloud.capacity.inputs import InputModel, PlanInputError, fail, load_yaml_model
 from hatang.inventory import model as m
-from hatang.paths import REPO_ROOT
-
-EXAMPLES = REPO_ROOT / "cloud" / "capacity" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 DEFAULT_CATALOG = EXAMPLES / "catalog.yaml"
 
 

@@ -6,6 +6,8 @@ plus the planner's drivers.
   VMs are resized in step with their load, the allocated-to-used ratio stays as today).
 - Storage is thin-provisioned, so its demand is the data stored: the fitted trend of
   stored GB where the history has the pool, else the allocated disk size (as if thick).
+  The committed (allocated) and reserved sizes are carried beside it, unchanged but for
+  the drivers (:class:`.model.Demand`).
 - The drivers add their change since the base month (:mod:`.drivers`).
 """
 
@@ -43,7 +45,9 @@ def demand_series(allocated: Demand, trends: Trends, drivers: Drivers | None, cl
         for key, line in trends.lines.items():
             if key.startswith(STORAGE):
                 storage[key.removeprefix(STORAGE)] = line.at(month)
-        demand = Demand({c: v * grow[CPU](month) for c, v in allocated.vcpu.items()}, allocated.ram_gib * grow[RAM](month), storage)
+        demand = Demand(
+            {c: v * grow[CPU](month) for c, v in allocated.vcpu.items()}, allocated.ram_gib * grow[RAM](month), storage, allocated.committed_gb, allocated.reserved_gb
+        )
         result.append(demand + drivers.demand(cluster, base, month) if drivers else demand)
     return result
 

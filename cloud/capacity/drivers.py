@@ -123,7 +123,7 @@ def driver_demand(driver: Driver, start: Month, month: Month) -> Demand:
     delta = driver.quantity(month) - base
     accumulated = sum(driver.quantity(m) - base for m in range(start + 1, month + 1)) / 12
     storage = {pool: delta * c.gb_per_unit + accumulated * c.gb_per_unit_year for pool, c in driver.storage.items()}
-    return Demand({driver.service_class: delta * driver.per_unit.vcpu}, delta * driver.per_unit.ram_gib, storage)
+    return Demand.of_guests({driver.service_class: delta * driver.per_unit.vcpu}, delta * driver.per_unit.ram_gib, storage, m.storage_sizing(driver.service_class, None))
 
 
 def service_demand(service: NewService) -> Demand:
@@ -132,7 +132,7 @@ def service_demand(service: NewService) -> Demand:
     for vms in service.vms:
         for pool, size in vms.disks.items():
             storage[pool] = storage.get(pool, 0.0) + vms.count * size
-    return Demand({service.service_class: vcpu}, sum(v.count * v.memory_gib for v in service.vms), storage)
+    return Demand.of_guests({service.service_class: vcpu}, sum(v.count * v.memory_gib for v in service.vms), storage, m.storage_sizing(service.service_class, None))
 
 
 def load_drivers(path: Path, clusters: Mapping[str, m.Cluster]) -> Drivers:

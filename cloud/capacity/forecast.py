@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from hatang.cloud.capacity.months import Month
 
+EPSILON = 1e-9  # equal within rounding is still within the limit
+
 
 @dataclass(frozen=True)
 class Line:
@@ -55,6 +57,6 @@ def growth_factor(line: Line, base: Month) -> Callable[[Month], float]:
 def first_month_over(months: Sequence[Month], demand: Sequence[float], limit: Sequence[float]) -> Month | None:
     """The first month whose demand is above its limit (equal is still within), or None."""
     for month, need, have in zip(months, demand, limit, strict=True):
-        if need > have + 1e-9:
+        if need > have + EPSILON:
             return month
     return None

@@ -26,6 +26,7 @@ def report_dict(report: CapacityReport) -> dict[str, Any]:
         },
         "inputs": report.inputs,
         "assumptions": report.assumptions,
+        "assumed": [{"what": a.what, "value": a.value, "source": a.source, "state_at": a.state_at} for a in report.assumed],
         "drivers": {
             "drivers": [x.model_dump(mode="json", by_alias=True) for x in report.drivers.drivers],
             "new_services": [x.model_dump(mode="json", by_alias=True) for x in report.drivers.new_services],
@@ -42,6 +43,7 @@ def report_dict(report: CapacityReport) -> dict[str, Any]:
                     "ram_gib": c.capacity.ram_gib,
                     "storage_raw_gb": dict(c.capacity.storage_raw_gb),
                     "storage_usable_gb": dict(c.capacity.storage_usable_gb),
+                    "storage_at_risk": sorted(c.capacity.storage_at_risk),
                 },
                 "allocated": _allocation(c.allocated),
                 "live": _allocation(c.live) if c.live else None,
@@ -59,6 +61,7 @@ def report_dict(report: CapacityReport) -> dict[str, Any]:
                         "headroom_pct": k.headroom_pct,
                         "need_at_horizon": k.need_last,
                         "runs_out": month_str(k.runs_out) if k.runs_out is not None else None,
+                        "at_risk": k.at_risk,
                     }
                     for k in c.checks
                 ],
@@ -86,6 +89,7 @@ def report_dict(report: CapacityReport) -> dict[str, Any]:
                     "unresolved": [{"resource": s.resource, "month": month_str(s.month), "need": s.need, "limit": s.limit} for s in c.recommendation.unresolved],
                 },
                 "notes": c.notes,
+                "warnings": c.warnings,
             }
             for c in report.clusters
         ],
@@ -93,4 +97,5 @@ def report_dict(report: CapacityReport) -> dict[str, Any]:
 
 
 def _allocation(a: Any) -> dict[str, Any]:
-    return {"source": a.source, "vms": a.vms, "ha_vms": a.ha_vms, "vcpu": dict(a.demand.vcpu), "ram_gib": a.demand.ram_gib, "storage_gb": dict(a.demand.storage_gb), "not_in_inventory": list(a.unknown)}
+    return {"source": a.source, "vms": a.vms, "ha_vms": a.ha_vms, "vcpu": dict(a.demand.vcpu), "ram_gib": a.demand.ram_gib, "storage_gb": dict(a.demand.storage_gb),
+            "committed_gb": dict(a.demand.committed_gb), "reserved_gb": dict(a.demand.reserved_gb), "not_in_inventory": list(a.unknown)}

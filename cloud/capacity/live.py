@@ -12,9 +12,11 @@ CD-ROM drives are not disks; detached (``unused``) volumes still fill their stor
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from hatang.cloud.capacity.model import Allocation, Demand
+from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 
 DISK_KEY = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate|rootfs|mp|unused)\d*$")
@@ -36,25 +38,25 @@ def volume(key: str, value: str) -> tuple[str, float] | None:
     return first.split(":", 1)[0], size
 
 
-def allocation_from_guests(guests: list[tuple[Any, dict[str, Any]]], classes: dict[str, str]) -> Allocation:
-    """The allocation of ``(guest, config)`` pairs (guests as :mod:`hatang.cloud.observed` reads them)."""
-    vcpu: dict[str, float] = {}
-    storage: dict[str, float] = {}
-    ram_mib = ha = 0
+def allocation_from_guests(guests: list[tuple[Any, dict[str, Any]]], known: Mapping[str, m.Vm]) -> Allocation:
+    """The allocation of ``(guest, config)`` pairs (guests as :mod:`hatang.cloud.observed`
+    reads them); ``known`` gives the class and storage sizing of the inventory's VMs."""
+    total = Demand()
+    ha = 0
     unknown = []
     for guest, config in guests:
-        cls = classes.get(guest.name)
-        if cls is None:
+        vm = known.get(guest.name)
+        if vm is None:
             unknown.append(guest.name or str(guest.vmid))
-        cls = cls or DEFAULT_CLASS
-        vcpu[cls] = vcpu.get(cls, 0.0) + guest.cores
-        ram_mib += guest.memory_mib
-        ha += guest.hastate is not None
+        cls = vm.service_class if vm else DEFAULT_CLASS
+        disks: dict[str, float] = {}
         for key, value in config.items():
             found = volume(key, value)
             if found:
-                storage[found[0]] = storage.get(found[0], 0.0) + found[1]
-    return Allocation("live", len(guests), ha, Demand(vcpu, ram_mib / 1024, storage), tuple(sorted(unknown)))
+                disks[found[0]] = disks.get(found[0], 0.0) + found[1]
+        ha += guest.hastate is not None
+        total = total + Demand.of_guests({cls: guest.cores}, guest.memory_mib / 1024, disks, vm.sizing if vm else m.storage_sizing(cls, None))
+    return Allocation("live", len(guests), ha, total, tuple(sorted(unknown)))
 
 
 def live_allocation(inv: Inventory, cluster: str) -> Allocation:
@@ -65,5 +67,4 @@ def live_allocation(inv: Inventory, cluster: str) -> Allocation:
     pve = Pve.open(inv, cluster)
     view = read_cluster(pve, wanted_names=set(), ct_template_storage=None)
     guests = [(g, pve.get(f"{g.path}/config")) for g in view.guests if not g.template]
-    classes = {vm.name: vm.service_class for vm in inv.vms() if vm.cluster == cluster}
-    return allocation_from_guests(guests, classes)
+    return allocation_from_guests(guests, {vm.name: vm for vm in inv.vms() if vm.cluster == cluster})

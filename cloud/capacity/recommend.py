@@ -3,7 +3,7 @@ spec when the policy's rule would break, and price it.
 
 The walk is month by month over the forecast, on the cluster as it will be. Nodes that
 reach the end of their life that month leave. When the cluster is then below its
-minimum size (the policy + 1, the Ceph replica count, the largest anti-affinity group)
+minimum size (the policy + 1, each Ceph pool's copies + policy, the largest anti-affinity group)
 or the policy's rule breaks that month, nodes of the spec are bought, one at a time,
 until the rule holds over the buy-ahead window (a year by default: one purchase a
 year, not one a month). New nodes
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hatang.cloud.capacity.catalog import NodeSpec
+from hatang.cloud.capacity.forecast import EPSILON
 from hatang.cloud.capacity.months import Month, year_of
 from hatang.cloud.capacity.rules import LEVELS, Rules, limits
 from hatang.inventory import model as m
 
 MAX_NODES_A_MONTH = 32
-EPSILON = 1e-9
 Kind = Literal["replace", "retire", "add"]
 
 

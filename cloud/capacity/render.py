@@ -11,12 +11,14 @@ from hatang.cloud.capacity import document as d
 from hatang.cloud.capacity.charts import headroom_chart, utilisation_chart
 from hatang.cloud.capacity.figures import billions, coefficients, describe, min_headroom_after, num, ratios, unit, vnd, when
 from hatang.cloud.capacity.history import STORAGE
-from hatang.cloud.capacity.model import SERVICE_CLASSES, osd_gb, required_cores
 from hatang.cloud.capacity.months import month_str
 from hatang.escaping import markdown
 from hatang.cloud.capacity.recommend import past_life
+from hatang.cloud.capacity.storage import AT_RISK, osd_gb
 from hatang.cloud.capacity.rules import LEVELS, rule_lines
 from hatang.cloud.capacity.tables import CSV_FILES, csv_tables, csv_text
+from hatang.cloud.vcpu import SERVICE_CLASSES, cores_needed
+from hatang.inventory import model as m
 
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport, ClusterReport
@@ -40,11 +42,15 @@ def blocks(report: CapacityReport, charts: dict[str, Path]) -> list[d.Block]:
         d.Table(["Cụm / cluster", f"cạn đầu tiên theo {LEVELS[policy]}, phần cứng hiện tại / first to run out under {LEVELS[policy]}, today's hardware", "khuyến nghị / recommendation", "chi phí / cost"], [_summary_row(c, policy) for c in report.clusters], numeric_from=3),
         d.Para(f"**Tổng chi phí ước tính / total rough cost: {vnd(report.cost_vnd)} ({billions(report.cost_vnd)})** (đặt hàng theo năm / orders by year below)."),
         d.Table(["Năm / year", "chi phí / cost (VND)", ""], [(y, vnd(v), billions(v)) for y, v in report.budget_by_year().items()] or [("—", vnd(0), "")]),
+        *_warning_blocks(report),
         d.Image(charts["headroom"], "Dư địa hiện tại theo cụm / headroom today per cluster"),
         d.Heading(2, "2. Quy tắc dự phòng / Headroom rules"),
         d.Bullets([f"{vi} — {en}" for vi, en in rule_lines(report.rules)]),
         d.Heading(2, "3. Giả định và dữ liệu đầu vào / Assumptions and inputs"),
         d.Bullets(report.assumptions),
+        d.Para("Giá trị mặc định không được khai báo / every value the report uses that its inputs do not state:"),
+        d.Table(["giả định / assumption", "giá trị / value", "nguồn / source", "khai báo tại / state it at"],
+                [(a.what, a.value, a.source, a.state_at) for a in report.assumed] or [("—", "", "every value is stated", "")], numeric_from=4),
         d.Table(["Đầu vào / input", "nguồn / source"], list(report.inputs.items()), numeric_from=2),
         *_driver_blocks(report),
     ]
@@ -82,6 +88,12 @@ def _driver_blocks(report: CapacityReport) -> list[d.Block]:
     return out
 
 
+def _warning_blocks(report: CapacityReport) -> list[d.Block]:
+    """Storage a planner must not miss: pools that cannot re-replicate, disks committed beyond usable."""
+    found = [f"**{c.name}** {w}" for c in report.clusters for w in c.warnings]
+    return [d.Heading(3, "Cảnh báo / Warnings"), d.Bullets(found)] if found else []
+
+
 def _summary_row(c: ClusterReport, policy: int) -> tuple[str, str, str, str]:
     first = min((k for k in c.checks if k.level == policy and k.runs_out is not None), key=lambda k: k.runs_out, default=None)
     runs_out = f"{first.resource} {when(first.runs_out, c.months)}" if first else f"none within {len(c.months) // 12} years"
@@ -103,14 +115,17 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
         ("vCPU " + cls, num(demand.vcpu.get(cls, 0)), f"≤ {rules.ratio_limits[cls]:g}", num(demand.vcpu.get(cls, 0) / rules.ratio_limits[cls], 1))
         for cls in SERVICE_CLASSES
     ]
-    alloc_rows.append(("vCPU (all)", num(demand.total_vcpu), f"{ratio['all']:.2f} vCPU/core today", num(required_cores(demand.vcpu, rules.ratio_limits), 1)))
+    alloc_rows.append(("vCPU (all)", num(demand.total_vcpu), f"{ratio['all']:.2f} vCPU/core today", num(cores_needed(demand.vcpu, rules.ratio_limits), 1)))
     storage_rows = [
-        (s.name, s.type, s.replicas, f"{s.near_full_ratio:g}", num(c.capacity.storage_raw_gb[s.name]), num(c.capacity.storage_usable_gb[s.name]),
-         num(c.baseline.demand.storage_gb.get(s.name, 0)), num(c.history.values[STORAGE + s.name][-1]) if c.history and STORAGE + s.name in c.history.values else "—")
+        (s.name, s.type, _copies(s), f"{s.near_full_ratio:g}", num(c.capacity.storage_raw_gb[s.name]),
+         *(AT_RISK if k.at_risk else num(k.limit) for k in (c.check(f"storage:{s.name}", lv) for lv in LEVELS)),
+         num(c.history.values[STORAGE + s.name][-1]) if c.history and STORAGE + s.name in c.history.values else "—",
+         num(demand.committed_gb.get(s.name, 0)), num(demand.reserved_gb.get(s.name, 0)))
         for s in c.cluster.storage
     ]
     outlook_rows = [
-        (k.resource, k.rule, num(k.limit, 1), num(k.need_first, 1), f"{k.headroom_pct:.0f} %" if k.headroom_pct is not None else "—", num(k.need_last, 1), when(k.runs_out, c.months))
+        (k.resource, k.rule, AT_RISK if k.at_risk else num(k.limit, 1), num(k.need_first, 1), f"{k.headroom_pct:.0f} %" if k.headroom_pct is not None else "—",
+         num(k.need_last, 1), when(k.runs_out, c.months))
         for k in sorted(c.checks, key=lambda k: (k.resource, k.level))
     ]
     rec = c.recommendation
@@ -125,8 +140,13 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
             f"RAM cấp phát / allocated **{num(demand.ram_gib)} GiB** of {num(c.capacity.ram_gib)} GiB."
         ),
         d.Table(["vCPU", "cấp phát / allocated", "giới hạn tỷ lệ / ratio limit", "lõi cần / cores needed"], alloc_rows),
-        d.Table(["pool", "type", "replicas", "near-full", "raw GB", "usable GB", "allocated GB", "stored GB (last month)"], storage_rows, numeric_from=2),
+        d.Para("Dùng thực tế và đã cấp phát / used (data stored) beside committed (disk sizes allocated, thin-provisioned); "
+               "reserved = committed disks of services sized for their disks."),
+        d.Table(["pool", "type", "copies", "near-full", "raw GB", *(f"usable {v} GB" for v in LEVELS.values()), "used GB (last month)", "committed GB", "reserved GB"],
+                storage_rows, numeric_from=2),
     ]
+    if c.warnings:
+        out.append(d.Bullets([f"**{w}**" for w in c.warnings]))
     if c.history:
         used = c.history.values
         out.append(d.Para(
@@ -164,6 +184,12 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
     if c.notes:
         out.append(d.Bullets(c.notes))
     return out
+
+
+def _copies(storage: m.Storage) -> str:
+    if storage.erasure:
+        return f"EC {storage.erasure.k}+{storage.erasure.m} per {storage.failure_domain}"
+    return f"{storage.replicas} per {storage.failure_domain}" if storage.type == "rbd" else str(storage.replicas)
 
 
 def _live_rows(c: ClusterReport) -> list[tuple[str, str, str]]:

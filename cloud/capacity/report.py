@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from hatang.cloud.capacity.assumptions import Assumption, inventory_defaults
 from hatang.cloud.capacity.catalog import Catalog, load_catalog
 from hatang.cloud.capacity.demand import Trends, demand_series
 from hatang.cloud.capacity.drivers import Drivers, load_drivers
 from hatang.cloud.capacity.history import History, Series, read_history
 from hatang.cloud.capacity.model import Allocation, Capacity, Demand, allocation_from_vms, capacity
 from hatang.cloud.capacity.months import Month, current_month, month_str
-from hatang.cloud.capacity.outlook import Check, outlook
+from hatang.cloud.capacity.outlook import Check, outlook, storage_warnings
 from hatang.cloud.capacity.recommend import Recommendation, recommend
 from hatang.cloud.capacity.rules import LEVELS, Rules, minimum_nodes, needs
 from hatang.errors import HatangError
@@ -42,6 +43,7 @@ class ClusterReport:
     checks: list[Check]
     recommendation: Recommendation
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # storage at risk or over-committed, today
 
     @property
     def baseline(self) -> Allocation:
@@ -62,6 +64,7 @@ class CapacityReport:
     clusters: list[ClusterReport]
     assumptions: list[str]
     drivers: Drivers | None = None
+    assumed: list[Assumption] = field(default_factory=list)  # each default the inputs do not state
 
     @property
     def cost_vnd(self) -> int:
@@ -124,7 +127,8 @@ def build_report(
         "catalogue": str(catalog.path),
         "allocation": "live cluster (Proxmox API)" if live else "inventory (services.yaml)",
     }
-    return CapacityReport(datetime.now(timezone.utc), start, horizon_years, rules, inputs, reports, assumptions(rules, start), drivers)
+    assumed = [*inventory_defaults(inv, {c.name for c in chosen}), *rules.assumed()]
+    return CapacityReport(datetime.now(timezone.utc), start, horizon_years, rules, inputs, reports, assumptions(rules, start), drivers, assumed)
 
 
 def _choose_clusters(inv: Inventory, names: Sequence[str] | None) -> list[m.Cluster]:
@@ -188,6 +192,7 @@ def _cluster_report(
         demand=demand,
         needs=wanted,
         checks=outlook(cluster, months, wanted),
+        warnings=storage_warnings(cluster, base.demand),
         recommendation=recommend(cluster, months, wanted, rules, catalog.spec_for(cluster.name, node_spec), minimum_nodes(cluster, vms, rules.policy)),
         notes=notes,
     )
@@ -200,12 +205,13 @@ def assumptions(rules: Rules, start: Month) -> list[str]:
         f"The forecast starts {month_str(start)}; the month before is the base (today's allocation and trend level).",
         "Trend: an ordinary least-squares straight line through the monthly samples of each resource, extrapolated.",
         "vCPU and RAM demand = today's allocation × (trend at the month ÷ trend at the base month): VMs are resized as their measured use grows.",
-        "Storage demand = the trend of data stored (before replication); a pool without history counts its allocated disks as if thick-provisioned.",
+        "Storage demand = the trend of data stored (before replication); a pool without history counts its allocated disks as if thick-provisioned. "
+        "Services sized 'committed' need at least their allocated disks; the committed size stays as allocated, plus the drivers.",
         "Demand drivers add only their change since the base month, with the coefficients stated in the drivers file.",
         "New services count their full VM sizes from their start month, disks as if full.",
         "Capacity is aggregate per cluster (no bin-packing of VMs onto nodes); each VM fits a node (checked by 'hatang inventory validate').",
         f"Servers leave service in January of their purchase year + {rules.service_life_years}. Nodes of the chosen spec are bought "
-        f"when the cluster would fall below its minimum size (policy + 1, Ceph replicas, largest anti-affinity group) or {policy} "
+        f"when the cluster would fall below its minimum size (policy + 1, Ceph copies + policy with hosts as failure domains, largest anti-affinity group) or {policy} "
         f"would break within {rules.buy_ahead_months} months; orders go out {rules.lead_time_months} months before.",
         "Exhaustion dates are for today's hardware kept as is; the recommendation shows the hardware that avoids them.",
         "Prices are the planner's catalogue, in VND, per node installed; no discount, tax or support renewals beyond it.",

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from hatang.cloud.capacity.figures import ratios
 from hatang.cloud.capacity.history import history_table
-from hatang.cloud.capacity.model import SERVICE_CLASSES
 from hatang.cloud.capacity.months import month_str
 from hatang.cloud.capacity.rules import LEVELS, limits
+from hatang.cloud.vcpu import SERVICE_CLASSES
 
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport
@@ -26,13 +26,15 @@ def csv_tables(report: CapacityReport) -> dict[str, tuple[list[str], list[list[A
               *(c.baseline.demand.vcpu.get(cls, 0) for cls in SERVICE_CLASSES), round(ratios(c)["all"], 3), c.baseline.demand.ram_gib, c.baseline.source] for c in report.clusters],
         ),
         "storage.csv": (
-            ["cluster", "pool", "type", "replicas", "near_full_ratio", "raw_gb", "usable_gb", "allocated_gb"],
-            [[c.name, s.name, s.type, s.replicas, s.near_full_ratio, c.capacity.storage_raw_gb[s.name], round(c.capacity.storage_usable_gb[s.name], 1), c.baseline.demand.storage_gb.get(s.name, 0)]
+            ["cluster", "pool", "type", "replicas", "erasure", "failure_domain", "near_full_ratio", "raw_gb", "usable_gb", "usable_n1_gb", "at_risk_n1", "committed_gb", "reserved_gb"],
+            [[c.name, s.name, s.type, s.replicas, f"{s.erasure.k}+{s.erasure.m}" if s.erasure else "", s.failure_domain, s.near_full_ratio,
+              c.capacity.storage_raw_gb[s.name], round(c.capacity.storage_usable_gb[s.name], 1), round(c.check(f"storage:{s.name}", 1).limit, 1),
+              c.check(f"storage:{s.name}", 1).at_risk, c.baseline.demand.committed_gb.get(s.name, 0), c.baseline.demand.reserved_gb.get(s.name, 0)]
              for c in report.clusters for s in c.cluster.storage],
         ),
         "outlook.csv": (
-            ["cluster", "resource", "rule", "limit", "need_now", "headroom", "need_at_horizon", "runs_out"],
-            [[c.name, k.resource, k.rule, round(k.limit, 2), round(k.need_first, 2), round(k.headroom, 2), round(k.need_last, 2), month_str(k.runs_out) if k.runs_out is not None else ""]
+            ["cluster", "resource", "rule", "limit", "need_now", "headroom", "need_at_horizon", "runs_out", "at_risk"],
+            [[c.name, k.resource, k.rule, round(k.limit, 2), round(k.need_first, 2), round(k.headroom, 2), round(k.need_last, 2), month_str(k.runs_out) if k.runs_out is not None else "", k.at_risk]
              for c in report.clusters for k in c.checks],
         ),
         "forecast.csv": (

@@ -15,13 +15,14 @@ def node(name: str, cores: int, ram: int, osd_gb: int, purchased: int | None = N
     return m.Node(name=name, cores=cores, ram_gib=ram, purchased=purchased, disks=(m.Disk(role="osd", kind="ssd", size_gb=osd_gb, count=2),))
 
 
-def small_cluster() -> m.Cluster:
+def small_cluster(domain: str = "osd") -> m.Cluster:
     """a, b: 16 cores, 128 GiB, 2 × 1000 GB OSD; c: 24 cores, 192 GiB, 2 × 2000 GB OSD.
-    One Ceph pool, 3 replicas, near-full 0.8."""
+    One Ceph pool, 3 replicas with OSDs as failure domains (so it survives a host loss
+    and the figures below stay raw ÷ 3), near-full 0.8; ``domain="host"`` for Ceph's default."""
     return m.Cluster(
         name="small",
         nodes=(node("a", 16, 128, 1000), node("b", 16, 128, 1000), node("c", 24, 192, 2000)),
-        storage=(m.Storage(name="ceph", type="rbd", replicas=3, near_full_ratio=0.8),),
+        storage=(m.Storage(name="ceph", type="rbd", replicas=3, failure_domain=domain, near_full_ratio=0.8),),
     )
 
 

@@ -8,7 +8,8 @@ from hatang.cloud.capacity.catalog import NodeSpec, Spec
 from hatang.cloud.capacity.demand import Trends, demand_series
 from hatang.cloud.capacity.forecast import fit_line, first_month_over
 from hatang.cloud.capacity.history import Series
-from hatang.cloud.capacity.model import allocation_from_vms, capacity, required_cores, vcpu_ratio
+from hatang.cloud.capacity.model import allocation_from_vms, capacity, vcpu_ratio
+from hatang.cloud.vcpu import cores_needed
 from hatang.cloud.capacity.months import month_str, parse_month
 from hatang.cloud.capacity.outlook import outlook
 from hatang.cloud.capacity.recommend import recommend
@@ -22,19 +23,30 @@ BASE = parse_month("2026-04")
 
 def test_capacity_after_losing_the_largest_nodes() -> None:
     cluster = small_cluster()
-    # N: 16+16+24 = 56 cores, 112 threads, 128+128+192 = 448 GiB; OSD raw 2000+2000+4000 = 8000 GB,
-    # usable 8000 ÷ 3 replicas × 0.8 near-full = 2133.33 GB.
+    # N: 16+16+24 = 56 cores, 112 threads, 128+128+192 = 448 GiB; OSD raw 2000+2000+4000 = 8000 GB
+    # on six OSDs (4 × 1000, 2 × 2000), 3 replicas on distinct OSDs: no OSD holds more than a
+    # third of 8000, so usable = 8000 ÷ 3 × 0.8 near-full = 2133.33 GB.
     n = capacity(cluster)
     assert (n.cores, n.threads, n.ram_gib) == (56, 112, 448)
     assert n.storage_raw_gb["ceph"] == 8000
     assert n.storage_usable_gb["ceph"] == pytest.approx(8000 / 3 * 0.8)
-    # N+1 loses c (the largest by cores, RAM and OSD): 32 cores, 256 GiB, raw 4000 → 1066.67 usable.
+    # N+1 loses c (the largest by cores, RAM and OSD): 32 cores, 256 GiB, raw 4000 on 4 OSDs → 1066.67.
     n1 = capacity(cluster, 1)
     assert (n1.nodes, n1.cores, n1.ram_gib, n1.storage_raw_gb["ceph"]) == (2, 32, 256, 4000)
     assert n1.storage_usable_gb["ceph"] == pytest.approx(4000 / 3 * 0.8)
-    # N+2 loses c and one of a/b: 16 cores, 128 GiB, raw 2000 → 533.33 usable.
+    # N+2 loses c and one of a/b: 16 cores, 128 GiB; 2 OSDs left cannot hold 3 replicas.
     n2 = capacity(cluster, 2)
-    assert (n2.cores, n2.ram_gib, n2.storage_usable_gb["ceph"]) == (16, 128, pytest.approx(2000 / 3 * 0.8))
+    assert (n2.cores, n2.ram_gib, n2.storage_at_risk, n2.storage_usable_gb["ceph"]) == (16, 128, {"ceph"}, 0)
+
+
+def test_ceph_with_hosts_as_failure_domains() -> None:
+    n, n1, n2 = (capacity(small_cluster("host"), lost) for lost in (0, 1, 2))
+    # 3 replicas on 3 hosts: every host holds one copy of everything, so the smallest host
+    # (2000 GB) bounds the data, not 8000 ÷ 3 = 2667: usable 2000 × 0.8 near-full = 1600 GB.
+    assert n.storage_usable_gb["ceph"] == pytest.approx(2000 * 0.8) and not n.storage_at_risk
+    # N+1: 2 hosts cannot hold 3 replicas; N+2: 1 host. Raw disk is still counted.
+    assert (n1.storage_at_risk, n1.storage_usable_gb["ceph"], n1.storage_raw_gb["ceph"]) == ({"ceph"}, 0, 4000)
+    assert n2.storage_at_risk == {"ceph"}
 
 
 def test_allocation_and_ratios() -> None:
@@ -43,9 +55,9 @@ def test_allocation_and_ratios() -> None:
     assert dict(alloc.demand.vcpu) == {"critical": 16, "standard": 24, "batch": 16}
     assert vcpu_ratio(alloc.demand.total_vcpu, 56) == 1.0
     # cores needed under the class limits: 16 ÷ 2 + 24 ÷ 4 + 16 ÷ 8 = 8 + 6 + 2 = 16.
-    assert required_cores(alloc.demand.vcpu, Rules().ratio_limits) == 16
+    assert cores_needed(alloc.demand.vcpu, Rules().ratio_limits) == 16
     # with critical limited to 1 vCPU per core instead: 16 + 6 + 2 = 24.
-    assert required_cores(alloc.demand.vcpu, {"critical": 1, "standard": 4, "batch": 8}) == 24
+    assert cores_needed(alloc.demand.vcpu, {"critical": 1, "standard": 4, "batch": 8}) == 24
     # RAM 2 × 32 + 3 × 16 + 64 = 176 GiB; disk 2 × 100 + 3 × 50 + 200 = 550 GB; 5 of 6 VMs are HA.
     assert alloc.demand.ram_gib == 176
     assert alloc.demand.storage_gb == {"ceph": 550}
@@ -162,16 +174,17 @@ def test_recommendation_replaces_nodes_past_service_life() -> None:
 
 def test_old_nodes_are_replaced_by_fewer_bigger_ones() -> None:
     """Four old 16-core nodes all past their life; the new spec has 64 cores, 512 GiB,
-    2 × 4000 GB OSD. Needs: 16 cores, 176 GiB, 550 GB. The floor is 3 nodes; three new nodes
+    4 × 2000 GB OSD. Needs: 16 cores, 176 GiB, 550 GB. The floor is 3 nodes; three new nodes
     give under N+1 128 cores, 1024 GiB, 16000 ÷ 3 × 0.8 = 4266.7 GB: enough, so 4 become 3."""
     old = [m.Node(name=f"old-{i}", cores=16, ram_gib=128, purchased=2019, disks=(m.Disk(role="osd", kind="ssd", size_gb=1000, count=2),)) for i in range(4)]
     cluster = small_cluster().model_copy(update={"nodes": tuple(old)})
-    big = NodeSpec("big", Spec(model="big", cores=64, ram_gib=512, disks=(m.Disk(role="osd", kind="nvme", size_gb=4000, count=2),), price_vnd=1_000_000_000))
+    big = NodeSpec("big", Spec(model="big", cores=64, ram_gib=512, disks=(m.Disk(role="osd", kind="nvme", size_gb=2000, count=4),), price_vnd=1_000_000_000))
     need = [needs(allocation_from_vms(small_vms()).demand, Rules(), cluster)] * 12
     rec = recommend(cluster, list(range(BASE + 1, BASE + 13)), need, Rules(), big, min_nodes=3)
     assert [(a.kind, a.count, len(a.replaces)) for a in rec.actions] == [("replace", 3, 4)]
     assert rec.cost_vnd == 3_000_000_000
-    # with no floor beyond N+1 (2 nodes), two are enough: 64 cores and 512 GiB survive a loss
+    # with no floor beyond N+1 (2 nodes), two are enough: 64 cores and 512 GiB survive a loss,
+    # and the 4 OSDs of the survivor hold 3 replicas of 550 GB (min(8000 ÷ 3, 6000 ÷ 2, 4000) × 0.8)
     assert [(a.kind, a.count) for a in recommend(cluster, list(range(BASE + 1, BASE + 13)), need, Rules(), big).actions] == [("replace", 2)]
 
 

@@ -49,7 +49,7 @@ def test_json_matches_the_inventory_and_the_history(hatang) -> None:
             if rule == "N":  # losing nodes never gives more room
                 assert outlook[(resource, "N+1")]["limit"] <= o["limit"] and outlook[(resource, "N+2")]["limit"] <= outlook[(resource, "N+1")]["limit"]
     assert data["cost_vnd"] == sum(data["budget_by_year"].values())
-    assert {r["en"][:4] for r in data["rules"]["text"]} == {"RAM ", "vCPU", "N+1:", "Repl"}
+    assert {r["en"][:4] for r in data["rules"]["text"]} == {"RAM ", "vCPU", "N+1:", "Ceph", "Loca", "Thin"}
 
 
 def test_recommendation_keeps_n1_every_month(written: Path) -> None:

@@ -6,6 +6,7 @@ against the official schema at teardown (the contract holds in every scenario).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path

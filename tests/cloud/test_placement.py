@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from hatang.cloud.desired import DesiredVm, Nic
-from hatang.cloud.placement import NodeCapacity, place, thread_share
+from hatang.cloud.placement import NodeCapacity, core_share, place
 
 GIB = 1024
 
@@ -14,8 +14,8 @@ def vm(name: str, memory_gib: int, cores: int = 2, klass: str = "standard", grou
     return DesiredVm(name, "svc", klass, "c", "qemu", "tpl", cores, memory_gib * GIB, (("s", 10),), (Nic(110),), ha, group, "u", "k")
 
 
-def nodes(count: int, ram_gib: int = 64, threads: int = 16) -> list[NodeCapacity]:
-    return [NodeCapacity(f"n{i}", ram_gib * GIB, threads) for i in range(1, count + 1)]
+def nodes(count: int, ram_gib: int = 64, cores: int = 16) -> list[NodeCapacity]:
+    return [NodeCapacity(f"n{i}", ram_gib * GIB, cores) for i in range(1, count + 1)]
 
 
 def test_ram_is_never_overcommitted():
@@ -27,9 +27,9 @@ def test_ram_is_never_overcommitted():
 
 
 def test_vcpu_ratio_follows_the_service_class():
-    assert thread_share(vm("c", 1, cores=8, klass="critical")) == 4
-    assert thread_share(vm("b", 1, cores=8, klass="batch")) == 1
-    # 16 threads: four 8-vCPU critical guests (4 threads each) fill a node; a fifth does not fit
+    assert core_share(vm("c", 1, cores=8, klass="critical")) == 4
+    assert core_share(vm("b", 1, cores=8, klass="batch")) == 1
+    # 16 cores: four 8-vCPU critical guests (4 cores each) fill a node; a fifth does not fit
     result = place([vm(f"c{i}", 1, cores=8, klass="critical", ha=False) for i in range(5)], nodes(1), {})
     assert len(result.nodes) == 4 and result.problems
     batch = place([vm(f"b{i}", 1, cores=8, klass="batch", ha=False) for i in range(16)], nodes(1), {})
@@ -64,7 +64,7 @@ def test_failover_check_reports_ha_guests_that_cannot_restart():
 
 def test_placement_is_deterministic_whatever_the_input_order():
     guests = [vm(f"g{i:02d}", 2 + i % 7, cores=1 + i % 4, group=f"grp{i % 5}") for i in range(30)]
-    first = place(guests, nodes(4, ram_gib=256, threads=64), {})
+    first = place(guests, nodes(4, ram_gib=256, cores=64), {})
     shuffled = guests[:]
     random.Random(7).shuffle(shuffled)
-    assert place(shuffled, nodes(4, ram_gib=256, threads=64), {}).nodes == first.nodes
+    assert place(shuffled, nodes(4, ram_gib=256, cores=64), {}).nodes == first.nodes

@@ -6,7 +6,6 @@ confirmed, rolled back, refused, pending, or cut off."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -44,12 +43,9 @@ def vrp_commune(production, monkeypatch):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_golden_vrp_render(production, fake_secrets, role) -> None:
+def test_vrp_render_is_clean(production, fake_secrets, role) -> None:
+    """The golden comparison is test_render's; here: lint, no clear-text password, the driver's prerequisites."""
     rendered = Renderer(production).render(ROLES[role], Platform.huawei_vrp)
-    path = GOLDEN / f"huawei_vrp-{role}.cfg"
-    if os.environ.get("HATANG_UPDATE_GOLDEN"):
-        path.write_text(rendered.text, encoding="utf-8")
-    assert rendered.text == path.read_text(encoding="utf-8"), f"{path.name} differs: re-render with HATANG_UPDATE_GOLDEN=1 and review the diff"
     assert lint("huawei_vrp", rendered.text) == []
     assert "golden-admin-password" not in rendered.text and "golden-readonly-password" not in rendered.text
     assert prerequisites.missing("huawei_vrp", rendered.text) == []

@@ -11,10 +11,10 @@ import typer.main
 import yaml
 
 from hatang.cli import app
-from hatang.paths import REPO_ROOT
+from hatang.paths import room_dir
 from hatang.runbooks import catalog
 
-RULES = sorted((REPO_ROOT / "monitoring" / "rules").glob("*.yml"))
+RULES = sorted((room_dir("monitoring") / "rules").glob("*.yml"))
 SECTIONS = {
     "## Tiếng Việt": ["### Ý nghĩa", "### Nguyên nhân thường gặp", "### Chẩn đoán", "### Khắc phục", "### Khi nào báo lên"],
     "## English": ["### Meaning", "### Likely causes", "### Diagnosis", "### Remediation", "### When to escalate"],
