@@ -62,7 +62,13 @@ def _junos(lines: list[str]) -> list[str]:
 
 
 def lint(platform: str, text: str) -> list[str]:
-    """Problems found in ``text`` rendered for ``platform`` (empty when clean)."""
+    """Problems found in ``text`` rendered for ``platform`` (empty when clean): the
+    per-line rules, then every line no template of the platform produces."""
+    return rule_problems(platform, text) + stray_lines(platform, text)
+
+
+def rule_problems(platform: str, text: str) -> list[str]:
+    """What the per-line rules find in ``text`` (leftovers, ASCII, ACLs, Junos syntax)."""
     lines = text.splitlines()
     problems = _common(lines)
     if platform == "junos":
@@ -73,4 +79,4 @@ def lint(platform: str, text: str) -> list[str]:
         problems += _cisco_like([l for l in lines if l != "#"], ascii_only=True)
     elif platform == "frr":
         problems += _cisco_like([l for l in lines if not l.startswith("!")], ascii_only=False)
-    return problems + stray_lines(platform, text)
+    return problems

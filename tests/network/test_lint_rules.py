@@ -1,9 +1,9 @@
-"""Lint's rules one by one, and the diff summary, on small hand-written texts."""
+"""Lint's rules one by one (the structural check has its own tests in test_escape.py), and the diff summary, on small hand-written texts."""
 
 from __future__ import annotations
 
 from hatang.network.diff import coloured, compare, summary
-from hatang.network.lint import lint
+from hatang.network.lint import rule_problems as lint
 
 
 def test_ios_wants_ascii_eos_and_frr_do_not_care() -> None:
@@ -61,7 +61,9 @@ def test_cisco_like_rules_on_eos_and_frr() -> None:
     # FRR's '!' lines are comments: an ACL named there is not a use; outside, it is
     assert lint("frr", "! ip access-group MGMT-IN in\n") == []
     assert lint("frr", "ip access-group MGMT-IN in\n") == ["line 1: access list MGMT-IN is used but not defined"]
-    assert lint("huawei_vrp", "interface a\ninterface a\n") == []  # no rules of its own yet: the common ones only
+    # VRP is Cisco-like, ASCII only, with '#' as its section separator
+    assert lint("huawei_vrp", "interface a\n#\ninterface a\n#\n") == ["interface a configured 2 times"]
+    assert lint("huawei_vrp", "sysname ả\n") == ["line 1: non-ASCII text"]
 
 
 def test_coloured_keeps_the_lines() -> None:
