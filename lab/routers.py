@@ -23,6 +23,7 @@ from hatang.lab import faults, netbuild, routerd, users
 from hatang.lab.context import LabContext
 from hatang.lab.processes import Process, is_alive, proc_starttime, terminate
 from hatang.lab.topology import MGMT_BRIDGE, Topology, build
+from hatang.network.render import Renderer
 
 name = "routers"
 requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.preflight.REQUIRES
@@ -54,10 +55,11 @@ def up(ctx: LabContext) -> None:
     cli.write_text(routerd.ROUTER_CLI)
     cli.chmod(0o755)
     specs = []
+    renderer = Renderer(ctx.inventory)
     for router in topo.routers:
         base = ctx.path("routers", router.name)
         (base / "log").mkdir(exist_ok=True)
-        routerd.write_frr(router.name)
+        routerd.write_frr(router.name, day0_config(renderer, router.name))
         sshd_conf, snmpd_conf = base / "sshd_config", base / "snmpd.conf"
         persistent = base / "snmp"
         persistent.mkdir(exist_ok=True)
@@ -85,6 +87,12 @@ def up(ctx: LabContext) -> None:
     restarted = [p for p in started if before.get(p.name) != p]
     _wait_ready(ctx, topo)
     _reload_saved_config(topo, restarted, rebuilt)
+
+
+def day0_config(renderer: Renderer, router: str) -> str:
+    """FRR's configuration as the router arrives: the provider's bootstrap (loopback,
+    uplink and OSPF on them: reachable in band once its uplink peer is configured)."""
+    return "frr version 8.4.4\n" + renderer.render(router, day0=True).text
 
 
 def _spawn(ctx: LabContext, specs: list, tick) -> list[Process]:
@@ -132,11 +140,10 @@ def _reload_saved_config(topo: Topology, restarted: list[Process], rebuilt: list
 def _ready(router, procs: dict[str, Process]) -> list[str]:
     """What of one router is not ready yet (empty when all is)."""
     waiting = [d for d in routerd.ROUTING_DAEMONS if not routerd.frr_socket(router.name, d).exists()]
-    snmpd = procs.get(routerd.process_name(router.name, "snmpd"))
-    if snmpd is None or not _udp_bound(snmpd.pid, 161):
-        waiting.append("snmpd")
-    if not tcp_open(str(router.mgmt.ip), 22, 0.5):
-        waiting.append("sshd")
+    for daemon, proto, port in (("snmpd", "udp", 161), ("sshd", "tcp", 22)):
+        process = procs.get(routerd.process_name(router.name, daemon))
+        if process is None or not _bound(process.pid, proto, port):
+            waiting.append(daemon)
     return waiting
 
 
@@ -166,13 +173,16 @@ def _wait_ready(ctx: LabContext, topo: Topology) -> None:
             time.sleep(0.2)
 
 
-def _udp_bound(pid: int, port: int) -> bool:
-    """Whether a UDP socket on ``port`` is bound in the network namespace of ``pid``."""
+def _bound(pid: int, proto: str, port: int) -> bool:
+    """Whether a ``proto`` (udp, tcp) socket is bound (TCP: listening) on ``port`` in the
+    network namespace of ``pid``. Read from /proc, not by connecting: an in-band router
+    is not reachable before the routers on its way are configured."""
     try:
-        lines = Path(f"/proc/{pid}/net/udp").read_text().splitlines()[1:]
+        lines = Path(f"/proc/{pid}/net/{proto}").read_text().splitlines()[1:]
     except OSError:
         return False
-    return any(line.split()[1].endswith(f":{port:04X}") for line in lines)
+    listening = "0A" if proto == "tcp" else None
+    return any((f := line.split())[1].endswith(f":{port:04X}") and (listening is None or f[3] == listening) for line in lines)
 
 
 def tcp_open(host: str, port: int, timeout: float) -> bool:
@@ -240,7 +250,7 @@ def status(ctx: LabContext) -> list[dict]:
             "daemons": daemons,
             "ping": ping(address),
             "ssh": tcp_open(address, 22, 1.0),
-            "power": "off (killed)" if router.name in state.killed else "on",
+            "power": "off (killed)" if router.name in state.killed else "frozen" if router.name in state.frozen else "on",
         }
 
     with ThreadPoolExecutor(PROBE_WORKERS) as pool:

@@ -267,6 +267,13 @@ class IntentBuilder:
         }
 
 
+def bootstrap(intent: dict[str, Any]) -> dict[str, Any]:
+    """The intent of a router as the provider ships it (day 0): its loopback, its uplink
+    and OSPF on them — just enough to be reached in band through its uplink peer, as a
+    real router arrives; the push brings the rest."""
+    return {**intent, "interfaces": [i for i in intent["interfaces"] if i["kind"] == "uplink"]}
+
+
 def build_intent(inv: Inventory, name: str, resolve: SecretResolver | None = None) -> dict[str, Any]:
     """The intent of one device (see :class:`IntentBuilder` to build many)."""
     return IntentBuilder(inv, resolve).build(name)
