@@ -30,7 +30,7 @@ requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.prefli
 
 READY_TIMEOUT_S = 60.0
 PROBE_WORKERS = 32
-KEYGEN_WORKERS = 8
+KEYGEN_WORKERS = 8  # also vtysh boots: each waits mostly on its own start
 
 
 def topology(ctx: LabContext) -> Topology:
@@ -44,7 +44,7 @@ def up(ctx: LabContext) -> None:
     topo = topology(ctx)
     state = faults.read(ctx)
     with progress("routers: network", 1) as tick:
-        rebuilt = netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
+        netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
         tick()
     secrets = ctx.secrets
     users.ensure(secrets, ctx.path("home"))
@@ -86,7 +86,7 @@ def up(ctx: LabContext) -> None:
         started += _spawn(ctx, zebra_first[zebras:], tick)
     restarted = [p for p in started if before.get(p.name) != p]
     _wait_ready(ctx, topo)
-    _reload_saved_config(topo, restarted, rebuilt)
+    _boot_config(restarted)
 
 
 def day0_config(renderer: Renderer, router: str) -> str:
@@ -129,12 +129,13 @@ def _host_keys(directory: Path) -> list[Path]:
     return keys
 
 
-def _reload_saved_config(topo: Topology, restarted: list[Process], rebuilt: list[str]) -> None:
-    """A repaired router whose routing daemons were restarted gets its saved config back
-    (what ``write memory`` left in /etc/frr/<router>/frr.conf), as after a reboot."""
-    routers = {p.name.split(":")[1] for p in restarted if p.name.rsplit(":", 1)[1] in routerd.ROUTING_DAEMONS}
-    for router in sorted(routers - set(rebuilt)):
-        subprocess.run(["vtysh", "-N", router, "-b"], capture_output=True)
+def _boot_config(restarted: list[Process]) -> None:
+    """Every router whose routing daemons were (re)started loads its saved config (the
+    day-0 bootstrap, or what ``write memory`` left in /etc/frr/<router>/frr.conf), as a
+    router does when it boots: FRR's daemons started one by one do not read it."""
+    routers = sorted({p.name.split(":")[1] for p in restarted if p.name.rsplit(":", 1)[1] in routerd.ROUTING_DAEMONS})
+    with ThreadPoolExecutor(max_workers=KEYGEN_WORKERS) as pool:
+        list(pool.map(lambda router: subprocess.run(["vtysh", "-N", router, "-b"], capture_output=True, timeout=60), routers))
 
 
 def _ready(router, procs: dict[str, Process]) -> list[str]:

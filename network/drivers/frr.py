@@ -111,6 +111,13 @@ class FRRDriver(NetworkDriver):
                 session.close()
         self._vtysh_session = self._admin_session = None
 
+    def abort(self) -> None:
+        """Drop both logins from any thread (a push's step outlived its bound): whatever
+        waits on the router fails at once. The driver must still be closed."""
+        for session in (self._vtysh_session, self._admin_session):
+            if session is not None:
+                session.abort()
+
     def is_alive(self) -> dict[str, bool]:
         sessions = [s for s in (self._vtysh_session, self._admin_session) if s is not None]
         return {"is_alive": bool(sessions) and all(s.alive for s in sessions)}
