@@ -27,6 +27,10 @@ STEP_TIMEOUT_S = 30.0
 CHECK_MARGIN_S = 30.0
 #: Between two attempts to reach a router whose management path is still converging.
 PATH_POLL_S = 0.5
+#: Opening one SSH login, at worst: TCP connect, banner, authentication, each bounded by
+#: the driver's SSH timeout (15 s). A frozen router costs one of them: its kernel still
+#: completes the handshake and then no banner comes.
+SSH_OPEN_S = 45.0
 
 
 class StepTimeout(ConnectionClosedException):
@@ -91,3 +95,14 @@ def open_bounded(open_driver: Callable[[Inventory, str], NetworkDriver], inv: In
             if time.monotonic() + PATH_POLL_S >= deadline:
                 raise
             time.sleep(PATH_POLL_S)
+
+
+def push_bound_s(check_timeout_s: float, revert_in: float, step_s: float = STEP_TIMEOUT_S, *, waves: int = 1) -> float:
+    """The time a push of ``waves`` waves may take at worst, every device of every wave
+    silent at its slowest step: per wave the management path's wait (the check timeout),
+    the login, load, save, commit, checks and confirm or rollback; then one verification
+    of a session lost after its commit (in the background, but the push waits for it)."""
+    from hatang.network.revert import RECONNECT_S, REVERT_MARGIN_S
+
+    wave = check_timeout_s + SSH_OPEN_S + 4 * step_s + check_timeout_s + CHECK_MARGIN_S
+    return waves * wave + revert_in + REVERT_MARGIN_S + RECONNECT_S + SSH_OPEN_S + step_s

@@ -229,11 +229,14 @@ def push(
     skip_checks: tuple[str, ...] = (),
     show_progress: bool = True,
     record: bool = True,
+    step_timeout_s: float = STEP_TIMEOUT_S,
 ) -> PushReport:
     """Push ``devices`` (rendered from ``inv`` unless ``configs`` gives the text) and
     return a :class:`PushReport`. Real pushes are appended to the ``push`` audit log.
     ``open_driver(inv, name)`` returns an unopened napalm driver; ``skip_checks`` names
-    post-checks not to run (see :data:`hatang.network.checks.CHECKS`)."""
+    post-checks not to run (see :data:`hatang.network.checks.CHECKS`); ``step_timeout_s``
+    bounds each step but the checks (:func:`hatang.network.bounds.push_bound_s` gives
+    the whole push's bound)."""
     configs = dict(configs or {})
     renderer = Renderer(inv)
     for name in devices:
@@ -246,7 +249,7 @@ def push(
         core = CoreProbe(lambda: _opened(open_driver(inv, core_name)), inv.platform(core_name).value)
     snmp = None if dry_run or "snmp" in skip_checks else DevicePoller()
     task = DevicePush(inv, configs, dry_run, revert_in, check_timeout_s, core, snmp, open_driver, tuple(skip_checks),
-                      path_wait_s=check_timeout_s)
+                      step_timeout_s=step_timeout_s, path_wait_s=check_timeout_s)
     verifier = ThreadPoolExecutor(max_workers=VERIFY_WORKERS, thread_name_prefix="revert-verify")
     verifying: dict[str, Future] = {}
     try:

@@ -47,7 +47,9 @@ class Verdict:
     detail: str
 
 
-def _compare(driver: NetworkDriver, config: str) -> str:
+def differs(driver: NetworkDriver, config: str) -> str:
+    """What the router's running configuration lacks or has beyond ``config`` (empty: it
+    runs exactly ``config``), by the driver's own comparison."""
     driver.load_replace_candidate(config=config)
     try:
         return driver.compare_config().strip("\n")
@@ -63,9 +65,9 @@ def verify(inv: Inventory, lost: LostSession, open_driver: Callable[[Inventory, 
         driver, watchdog = open_bounded(open_driver, inv, lost.device, path_wait_s=RECONNECT_S)
         try:
             with watchdog.step("compare", STEP_TIMEOUT_S):
-                if lost.previous is not None and not _compare(driver, lost.previous):
+                if lost.previous is not None and not differs(driver, lost.previous):
                     return Verdict("reverted", "previous", "back on its previous configuration (verified after the revert timer)")
-                if not _compare(driver, lost.candidate):
+                if not differs(driver, lost.candidate):
                     return Verdict("unverified", "new", "on the NEW configuration, unchecked: the confirm reached it before the session was lost")
         finally:
             driver.close()
