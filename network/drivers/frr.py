@@ -311,6 +311,12 @@ class FRRDriver(NetworkDriver):
         """OSPF adjacencies: neighbor_id, address, interface, state, role, is_full."""
         return frr_parse.ospf_neighbors(self._json("show ip ospf neighbor json"))
 
+    def get_arp_table(self, vrf: str = "") -> list[dict[str, Any]]:
+        """The kernel's IPv4 neighbour table (FRR keeps none of its own), napalm's shape;
+        an unresolved entry has mac ``""``."""
+        result = self._admin.run("ip -j -4 neigh show", timeout=15)
+        return frr_parse.arp_table(result.stdout)
+
     def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
         return {command: self._vtysh([command]) for command in commands}
 

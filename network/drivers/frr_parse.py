@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from ipaddress import ip_interface
 from typing import Any
@@ -148,3 +149,20 @@ def ping(output: str) -> dict[str, Any]:
             "results": [{"ip_address": ip, "rtt": float(t)} for ip, t in _REPLY.findall(output)],
         }
     }
+
+
+#: At most this many neighbour entries are read (a district router has a few dozen).
+MAX_ARP_ENTRIES = 4096
+
+
+def arp_table(text: str) -> list[dict[str, Any]]:
+    """``ip -j -4 neigh show`` → napalm's get_arp_table (``age`` unknown: -1.0);
+    FAILED/INCOMPLETE entries keep an empty ``mac``."""
+    entries = json.loads(text or "[]")[:MAX_ARP_ENTRIES]
+    table = []
+    for entry in entries:
+        states = entry.get("state", [])
+        resolved = "lladdr" in entry and not {"FAILED", "INCOMPLETE"} & set(states)
+        table.append({"interface": entry.get("dev", ""), "mac": entry.get("lladdr", "").upper() if resolved else "",
+                      "ip": entry.get("dst", ""), "age": -1.0, "state": ",".join(states)})
+    return table

@@ -20,7 +20,9 @@ CHECKS: dict[str, Check] = {
     "interface_load": snmp.interface_load,
     "uptime": snmp.uptime,
     "ospf_neighbors": routing.ospf_neighbors,
+    "arp": routing.arp,
     "recent_pushes": changes.recent_pushes,
+    "recent_reverts": changes.recent_reverts,
     "backup_diff": changes.backup_diff,
     "exporter": service.exporter,
 }

@@ -61,3 +61,15 @@ def test_ping() -> None:
     assert result["probes_sent"] == 2 and result["packet_loss"] == 0
     assert result["rtt_avg"] == 0.073 and [r["ip_address"] for r in result["results"]] == ["198.18.64.65"] * 2
     assert "error" in frr_parse.ping("ping: connect: Network is unreachable")
+
+
+def test_arp_table_keeps_unresolved_entries_without_a_mac() -> None:
+    text = json.dumps([
+        {"dst": "198.18.4.3", "dev": "eth2", "lladdr": "aa:bb:cc:00:00:01", "state": ["REACHABLE"]},
+        {"dst": "198.18.4.5", "dev": "eth3", "state": ["FAILED"]},
+        {"dst": "198.18.4.7", "dev": "eth4", "lladdr": "aa:bb:cc:00:00:02", "state": ["INCOMPLETE"]},
+    ])
+    table = frr_parse.arp_table(text)
+    assert [(e["interface"], e["ip"], e["mac"]) for e in table] == [
+        ("eth2", "198.18.4.3", "AA:BB:CC:00:00:01"), ("eth3", "198.18.4.5", ""), ("eth4", "198.18.4.7", "")]
+    assert len(frr_parse.arp_table(json.dumps([{"dst": "x", "dev": "y"}] * 5000))) == frr_parse.MAX_ARP_ENTRIES
