@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from hatang.errors import HatangError
 from hatang.lab import netbuild
 from hatang.lab.context import LabContext
-from hatang.lab.topology import LinkWire, Topology, build
+from hatang.lab.topology import LinkWire, RouterWire, Topology, build
 
 FILE = "faults.json"
 
@@ -112,13 +112,20 @@ def link_up(ctx: LabContext, a: str, b: str) -> dict:
     return {"fault": "link-up", "link": pair, "ports": _ports(link), "summary": f"link {a} <-> {b} is repaired{note}"}
 
 
-def kill(ctx: LabContext, device: str) -> dict:
+def _stop(ctx: LabContext, device: str, kind: str) -> tuple[Topology, RouterWire]:
+    """Record ``device`` in the faults' list ``kind`` (killed, frozen); its wiring."""
     topo = _topology(ctx)
     router = _router(topo, device)
     state = read(ctx)
-    if device not in state.killed:
-        state.killed.append(device)
+    listed = getattr(state, kind)
+    if device not in listed:
+        listed.append(device)
     _write(ctx, state)
+    return topo, router
+
+
+def kill(ctx: LabContext, device: str) -> dict:
+    topo, router = _stop(ctx, device, "killed")
     _set_bridge_ports(router, up=False)
     netbuild.set_wires(sorted(_wires_of(topo, device)), up=False)
     frozen = _signal_all(router.netns, signal.SIGSTOP)
@@ -126,12 +133,7 @@ def kill(ctx: LabContext, device: str) -> dict:
 
 
 def freeze(ctx: LabContext, device: str) -> dict:
-    topo = _topology(ctx)
-    router = _router(topo, device)
-    state = read(ctx)
-    if device not in state.frozen:
-        state.frozen.append(device)
-    _write(ctx, state)
+    _, router = _stop(ctx, device, "frozen")
     frozen = _signal_all(router.netns, signal.SIGSTOP)
     return {"fault": "freeze", "device": device, "processes": frozen, "summary": f"{device} is frozen ({frozen} processes stopped, links up: its peers get silence, no reset)"}
 
@@ -151,7 +153,7 @@ def restore(ctx: LabContext, device: str) -> dict:
     return {"fault": "restore", "device": device, "processes": thawed, "summary": f"{device} is powered on again ({thawed} processes resumed)"}
 
 
-def _set_bridge_ports(router, up: bool) -> None:
+def _set_bridge_ports(router: RouterWire, up: bool) -> None:
     """The router's ports on the management bridge (out of band, the core's in-band gateway)."""
     for veth in (router.mgmt_veth, router.mgmt_lan.wire if router.mgmt_lan else None):
         if veth is not None:
