@@ -12,14 +12,12 @@ as the table of ``docs/reliability.md``. Short timers keep the corpus quick: rev
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from napalm.base import NetworkDriver
 
@@ -203,39 +201,31 @@ def dropped_before_commit(ctx: LabContext) -> FaultRun:
     return run_case(ctx, "session dropped between prepare and commit", {victim: changed(ctx.inventory, victim, "dropped")}, open_driver=open_driver)
 
 
-@contextmanager
-def _env(name: str, value: str) -> Iterator[None]:
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
+def _opener(**optional: str) -> Callable[[Inventory, str], NetworkDriver]:
+    """An ``open_driver`` whose drivers get these optional_args over the usual ones."""
+    def open_driver(inv: Inventory, name: str) -> NetworkDriver:
+        driver_name, kwargs = driver_args(inv, name, one_login=True)
+        kwargs["optional_args"] = {**kwargs["optional_args"], **optional}
+        return driver_class(driver_name)(**kwargs)
+
+    return open_driver
 
 
 def wrong_credentials(ctx: LabContext) -> FaultRun:
     victim = COMMUNES[1]
-    with _env("HATANG_SECRET_LAB_ADMIN_PASSWORD", "not-the-password"):
-        configs = {victim: changed(ctx.inventory, victim, "credentials")}
-        return run_case(ctx, "wrong credentials", configs)
+    return run_case(ctx, "wrong credentials", {victim: changed(ctx.inventory, victim, "credentials")},
+                    open_driver=_opener(admin_password="not-the-password"))
 
 
 def changed_host_key(ctx: LabContext) -> FaultRun:
+    """The victim's address known with another router's key (what a swapped or spoofed
+    router would show)."""
     victim, other = COMMUNES[2], COMMUNES[0]
     known = ctx.path("faultcorpus") / "known_hosts"
     recorded = Path(driver_args(ctx.inventory, victim)[1]["optional_args"]["known_hosts"]).read_text().splitlines()
     host, impostor = str(ctx.inventory.mgmt(victim).ip), str(ctx.inventory.mgmt(other).ip)
     known.write_text("".join(line.replace(impostor, host, 1) + "\n" for line in recorded if line.startswith(f"{impostor} ")))
-
-    def open_driver(inv: Inventory, name: str) -> NetworkDriver:
-        driver_name, kwargs = driver_args(inv, name, one_login=True)
-        kwargs["optional_args"] = {**kwargs["optional_args"], "known_hosts": str(known)}
-        return driver_class(driver_name)(**kwargs)
-
-    return run_case(ctx, "a changed host key", {victim: changed(ctx.inventory, victim, "host-key")}, open_driver=open_driver)
+    return run_case(ctx, "a changed host key", {victim: changed(ctx.inventory, victim, "host-key")}, open_driver=_opener(known_hosts=str(known)))
 
 
 def concurrent_pushes(ctx: LabContext) -> FaultRun:
