@@ -16,6 +16,7 @@ CHECKS: dict[str, Check] = {
     "loopback_from_core": reachability.loopback_from_core,
     "interfaces": snmp.interfaces,
     "ports_enabled": snmp.ports_enabled,
+    "port_flaps": snmp.port_flaps,
     "interface_errors": snmp.interface_errors,
     "interface_load": snmp.interface_load,
     "uptime": snmp.uptime,

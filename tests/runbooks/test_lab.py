@@ -115,6 +115,8 @@ def test_fibre_cut_is_diagnosed_from_the_district_side(lab):
     assert uplink_ports["status"] == "fail" and f"{district_port} towards {COMMUNE} (link {link})" in uplink_ports["summary"]
     assert finding(report, "ports_enabled", "uplink")["status"] == "ok", "a cut is not a shutdown"
     assert finding(report, "arp", "uplink")["status"] == "fail"
+    flaps = finding(report, "port_flaps", "uplink")
+    assert flaps["status"] == "warn" and f"{district_port} towards {COMMUNE}" in flaps["summary"]
     assert "seen from the district" in report["next_step"]["en"] and f"report link {link} down" in report["next_step"]["en"]
     assert "nhìn từ huyện" in report["next_step"]["vi"]
     ospf_full_everywhere(inv, lab.device_names)
