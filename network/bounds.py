@@ -87,8 +87,11 @@ def open_bounded(open_driver: Callable[[Inventory, str], NetworkDriver], inv: In
         driver = open_driver(inv, name)
         watchdog = Watchdog(driver, name)
         try:
-            with watchdog.step("connect", step_s):
-                driver.open()
+            try:
+                with watchdog.step("connect", step_s):
+                    driver.open()
+            except StepTimeout:  # not even an SSH banner within the step's bound
+                raise Unreachable(f"{name}: unreachable (no SSH answer within {step_s:g} s)") from None
             return driver, watchdog
         except Unreachable:
             driver.close()
