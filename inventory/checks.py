@@ -83,11 +83,17 @@ def check_references(inv: Inventory) -> Iterator[Problem]:
             if taken:
                 yield _at(inv, "network.yaml", (*path, end_name, "port"), f"port {end.port} of {end.device} is already used by {'.'.join(map(str, taken))}")
             ports[(end.device, end.port)] = path
-            lan_port = devices[end.device].lan_port
-            if lan_port is not None and lan_port == end.port:
-                yield _at(inv, "network.yaml", (*path, end_name, "port"), f"port {end.port} of {end.device} is its LAN port")
+            for key in ("lan_port", "mgmt_lan_port"):
+                if getattr(devices[end.device], key) == end.port:
+                    yield _at(inv, "network.yaml", (*path, end_name, "port"), f"port {end.port} of {end.device} is its {key}")
         if link.a.device == link.b.device:
             yield _at(inv, "network.yaml", path, "a link cannot join a device to itself")
+    for path, device in inv.devices:
+        if device.mgmt_lan_port is not None and device.role != m.Role.core:
+            yield _at(inv, "network.yaml", (*path, "mgmt_lan_port"), f"only the core carries the IIC management network into the WAN, not a {device.role.value}")
+    in_band = [d.name for d in inv.device_by_name.values() if inv.in_band(d)]
+    if in_band and not any(d.mgmt_lan_port is not None for d in inv.device_by_name.values() if d.role == m.Role.core):
+        yield Problem("network.yaml", (), f"{len(in_band)} device(s) are managed in band (e.g. {in_band[0]}) but no core has a 'mgmt_lan_port' to carry the IIC management network into the WAN")
     if inv.datacenter and inv.datacenter.district not in inv.district_by_code:
         yield _at(inv, "datacenter.yaml", ("datacenter", "district"), f"unknown district code {inv.datacenter.district!r}")
     if inv.datacenter:

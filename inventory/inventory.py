@@ -32,6 +32,16 @@ INTERFACE_NAMES = {
 }
 
 
+#: A role's management mode unless the device says otherwise: nothing but the WAN reaches
+#: a district or a commune; the data center's devices sit on the IIC management network.
+MANAGEMENT_BY_ROLE = {
+    m.Role.core: m.Management.out_of_band,
+    m.Role.firewall: m.Management.out_of_band,
+    m.Role.district: m.Management.in_band,
+    m.Role.commune_cpe: m.Management.in_band,
+}
+
+
 def interface_name(platform: m.Platform, port: int) -> str:
     """The platform's name for a numbered front-panel port."""
     return INTERFACE_NAMES[platform][0].format(port=port, port1=port + 1)
@@ -60,7 +70,7 @@ class Port:
 
     index: int
     name: str
-    kind: Literal["uplink", "downlink", "lan"]
+    kind: Literal["uplink", "downlink", "lan", "mgmt-lan"]
     address: IPv4Interface
     link: m.Link | None = None
     peer: str | None = None
@@ -211,10 +221,47 @@ class Inventory:
     def loopback(self, device: str) -> IPv4Address:
         return self._allocated("loopback", device).network_address
 
+    def management(self, device: m.Device | str) -> m.Management:
+        """How hatang reaches ``device``: its own ``management`` key, else its role's."""
+        device = self.device(device) if isinstance(device, str) else device
+        return device.management or MANAGEMENT_BY_ROLE[device.role]
+
+    def in_band(self, device: m.Device | str) -> bool:
+        return self.management(device) == m.Management.in_band
+
     def mgmt(self, device: str) -> IPv4Interface:
-        """The device's management address, with the management subnet's prefix length."""
+        """Where hatang reaches the device: its loopback (/32) when managed in band, else
+        its address on the IIC management network (with that subnet's prefix length)."""
+        if self.in_band(device):
+            return IPv4Interface((self.loopback(device), 32))
+        return self.oob_mgmt(device)
+
+    def oob_mgmt(self, device: str) -> IPv4Interface:
+        """The device's allocation on the IIC management network (its out-of-band port)."""
         address = self._allocated("mgmt", device).network_address
-        return IPv4Interface((address, self._require_plan().pool("mgmt").supernet.prefixlen))
+        return IPv4Interface((address, self.mgmt_network().prefixlen))
+
+    def mgmt_network(self) -> IPv4Network:
+        """The IIC management network: the only source SSH and SNMP are accepted from."""
+        return self._require_plan().pool("mgmt").supernet
+
+    def inband_router(self) -> tuple[str, IPv4Interface]:
+        """(the core, its address on the IIC management network): the in-band path into
+        the WAN. The address is the one after the gateway, in the subnet's reserved
+        first /30 (network, hatang's gateway, this router, spare)."""
+        core = next((d for d in self.routers() if d.role == m.Role.core and d.mgmt_lan_port is not None), None)
+        if core is None:
+            raise InventoryError("network.yaml: in-band management needs the core's 'mgmt_lan_port' (its port on the IIC management network)")
+        return core.name, self._inband_router_address()
+
+    def _inband_router_address(self) -> IPv4Interface:
+        return IPv4Interface((self.mgmt_gateway() + 1, self.mgmt_network().prefixlen))
+
+    def wan_prefixes(self) -> list[IPv4Network]:
+        """The WAN's address pools (loopbacks, links, site LANs): what the management
+        network routes through the core."""
+        plan = self._require_plan()
+        return [plan.pool(purpose).supernet for purpose in ("loopback", "p2p", "lan")]
 
     def mgmt_gateway(self) -> IPv4Address:
         """The management network's gateway: where hatang (or the lab host) sits."""
@@ -259,6 +306,9 @@ class Inventory:
                     bandwidth_mbps=link.bandwidth_mbps,
                 )
             )
+        if device.mgmt_lan_port is not None:
+            ports.append(Port(index=device.mgmt_lan_port, name=interface_name(platform, device.mgmt_lan_port), kind="mgmt-lan",
+                              address=self._inband_router_address()))
         if device.lan_port is not None:
             lan = self.lan(device.site)
             ports.append(

@@ -72,6 +72,15 @@ class Role(str, Enum):
     firewall = "firewall"
 
 
+class Management(str, Enum):
+    """How hatang reaches a device: over the WAN to its loopback (``in-band``, every
+    district and commune: there is no separate management circuit to them), or on the
+    IIC's own management network (``out-of-band``, the data center's devices)."""
+
+    in_band = "in-band"
+    out_of_band = "out-of-band"
+
+
 class Platform(str, Enum):
     frr = "frr"
     ios = "ios"
@@ -92,6 +101,8 @@ class Device(Record):
     credentials: Text = "net-admin"
     environments: tuple[Environment, ...] = ENVIRONMENTS
     lan_port: StrictInt | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")
+    management: Management | None = Field(default=None, description="overrides the role's management mode")
+    mgmt_lan_port: StrictInt | None = Field(default=None, ge=0, description="the core's port on the IIC management network: the in-band path into the WAN")
 
 
 class LinkEnd(Record):

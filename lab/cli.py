@@ -141,8 +141,14 @@ def kill(device: str, json: JsonOpt = False) -> None:
 
 
 @fault_app.command()
+def freeze(device: str, json: JsonOpt = False) -> None:
+    """Freeze DEVICE: its processes stop, its links stay up (peers get silence, no reset)."""
+    _fault("freeze", device, json=json)
+
+
+@fault_app.command()
 def restore(device: str, json: JsonOpt = False) -> None:
-    """Power DEVICE back on."""
+    """Power DEVICE back on, or thaw it."""
     _fault("restore", device, json=json)
 
 

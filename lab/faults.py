@@ -1,10 +1,14 @@
-"""Faults for tests, demos and runbooks: cut and repair links, power routers off and on.
+"""Faults for tests, demos and runbooks: cut and repair links, power routers off and on,
+freeze them.
 
 A cut link is its two wire ends going down in ``ht-wire``: both routers' ports lose
 carrier (ifOperStatus down, ifAdminStatus unchanged), as with a real fibre cut. A killed
 router has every process of its namespace frozen (SIGSTOP: no routing, no SSH, no SNMP)
 and all its wire ends and its management port down, so its neighbours see their links
-drop, as when a box loses power. The faults in force are recorded (``faults.json``) so
+drop, as when a box loses power. A frozen router has every process stopped the same
+way but keeps its links up: its kernel still completes TCP handshakes and nothing
+answers after them, and no reset comes either, so its peers go silent mid-session (the
+hardest case for timeouts); its OSPF neighbours drop it after the dead interval. The faults in force are recorded (``faults.json``) so
 that repairing a link of a dead router, or a repair by ``up``, keeps the other faults.
 """
 
@@ -18,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from hatang.errors import HatangError
 from hatang.lab import netbuild
 from hatang.lab.context import LabContext
-from hatang.lab.topology import LinkWire, Topology, build
+from hatang.lab.topology import LinkWire, RouterWire, Topology, build
 
 FILE = "faults.json"
 
@@ -27,6 +31,7 @@ FILE = "faults.json"
 class Faults:
     links_down: list[list[str]] = field(default_factory=list)  # [a, b] pairs, sorted
     killed: list[str] = field(default_factory=list)
+    frozen: list[str] = field(default_factory=list)
 
 
 def read(ctx: LabContext) -> Faults:
@@ -107,30 +112,52 @@ def link_up(ctx: LabContext, a: str, b: str) -> dict:
     return {"fault": "link-up", "link": pair, "ports": _ports(link), "summary": f"link {a} <-> {b} is repaired{note}"}
 
 
-def kill(ctx: LabContext, device: str) -> dict:
+def _stop(ctx: LabContext, device: str, kind: str) -> tuple[Topology, RouterWire]:
+    """Record ``device`` in the faults' list ``kind`` (killed, frozen); its wiring."""
     topo = _topology(ctx)
     router = _router(topo, device)
     state = read(ctx)
-    if device not in state.killed:
-        state.killed.append(device)
+    listed = getattr(state, kind)
+    if device not in listed:
+        listed.append(device)
     _write(ctx, state)
-    netbuild.set_mgmt(router.mgmt_veth, up=False)
+    return topo, router
+
+
+def kill(ctx: LabContext, device: str) -> dict:
+    topo, router = _stop(ctx, device, "killed")
+    _set_bridge_ports(router, up=False)
     netbuild.set_wires(sorted(_wires_of(topo, device)), up=False)
     frozen = _signal_all(router.netns, signal.SIGSTOP)
     return {"fault": "kill", "device": device, "processes": frozen, "summary": f"{device} is powered off ({frozen} processes frozen, links and management down)"}
 
 
+def freeze(ctx: LabContext, device: str) -> dict:
+    _, router = _stop(ctx, device, "frozen")
+    frozen = _signal_all(router.netns, signal.SIGSTOP)
+    return {"fault": "freeze", "device": device, "processes": frozen, "summary": f"{device} is frozen ({frozen} processes stopped, links up: its peers get silence, no reset)"}
+
+
 def restore(ctx: LabContext, device: str) -> dict:
+    """Power a killed router on again, or thaw a frozen one."""
     topo = _topology(ctx)
     router = _router(topo, device)
     state = read(ctx)
     state.killed = [k for k in state.killed if k != device]
+    state.frozen = [k for k in state.frozen if k != device]
     _write(ctx, state)
     thawed = _signal_all(router.netns, signal.SIGCONT)
     held = wires_held_down(topo, state)
     netbuild.set_wires(sorted(_wires_of(topo, device) - held), up=True)
-    netbuild.set_mgmt(router.mgmt_veth, up=True)
+    _set_bridge_ports(router, up=True)
     return {"fault": "restore", "device": device, "processes": thawed, "summary": f"{device} is powered on again ({thawed} processes resumed)"}
+
+
+def _set_bridge_ports(router: RouterWire, up: bool) -> None:
+    """The router's ports on the management bridge (out of band, the core's in-band gateway)."""
+    for veth in (router.mgmt_veth, router.mgmt_lan.wire if router.mgmt_lan else None):
+        if veth is not None:
+            netbuild.set_mgmt(veth, up=up)
 
 
 def _wires_of(topo: Topology, device: str) -> set[str]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from hatang.errors import HatangError
-from hatang.lab.topology import MGMT_BRIDGE, MGMT_TABLE, MGMT_VETH_PREFIX, NETNS_PREFIX, WIRE_NETNS, RouterWire, Topology
+from hatang.lab.topology import MGMT_BRIDGE, MGMT_LAN_VETH_PREFIX, MGMT_TABLE, MGMT_VETH_PREFIX, NETNS_PREFIX, WIRE_NETNS, RouterWire, Topology
 
 WORKERS = 8
 
@@ -79,24 +79,23 @@ def build(topo: Topology, *, wires_down: set[str], mgmt_down: set[str]) -> list[
     for router in topo.routers:
         have = inside[router.netns]
         missing_ports = [p for p in router.ports if p.ifname not in have]
-        mgmt_missing = router.mgmt_ifname not in have or router.mgmt_veth not in host
-        if not missing_ports and not mgmt_missing:
+        mgmt_missing = not router.in_band and (router.mgmt_ifname not in have or router.mgmt_veth not in host)
+        lan = router.mgmt_lan
+        lan_missing = lan is not None and (lan.ifname not in have or lan.wire not in host)
+        if not missing_ports and not mgmt_missing and not lan_missing:
             continue
         rebuilt.append(router.name)
         if mgmt_missing:
-            if router.mgmt_veth in host:
-                host_lines.append(f"link del {router.mgmt_veth}")
-            host_lines += [
-                f"link add {router.mgmt_veth} type veth peer name {router.mgmt_ifname} netns {router.netns}",
-                f"link set {router.mgmt_veth} master {MGMT_BRIDGE}",
-            ]
-            if router.name not in mgmt_down:
-                host_lines.append(f"link set {router.mgmt_veth} up")
+            host_lines += _bridge_port(router.mgmt_veth, router.mgmt_ifname, router.netns, host, up=router.name not in mgmt_down)
+        if lan_missing:
+            host_lines += _bridge_port(lan.wire, lan.ifname, router.netns, host, up=True)
         for port in missing_ports:
             if port.wire in wire_links:
                 wire_cleanup.append(f"link del {port.wire}")
             host_lines.append(f"link add name {port.ifname} netns {router.netns} type veth peer name {port.wire} netns {WIRE_NETNS}")
             new_wires.add(port.wire)
+    if topo.inband_via is not None:  # the in-band routers: only through the core, as in the province
+        host_lines += [f"route replace {prefix} via {topo.inband_via} dev {MGMT_BRIDGE}" for prefix in topo.wan_prefixes]
     if wire_cleanup:
         batch("ip", wire_cleanup, WIRE_NETNS, tolerant=True)
     batch("ip", host_lines)
@@ -107,6 +106,16 @@ def build(topo: Topology, *, wires_down: set[str], mgmt_down: set[str]) -> list[
     with ThreadPoolExecutor(WORKERS) as pool:
         list(pool.map(configure_router, chosen))
     return rebuilt
+
+
+def _bridge_port(host_side: str, inside: str, netns: str, host: dict[str, dict], *, up: bool) -> list[str]:
+    """``ip`` lines for a veth from the management bridge into a router (``inside``)."""
+    lines = [f"link del {host_side}"] if host_side in host else []
+    lines += [
+        f"link add {host_side} type veth peer name {inside} netns {netns}",
+        f"link set {host_side} master {MGMT_BRIDGE}",
+    ]
+    return lines + ([f"link set {host_side} up"] if up else [])
 
 
 def _wire_up(topo: Topology, new_wires: set[str], wires_down: set[str]) -> None:
@@ -131,27 +140,34 @@ def _wire_up(topo: Topology, new_wires: set[str], wires_down: set[str]) -> None:
 
 
 def configure_router(router: RouterWire) -> None:
-    """Inside the router: forwarding on (but never from the management port), IPv6 off,
-    interfaces up, and the management address in a routing table of its own, so
-    management traffic never takes the WAN and WAN traffic never reaches management."""
+    """Inside the router: forwarding on, IPv6 off, interfaces up. Out of band: the
+    management address in a routing table of its own, never forwarded to or from, so
+    management traffic never takes the WAN and WAN traffic never reaches management. In
+    band: the loopback address, where sshd and snmpd listen (the provider's bootstrap
+    puts it there before the router ships; FRR's configuration names it too)."""
     mgmt, dev = router.mgmt, router.mgmt_ifname
     sysctls = [
         "net.ipv4.ip_forward=1",  # first: it resets every interface's forwarding flag
-        f"net.ipv4.conf.{dev}.forwarding=0",
+        *([] if router.in_band else [f"net.ipv4.conf.{dev}.forwarding=0"]),
         "net.ipv6.conf.all.disable_ipv6=1",
         "net.ipv6.conf.default.disable_ipv6=1",
+        # the core has two ports on the management bridge: each answers ARP for its own address only
+        "net.ipv4.conf.all.arp_ignore=1",
         # ospfd joins 224.0.0.5 on every OSPF interface; a district router has up to 30
         # and Linux allows 20 memberships per socket by default (the rest hear no hello)
         "net.ipv4.igmp_max_memberships=256",
     ]
-    lines = [
-        "link set lo up",
-        f"link set {dev} up",
-        f"addr replace {mgmt} dev {dev} noprefixroute",
-        f"route replace {mgmt.network} dev {dev} src {mgmt.ip} table {MGMT_TABLE}",
-        f"rule add from {mgmt.ip} lookup {MGMT_TABLE} pref {MGMT_TABLE}",
-        *(f"link set {p.ifname} up" for p in router.ports),
-    ]
+    lines = ["link set lo up"]
+    if router.in_band:
+        lines.append(f"addr replace {mgmt} dev lo")
+    else:
+        lines += [
+            f"link set {dev} up",
+            f"addr replace {mgmt} dev {dev} noprefixroute",
+            f"route replace {mgmt.network} dev {dev} src {mgmt.ip} table {MGMT_TABLE}",
+            f"rule add from {mgmt.ip} lookup {MGMT_TABLE} pref {MGMT_TABLE}",
+        ]
+    lines += [f"link set {p.ifname} up" for p in (*router.ports, *([router.mgmt_lan] if router.mgmt_lan else []))]
     run(["ip", "netns", "exec", router.netns, "sysctl", "-qw", *sysctls])
     batch("ip", [f"rule del pref {MGMT_TABLE}"], router.netns, tolerant=True)
     batch("ip", lines, router.netns)
@@ -172,7 +188,7 @@ def set_mgmt(veth: str, up: bool) -> None:
 
 
 def _mgmt_veths() -> list[str]:
-    return [n for n in links() if n.startswith(MGMT_VETH_PREFIX) and n[len(MGMT_VETH_PREFIX):].isdigit()]
+    return [n for n in links() if n[:3] in (MGMT_VETH_PREFIX, MGMT_LAN_VETH_PREFIX) and n[3:].isdigit()]
 
 
 def teardown(wait_s: float = 20.0) -> list[str]:

@@ -53,20 +53,16 @@ def zebra_api_socket(router: str) -> Path:
     return FRR_RUN / router / "zserv.api"
 
 
-def day0_config(router: str) -> str:
-    """A router fresh from the box: a name and nothing else (management is out of band)."""
-    return f"frr version 8.4.4\nfrr defaults traditional\nhostname {router}\nservice integrated-vtysh-config\n!\nend\n"
-
-
-def write_frr(router: str) -> None:
+def write_frr(router: str, day0: str) -> None:
     """/etc/frr/<router>/ (frr:frrvty, group-writable so ``write memory`` works for the
-    lab's users) with the day-0 config; kept as it is if it exists (a repair keeps what
-    was saved), and /var/run/frr/<router>/ for the sockets."""
+    lab's users) with the day-0 config ``day0`` (the provider's bootstrap); kept as it is
+    if it exists (a repair keeps what was saved), and /var/run/frr/<router>/ for the
+    sockets."""
     frr_uid, frr_gid = pwd.getpwnam("frr").pw_uid, grp.getgrnam("frrvty").gr_gid
     etc = frr_dir(router)
     etc.mkdir(parents=True, exist_ok=True)
     (etc / MARKER).touch()
-    files = {"frr.conf": day0_config(router), "vtysh.conf": f"service integrated-vtysh-config\nhostname {router}\n"}
+    files = {"frr.conf": day0, "vtysh.conf": f"service integrated-vtysh-config\nhostname {router}\n"}
     for name, text in files.items():
         path = etc / name
         if not path.exists():
@@ -92,7 +88,8 @@ def remove_frr(router: str) -> bool:
 
 def sshd_config(router: RouterWire, host_keys: list[Path], cli: Path) -> str:
     keys = "\n".join(f"HostKey {k}" for k in host_keys)
-    return f"""# hatang lab: sshd of router {router.name}, on its management address only
+    allowed = " ".join(f"{user}@{router.mgmt_acl}" for user in (NET_USER, READONLY_USER, ADMIN_USER))
+    return f"""# hatang lab: sshd of router {router.name}, on its management address only, from the IIC management network only
 ListenAddress {router.mgmt.ip}:22
 {keys}
 PidFile none
@@ -101,7 +98,7 @@ PermitRootLogin no
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
-AllowUsers {NET_USER} {READONLY_USER} {ADMIN_USER}
+AllowUsers {allowed}
 UseDNS no
 PrintMotd no
 PrintLastLog no
@@ -126,7 +123,7 @@ sysName {router.name}
 sysLocation hatang lab, namespace {router.netns}
 sysContact noc@iic.lab
 sysServices 6
-rocommunity {secrets['snmp-community']['community']} {router.mgmt.network}
+rocommunity {secrets['snmp-community']['community']} {router.mgmt_acl}
 createUser {v3['username']} SHA {v3['auth_key']} AES {v3['priv_key']}
 rouser {v3['username']} priv
 dontLogTCPWrappersConnects yes

@@ -23,13 +23,14 @@ from hatang.lab import faults, netbuild, routerd, users
 from hatang.lab.context import LabContext
 from hatang.lab.processes import Process, is_alive, proc_starttime, terminate
 from hatang.lab.topology import MGMT_BRIDGE, Topology, build
+from hatang.network.render import Renderer
 
 name = "routers"
 requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.preflight.REQUIRES
 
 READY_TIMEOUT_S = 60.0
 PROBE_WORKERS = 32
-KEYGEN_WORKERS = 8
+KEYGEN_WORKERS = 8  # also vtysh boots: each waits mostly on its own start
 
 
 def topology(ctx: LabContext) -> Topology:
@@ -43,7 +44,7 @@ def up(ctx: LabContext) -> None:
     topo = topology(ctx)
     state = faults.read(ctx)
     with progress("routers: network", 1) as tick:
-        rebuilt = netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
+        netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
         tick()
     secrets = ctx.secrets
     users.ensure(secrets, ctx.path("home"))
@@ -54,10 +55,11 @@ def up(ctx: LabContext) -> None:
     cli.write_text(routerd.ROUTER_CLI)
     cli.chmod(0o755)
     specs = []
+    renderer = Renderer(ctx.inventory)
     for router in topo.routers:
         base = ctx.path("routers", router.name)
         (base / "log").mkdir(exist_ok=True)
-        routerd.write_frr(router.name)
+        routerd.write_frr(router.name, day0_config(renderer, router.name))
         sshd_conf, snmpd_conf = base / "sshd_config", base / "snmpd.conf"
         persistent = base / "snmp"
         persistent.mkdir(exist_ok=True)
@@ -84,7 +86,13 @@ def up(ctx: LabContext) -> None:
         started += _spawn(ctx, zebra_first[zebras:], tick)
     restarted = [p for p in started if before.get(p.name) != p]
     _wait_ready(ctx, topo)
-    _reload_saved_config(topo, restarted, rebuilt)
+    _boot_config(restarted)
+
+
+def day0_config(renderer: Renderer, router: str) -> str:
+    """FRR's configuration as the router arrives: the provider's bootstrap (loopback,
+    uplink and OSPF on them: reachable in band once its uplink peer is configured)."""
+    return "frr version 8.4.4\n" + renderer.render(router, day0=True).text
 
 
 def _spawn(ctx: LabContext, specs: list, tick) -> list[Process]:
@@ -121,22 +129,22 @@ def _host_keys(directory: Path) -> list[Path]:
     return keys
 
 
-def _reload_saved_config(topo: Topology, restarted: list[Process], rebuilt: list[str]) -> None:
-    """A repaired router whose routing daemons were restarted gets its saved config back
-    (what ``write memory`` left in /etc/frr/<router>/frr.conf), as after a reboot."""
-    routers = {p.name.split(":")[1] for p in restarted if p.name.rsplit(":", 1)[1] in routerd.ROUTING_DAEMONS}
-    for router in sorted(routers - set(rebuilt)):
-        subprocess.run(["vtysh", "-N", router, "-b"], capture_output=True)
+def _boot_config(restarted: list[Process]) -> None:
+    """Every router whose routing daemons were (re)started loads its saved config (the
+    day-0 bootstrap, or what ``write memory`` left in /etc/frr/<router>/frr.conf), as a
+    router does when it boots: FRR's daemons started one by one do not read it."""
+    routers = sorted({p.name.split(":")[1] for p in restarted if p.name.rsplit(":", 1)[1] in routerd.ROUTING_DAEMONS})
+    with ThreadPoolExecutor(max_workers=KEYGEN_WORKERS) as pool:
+        list(pool.map(lambda router: subprocess.run(["vtysh", "-N", router, "-b"], capture_output=True, timeout=60), routers))
 
 
 def _ready(router, procs: dict[str, Process]) -> list[str]:
     """What of one router is not ready yet (empty when all is)."""
     waiting = [d for d in routerd.ROUTING_DAEMONS if not routerd.frr_socket(router.name, d).exists()]
-    snmpd = procs.get(routerd.process_name(router.name, "snmpd"))
-    if snmpd is None or not _udp_bound(snmpd.pid, 161):
-        waiting.append("snmpd")
-    if not tcp_open(str(router.mgmt.ip), 22, 0.5):
-        waiting.append("sshd")
+    for daemon, proto, port in (("snmpd", "udp", 161), ("sshd", "tcp", 22)):
+        process = procs.get(routerd.process_name(router.name, daemon))
+        if process is None or not _bound(process.pid, proto, port):
+            waiting.append(daemon)
     return waiting
 
 
@@ -166,13 +174,16 @@ def _wait_ready(ctx: LabContext, topo: Topology) -> None:
             time.sleep(0.2)
 
 
-def _udp_bound(pid: int, port: int) -> bool:
-    """Whether a UDP socket on ``port`` is bound in the network namespace of ``pid``."""
+def _bound(pid: int, proto: str, port: int) -> bool:
+    """Whether a ``proto`` (udp, tcp) socket is bound (TCP: listening) on ``port`` in the
+    network namespace of ``pid``. Read from /proc, not by connecting: an in-band router
+    is not reachable before the routers on its way are configured."""
     try:
-        lines = Path(f"/proc/{pid}/net/udp").read_text().splitlines()[1:]
+        lines = Path(f"/proc/{pid}/net/{proto}").read_text().splitlines()[1:]
     except OSError:
         return False
-    return any(line.split()[1].endswith(f":{port:04X}") for line in lines)
+    listening = "0A" if proto == "tcp" else None
+    return any((f := line.split())[1].endswith(f":{port:04X}") and (listening is None or f[3] == listening) for line in lines)
 
 
 def tcp_open(host: str, port: int, timeout: float) -> bool:
@@ -240,7 +251,7 @@ def status(ctx: LabContext) -> list[dict]:
             "daemons": daemons,
             "ping": ping(address),
             "ssh": tcp_open(address, 22, 1.0),
-            "power": "off (killed)" if router.name in state.killed else "on",
+            "power": "off (killed)" if router.name in state.killed else "frozen" if router.name in state.frozen else "on",
         }
 
     with ThreadPoolExecutor(PROBE_WORKERS) as pool:

@@ -8,8 +8,12 @@ port lose carrier (ifOperStatus down) while their own configuration (ifAdminStat
 untouched, as with a real fibre cut. LAN ports, and ports whose peer is outside a
 smaller lab, have a wire end and no redirect: up, and leading nowhere.
 
-The management network is a bridge ``ht-mgmt`` on the host holding the management
-gateway address, with one veth ``htm<router>`` into each router (``mgmt0`` inside).
+The IIC management network is a bridge ``ht-mgmt`` on the host holding the management
+gateway address. A router managed out of band (the core) has one veth ``htm<router>``
+into it (``mgmt0`` inside). Districts and communes are managed in band, as in the
+province: on their loopback, through the WAN, so the host routes the WAN's prefixes via
+the core's port on the bridge (``htg<router>`` on the host, the core's ``mgmt_lan_port``
+inside) and a cut uplink or a dead district cuts their management too.
 Host-side names number a router by its management address's offset in the management
 subnet: the address plan only ever appends, so the names stay the same whatever the
 lab's size and when a site is onboarded into a running lab, and they stay within
@@ -19,14 +23,15 @@ Linux's 15 characters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from hatang.inventory.inventory import Inventory, mgmt_interface_name
+from hatang.inventory.inventory import Inventory, loopback_interface_name, mgmt_interface_name
 
 NETNS_PREFIX = "ht-"
 WIRE_NETNS = "ht-wire"
 MGMT_BRIDGE = "ht-mgmt"
 MGMT_VETH_PREFIX = "htm"
+MGMT_LAN_VETH_PREFIX = "htg"  # the host side of the core's port on the management network
 MGMT_TABLE = 100  # the management address's own routing table (out of band)
 
 
@@ -62,10 +67,16 @@ class RouterWire:
     name: str
     index: int  # the management address's offset in its subnet: stable, unique
     netns: str
-    mgmt: IPv4Interface
-    mgmt_ifname: str
-    mgmt_veth: str  # host side of the management veth
+    mgmt: IPv4Interface  # where hatang reaches it: the loopback /32 when in band
+    mgmt_ifname: str  # mgmt0 out of band, lo in band
+    mgmt_veth: str | None  # host side of the management veth (none in band)
+    mgmt_acl: IPv4Network  # the only network SSH and SNMP are accepted from
     ports: tuple[PortWire, ...]
+    mgmt_lan: PortWire | None = None  # the core's port on the management bridge (wire: the host side)
+
+    @property
+    def in_band(self) -> bool:
+        return self.mgmt_veth is None
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ class Topology:
     routers: tuple[RouterWire, ...]
     links: tuple[LinkWire, ...]
     gateway: IPv4Interface
+    inband_via: IPv4Address | None = None  # the core's address on the bridge: the way into the WAN
+    wan_prefixes: tuple[IPv4Network, ...] = ()
 
     def router(self, name: str) -> RouterWire:
         for router in self.routers:
@@ -94,10 +107,15 @@ def build(inv: Inventory, size: str) -> Topology:
     ends: dict[str, PortWire] = {}  # link id -> the first end met
     links: list[LinkWire] = []
     for device in inv.lab_devices(size):
-        mgmt = inv.mgmt(device.name)
-        i = int(mgmt.ip) - int(mgmt.network.network_address)
+        oob = inv.oob_mgmt(device.name)
+        i = int(oob.ip) - int(oob.network.network_address)
+        in_band = inv.in_band(device)
         ports = []
+        mgmt_lan = None
         for port in inv.ports(device.name):
+            if port.kind == "mgmt-lan":
+                mgmt_lan = PortWire(device.name, port.index, port.name, f"{MGMT_LAN_VETH_PREFIX}{i}", port.kind, None)
+                continue
             wire = PortWire(
                 router=device.name,
                 port=port.index,
@@ -118,11 +136,17 @@ def build(inv: Inventory, size: str) -> Topology:
                 name=device.name,
                 index=i,
                 netns=netns_of(device.name),
-                mgmt=mgmt,
-                mgmt_ifname=mgmt_interface_name(inv.platform(device)),
-                mgmt_veth=f"{MGMT_VETH_PREFIX}{i}",
+                mgmt=inv.mgmt(device.name),
+                mgmt_ifname=(loopback_interface_name if in_band else mgmt_interface_name)(inv.platform(device)),
+                mgmt_veth=None if in_band else f"{MGMT_VETH_PREFIX}{i}",
+                mgmt_acl=inv.mgmt_network(),
                 ports=tuple(ports),
+                mgmt_lan=mgmt_lan,
             )
         )
-    gateway = IPv4Interface((inv.mgmt_gateway(), routers[0].mgmt.network.prefixlen)) if routers else IPv4Interface(IPv4Address(0))
-    return Topology(tuple(routers), tuple(links), gateway)
+    gateway = IPv4Interface((inv.mgmt_gateway(), inv.mgmt_network().prefixlen))
+    inband_via = None
+    if any(r.in_band for r in routers):
+        core, address = inv.inband_router()
+        inband_via = address.ip if core in present else None
+    return Topology(tuple(routers), tuple(links), gateway, inband_via, tuple(inv.wan_prefixes()))

@@ -124,8 +124,11 @@ class CoreProbe:
 def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe | None, *, timeout_s: float,
                skip: tuple[str, ...] = (), snmp: DevicePoller | None = None) -> CheckOutcome:
     """Management, OSPF on the uplink, loopback from the core, SNMP — in that order
-    (those named in ``skip`` are recorded as not run)."""
+    (those named in ``skip`` are recorded as not run). The two polls share ``timeout_s``:
+    the check phase has one bound."""
     outcome = CheckOutcome()
+    deadline = time.monotonic() + timeout_s
+    left = lambda: max(POLL_INTERVAL_S, deadline - time.monotonic())  # noqa: E731
     address = str(inv.mgmt(name).ip)
     if "management" in skip:
         outcome.record("management", None)
@@ -136,13 +139,13 @@ def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe
         outcome.record("ospf", None)
     else:
         platform = inv.platform(name).value
-        outcome.record("ospf", poll_until(lambda: uplink_full(driver, platform, uplink.name), timeout_s), f"no Full adjacency on uplink {uplink.name} to {uplink.peer} within {timeout_s:g} s")
+        outcome.record("ospf", poll_until(lambda: uplink_full(driver, platform, uplink.name), left()), f"no Full adjacency on uplink {uplink.name} to {uplink.peer} within {timeout_s:g} s")
     core_device = next((d.name for d in inv.routers() if d.role.value == "core"), None)
     if core is None or core_device is None or core_device == name or "loopback" in skip:
         outcome.record("loopback", None)
     else:
         loopback, source = str(inv.loopback(name)), str(inv.loopback(core_device))
-        outcome.record("loopback", poll_until(lambda: core.reaches(loopback, source), timeout_s), f"{loopback} unreachable from {core_device} within {timeout_s:g} s")
+        outcome.record("loopback", poll_until(lambda: core.reaches(loopback, source), left()), f"{loopback} unreachable from {core_device} within {timeout_s:g} s")
     if "snmp" in skip:
         outcome.record("snmp", None)
     else:

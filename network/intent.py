@@ -5,7 +5,10 @@ The intent is platform-neutral (addresses, areas, users, servers); the templates
 OSPF: area 0 joins the IIC core and the district routers; each district is one area
 (its id is the district's GSO code, 243 → 0.0.0.243) joining the district router (the
 ABR) and its communes. WAN links are /31 point-to-point; loopbacks and LANs are
-advertised, LANs passive. The management interface is out of band and never in OSPF.
+advertised, LANs passive. Districts and communes are managed in band, on their loopback
+(there is no other circuit to them); the data center's devices out of band, on a
+management port that is never in OSPF. The core carries the IIC management network into
+OSPF (a passive port), so the in-band path leads through it.
 """
 
 from __future__ import annotations
@@ -126,9 +129,9 @@ def _iface(port: Port, platform: m.Platform, area: str, description: str) -> dic
         "network_address": str(address.network.network_address),
         "wildcard": wildcard(address.network),
         "area": area,
-        "passive": port.kind == "lan",
-        "point_to_point": port.kind != "lan",
-        "cost": ospf_cost(port.bandwidth_mbps) if port.kind != "lan" else None,
+        "passive": port.kind in ("lan", "mgmt-lan"),
+        "point_to_point": port.kind in ("uplink", "downlink"),
+        "cost": ospf_cost(port.bandwidth_mbps) if port.kind in ("uplink", "downlink") else None,
         "bandwidth_mbps": port.bandwidth_mbps,
         "peer": port.peer,
     }
@@ -202,6 +205,8 @@ class IntentBuilder:
         inv = self.inv
         if port.kind == "lan":
             return ascii_fold(f"LAN {inv.sites[device.site].name} {port.address.network}")
+        if port.kind == "mgmt-lan":
+            return f"IIC management network {port.address.network} (in-band management into the WAN)"
         peer = inv.device(port.peer)
         peer_port = port.link.a if port.link.a.device == port.peer else port.link.b
         site = ascii_fold(inv.sites[peer.site].name)
@@ -223,6 +228,7 @@ class IntentBuilder:
         areas = sorted({i["area"] for i in interfaces} | {loopback_area}, key=lambda a: int(IPv4Address(a)))
         loopback = inv.loopback(name)
         mgmt = inv.mgmt(name)
+        in_band = inv.in_band(device)
         return {
             **self._common(),
             "hostname": name,
@@ -238,7 +244,9 @@ class IntentBuilder:
                 "district_code": site.district,
             },
             "loopback": {"name": loopback_interface_name(platform), "ip": str(loopback), "address": f"{loopback}/32", "area": loopback_area},
-            "mgmt": {"name": mgmt_interface_name(platform), "ip": str(mgmt.ip), "address": str(mgmt), "netmask": str(mgmt.netmask)},
+            # in band: the loopback is the management address (no management port, no VRF)
+            "mgmt": {"name": loopback_interface_name(platform) if in_band else mgmt_interface_name(platform), "in_band": in_band,
+                     "ip": str(mgmt.ip), "address": str(mgmt), "netmask": str(mgmt.netmask)},
             "interfaces": interfaces,
             "uplink": next((i for i in interfaces if i["kind"] == "uplink"), None),
             "ospf": {
@@ -257,6 +265,13 @@ class IntentBuilder:
             },
             "users": self.users(device),
         }
+
+
+def bootstrap(intent: dict[str, Any]) -> dict[str, Any]:
+    """The intent of a router as the provider ships it (day 0): its loopback, its uplink
+    and OSPF on them — just enough to be reached in band through its uplink peer, as a
+    real router arrives; the push brings the rest."""
+    return {**intent, "interfaces": [i for i in intent["interfaces"] if i["kind"] == "uplink"]}
 
 
 def build_intent(inv: Inventory, name: str, resolve: SecretResolver | None = None) -> dict[str, Any]:

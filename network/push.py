@@ -2,10 +2,13 @@
 with a revert timer, checked, then confirmed — or rolled back by itself.
 
 Per device: open → load candidate (the device syntax-checks it) → compare → commit with
-``revert_in`` → post-checks → confirm, or roll back at once on a failed check. If the
-connection drops after the commit, the router's own timer restores the previous
-configuration. A failing device never stops the others of its wave; once more than
-``max_failures`` devices failed (or the canary did), the remaining waves are skipped.
+``revert_in`` → post-checks → confirm, or roll back at once on a failed check. Every step
+is bounded (:mod:`hatang.network.bounds`). If the session is lost after the commit, the
+router's own timer restores the previous configuration; hatang verifies that in the
+background once the timer has fired (:mod:`hatang.network.revert`) while the next waves
+go on. A failing device never stops the others of its wave; a device whose management
+path goes through a router that failed is not pushed; once more than ``max_failures``
+devices failed (or the canary did), the remaining waves are skipped.
 
     from hatang.network.push import push
     report = push(inv, ["cpe-tich-son", …], wave_size=10, max_failures=0)
@@ -13,7 +16,10 @@ configuration. A failing device never stops the others of its wave; once more th
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,16 +31,21 @@ from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 from hatang.monitoring.poller import DevicePoller
+from hatang.network.bounds import CHECK_MARGIN_S, STEP_TIMEOUT_S, Watchdog, open_bounded
 from hatang.network.checks import CheckOutcome, CoreProbe, run_checks
 from hatang.network import preflight
 from hatang.network.connect import one_login_driver_for
+from hatang.network.drivers.frr import CommitInterrupted
+from hatang.network.revert import LostSession, verify
 from hatang.network.render import Renderer
 from hatang.network.revert_time import revert_seconds, validate
 from hatang.redact import redacted
 from hatang.results import Result, describe_exception, run_per_host
 
 #: Device outcomes, in the summary's order.
-STATUSES = ("committed", "unchanged", "would-change", "rolled-back", "failed", "skipped")
+STATUSES = ("committed", "unchanged", "would-change", "rolled-back", "reverted", "unverified", "lost", "failed", "skipped")
+#: Sessions lost after a commit, verified at once (each mostly waits on a revert timer).
+VERIFY_WORKERS = 16
 LAYERS = (m.Role.core, m.Role.district, m.Role.commune_cpe)
 COMMIT_MESSAGE = "hatang net push"
 #: Platforms whose napalm driver keeps a commit comment; napalm's IOSDriver and
@@ -109,9 +120,19 @@ def load_and_compare(driver: NetworkDriver, config: str) -> str:
     return driver.compare_config().strip("\n")
 
 
+def management_parent(inv: Inventory, name: str) -> str | None:
+    """The router an in-band device's management goes through: its uplink peer."""
+    uplink = inv.uplink(name) if inv.in_band(name) else None
+    return uplink.peer if uplink is not None else None
+
+
 @dataclass
 class DevicePush:
-    """The per-device task of a push."""
+    """The per-device task of a push. Every step is bounded (:mod:`hatang.network.bounds`):
+    connecting (retried for ``path_wait_s`` while nothing answers), each step
+    ``step_timeout_s``, the post-checks ``check_timeout_s`` + 30 s. A session lost after
+    the commit is recorded in ``lost``, for :func:`hatang.network.revert.verify` once the
+    router's own timer has fired."""
 
     inv: Inventory
     configs: dict[str, str]
@@ -123,39 +144,60 @@ class DevicePush:
     open_driver: Callable[[Inventory, str], NetworkDriver]
     skip_checks: tuple[str, ...] = ()
     preflight: bool = False
+    step_timeout_s: float = STEP_TIMEOUT_S
+    path_wait_s: float = 20.0
+    lost: list[LostSession] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, name: str) -> Result:
         result = Result(host=name, data={"status": "failed", "checks": {}})
         try:
-            driver = self.open_driver(self.inv, name)
-            driver.open()
+            driver, watchdog = open_bounded(self.open_driver, self.inv, name, path_wait_s=self.path_wait_s, step_s=self.step_timeout_s)
         except ConnectionException as exc:
             result.ok, result.error = False, str(exc)
             return result
         try:
-            self._push(driver, name, result)
+            self._push(driver, watchdog, name, result)
         except (ReplaceConfigException, MergeConfigException) as exc:
             result.ok, result.error = False, f"not applied: {exc}"
         except CommitError as exc:
             result.ok, result.error = False, str(exc)
+        except ConnectionException as exc:  # before the commit: nothing changed on the router
+            result.ok, result.error = False, f"session lost before the commit, the router is unchanged: {exc}"
         finally:
             _quietly(driver.close)
         return result
 
-    def _push(self, driver: NetworkDriver, name: str, result: Result) -> None:
-        if self.preflight and (problems := preflight.describe(preflight.check(self.inv, name, driver, self.configs[name]))):
-            result.ok, result.error = False, f"stopped before any change, preflight: {problems}"
-            return
-        revert_in = revert_seconds(self.inv.platform(name).value, self.revert_in)
-        diff = load_and_compare(driver, self.configs[name])
+    def _push(self, driver: NetworkDriver, watchdog: Watchdog, name: str, result: Result) -> None:
+        step = self.step_timeout_s
+        platform = self.inv.platform(name).value
+        if self.preflight:
+            with watchdog.step("preflight", step):
+                problems = preflight.describe(preflight.check(self.inv, name, driver, self.configs[name]))
+            if problems:
+                result.ok, result.error = False, f"stopped before any change, preflight: {problems}"
+                return
+        revert_in = revert_seconds(platform, self.revert_in)
+        with watchdog.step("load", step):
+            diff = load_and_compare(driver, self.configs[name])
         result.diff = diff
         if not diff or self.dry_run:
             driver.discard_config()
             result.data["status"] = "would-change" if diff else "unchanged"
             return
-        message = COMMIT_MESSAGE if self.inv.platform(name).value in COMMENTED else ""
+        try:  # what the router must be back on if the session is lost after the commit
+            with watchdog.step("save previous", step):
+                previous = driver.get_config(retrieve="running")["running"]
+        except ConnectionException:
+            raise
+        except Exception:  # a driver without this getter: a revert cannot be verified then
+            previous = None
+        committed_at = time.monotonic()
         try:
-            driver.commit_config(message=message, revert_in=revert_in)
+            with watchdog.step("commit", step):
+                driver.commit_config(message=COMMIT_MESSAGE if platform in COMMENTED else "", revert_in=revert_in)
+        except (CommitInterrupted, ConnectionException) as exc:  # it commits all or nothing, then reverts by itself
+            return self._lost(name, result, committed_at, previous, revert_in, f"during the commit: {exc}")
         except Exception as exc:
             _quietly(driver.discard_config)  # a refused commit leaves no candidate session behind
             if isinstance(exc, NapalmException | NotImplementedError):
@@ -163,24 +205,36 @@ class DevicePush:
             raise CommitError(f"session lost during the commit ({describe_exception(exc)}): if {name} took it, it reverts by itself within {revert_in} s") from exc
         result.changed = True
         try:
-            outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks, snmp=self.snmp)
+            with watchdog.step("checks", self.check_timeout_s + CHECK_MARGIN_S):
+                outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks, snmp=self.snmp)
         except Exception as exc:  # a check that cannot run is a failed check
             outcome = CheckOutcome()
             outcome.record("checks", False, describe_exception(exc))
         result.data["checks"] = outcome.passed
         result.data["check_s"] = outcome.seconds
         if outcome.ok:
-            driver.confirm_commit()
+            try:
+                with watchdog.step("confirm", step):
+                    driver.confirm_commit()
+            except ConnectionException as exc:
+                return self._lost(name, result, committed_at, previous, revert_in, f"at the confirm: {exc}")
             result.data["status"] = "committed"
             return
         result.ok = False
         try:
-            driver.rollback()
-        except Exception as exc:  # the router's own timer still reverts the commit
-            result.error = f"post-checks failed ({'; '.join(outcome.reasons)}); rollback failed ({describe_exception(exc)}): the device reverts by itself within {revert_in} s"
-            return
+            with watchdog.step("rollback", step):
+                driver.rollback()
+        except Exception as exc:  # unreachable (the change cut its path?): the router's own timer reverts it
+            return self._lost(name, result, committed_at, previous, revert_in, f"post-checks failed ({'; '.join(outcome.reasons)}); rollback impossible ({describe_exception(exc)})")
         result.data["status"] = "rolled-back"
         result.error = f"post-checks failed, rolled back to the previous configuration: {'; '.join(outcome.reasons)}"
+
+    def _lost(self, name: str, result: Result, committed_at: float, previous: str | None, revert_in: int, reason: str) -> None:
+        result.ok = False
+        result.data.update(status="lost", lost=reason)
+        result.error = f"session lost after the commit ({reason}); the router reverts by itself after {revert_in} s: verifying then"
+        with self._lock:
+            self.lost.append(LostSession(name, committed_at, revert_in, previous, self.configs[name], reason))
 
 
 def push(
@@ -198,6 +252,7 @@ def push(
     show_progress: bool = True,
     record: bool = True,
     run_preflight: bool | None = None,
+    step_timeout_s: float = STEP_TIMEOUT_S,
 ) -> PushReport:
     """Push ``devices`` (rendered from ``inv`` unless ``configs`` gives the text) and
     return a :class:`PushReport`. Real pushes are appended to the ``push`` audit log.
@@ -205,7 +260,9 @@ def push(
     post-checks not to run (see :data:`hatang.network.checks.CHECKS`). ``revert_in``
     is checked against every device's platform first (:mod:`hatang.network.revert_time`);
     ``run_preflight`` (default: outside the lab) stops a device that fails
-    :mod:`hatang.network.preflight` before its first change."""
+    :mod:`hatang.network.preflight` before its first change; ``step_timeout_s`` bounds
+    each step but the checks (:func:`hatang.network.bounds.push_bound_s` gives the whole
+    push's bound)."""
     if not dry_run:
         validate((inv.platform(name).value for name in devices), revert_in, check_timeout_s)
     configs = dict(configs or {})
@@ -220,19 +277,34 @@ def push(
         core = CoreProbe(lambda: _opened(open_driver(inv, core_name)), inv.platform(core_name).value)
     snmp = None if dry_run or "snmp" in skip_checks else DevicePoller()
     preflight_on = inv.env != "lab" if run_preflight is None else run_preflight
-    task = DevicePush(inv, configs, dry_run, revert_in, check_timeout_s, core, snmp, open_driver, tuple(skip_checks), preflight_on and not dry_run)
+    task = DevicePush(inv, configs, dry_run, revert_in, check_timeout_s, core, snmp, open_driver, tuple(skip_checks),
+                      preflight=preflight_on and not dry_run, step_timeout_s=step_timeout_s, path_wait_s=check_timeout_s)
+    verifier = ThreadPoolExecutor(max_workers=VERIFY_WORKERS, thread_name_prefix="revert-verify")
+    verifying: dict[str, Future] = {}
     try:
         for number, wave in enumerate(report.waves, start=1):
             label = f"wave {number}/{len(report.waves)}" + (" (canary)" if number == 1 else "")
-            results = run_per_host(wave, task, max_workers=wave_size, label=label, show_progress=show_progress)
+            blocked = _blocked_by_parent(inv, wave, report)
+            report.results.update(blocked)
+            todo = [name for name in wave if name not in blocked]
+            results = run_per_host(todo, task, max_workers=wave_size, label=label, show_progress=show_progress) if todo else []
             report.results.update({r.host: r for r in results})
+            while task.lost:  # verified in the background: the next waves do not wait for a revert timer
+                lost = task.lost.pop()
+                verifying[lost.device] = verifier.submit(verify, inv, lost, open_driver)
             failures = len(report.failed)
             if failures and (number == 1 or failures > max_failures) and number < len(report.waves):
                 report.stopped_after_wave = number
                 for name in (n for w in report.waves[number:] for n in w):
                     report.results[name] = Result(host=name, ok=False, error=f"skipped: {failures} device(s) failed (canary or more than --max-failures {max_failures})", data={"status": "skipped"})
                 break
+        for name, future in verifying.items():
+            verdict = future.result()
+            data = report.results[name].data
+            data.update(status=verdict.status, final=verdict.final)
+            report.results[name].error = f"session lost after the commit ({data.get('lost', '')}); {verdict.detail}"
     finally:
+        verifier.shutdown(wait=True)
         for probe in (core, snmp):
             if probe is not None:
                 probe.close()
@@ -250,6 +322,19 @@ def _quietly(action: Callable[[], object]) -> None:
         action()
     except Exception:
         pass
+
+
+def _blocked_by_parent(inv: Inventory, wave: list[str], report: PushReport) -> dict[str, Result]:
+    """The devices of ``wave`` whose management path goes through a router that failed
+    in this push: they are not pushed, and their Result says why."""
+    blocked = {}
+    for name in wave:
+        parent = management_parent(inv, name)
+        if parent in report.results and not report.results[parent].ok:
+            why = f"{parent} {report.status(parent)}"
+            blocked[name] = Result(host=name, ok=False, data={"status": "skipped", "blocked_by": parent},
+                                   error=f"skipped: its management path goes through {parent}, which failed in this push ({why})")
+    return blocked
 
 
 def _opened(driver: NetworkDriver) -> NetworkDriver:

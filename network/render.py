@@ -18,7 +18,7 @@ from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 from hatang.network.escape import text_filter
-from hatang.network.intent import IntentBuilder, SecretResolver
+from hatang.network.intent import IntentBuilder, SecretResolver, bootstrap
 from hatang.network.lint import lint
 from hatang.paths import private_directory, write_private
 
@@ -62,8 +62,11 @@ class Renderer:
         self.inv = inv
         self.builder = IntentBuilder(inv, resolve)
 
-    def render(self, name: str, platform: m.Platform | None = None) -> Rendered:
+    def render(self, name: str, platform: m.Platform | None = None, *, day0: bool = False) -> Rendered:
+        """``day0``: the provider's bootstrap only (see :func:`hatang.network.intent.bootstrap`)."""
         intent = self.builder.build(name, platform)
+        if day0:
+            intent = bootstrap(intent)
         template = template_name(intent["platform"], intent["role"])
         try:
             text = environment().get_template(template).render(**intent)

@@ -48,7 +48,9 @@ def lab_lock() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def lab_small(lab_lock) -> Iterator["LabContext"]:
-    """A small lab (core, one district, three communes), up for the whole session.
+    """A small lab (core, one district, three communes), up and pushed (its districts and
+    communes are managed in band: unreachable until the routers on their way are
+    configured), for the whole session.
 
     Yields the LabContext: ``.inventory``, ``.device_names``, ``.inventory.mgmt(name)``,
     ``.secrets`` (also through ``hatang.credentials.secret(ref, field, env="lab")``).
@@ -57,7 +59,7 @@ def lab_small(lab_lock) -> Iterator["LabContext"]:
 
     hatang_lab("down", check=False)  # leftovers of an earlier, interrupted run
     try:
-        hatang_lab("up", "--size", "small")
+        hatang_lab("up", "--size", "small", "--configured")
         yield LabContext.load()
     finally:
         hatang_lab("down", check=False)

@@ -112,6 +112,13 @@ class FRRDriver(NetworkDriver):
                 session.close()
         self._vtysh_session = self._admin_session = None
 
+    def abort(self) -> None:
+        """Drop both logins from any thread (a push's step outlived its bound): whatever
+        waits on the router fails at once. The driver must still be closed."""
+        for session in (self._vtysh_session, self._admin_session):
+            if session is not None:
+                session.abort()
+
     def is_alive(self) -> dict[str, bool]:
         sessions = [s for s in (self._vtysh_session, self._admin_session) if s is not None]
         return {"is_alive": bool(sessions) and all(s.alive for s in sessions)}
@@ -310,6 +317,12 @@ class FRRDriver(NetworkDriver):
         is checked before it reaches vtysh)."""
         target = str(ip_network(destination, strict=False) if "/" in destination else ip_address(destination))
         return frr_parse.route_to(self._json(f"show ip route {target} json"), protocol)
+
+    def get_arp_table(self, vrf: str = "") -> list[dict[str, Any]]:
+        """The kernel's IPv4 neighbour table (FRR keeps none of its own), napalm's shape;
+        an unresolved entry has mac ``""``."""
+        result = self._admin.run("ip -j -4 neigh show", timeout=15)
+        return frr_parse.arp_table(result.stdout)
 
     def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
         return {command: self._vtysh([command]) for command in commands}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime
 from ipaddress import ip_interface
 from typing import Any
 
@@ -75,15 +77,33 @@ def deltas_as_diff(deltas: list[tuple[str, str, str]]) -> str:
 
 # -- getters ------------------------------------------------------------------------
 
-def interfaces(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``show interface json`` → napalm's get_interfaces."""
+#: zebra's link-change stamps (``lastLinkUp``/``lastLinkDown``), in the router's local time.
+ZEBRA_STAMP = "%Y/%m/%d %H:%M:%S.%f"
+
+
+def last_flapped(item: dict[str, Any], now: datetime) -> float:
+    """Seconds since the port last went up or down (napalm's ``last_flapped``), -1.0 if
+    it never changed since zebra started."""
+    stamps = []
+    for key in ("lastLinkUp", "lastLinkDown"):
+        try:
+            stamps.append(datetime.strptime(str(item[key])[:32], ZEBRA_STAMP))
+        except (KeyError, ValueError):
+            continue
+    return round(max(0.0, (now - max(stamps)).total_seconds()), 1) if stamps else -1.0
+
+
+def interfaces(data: dict[str, Any], now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """``show interface json`` → napalm's get_interfaces (``now``: the router's local
+    time, for ``last_flapped``)."""
+    now = now or datetime.now()
     result = {}
     for name, item in sorted(data.items()):
         result[name] = {
             "is_up": item.get("operationalStatus") == "up",
             "is_enabled": item.get("administrativeStatus") == "up",
             "description": item.get("description", ""),
-            "last_flapped": -1.0,
+            "last_flapped": last_flapped(item, now),
             "speed": float(item.get("speed", 0) or 0),
             "mtu": int(item.get("mtu", 0) or 0),
             "mac_address": item.get("hardwareAddress", "").upper(),
@@ -172,3 +192,20 @@ def ping(output: str) -> dict[str, Any]:
             "results": [{"ip_address": ip, "rtt": float(t)} for ip, t in _REPLY.findall(output)],
         }
     }
+
+
+#: At most this many neighbour entries are read (a district router has a few dozen).
+MAX_ARP_ENTRIES = 4096
+
+
+def arp_table(text: str) -> list[dict[str, Any]]:
+    """``ip -j -4 neigh show`` → napalm's get_arp_table (``age`` unknown: -1.0);
+    FAILED/INCOMPLETE entries keep an empty ``mac``."""
+    entries = json.loads(text or "[]")[:MAX_ARP_ENTRIES]
+    table = []
+    for entry in entries:
+        states = entry.get("state", [])
+        resolved = "lladdr" in entry and not {"FAILED", "INCOMPLETE"} & set(states)
+        table.append({"interface": entry.get("dev", ""), "mac": entry.get("lladdr", "").upper() if resolved else "",
+                      "ip": entry.get("dst", ""), "age": -1.0, "state": ",".join(states)})
+    return table

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,15 @@ import paramiko
 from napalm.base.exceptions import ConnectionClosedException, ConnectionException
 
 HOST_KEY_POLICIES = ("record", "require")
+#: A wait on a channel is cut into slices this long, to notice an aborted connection.
+RECV_SLICE_S = 0.5
+#: How long an ended command's exit status may take to follow its output.
+STATUS_WAIT_S = 5.0
+
+
+class Unreachable(ConnectionException):
+    """No SSH server answered at all (no route, refused, no TCP answer): the router, or
+    the path to it, is down; nothing was said to it."""
 
 
 class RecordNewHostKey(paramiko.MissingHostKeyPolicy):
@@ -77,17 +87,28 @@ class RemoteProcess:
             raise ConnectionClosedException(f"{self.where}: connection dropped ({exc or type(exc).__name__})") from None
 
     def recv(self, timeout: float) -> bytes:
-        """Its next output; b"" once it has ended (see :meth:`exit_status`)."""
-        self._channel.settimeout(timeout)
-        try:
-            return self._channel.recv(65536)
-        except socket.timeout:
-            raise ConnectionClosedException(f"{self.where}: no answer within {timeout:g} s") from None
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise ConnectionClosedException(f"{self.where}: connection dropped ({exc or type(exc).__name__})") from None
+        """Its next output within ``timeout`` s; b"" once it has ended (see
+        :meth:`exit_status`). Waits in short slices, so a connection aborted from another
+        thread (:meth:`SshSession.abort`) ends the wait at once whatever ``timeout`` is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._channel.settimeout(max(0.0, min(RECV_SLICE_S, deadline - time.monotonic())))
+            try:
+                return self._channel.recv(65536)
+            except socket.timeout:
+                transport = self._channel.get_transport()
+                if transport is None or not transport.is_active():
+                    raise ConnectionClosedException(f"{self.where}: connection lost") from None
+                if time.monotonic() >= deadline:
+                    raise ConnectionClosedException(f"{self.where}: no answer within {timeout:g} s") from None
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise ConnectionClosedException(f"{self.where}: connection dropped ({exc or type(exc).__name__})") from None
 
     def exit_status(self) -> int:
-        """Its exit status, once its output has ended (-1 if the connection dropped first)."""
+        """Its exit status, once its output has ended (-1 if the connection dropped first
+        or no status came within a few seconds)."""
+        if not self._channel.status_event.wait(STATUS_WAIT_S):
+            return -1
         return self._channel.recv_exit_status()
 
     def close(self) -> None:
@@ -146,15 +167,23 @@ class SshSession:
                 raise ConnectionException(f"{self.host}: unknown SSH host key; add it to {self.known_hosts} after checking it") from None
             raise ConnectionException(f"{self.where}: SSH failed: {exc}") from None
         except (socket.timeout, TimeoutError):
-            raise ConnectionException(f"{self.host}:{self.port}: unreachable (no answer within {self.timeout:g} s)") from None
+            raise Unreachable(f"{self.host}:{self.port}: unreachable (no answer within {self.timeout:g} s)") from None
         except OSError as exc:
-            raise ConnectionException(f"{self.host}:{self.port}: unreachable ({exc.strerror or exc})") from None
+            raise Unreachable(f"{self.host}:{self.port}: unreachable ({exc.strerror or exc})") from None
         self.client = client
 
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
             self.client = None
+
+    def abort(self) -> None:
+        """Drop the connection from any thread, without waiting on the peer: a wait on
+        one of its channels ends at once (see :meth:`RemoteProcess.recv`)."""
+        client = self.client
+        transport = client.get_transport() if client is not None else None
+        if transport is not None:
+            transport.close()
 
     @property
     def alive(self) -> bool:

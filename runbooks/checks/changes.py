@@ -60,6 +60,31 @@ def recent_pushes(ctx: CheckContext) -> Outcome:
     return Outcome("warn", f"{len(pushes)} push(es) in the last {hours:g} h; latest {latest['when']}: {latest['status']}", details=details, data=data)
 
 
+#: Push outcomes where the router went back to its previous configuration, or may have.
+REVERTED = ("rolled-back", "reverted", "unverified", "lost")
+
+
+def recent_reverts(ctx: CheckContext) -> Outcome:
+    """Whether a push in the last ``lookback_h`` hours was rolled back or reverted by the
+    router's own timer (a change that cut its own management path), or could not be
+    verified afterwards: the router may have run a bad configuration for a while."""
+    hours, since = _since(ctx)
+    reverts = []
+    for record in audit.read("push"):
+        when = _stamp(record.get("when"))
+        entry = device_push(record, ctx.device) or {}
+        status = entry.get("data", {}).get("status")
+        if when is not None and when >= since and status in REVERTED:
+            reverts.append({"when": record["when"], "who": record.get("who"), "status": status, "error": entry.get("error", "")})
+    reverts.reverse()
+    data = {"lookback_h": hours, "reverts": reverts[:SHOWN]}
+    if not reverts:
+        return Outcome("ok", f"no push to {ctx.device} was reverted in the last {hours:g} h", data=data)
+    latest = reverts[0]
+    return Outcome("warn", f"{len(reverts)} push(es) reverted in the last {hours:g} h; latest {latest['when']}: {latest['status']}",
+                   details=[f"{r['when']} {r['status']} by {r['who']}: {r['error']}" for r in reverts[:SHOWN]], data=data)
+
+
 def _describe(push: dict) -> str:
     lines = push["diff"].splitlines()
     added = sum(1 for line in lines if line.startswith("+"))

@@ -1,4 +1,4 @@
-"""Routing adjacencies through the state layer (read-only).
+"""Routing adjacencies and neighbours through the state layer (read-only).
 
 OSPF runs on every WAN link (area 0 core↔districts, one area per district), so each
 port in scope with a peer should carry a Full adjacency with that peer. The platform's
@@ -32,3 +32,26 @@ def ospf_neighbors(ctx: CheckContext) -> Outcome:
     if missing:
         return Outcome("fail", "; ".join(missing), details=details, data=data)
     return Outcome("ok", "Full with " + ", ".join(s["peer"] for s in seen), details=details, data=data)
+
+
+def arp(ctx: CheckContext) -> Outcome:
+    """The subject's ARP entry for each peer of a port in scope: a district router that
+    still resolves its commune's uplink address hears that router's kernel, whatever its
+    management does (a hung router answers ARP; a cut or dead one does not)."""
+    wanted = [p for p in ctx.subject.ports if p.peer and p.peer_address]
+    if not wanted:
+        return Outcome("skip", f"{ctx.device} has no routed port in scope of this diagnosis")
+    table = ctx.drivers.get(ctx.device).get_arp_table()
+    seen, missing = [], []
+    for port in wanted:
+        address = str(port.peer_address.ip)
+        entry = next((e for e in table if e["ip"] == address), None)
+        resolved = bool(entry and entry["mac"])
+        seen.append({"port": port.name, "peer": port.peer, "address": address, "mac": entry["mac"] if entry else None,
+                     "state": entry.get("state") if entry else None, "link": port.link.id if port.link else None})
+        if not resolved:
+            missing.append(f"no ARP answer from {port.peer} ({address}) on {describe_port(port)}")
+    data = {"entries": seen}
+    if missing:
+        return Outcome("fail", "; ".join(missing), data=data)
+    return Outcome("ok", "ARP resolved for " + ", ".join(f"{s['peer']} ({s['mac']})" for s in seen), data=data)

@@ -166,3 +166,27 @@ def format_duration(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m {secs}s"
+
+
+#: A port whose link changed less than this long ago has flapped "recently".
+FLAP_RECENT_S = 3600.0
+
+
+def port_flaps(ctx: CheckContext) -> Outcome:
+    """When each port in scope last went up or down (the driver's ``last_flapped``): seen
+    from the district, a commune's port that keeps changing is a line or a power supply
+    failing, even while the commune itself cannot be asked."""
+    if skipped := _no_ports(ctx):
+        return skipped
+    recent_s = ctx.param("recent_s", FLAP_RECENT_S)
+    found = ctx.drivers.get(ctx.device).get_interfaces()
+    ports = []
+    for port in ctx.subject.ports:
+        flapped = float(found.get(port.name, {}).get("last_flapped", -1.0))
+        ports.append({**port_record(port), "last_flapped_s": flapped, "describe": describe_port(port)})
+    recent = [p for p in ports if 0 <= p["last_flapped_s"] < recent_s]
+    data = {"ports": ports, "recent": recent, "recent_s": recent_s}
+    details = [f"{p['port']}: " + (f"last changed {format_duration(p['last_flapped_s'])} ago" if p["last_flapped_s"] >= 0 else "no change since start") for p in ports]
+    if recent:
+        return Outcome("warn", "; ".join(f"{p['describe']} changed state {format_duration(p['last_flapped_s'])} ago" for p in recent), details=details, data=data)
+    return Outcome("ok", f"no port in scope changed state in the last {format_duration(recent_s)}", details=details, data=data)

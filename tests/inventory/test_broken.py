@@ -46,7 +46,7 @@ def test_json_output_lists_problems_with_file_key_and_line(inventory_copy: Path)
     (problem,) = report["problems"]
     assert problem["file"].endswith("network.yaml")
     assert problem["key"] == "devices[3].platform"
-    assert problem["line"] == 27
+    assert problem["line"] == 28
 
 
 def test_all_errors_are_reported_at_once(inventory_copy: Path) -> None:

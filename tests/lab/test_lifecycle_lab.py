@@ -20,7 +20,7 @@ from hatang.credentials import lab_secrets_file
 from hatang.lab import netbuild, routerd, users
 from hatang.lab.context import lab_state_dir
 from hatang.lab.processes import Registry, is_alive
-from hatang.lab.topology import MGMT_BRIDGE, MGMT_VETH_PREFIX
+from hatang.lab.topology import MGMT_BRIDGE, MGMT_LAN_VETH_PREFIX, MGMT_VETH_PREFIX
 
 pytestmark = pytest.mark.lab
 
@@ -29,7 +29,7 @@ def leftovers(device_names: list[str], recorded: list) -> list[str]:
     """Everything of the lab still on the machine (empty when down was complete)."""
     found = [f"netns {ns}" for ns in netbuild.lab_netns()]
     host_links = netbuild.links()
-    found += [f"link {n}" for n in host_links if n == MGMT_BRIDGE or (n.startswith(MGMT_VETH_PREFIX) and n[3:].isdigit())]
+    found += [f"link {n}" for n in host_links if n == MGMT_BRIDGE or (n[:3] in (MGMT_VETH_PREFIX, MGMT_LAN_VETH_PREFIX) and n[3:].isdigit())]
     found += [f"process {p.name} ({p.pid})" for p in recorded if is_alive(p)]
     found += [f"user {u}" for u in users.present()]
     found += [f"dir {routerd.frr_dir(n)}" for n in device_names if routerd.frr_dir(n).exists()]
@@ -48,7 +48,7 @@ def lab_restored(lab_small):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(secrets)
     path.chmod(0o600)
-    hatang_lab("up", "--size", "small")
+    hatang_lab("up", "--size", "small", "--configured")  # as the session's other tests expect it
 
 
 def test_down_leaves_nothing_behind(lab_restored):

@@ -8,6 +8,7 @@ import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
+import paramiko
 import pytest
 from labprobe import IF_ADMIN, IF_OPER, SYS_NAME, if_index, netmiko, snmp, snmp_args, ssh_run, wait_for
 from lab_fixtures import hatang_lab
@@ -69,23 +70,55 @@ def test_admin_gets_a_shell_inside_the_router(lab_small):
     assert status == 0, output
     lines = output.splitlines()
     assert lines[0] == name
-    assert " mgmt0@" in output and " eth0@" in output and MGMT_BRIDGE not in output  # the router's interfaces, not the host's
+    assert " eth0@" in output and " mgmt0@" not in output and MGMT_BRIDGE not in output  # in band: no management port
     assert f"({name})" in output
 
 
-def test_management_is_out_of_band(lab_small):
-    """Inside a router the management subnet is not in the main table (WAN traffic never
-    reaches it), and the host routes nothing but the management subnet to the lab."""
-    ns = f"ht-{lab_small.device_names[0]}"
+def test_management_is_out_of_band_for_the_core_and_in_band_through_it_for_the_others(lab_small):
+    """The core's management address is not in its main table (WAN traffic never reaches
+    it); the host reaches every other router only through the core's port on the bridge;
+    cutting a commune's uplink makes it unreachable from the host, as in the province."""
+    inv = lab_small.inventory
+    ns = "ht-core-iic"
     main = subprocess.run(["ip", "-n", ns, "-j", "route", "show", "table", "main"], capture_output=True, text=True, check=True)
-    assert not any(r["dst"].startswith("198.19.0.") for r in json.loads(main.stdout or "[]"))
+    assert str(inv.oob_mgmt("core-iic").ip) not in [r.get("prefsrc") for r in json.loads(main.stdout or "[]")]
     forwarding = subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-n", "net.ipv4.conf.mgmt0.forwarding"], capture_output=True, text=True)
     assert forwarding.stdout.strip() == "0"
     host_routes = json.loads(subprocess.run(["ip", "-j", "route", "show", "dev", MGMT_BRIDGE], capture_output=True, text=True, check=True).stdout)
-    assert [r["dst"] for r in host_routes] == [str(lab_small.inventory.mgmt(lab_small.device_names[0]).network)]
+    via_core = str(inv.inband_router()[1].ip)
+    assert {r["dst"]: r.get("gateway") for r in host_routes} == {
+        str(inv.mgmt_network()): None, **{str(p): via_core for p in inv.wan_prefixes()}}
+    commune, district = "cpe-hoi-hop", "dr-vinh-yen"
+    assert tcp_open(mgmt(lab_small, commune), 22, 2.0)
+    hatang_lab("fault", "link-down", district, commune)
+    try:
+        assert wait_for(lambda: tcp_open(mgmt(lab_small, commune), 22, 1.0), False) is False
+        assert snmp("snmpget", mgmt(lab_small, commune), SYS_NAME, timeout=1) is None
+    finally:
+        hatang_lab("fault", "link-up", district, commune)
+    assert wait_for(lambda: tcp_open(mgmt(lab_small, commune), 22, 1.0), True) is True
 
 
-def test_link_down_shows_on_both_ends_over_snmp_and_link_up_restores(lab_small):
+def test_freeze_keeps_links_up_and_leaves_peers_in_silence(lab_small):
+    victim, neighbour = "cpe-lien-bao", "dr-vinh-yen"
+    port = next(p for p in lab_small.inventory.ports(neighbour) if p.peer == victim)
+    nb_index = if_index(mgmt(lab_small, neighbour), port.name)
+    hatang_lab("fault", "freeze", victim)
+    try:
+        assert snmp("snmpget", mgmt(lab_small, neighbour), f"{IF_OPER}.{nb_index}") == ["1"]  # its link stays up
+        assert snmp("snmpget", mgmt(lab_small, victim), SYS_NAME, timeout=1) is None
+        with pytest.raises((paramiko.SSHException, OSError)):  # the handshake completes in its kernel, then nothing answers
+            ssh_run(mgmt(lab_small, victim), "net-admin", "show version", timeout=3)
+        frozen = json.loads(hatang_lab("status", "--json").stdout)["components"]["routers"]["items"]
+        assert next(i for i in frozen if i["device"] == victim)["power"] == "frozen"
+    finally:
+        hatang_lab("fault", "restore", victim)
+    assert wait_for(lambda: snmp("snmpget", mgmt(lab_small, victim), SYS_NAME), [victim]) == [victim]
+
+
+def test_link_down_shows_at_the_upper_end_and_cuts_the_lower_ends_management(lab_small):
+    """A cut link: the upper end's port loses carrier (a cut, not a shutdown), and the
+    lower end, managed in band over that link, stops answering; the repair brings both."""
     a, b = "core-iic", "dr-vinh-yen"
     ends = []
     for me, other in ((a, b), (b, a)):
@@ -94,16 +127,17 @@ def test_link_down_shows_on_both_ends_over_snmp_and_link_up_restores(lab_small):
         ends.append((host, if_index(host, port.name)))
 
     def oper() -> list[str]:
-        return [(snmp("snmpget", host, f"{IF_OPER}.{i}") or ["?"])[0] for host, i in ends]
+        return [(snmp("snmpget", host, f"{IF_OPER}.{i}", timeout=1) or ["?"])[0] for host, i in ends]
 
     assert oper() == ["1", "1"]
     hatang_lab("fault", "link-down", a, b)
     try:
-        assert wait_for(oper, ["2", "2"]) == ["2", "2"]
-        assert [snmp("snmpget", host, f"{IF_ADMIN}.{i}")[0] for host, i in ends] == ["1", "1"]  # a cut, not a shutdown
+        assert wait_for(oper, ["2", "?"]) == ["2", "?"]
+        upper, index = ends[0]
+        assert snmp("snmpget", upper, f"{IF_ADMIN}.{index}") == ["1"]  # a cut, not a shutdown
     finally:
         hatang_lab("fault", "link-up", a, b)
-    assert wait_for(oper, ["1", "1"]) == ["1", "1"]
+    assert wait_for(oper, ["1", "1"], timeout_s=20) == ["1", "1"]
 
 
 def test_kill_makes_a_device_unreachable_and_restore_brings_it_back(lab_small):

@@ -61,3 +61,25 @@ def test_ping() -> None:
     assert result["probes_sent"] == 2 and result["packet_loss"] == 0
     assert result["rtt_avg"] == 0.073 and [r["ip_address"] for r in result["results"]] == ["198.18.64.65"] * 2
     assert "error" in frr_parse.ping("ping: connect: Network is unreachable")
+
+
+def test_arp_table_keeps_unresolved_entries_without_a_mac() -> None:
+    text = json.dumps([
+        {"dst": "198.18.4.3", "dev": "eth2", "lladdr": "aa:bb:cc:00:00:01", "state": ["REACHABLE"]},
+        {"dst": "198.18.4.5", "dev": "eth3", "state": ["FAILED"]},
+        {"dst": "198.18.4.7", "dev": "eth4", "lladdr": "aa:bb:cc:00:00:02", "state": ["INCOMPLETE"]},
+    ])
+    table = frr_parse.arp_table(text)
+    assert [(e["interface"], e["ip"], e["mac"]) for e in table] == [
+        ("eth2", "198.18.4.3", "AA:BB:CC:00:00:01"), ("eth3", "198.18.4.5", ""), ("eth4", "198.18.4.7", "")]
+    assert len(frr_parse.arp_table(json.dumps([{"dst": "x", "dev": "y"}] * 5000))) == frr_parse.MAX_ARP_ENTRIES
+
+
+def test_last_flapped_is_the_latest_link_change() -> None:
+    from datetime import datetime
+
+    now = datetime(2026, 12, 5, 8, 0, 0)
+    data = {"eth0": {"lastLinkUp": "2026/12/05 07:59:00.250", "lastLinkDown": "2026/12/05 07:58:00.000"}, "eth1": {}, "eth2": {"lastLinkUp": "garbage"}}
+    result = frr_parse.interfaces(data, now)
+    assert result["eth0"]["last_flapped"] == 59.8
+    assert result["eth1"]["last_flapped"] == -1.0 and result["eth2"]["last_flapped"] == -1.0

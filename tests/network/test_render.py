@@ -66,8 +66,9 @@ def test_community_only_in_the_lab(inventories, fake_secrets) -> None:
 
 
 def test_ospf_design(inventories, fake_secrets) -> None:
-    """Area 0 core–districts, one area per district (its GSO code), totally stubby,
-    management never in OSPF."""
+    """Area 0 core–districts, one area per district (its GSO code), totally stubby; the
+    IIC management network enters OSPF only at the core, on a passive port (the in-band
+    path), and the in-band routers are managed on their loopback."""
     inv = inventories["lab"]
     builder = IntentBuilder(inv)
     core, district, commune = (builder.build(DEVICES[r]) for r in ("core", "district", "commune_cpe"))
@@ -79,9 +80,28 @@ def test_ospf_design(inventories, fake_secrets) -> None:
     assert all(i["point_to_point"] and ip_network(i["network"]).prefixlen == 31 for i in commune["interfaces"] if i["kind"] != "lan")
     assert [i["passive"] for i in commune["interfaces"]] == [False, True]
     mgmt = ip_network(inv.plan.pool("mgmt").supernet)
+    assert [i for i in core["interfaces"] if ip_network(i["network"]).overlaps(mgmt)] == [
+        i for i in core["interfaces"] if i["kind"] == "mgmt-lan" and i["passive"] and not i["point_to_point"]]
     for item in Renderer(inv).render_many(DEVICES.values()):
         networks = [line.split()[1] for line in item.text.splitlines() if line.startswith(" network ")]
-        assert networks and not any(ip_network(n).overlaps(mgmt) for n in networks)
+        in_mgmt = [n for n in networks if ip_network(n).overlaps(mgmt)]
+        assert networks and in_mgmt == ([str(mgmt)] if item.device == "core-iic" else [])
+    for intent in (district, commune):
+        assert intent["mgmt"] == {**intent["mgmt"], "in_band": True, "ip": intent["loopback"]["ip"], "name": "lo"}
+
+
+@pytest.mark.parametrize("role", ["district", "commune_cpe"])
+@pytest.mark.parametrize("platform", ["ios", "eos", "junos"])
+def test_in_band_routers_carry_no_management_vrf(inventories, fake_secrets, platform: str, role: str) -> None:
+    """No separate management circuit reaches a district or a commune: no management
+    VRF, no management port, and the access lists still admit only the IIC network."""
+    inv = inventories["production"]
+    text = Renderer(inv).render(DEVICES[role], Platform(platform)).text
+    for word in ("Mgmt-intf", "vrf MGMT", "vrf instance", "fxp0", "Management1", "GigabitEthernet0\n", str(inv.oob_mgmt(DEVICES[role]).ip)):
+        assert word not in text
+    assert str(inv.mgmt_network()) in text or f"{inv.mgmt_network().network_address} {inv.mgmt_network().hostmask}" in text
+    core = Renderer(inv).render("core-iic", Platform(platform)).text
+    assert str(inv.oob_mgmt("core-iic").ip) in core  # the core keeps its out-of-band port
 
 
 def test_lint_catches_template_bugs() -> None:

@@ -1,5 +1,6 @@
 """``hatang runbook run`` on the real lab (FRR, sshd, snmpd in namespaces) with real faults:
-a cut link, a router powered off, a bad push rolled back."""
+a fibre cut, a commune router powered off or frozen, a bad push reverted, a district
+router down — diagnosed as production must, from the district side."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import time
 
 import pytest
+from napalm.base.exceptions import ConnectionException
 
 from hatang.network.drivers.frr import FRRDriver
 from hatang.runbooks import access, catalog, engine
@@ -48,8 +50,11 @@ def ospf_full_everywhere(inv, names, timeout_s: float = 60) -> None:
     pending = dict(wanted)
     while pending and time.monotonic() < deadline:
         for name in list(pending):
-            with connected(inv, name) as driver:
-                full = {n["interface"] for n in driver.get_ospf_neighbors() if n["is_full"]}
+            try:  # in band, a router answers only once the routers on its way are back
+                with connected(inv, name) as driver:
+                    full = {n["interface"] for n in driver.get_ospf_neighbors() if n["is_full"]}
+            except ConnectionException:
+                continue
             if pending[name] <= full:
                 del pending[name]
         time.sleep(0.5)
@@ -95,28 +100,60 @@ def test_healthy_lab_every_check_passes(lab):
     assert "answers from core-iic" in finding(report, "loopback_from_core")["summary"]
 
 
-def test_link_down_names_the_down_link(lab):
+def test_fibre_cut_is_diagnosed_from_the_district_side(lab):
+    """A cut uplink also cuts the commune's management (in band): the runbook cannot reach
+    it and concludes from the district's port, not from 'both ends answer'."""
     inv = lab.inventory
     hatang("lab", "fault", "link-down", DISTRICT, COMMUNE)
     try:
-        agent_sees(inv, COMMUNE, port_towards(inv, COMMUNE, DISTRICT), oper_up=False)
         agent_sees(inv, DISTRICT, port_towards(inv, DISTRICT, COMMUNE), oper_up=False)
         code, report = run_runbook("HatangWanLinkDown", "tich-son")
     finally:
         hatang("lab", "fault", "link-up", DISTRICT, COMMUNE)
     link = f"{DISTRICT}--{COMMUNE}"
     assert code == 1
-    assert finding(report, "mgmt_ping")["status"] == "ok", "management is out of band: the router is still reachable"
-    target_ports = finding(report, "interfaces")
-    commune_port, district_port = port_towards(inv, COMMUNE, DISTRICT), port_towards(inv, DISTRICT, COMMUNE)
-    assert target_ports["status"] == "fail" and f"{commune_port} towards {DISTRICT} (link {link}) is down" in target_ports["summary"]
+    assert finding(report, "mgmt_ping")["status"] == "fail", "in band: the commune is cut off with its link"
+    assert finding(report, "interfaces")["status"] == "error"  # its agent cannot be asked
+    district_port = port_towards(inv, DISTRICT, COMMUNE)
     uplink_ports = finding(report, "interfaces", "uplink")
     assert uplink_ports["status"] == "fail" and f"{district_port} towards {COMMUNE} (link {link})" in uplink_ports["summary"]
-    assert finding(report, "ports_enabled")["status"] == "ok", "a cut is not a shutdown"
-    assert finding(report, "loopback_from_core")["status"] == "fail"
-    assert f"Link {link} is down at both ends" in report["next_step"]["en"]
-    assert f"Tuyến {link} mất ở cả hai đầu" in report["next_step"]["vi"]
+    assert finding(report, "ports_enabled", "uplink")["status"] == "ok", "a cut is not a shutdown"
+    assert finding(report, "arp", "uplink")["status"] == "fail"
+    flaps = finding(report, "port_flaps", "uplink")
+    assert flaps["status"] == "warn" and f"{district_port} towards {COMMUNE}" in flaps["summary"]
+    assert "seen from the district" in report["next_step"]["en"] and f"report link {link} down" in report["next_step"]["en"]
+    assert "nhìn từ huyện" in report["next_step"]["vi"]
     ospf_full_everywhere(inv, lab.device_names)
+
+
+def test_frozen_commune_is_hung_seen_from_the_district(lab):
+    victim = "cpe-hoi-hop"
+    hatang("lab", "fault", "freeze", victim)
+    try:
+        time.sleep(7)  # the district drops its OSPF neighbour after the dead interval (6 s)
+        code, report = run_runbook("HatangDeviceDown", "hoi-hop")
+    finally:
+        hatang("lab", "fault", "restore", victim)
+    assert code == 1
+    assert finding(report, "mgmt_ssh")["status"] == "fail"
+    assert finding(report, "interfaces", "uplink")["status"] == "ok"
+    assert finding(report, "arp", "uplink")["status"] == "ok"  # its kernel still answers
+    assert finding(report, "ospf_neighbors", "uplink")["status"] == "fail"
+    assert "the router is hung" in report["next_step"]["en"], report["next_step"]
+    ospf_full_everywhere(lab.inventory, lab.device_names)
+
+
+def test_district_down_puts_the_root_cause_upstream_in_the_communes_runbooks(lab):
+    hatang("lab", "fault", "kill", DISTRICT)
+    try:
+        reports = {alert: run_runbook(alert, "tich-son")[1] for alert in ("HatangDeviceDown", "HatangWanLinkDown")}
+    finally:
+        hatang("lab", "fault", "restore", DISTRICT)
+    for alert, report in reports.items():
+        assert finding(report, "mgmt_ping")["status"] == "fail" and finding(report, "mgmt_ping", "uplink")["status"] == "fail", alert
+        assert "upstream" in report["next_step"]["en"] and DISTRICT in report["next_step"]["en"], (alert, report["next_step"])
+    assert "root cause is upstream" in reports["HatangDeviceDown"]["next_step"]["en"]
+    ospf_full_everywhere(lab.inventory, lab.device_names)
 
 
 def test_killed_router_is_unreachable_and_its_uplink_alive(lab):
@@ -147,8 +184,9 @@ def test_a_rolled_back_push_shows_in_recent_changes(lab):
     uplink = inv.uplink(victim).name
     bad = Renderer(inv).render(victim).text.replace(f"interface {uplink}\n", f"interface {uplink}\n shutdown\n", 1)
     assert "shutdown" in bad
-    report = push(inv, [victim], configs={victim: bad}, check_timeout_s=5, show_progress=False)
-    assert report.status(victim) == "rolled-back", report.as_dict()
+    report = push(inv, [victim], configs={victim: bad}, check_timeout_s=5, revert_in=8, step_timeout_s=8, show_progress=False)
+    # in band, the change cut its own management: the router's timer reverted it, hatang verified
+    assert report.status(victim) == "reverted", report.as_dict()
     agent_sees(inv, victim, uplink, oper_up=True)
     ospf_full_everywhere(inv, lab.device_names)  # the rollback restored the link; OSPF needs a few hellos more
 
@@ -156,7 +194,9 @@ def test_a_rolled_back_push_shows_in_recent_changes(lab):
     assert rb["target"] == victim
     changes = finding(rb, "recent_pushes")
     assert changes["status"] == "warn"
-    assert "rolled-back" in changes["summary"]
+    assert "reverted" in changes["summary"]
+    reverts = finding(rb, "recent_reverts")
+    assert reverts["status"] == "warn" and "reverted" in reverts["summary"]
     assert any(line.startswith("latest diff: +") and "shutdown" in line for line in changes["details"]), changes["details"]
     assert finding(rb, "interfaces")["status"] == "ok", "the rollback brought the uplink back"
     assert (code, failed_checks(rb)) == (0, [])
