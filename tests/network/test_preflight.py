@@ -115,6 +115,9 @@ def test_checks_must_end_before_the_rounded_revert() -> None:
     validate(["ios"], 119, 20)  # rounded to 60: 20 s of checks + 10 s to confirm fit
     with pytest.raises(HatangError, match="leaves no time to confirm before ios's revert after 60 s"):
         validate(["ios"], 119, 55)
+    validate(["frr"], 8, 7)  # the lab's FRR: the confirm is one request on an open session
+    with pytest.raises(HatangError, match="keep 1 s between them"):
+        validate(["frr"], 8, 7.5)
 
 
 def test_revert_in_15_is_refused_before_anything_is_sent(fake_secrets, monkeypatch) -> None:
