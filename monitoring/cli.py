@@ -122,3 +122,64 @@ def report(
     show_report(result, as_json=json)
     if output:
         write_report(result, output)
+
+
+@app.command("alertmanager-config")
+def alertmanager_config(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write alertmanager.yml and templates/ into.")],
+    webhook: Annotated[str, typer.Option("--webhook", help="URL every notification is posted to (the NOC's log or paging gateway).")],
+    email_to: Annotated[Optional[str], typer.Option("--email-to", help="Address warnings (tickets) are mailed to.")] = None,
+    smtp: Annotated[Optional[str], typer.Option("--smtp", help="SMTP smarthost HOST:PORT for --email-to.")] = None,
+    telegram_chat: Annotated[Optional[int], typer.Option("--telegram-chat", help="Telegram chat id pages go to (bot token from $HATANG_TELEGRAM_BOT_TOKEN).")] = None,
+    lab_size: Annotated[Optional[str], typer.Option("--lab-size", help="Only the routers of a lab of this size.")] = None,
+    inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
+    env: EnvOpt = DEFAULT_ENV,
+    json: JsonOpt = False,
+) -> None:
+    """Write Alertmanager's configuration: routes by severity and area, grouping by area,
+    inhibition from the topology; checked with 'amtool check-config'."""
+    import os
+
+    from hatang.console import info, print_json
+    from hatang.inventory import load
+    from hatang.monitoring.alertmanager import AlertmanagerOptions, Receivers, write_alertmanager_config
+
+    inv = load(inventory, env)
+    devices = {d.name for d in inv.lab_devices(lab_size)} if lab_size else None
+    receivers = Receivers(webhook_url=webhook, email_to=email_to, smarthost=smtp, telegram_chat_id=telegram_chat,
+                          telegram_bot_token=os.environ.get("HATANG_TELEGRAM_BOT_TOKEN"))
+    path = write_alertmanager_config(inv, output, AlertmanagerOptions(receivers), devices)
+    if json:
+        print_json({"file": str(path), "amtool_check": "SUCCESS"})
+        return
+    info(f"wrote {path} (amtool check-config: SUCCESS)")
+
+
+@app.command()
+def receiver(
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9095",
+    store: Annotated[Path, typer.Option("--store", help="JSON Lines file the notifications are kept in.")] = Path("received.jsonl"),
+) -> None:
+    """Run a webhook receiver that keeps every notification (the lab's paging gateway)."""
+    from hatang.monitoring.receiver import serve as serve_receiver
+
+    serve_receiver(listen, store)
+
+
+@app.command()
+def pages(
+    receiver_url: Annotated[str, typer.Option("--receiver", envvar="HATANG_RECEIVER_URL", help="The webhook receiver's base URL.")] = "http://127.0.0.1:9095",
+    every: Annotated[bool, typer.Option("--all", help="Every notification (resolved, tickets, Telegram), not only pages.")] = False,
+    since: Annotated[Optional[datetime], typer.Option("--since", help="Only what arrived after this time (UTC).")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Who was paged, and with what: the notifications the webhook receiver kept."""
+    from hatang.monitoring.pagesview import show_pages
+    from hatang.monitoring.receiver import pages as only_pages
+    from hatang.monitoring.receiver import received
+    from hatang.monitoring.sla import as_utc
+
+    records = received(receiver_url)
+    start = as_utc(since).timestamp() if since else 0.0
+    chosen = [r for r in records if r.get("received_at", 0) >= start] if every else only_pages(records, start)
+    show_pages(chosen, as_json=json)

@@ -1,0 +1,151 @@
+"""Alertmanager's configuration from the inventory, checked by amtool and run for real:
+Debian's Alertmanager with the generated configuration and hatang's webhook receiver,
+fed alerts through Alertmanager's own API (what Prometheus does), on loopback."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from hatang.errors import HatangError
+from hatang.inventory import load
+from hatang.monitoring.alertmanager import AlertmanagerOptions, Receivers, Timing, route_of, write_alertmanager_config
+from hatang.monitoring.areas import placements
+from hatang.monitoring.receiver import Store, handler_for, pages, received
+
+
+@pytest.fixture(scope="module")
+def inv():
+    return load(None, "lab")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def receivers(url: str = "http://127.0.0.1:9/hook") -> Receivers:
+    return Receivers(webhook_url=url, email_to="noc@iic.invalid", smarthost="127.0.0.1:25",
+                     telegram_chat_id=-100123, telegram_bot_token="0:test")
+
+
+def test_config_passes_amtool_and_routes_by_severity_and_area(tmp_path: Path, inv) -> None:
+    config = write_alertmanager_config(inv, tmp_path, AlertmanagerOptions(receivers()))
+    doc = yaml.safe_load(config.read_text())
+    assert doc["route"]["group_by"] == ["area"]
+    assert {"webhook_configs", "telegram_configs"} <= set(next(r for r in doc["receivers"] if r["name"] == "page-vinh-yen"))
+    assert "email_configs" in next(r for r in doc["receivers"] if r["name"] == "ticket")
+    assert route_of(config, {"alertname": "HatangSiteUnreachable", "severity": "critical", "area": "vinh-yen"}) == ["page-vinh-yen"]
+    assert route_of(config, {"alertname": "HatangSiteUnreachable", "severity": "critical", "area": "core"}) == ["page-core"]
+    assert route_of(config, {"alertname": "HatangLinkSaturation", "severity": "warning", "area": "vinh-yen"}) == ["ticket"]
+    assert route_of(config, {"alertname": "Other"}) == ["noc"]
+    districts = {p.area for p in placements(inv).values()} - {"core"}
+    for area in districts:
+        assert route_of(config, {"severity": "critical", "area": area}) == [f"page-{area}"]
+
+
+def test_inhibitions_follow_the_topology(tmp_path: Path, inv) -> None:
+    doc = yaml.safe_load(write_alertmanager_config(inv, tmp_path, AlertmanagerOptions(receivers())).read_text())
+    by_source = {}
+    for rule in doc["inhibit_rules"]:
+        device = next((m.split('"')[1] for m in rule["source_matchers"] if m.startswith("device=")), None)
+        by_source.setdefault(device, []).append(rule)
+    places = placements(inv)
+    routers_with_children = {name for name, p in places.items() if p.behind}
+    assert set(by_source) - {None} == routers_with_children
+    pattern = by_source["dr-vinh-yen"][0]["target_matchers"][0].split('"')[1]
+    muted = {name for name in places if re.fullmatch(pattern, name)}  # Alertmanager anchors regex matchers too
+    assert muted == set(places["dr-vinh-yen"].behind) and len(muted) > 1
+
+
+def test_missing_receiver_details_are_refused() -> None:
+    with pytest.raises(HatangError, match="--smtp"):
+        Receivers(webhook_url="http://127.0.0.1:9/hook", email_to="noc@iic.invalid")
+    with pytest.raises(HatangError, match="bot token"):
+        Receivers(webhook_url="http://127.0.0.1:9/hook", telegram_chat_id=1)
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(Store(tmp_path / "received.jsonl")))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+def start_alertmanager(config: Path, data: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={data}", f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail("Alertmanager did not become ready within 20 s")
+
+
+def alert(name: str, device: str, role: str, area: str, **extra: str) -> dict:
+    labels = {"alertname": name, "device": device, "role": role, "area": area, "severity": "critical", **extra}
+    return {"labels": labels, "annotations": {"summary": f"{name} {device}", "runbook_url": "https://runbooks.invalid/x.md"},
+            "startsAt": datetime.now(timezone.utc).isoformat()}  # older than group_wait would flush at once
+
+
+def wait_for(check, what: str, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"{what}: not within {timeout:.0f} s")
+
+
+def test_a_district_down_is_one_page_naming_its_communes(tmp_path: Path, inv, receiver: str) -> None:
+    small = {d.name for d in inv.lab_devices("small")}
+    options = AlertmanagerOptions(Receivers(webhook_url=f"{receiver}/hook"), Timing(group_wait="3s", group_interval="1m"))
+    config = write_alertmanager_config(inv, tmp_path / "am", options, small)
+    port = free_port()
+    proc = start_alertmanager(config, tmp_path / "data", port)
+    try:
+        place = placements(inv, small)["dr-vinh-yen"]
+        # what Prometheus sends when the district router loses power: its own page, every
+        # commune unreachable, their SNMP gone, the core's port towards it down
+        batch = [alert("HatangSiteUnreachable", "dr-vinh-yen", "district", "vinh-yen", behind=", ".join(place.behind)),
+                 alert("HatangDeviceDown", "dr-vinh-yen", "district", "vinh-yen"),
+                 alert("HatangWanLinkDown", "core-iic", "core", "vinh-yen", peer="dr-vinh-yen")]
+        for commune in place.behind:
+            batch += [alert("HatangSiteUnreachable", commune, "commune_cpe", "vinh-yen"), alert("HatangDeviceDown", commune, "commune_cpe", "vinh-yen")]
+        # the communes' alerts first: inhibition must hold whatever the arrival order
+        requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=batch[3:], timeout=5).raise_for_status()
+        requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=batch[:3], timeout=5).raise_for_status()
+        got = wait_for(lambda: pages(received(receiver)), "a page")
+        time.sleep(4)  # anything else would have come with the same flush
+        got = pages(received(receiver))
+        assert len(got) == 1
+        assert got[0]["receiver"] == "page-vinh-yen"
+        assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in got[0]["alerts"]] == [("HatangSiteUnreachable", "dr-vinh-yen")]
+        assert all(name in got[0]["alerts"][0]["labels"]["behind"] for name in place.behind)
+        assert got[0]["alerts"][0]["annotations"]["runbook_url"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
