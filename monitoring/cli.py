@@ -108,17 +108,27 @@ def report(
     prometheus: Annotated[str, typer.Option("--prometheus", envvar="HATANG_PROMETHEUS_URL", help="Prometheus base URL.")] = "http://127.0.0.1:9090",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write availability.csv, availability.html and the chart here.")] = None,
     step: Annotated[Optional[str], typer.Option("--step", help="Resolution of the availability samples (default: the rule evaluation interval Prometheus reports).")] = None,
+    maintenance: Annotated[Optional[Path], typer.Option("--maintenance", help="Planned maintenance windows (default: maintenance.yaml in the inventory, if any).")] = None,
+    planned: Annotated[str, typer.Option("--planned", help="exclude: planned outages are not downtime; include: they are.")] = "exclude",
     inventory: InventoryOpt = DEFAULT_INVENTORY_DIR,
     env: EnvOpt = DEFAULT_ENV,
     json: JsonOpt = False,
 ) -> None:
-    """Availability per commune, per district and per service over a period, from Prometheus."""
+    """Availability per commune, per district and per service over a period, and every
+    outage interval with its cause, from Prometheus."""
+    from hatang.errors import HatangError
     from hatang.inventory import load
+    from hatang.monitoring.maintenance import POLICIES, load_windows
     from hatang.monitoring.sla import build_report
     from hatang.monitoring.sla_output import show_report, write_report
 
+    if planned not in POLICIES:
+        raise HatangError(f"--planned must be one of {', '.join(POLICIES)}, not '{planned}'", exit_code=2)
     inv = load(inventory, env)
-    result = build_report(inv, prometheus, start, end, step=step)
+    if maintenance is not None and not maintenance.exists():
+        raise HatangError(f"--maintenance {maintenance}: no such file", exit_code=2)
+    windows = load_windows(inv, maintenance or inv.directory / "maintenance.yaml")
+    result = build_report(inv, prometheus, start, end, step=step, windows=windows, planned_policy=planned)
     show_report(result, as_json=json)
     if output:
         write_report(result, output)
