@@ -22,7 +22,7 @@ from pathlib import Path
 from hatang.errors import HatangError
 from hatang.lab.context import LabContext
 from hatang.lab.topology import netns_of
-from hatang.monitoring.alertmanager import AlertmanagerOptions, Receivers, write_alertmanager_config
+from hatang.monitoring.alertmanager import AlertmanagerOptions, Receivers, Timing, write_alertmanager_config
 from hatang.monitoring.promconfig import ConfigOptions, write_config
 
 name = "monitoring"
@@ -42,6 +42,9 @@ RECEIVER_URL = f"http://{RECEIVER}"
 BLACKBOX_PORT = 9115
 # Not a secret: the lab's Telegram "API" is its own receiver.
 LAB_TELEGRAM = {"chat": -1000000000001, "token": "0:lab-telegram-bot"}
+# A resolved page, or an alert joining an outage already paged, waits one group_interval:
+# 30 s in the lab so tests and the demo see it, 5 min in production.
+LAB_TIMING = Timing(group_wait="30s", group_interval="30s")
 BLACKBOX_PROC = "monitoring:blackbox"
 ALERTMANAGER_PROC = "monitoring:alertmanager"
 RECEIVER_PROC = "monitoring:receiver"
@@ -134,7 +137,7 @@ def up(ctx: LabContext) -> None:
     write_config(ctx.inventory, config_dir(ctx), options, set(ctx.device_names))
     receivers = Receivers(webhook_url=f"{RECEIVER_URL}/hook", telegram_chat_id=LAB_TELEGRAM["chat"],
                           telegram_bot_token=LAB_TELEGRAM["token"], telegram_api_url=RECEIVER_URL)
-    write_alertmanager_config(ctx.inventory, alertmanager_dir(ctx), AlertmanagerOptions(receivers), set(ctx.device_names))
+    write_alertmanager_config(ctx.inventory, alertmanager_dir(ctx), AlertmanagerOptions(receivers, LAB_TIMING), set(ctx.device_names))
     start_receiver(ctx)
     start_alertmanager(ctx)
     start_blackbox(ctx)
