@@ -14,10 +14,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from hatang.monitoring.snmp import SnmpAuth
 
@@ -146,3 +149,15 @@ def serving(argv: list[str], ready_url: str, timeout: float = 30) -> Iterator[su
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    """``check()``'s first true value, polled every second; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f}s")
+        time.sleep(1)

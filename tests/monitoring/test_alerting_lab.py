@@ -9,13 +9,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 import requests
 from lab_fixtures import hatang_lab
+from mon_agent import eventually
 
 from hatang.lab import monitoring as labmon
 from hatang.monitoring.receiver import pages, received
@@ -24,17 +23,7 @@ from hatang.monitoring.sla import PrometheusApi
 pytestmark = pytest.mark.lab
 HATANG = [sys.executable, "-m", "hatang.cli"]
 PROBE_S = 5
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f}s")
-        time.sleep(1)
+WAIT_S = 120  # a page: two probes, the rule's 10 s, Alertmanager's 30 s group_wait
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +37,7 @@ def lab(lab_small):
         now = datetime.now(timezone.utc)
         return {r["metric"]["device"] for r in api.query('hatang:device_available == 1', now)} == set(lab_small.device_names)
 
-    eventually(all_reachable, "every loopback answering the IIC's probe")
+    eventually(all_reachable, "every loopback answering the IIC's probe", WAIT_S)
     time.sleep(40)  # let the push's own blips resolve and their notifications go out
     return lab_small
 
@@ -101,18 +90,18 @@ def test_a_fibre_cut_is_one_page_with_runbook_and_next_step_then_resolved(lab) -
     since = time.time()
     hatang_lab("fault", "link-down", "dr-vinh-yen", "cpe-tich-son")
     try:
-        page = eventually(lambda: pages_since(since), "a page for the cut")[0]
+        page = eventually(lambda: pages_since(since), "a page for the cut", WAIT_S)[0]
         alerts = {(a["labels"]["alertname"], a["labels"]["device"]) for a in page["alerts"]}
         assert ("HatangSiteUnreachable", "cpe-tich-son") in alerts or ("HatangWanLinkDown", "dr-vinh-yen") in alerts
         for alert in page["alerts"]:
             assert alert["annotations"]["runbook_url"].endswith(".md")
             assert alert["annotations"]["description"]
-        eventually(lambda: firing("HatangSiteUnreachable", "cpe-tich-son"), "HatangSiteUnreachable firing")
+        eventually(lambda: firing("HatangSiteUnreachable", "cpe-tich-son"), "HatangSiteUnreachable firing", WAIT_S)
         time.sleep(35)  # one group_interval: a second page would be here by now
         assert len(pages_since(since)) == 1
     finally:
         hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-tich-son")
-    eventually(lambda: resolved_since(since, "cpe-tich-son"), "the page resolved")
+    eventually(lambda: resolved_since(since, "cpe-tich-son"), "the page resolved", WAIT_S)
 
 
 def test_a_district_powered_off_is_one_page_naming_its_communes(lab) -> None:
@@ -120,7 +109,7 @@ def test_a_district_powered_off_is_one_page_naming_its_communes(lab) -> None:
     communes = sorted(lab.inventory.sites[lab.inventory.device(n).site].name for n in lab.device_names if n.startswith("cpe-"))
     hatang_lab("fault", "kill", "dr-vinh-yen")
     try:
-        page = eventually(lambda: pages_since(since), "a page for the district")[0]
+        page = eventually(lambda: pages_since(since), "a page for the district", WAIT_S)[0]
         assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in page["alerts"]] == [("HatangSiteUnreachable", "dr-vinh-yen")]
         alert = page["alerts"][0]
         assert sorted(alert["labels"]["behind"].split(", ")) == communes
@@ -135,7 +124,7 @@ def test_a_district_powered_off_is_one_page_naming_its_communes(lab) -> None:
         assert len(pages_since(since)) == 1
     finally:
         hatang_lab("fault", "restore", "dr-vinh-yen")
-    eventually(lambda: resolved_since(since, "dr-vinh-yen"), "the page resolved")
+    eventually(lambda: resolved_since(since, "dr-vinh-yen"), "the page resolved", WAIT_S)
     time.sleep(60)
     report = sla_json(datetime.fromtimestamp(since, timezone.utc), datetime.now(timezone.utc))
     causes = {o["device"]: o["cause"] for o in report["outages"]}
@@ -151,7 +140,7 @@ def test_an_alert_fired_while_alertmanager_is_down_is_delivered_when_it_returns(
     ctx.stop(labmon.ALERTMANAGER_PROC)
     try:
         hatang_lab("fault", "link-down", "dr-vinh-yen", "cpe-lien-bao")
-        eventually(lambda: firing("HatangSiteUnreachable", "cpe-lien-bao"), "HatangSiteUnreachable firing in Prometheus")
+        eventually(lambda: firing("HatangSiteUnreachable", "cpe-lien-bao"), "HatangSiteUnreachable firing in Prometheus", WAIT_S)
         assert pages_since(since) == []
     finally:
         labmon.start_alertmanager(ctx)
@@ -160,4 +149,4 @@ def test_an_alert_fired_while_alertmanager_is_down_is_delivered_when_it_returns(
         assert ("HatangSiteUnreachable", "cpe-lien-bao") in {(a["labels"]["alertname"], a["labels"]["device"]) for a in page["alerts"]}
     finally:
         hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-lien-bao")
-    eventually(lambda: resolved_since(since, "cpe-lien-bao"), "the page resolved")
+    eventually(lambda: resolved_since(since, "cpe-lien-bao"), "the page resolved", WAIT_S)

@@ -71,12 +71,16 @@ def sla(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*HATANG, "sla", "report", *args], capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
 
 
-def test_report_shows_the_known_downtime(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
+def whole_period(prometheus: tuple[str, datetime], out: Path) -> dict:
+    """The report of the whole backfilled period, as JSON, with its files written to ``out``."""
     url, start = prometheus
-    end = start + timedelta(hours=HOURS)
-    done = sla("--from", start.isoformat(), "--to", end.isoformat(), "--prometheus", url, "--json", "-o", str(tmp_path))
+    done = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=HOURS)).isoformat(), "--prometheus", url, "--json", "-o", str(out))
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_report_shows_the_known_downtime(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
+    report = whole_period(prometheus, tmp_path)
     communes = {c["key"]: c for c in report["communes"]}
     down_min = sum(b - a for a, b in OUTAGES)
     tich_son = communes["tich-son"]
@@ -126,11 +130,8 @@ def outages_of(report: dict, device: str) -> list[dict]:
 
 
 def test_every_outage_interval_with_its_duration_and_cause(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
-    url, start = prometheus
-    end = start + timedelta(hours=HOURS)
-    done = sla("--from", start.isoformat(), "--to", end.isoformat(), "--prometheus", url, "--json", "-o", str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    start = prometheus[1]
+    report = whole_period(prometheus, tmp_path)
     got = outages_of(report, "cpe-tich-son")
     assert [(datetime.fromisoformat(o["start"]), o["duration_s"]) for o in got] == [
         (start + timedelta(minutes=a), (b - a) * 60.0) for a, b in OUTAGES]
