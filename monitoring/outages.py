@@ -13,8 +13,9 @@ what happened between two scrapes):
 
 - **planned change**: the part inside a declared maintenance window (``maintenance.py``);
 - **upstream**: the router it hangs from was unreachable when it went;
-- **power**: the router restarted (sysUpTime went back), or it went silent while the far
-  ends of all its WAN links saw them drop and its own ports recorded nothing;
+- **power**: the router restarted (sysUpTime went back), or it was silent over SNMP for
+  most of the outage while the far ends of all its WAN links saw them drop and its own
+  ports recorded nothing;
 - **link**: a WAN port of the router, or the far end's port facing it, went down or
   changed state (ifOperStatus, ifLastChange);
 - **unknown**: none of these.
@@ -144,8 +145,9 @@ def classify(api: Any, inv: Any, outage: Outage, upstream_outages: list[Outage],
     own = sorted(name for device, name in changed if device == outage.device and name in {p.name for p in wan})
     far_seen = sorted(f"{peer} {port}" for peer, port in far if (peer, port) in changed)
     during = max(1, int(outage.duration_s))
-    answered = _scalar(api, f'max(max_over_time(up{{job="snmp", device="{outage.device}"}}[{during}s]))', outage.end)
-    if far and len(far_seen) == len(far) and not own and answered == 0:
+    # silent: its SNMP failed most of the outage (it may answer just before its loopback does)
+    answered = _scalar(api, f'avg(avg_over_time(up{{job="snmp", device="{outage.device}"}}[{during}s]))', outage.end)
+    if far and len(far_seen) == len(far) and not own and answered is not None and answered < 0.5:
         outage.cause, outage.detail = "power", f"silent while every link dropped at its far end ({', '.join(far_seen)})"
     elif own or far_seen:
         outage.cause = "link"
