@@ -121,6 +121,15 @@ def _seen_changing(api: Any, devices: list[str], since: datetime, at: datetime) 
     return {(r["metric"].get("device", ""), r["metric"].get("ifName", "")) for r in api.query(query, at)}
 
 
+def _monitored(api: Any, devices: list[str], since: datetime, at: datetime) -> set[str]:
+    """Those of ``devices`` whose interfaces Prometheus has around the outage."""
+    if not devices:
+        return set()
+    seconds = max(1, int((at - since).total_seconds()))
+    query = f'count by (device) (count_over_time({{__name__=~"ifOperStatus|ifLastChange", job="snmp", device=~"{"|".join(devices)}"}}[{seconds}s]))'
+    return {r["metric"].get("device", "") for r in api.query(query, at)}
+
+
 def _scalar(api: Any, query: str, at: datetime) -> float | None:
     result = api.query(query, at)
     return float(result[0]["value"][1]) if result else None
@@ -140,7 +149,8 @@ def classify(api: Any, inv: Any, outage: Outage, upstream_outages: list[Outage],
         outage.cause, outage.detail = "power", f"{outage.device} restarted (sysUpTime went back)"
         return
     wan = [p for p in inv.ports(outage.device) if p.kind in ("uplink", "downlink") and p.peer]
-    far = {(p.peer, next((q.name for q in inv.ports(p.peer) if q.peer == outage.device), "")) for p in wan}
+    watched = _monitored(api, [p.peer for p in wan], since, at)  # a lab, or a site not yet onboarded, has fewer
+    far = {(p.peer, next((q.name for q in inv.ports(p.peer) if q.peer == outage.device), "")) for p in wan if p.peer in watched}
     changed = _seen_changing(api, sorted({outage.device, *(peer for peer, _ in far)}), since, at)
     own = sorted(name for device, name in changed if device == outage.device and name in {p.name for p in wan})
     far_seen = sorted(f"{peer} {port}" for peer, port in far if (peer, port) in changed)

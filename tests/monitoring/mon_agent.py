@@ -161,3 +161,17 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout:.0f}s")
         time.sleep(1)
+
+
+@contextmanager
+def backfilled_prometheus(base: Path, openmetrics: str) -> Iterator[str]:
+    """A real Prometheus (1 m evaluation) over ``openmetrics`` history, imported as TSDB
+    blocks with ``promtool tsdb create-blocks-from openmetrics``; yields its URL."""
+    (base / "history.om").write_text(openmetrics)
+    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(base / "history.om"), str(base / "data")], check=True, capture_output=True)
+    (base / "prometheus.yml").write_text("global:\n  evaluation_interval: 1m\n")
+    url = f"http://127.0.0.1:{free_tcp_port()}"
+    argv = ["prometheus", f"--config.file={base / 'prometheus.yml'}", f"--storage.tsdb.path={base / 'data'}",
+            f"--web.listen-address={url.removeprefix('http://')}", "--storage.tsdb.retention.time=30d"]
+    with serving(argv, f"{url}/-/ready"):
+        yield url

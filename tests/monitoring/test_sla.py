@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from mon_agent import free_tcp_port, serving
+from mon_agent import backfilled_prometheus, free_tcp_port
 
 from hatang.inventory import load
 
@@ -54,16 +54,8 @@ def far_end_port(inv) -> str:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, datetime]]:
-    base = tmp_path_factory.mktemp("prometheus")
-    inv = load(None, "lab")
     start = (datetime.now(timezone.utc) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
-    (base / "history.om").write_text(history(inv, start))
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(base / "history.om"), str(base / "data")], check=True, capture_output=True)
-    (base / "prometheus.yml").write_text("global:\n  evaluation_interval: 1m\n")
-    url = f"http://127.0.0.1:{free_tcp_port()}"
-    argv = ["prometheus", f"--config.file={base / 'prometheus.yml'}", f"--storage.tsdb.path={base / 'data'}",
-            f"--web.listen-address={url.removeprefix('http://')}", "--storage.tsdb.retention.time=30d"]
-    with serving(argv, f"{url}/-/ready"):
+    with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), history(load(None, "lab"), start)) as url:
         yield url, start
 
 
