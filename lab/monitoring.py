@@ -129,8 +129,33 @@ def start_receiver(ctx: LabContext) -> None:
     _wait(f"{RECEIVER_URL}/received", "the webhook receiver", log)
 
 
+def start_exporter(ctx: LabContext) -> None:
+    log = ctx.path("monitoring") / "exporter.log"
+    ctx.spawn(
+        EXPORTER_PROC,
+        [sys.executable, "-m", "hatang.cli", "monitor", "serve", "--listen", EXPORTER, "--env", "lab",
+         "--inventory", str(ctx.inventory.directory), "--timeout", "1", "--retries", "1"],
+        log=log,
+    )
+    _wait(f"http://{EXPORTER}/metrics", "the SNMP exporter", log)
+
+
+def start_prometheus(ctx: LabContext) -> None:
+    """Prometheus with its TSDB in the lab's directory; it re-sends firing alerts every
+    10 s, so an Alertmanager that was down gets them soon after it returns."""
+    log = ctx.path("monitoring") / "prometheus.log"
+    ctx.spawn(
+        PROMETHEUS_PROC,
+        ["/usr/bin/prometheus", f"--config.file={config_dir(ctx) / 'prometheus.yml'}",
+         f"--storage.tsdb.path={ctx.path('monitoring', 'data')}", f"--web.listen-address={PROMETHEUS}",
+         "--storage.tsdb.retention.time=7d", "--web.enable-lifecycle", "--rules.alert.resend-delay=10s"],
+        cwd=config_dir(ctx),
+        log=log,
+    )
+    _wait(f"{PROMETHEUS_URL}/-/ready", "Prometheus", log)
+
+
 def up(ctx: LabContext) -> None:
-    base = ctx.path("monitoring")
     interval, timeout = SCRAPE_INTERVALS[ctx.size]
     options = ConfigOptions(exporter=EXPORTER, scrape_interval=interval, scrape_timeout=timeout,
                             blackbox=blackbox_address(ctx), alertmanager=ALERTMANAGER)
@@ -141,24 +166,8 @@ def up(ctx: LabContext) -> None:
     start_receiver(ctx)
     start_alertmanager(ctx)
     start_blackbox(ctx)
-    exporter_log = base / "exporter.log"
-    ctx.spawn(
-        EXPORTER_PROC,
-        [sys.executable, "-m", "hatang.cli", "monitor", "serve", "--listen", EXPORTER, "--env", "lab",
-         "--inventory", str(ctx.inventory.directory), "--timeout", "1", "--retries", "1"],
-        log=exporter_log,
-    )
-    prometheus_log = base / "prometheus.log"
-    ctx.spawn(
-        PROMETHEUS_PROC,
-        ["/usr/bin/prometheus", f"--config.file={config_dir(ctx) / 'prometheus.yml'}",
-         f"--storage.tsdb.path={ctx.path('monitoring', 'data')}", f"--web.listen-address={PROMETHEUS}",
-         "--storage.tsdb.retention.time=7d", "--web.enable-lifecycle", "--rules.alert.resend-delay=10s"],
-        cwd=config_dir(ctx),
-        log=prometheus_log,
-    )
-    _wait(f"http://{EXPORTER}/metrics", "the SNMP exporter", exporter_log)
-    _wait(f"{PROMETHEUS_URL}/-/ready", "Prometheus", prometheus_log)
+    start_exporter(ctx)
+    start_prometheus(ctx)
 
 
 def down(ctx: LabContext) -> None:

@@ -150,3 +150,24 @@ def test_an_alert_fired_while_alertmanager_is_down_is_delivered_when_it_returns(
     finally:
         hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-lien-bao")
     eventually(lambda: resolved_since(since, "cpe-lien-bao"), "the page resolved", WAIT_S)
+
+
+def test_restarts_of_prometheus_exporter_and_prober_page_nobody_twice(lab) -> None:
+    from hatang.lab.context import LabContext
+
+    ctx = LabContext.load()
+    since = time.time()
+    hatang_lab("fault", "link-down", "dr-vinh-yen", "cpe-hoi-hop")
+    try:
+        eventually(lambda: pages_since(since), "the page for the cut", WAIT_S)
+        for proc, start in ((labmon.PROMETHEUS_PROC, labmon.start_prometheus), (labmon.EXPORTER_PROC, labmon.start_exporter),
+                            (labmon.BLACKBOX_PROC, labmon.start_blackbox)):
+            ctx.stop(proc)
+            start(ctx)
+        assert requests.post(f"{labmon.PROMETHEUS_URL}/-/reload", timeout=10).ok
+        eventually(lambda: firing("HatangSiteUnreachable", "cpe-hoi-hop"), "the alert firing again after the restarts", WAIT_S)
+        time.sleep(40)  # past group_interval: a re-sent alert that looked new would be a second page
+        assert len(pages_since(since)) == 1
+    finally:
+        hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-hoi-hop")
+    eventually(lambda: resolved_since(since, "cpe-hoi-hop"), "the page resolved", WAIT_S)
