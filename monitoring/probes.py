@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hatang.monitoring.areas import CORE_AREA, behind_names, placements
+from hatang.inventory.export import device_data
+from hatang.monitoring.areas import behind_names, placements
 
 PROBE_MODULE = "icmp_loopback"
 BLACKBOX_JOB = "blackbox"
@@ -29,11 +30,10 @@ def probe_targets(inv: Any, devices: set[str] | None) -> list[dict[str, Any]]:
     places = placements(inv, devices)
     entries = []
     for name, place in places.items():
-        device = inv.device(name)
-        site = inv.sites[device.site]
+        data = device_data(inv, inv.device(name))  # the same labels as the device's SNMP target
         labels = {
-            "device": name, "site": device.site, "role": place.role, "area": place.area,
-            "district": "" if place.area == CORE_AREA else place.area, "gso_code": site.code or "", "environment": inv.env,
+            "device": name, "site": data["site"], "role": place.role, "area": place.area,
+            "district": data["district"] or "", "gso_code": data["gso_code"] or "", "environment": inv.env,
         }
         entries.append({"targets": [str(inv.loopback(name))], "labels": labels})
     return entries
