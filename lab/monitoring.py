@@ -39,6 +39,7 @@ ALERTMANAGER = "127.0.0.1:9093"
 ALERTMANAGER_URL = f"http://{ALERTMANAGER}"
 RECEIVER = "127.0.0.1:9095"
 RECEIVER_URL = f"http://{RECEIVER}"
+RECEIVER_SMTP = "127.0.0.1:2525"
 BLACKBOX_PORT = 9115
 # Not a secret: the lab's Telegram "API" is its own receiver.
 LAB_TELEGRAM = {"chat": -1000000000001, "token": "0:lab-telegram-bot"}
@@ -123,7 +124,7 @@ def start_receiver(ctx: LabContext) -> None:
     ctx.spawn(
         RECEIVER_PROC,
         [sys.executable, "-m", "hatang.cli", "monitor", "receiver", "--listen", RECEIVER,
-         "--store", str(ctx.path("monitoring", "receiver") / "received.jsonl")],
+         "--store", str(ctx.path("monitoring", "receiver") / "received.jsonl"), "--smtp", RECEIVER_SMTP],
         log=log,
     )
     _wait(f"{RECEIVER_URL}/received", "the webhook receiver", log)
@@ -160,8 +161,8 @@ def up(ctx: LabContext) -> None:
     options = ConfigOptions(exporter=EXPORTER, scrape_interval=interval, scrape_timeout=timeout,
                             blackbox=blackbox_address(ctx), alertmanager=ALERTMANAGER)
     write_config(ctx.inventory, config_dir(ctx), options, set(ctx.device_names))
-    receivers = Receivers(webhook_url=f"{RECEIVER_URL}/hook", telegram_chat_id=LAB_TELEGRAM["chat"],
-                          telegram_bot_token=LAB_TELEGRAM["token"], telegram_api_url=RECEIVER_URL)
+    receivers = Receivers(webhook_url=f"{RECEIVER_URL}/hook", email_to="noc@iic.lab.invalid", smarthost=RECEIVER_SMTP,
+                          telegram_chat_id=LAB_TELEGRAM["chat"], telegram_bot_token=LAB_TELEGRAM["token"], telegram_api_url=RECEIVER_URL)
     write_alertmanager_config(ctx.inventory, alertmanager_dir(ctx), AlertmanagerOptions(receivers, LAB_TIMING), set(ctx.device_names))
     start_receiver(ctx)
     start_alertmanager(ctx)

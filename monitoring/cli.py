@@ -171,11 +171,12 @@ def alertmanager_config(
 def receiver(
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:9095",
     store: Annotated[Path, typer.Option("--store", help="JSON Lines file the notifications are kept in.")] = Path("received.jsonl"),
+    smtp: Annotated[Optional[str], typer.Option("--smtp", help="Also accept mail (an SMTP sink) on HOST:PORT.")] = None,
 ) -> None:
     """Run a webhook receiver that keeps every notification (the lab's paging gateway)."""
     from hatang.monitoring.receiver import serve as serve_receiver
 
-    serve_receiver(listen, store)
+    serve_receiver(listen, store, smtp)
 
 
 @app.command()

@@ -13,7 +13,8 @@ def rows(records: list[dict[str, Any]]) -> list[list[str]]:
     for number, record in enumerate(records, 1):
         when = datetime.fromtimestamp(record.get("received_at", 0), timezone.utc).strftime("%H:%M:%S")
         if record.get("kind") != "webhook":
-            table.append([str(number), when, record.get("kind", ""), "", "", str(record.get("text", ""))[:120], ""])
+            what = record.get("subject") or record.get("text", "")  # an email's subject, a Telegram message
+            table.append([str(number), when, record.get("kind", ""), "", "", str(what)[:120], ""])
             continue
         for alert in record.get("alerts", []):
             labels, notes = alert.get("labels", {}), alert.get("annotations", {})

@@ -2,7 +2,8 @@
 
 The lab runs it in place of the IIC's paging gateway. Every POST is one notification
 (Alertmanager's webhook payload, or a Telegram ``sendMessage`` call when the Telegram
-receiver's ``api_url`` points here); it is appended to a JSON Lines file (fsync'd, so a
+receiver's ``api_url`` points here), and so is every mail to its SMTP sink
+(``smtp_sink.py``); it is appended to a JSON Lines file (fsync'd, so a
 restart loses nothing) and served back on ``GET /received``. Bodies are bounded, and a
 body that is not JSON is kept as (bounded) text: the receiver never crashes on input.
 """
@@ -123,11 +124,18 @@ def handler_for(store: Store) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(listen: str, path: Path) -> None:
-    host, _, port = listen.rpartition(":")
+def serve(listen: str, path: Path, smtp: str | None = None) -> None:
+    """Serve the webhook (and, with ``smtp``, an SMTP sink) until killed, into ``path``."""
+    from hatang.monitoring import smtp_sink
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    server = ThreadingHTTPServer((host, int(port)), handler_for(Store(path)))
-    server.serve_forever()
+    store = Store(path)
+    if smtp:
+        host, _, port = smtp.rpartition(":")
+        mail = smtp_sink.Server((host, int(port)), smtp_sink.handler_for(store))
+        threading.Thread(target=mail.serve_forever, daemon=True).start()
+    host, _, port = listen.rpartition(":")
+    ThreadingHTTPServer((host, int(port)), handler_for(store)).serve_forever()
 
 
 def received(url: str, timeout: float = 5) -> list[dict[str, Any]]:

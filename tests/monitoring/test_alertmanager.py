@@ -22,6 +22,7 @@ from hatang.errors import HatangError
 from hatang.inventory import load
 from hatang.monitoring.alertmanager import AlertmanagerOptions, Receivers, Timing, route_of, write_alertmanager_config
 from hatang.monitoring.areas import placements
+from hatang.monitoring import smtp_sink
 from hatang.monitoring.receiver import Store, handler_for, pages, received
 
 
@@ -78,14 +79,17 @@ def test_missing_receiver_details_are_refused() -> None:
 
 
 @pytest.fixture
-def receiver(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(Store(tmp_path / "received.jsonl")))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    server.server_close()
+def receiver(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """hatang's receiver in this process: (webhook URL, SMTP sink HOST:PORT), one store."""
+    store = Store(tmp_path / "received.jsonl")
+    servers = [ThreadingHTTPServer(("127.0.0.1", free_port()), handler_for(store)),
+               smtp_sink.Server(("127.0.0.1", free_port()), smtp_sink.handler_for(store))]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{servers[0].server_address[1]}", f"127.0.0.1:{servers[1].server_address[1]}"
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 def start_alertmanager(config: Path, data: Path, port: int) -> subprocess.Popen:
@@ -120,32 +124,52 @@ def wait_for(check, what: str, timeout: float = 30):
     pytest.fail(f"{what}: not within {timeout:.0f} s")
 
 
-def test_a_district_down_is_one_page_naming_its_communes(tmp_path: Path, inv, receiver: str) -> None:
+@pytest.fixture
+def alertmanager(tmp_path: Path, inv, receiver: tuple[str, str]) -> Iterator[tuple[int, str]]:
+    """Debian's Alertmanager with the small lab's generated configuration (3 s group_wait),
+    sending to the receiver (webhook and email); yields (its port, the receiver's URL)."""
+    url, smtp = receiver
     small = {d.name for d in inv.lab_devices("small")}
-    options = AlertmanagerOptions(Receivers(webhook_url=f"{receiver}/hook"), Timing(group_wait="3s", group_interval="1m"))
+    options = AlertmanagerOptions(Receivers(webhook_url=f"{url}/hook", email_to="noc@iic.invalid", smarthost=smtp),
+                                  Timing(group_wait="3s", group_interval="1m"))
     config = write_alertmanager_config(inv, tmp_path / "am", options, small)
     port = free_port()
     proc = start_alertmanager(config, tmp_path / "data", port)
-    try:
-        place = placements(inv, small)["dr-vinh-yen"]
-        # what Prometheus sends when the district router loses power: its own page, every
-        # commune unreachable, their SNMP gone, the core's port towards it down
-        batch = [alert("HatangSiteUnreachable", "dr-vinh-yen", "district", "vinh-yen", behind=", ".join(place.behind)),
-                 alert("HatangDeviceDown", "dr-vinh-yen", "district", "vinh-yen"),
-                 alert("HatangWanLinkDown", "core-iic", "core", "vinh-yen", peer="dr-vinh-yen")]
-        for commune in place.behind:
-            batch += [alert("HatangSiteUnreachable", commune, "commune_cpe", "vinh-yen"), alert("HatangDeviceDown", commune, "commune_cpe", "vinh-yen")]
-        # the communes' alerts first: inhibition must hold whatever the arrival order
-        requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=batch[3:], timeout=5).raise_for_status()
-        requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=batch[:3], timeout=5).raise_for_status()
-        got = wait_for(lambda: pages(received(receiver)), "a page")
-        time.sleep(4)  # anything else would have come with the same flush
-        got = pages(received(receiver))
-        assert len(got) == 1
-        assert got[0]["receiver"] == "page-vinh-yen"
-        assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in got[0]["alerts"]] == [("HatangSiteUnreachable", "dr-vinh-yen")]
-        assert all(name in got[0]["alerts"][0]["labels"]["behind"] for name in place.behind)
-        assert got[0]["alerts"][0]["annotations"]["runbook_url"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    yield port, url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_a_warning_is_a_ticket_by_webhook_and_email(alertmanager: tuple[int, str]) -> None:
+    port, url = alertmanager
+    warning = {**alert("HatangLinkSaturation", "cpe-tich-son", "commune_cpe", "vinh-yen")}
+    warning["labels"]["severity"] = "warning"
+    requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=[warning], timeout=5).raise_for_status()
+    kept = wait_for(lambda: {r["kind"]: r for r in received(url)} if len(received(url)) >= 2 else None, "a ticket by webhook and email")
+    assert kept["webhook"]["receiver"] == "ticket" and kept["webhook"]["alerts"][0]["labels"]["alertname"] == "HatangLinkSaturation"
+    assert kept["email"]["to"] == ["noc@iic.invalid"] and "HatangLinkSaturation" in kept["email"]["subject"]
+    assert pages(received(url)) == []  # a warning pages nobody
+
+
+def test_a_district_down_is_one_page_naming_its_communes(inv, alertmanager: tuple[int, str]) -> None:
+    port, receiver = alertmanager
+    small = {d.name for d in inv.lab_devices("small")}
+    place = placements(inv, small)["dr-vinh-yen"]
+    # what Prometheus sends when the district router loses power: its own page, every
+    # commune unreachable, their SNMP gone, the core's port towards it down
+    batch = [alert("HatangSiteUnreachable", "dr-vinh-yen", "district", "vinh-yen", behind=", ".join(place.behind)),
+             alert("HatangDeviceDown", "dr-vinh-yen", "district", "vinh-yen"),
+             alert("HatangWanLinkDown", "core-iic", "core", "vinh-yen", peer="dr-vinh-yen")]
+    for commune in place.behind:
+        batch += [alert("HatangSiteUnreachable", commune, "commune_cpe", "vinh-yen"), alert("HatangDeviceDown", commune, "commune_cpe", "vinh-yen")]
+    # the communes' alerts first: inhibition must hold whatever the arrival order
+    requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=batch[3:], timeout=5).raise_for_status()
+    requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=batch[:3], timeout=5).raise_for_status()
+    wait_for(lambda: pages(received(receiver)), "a page")
+    time.sleep(4)  # anything else would have come with the same flush
+    got = pages(received(receiver))
+    assert len(got) == 1
+    assert got[0]["receiver"] == "page-vinh-yen"
+    assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in got[0]["alerts"]] == [("HatangSiteUnreachable", "dr-vinh-yen")]
+    assert all(name in got[0]["alerts"][0]["labels"]["behind"] for name in place.behind)
+    assert got[0]["alerts"][0]["annotations"]["runbook_url"]

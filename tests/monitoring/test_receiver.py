@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import smtplib
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,8 @@ def pages_json(url: str, *args: str) -> dict:
 def test_receiver_keeps_pages_across_a_restart_and_pages_reads_them(tmp_path: Path) -> None:
     store = tmp_path / "received.jsonl"
     url = f"http://127.0.0.1:{free_tcp_port()}"
-    argv = [*HATANG, "monitor", "receiver", "--listen", url.removeprefix("http://"), "--store", str(store)]
+    smtp_port = free_tcp_port()
+    argv = [*HATANG, "monitor", "receiver", "--listen", url.removeprefix("http://"), "--store", str(store), "--smtp", f"127.0.0.1:{smtp_port}"]
     with serving(argv, f"{url}/received"):
         assert requests.post(f"{url}/hook", json=PAGE, timeout=5).ok
         assert requests.post(f"{url}/hook", json={**PAGE, "receiver": "ticket"}, timeout=5).ok
@@ -50,6 +52,8 @@ def test_receiver_keeps_pages_across_a_restart_and_pages_reads_them(tmp_path: Pa
         assert telegram.json()["ok"] is True
         assert requests.post(f"{url}/hook", data=b"\xff not json", timeout=5).ok
         assert announce_huge_body(url) == 413  # refused before reading
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as mail:
+            mail.sendmail("am@iic.invalid", ["noc@iic.invalid"], "Subject: [FIRING:1] HatangLinkSaturation\r\n\r\nticket body\r\n")
     assert "SECRET" not in store.read_text()
     with serving(argv, f"{url}/received"):
         only_pages = pages_json(url)
@@ -57,7 +61,8 @@ def test_receiver_keeps_pages_across_a_restart_and_pages_reads_them(tmp_path: Pa
         page = only_pages["notifications"][0]
         assert page["receiver"] == "page-vinh-yen" and page["alerts"][0]["annotations"]["runbook_url"].endswith("site-unreachable.md")
         everything = pages_json(url, "--all")
-        assert [n["kind"] for n in everything["notifications"]] == ["webhook", "webhook", "telegram", "unknown"]
+        assert [n["kind"] for n in everything["notifications"]] == ["webhook", "webhook", "telegram", "unknown", "email"]
+        assert everything["notifications"][4]["subject"] == "[FIRING:1] HatangLinkSaturation" and everything["notifications"][4]["to"] == ["noc@iic.invalid"]
         assert everything["notifications"][2]["text"] == "[FIRING] vinh-yen"
         assert pages_json(url, "--all", "--since", "2999-01-01T00:00:00")["count"] == 0
 
