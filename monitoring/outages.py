@@ -36,6 +36,7 @@ CHUNK_S = 6 * 3600
 OVERLAP_S = 120  # fetched past each chunk, so an outage ending just after it has its end
 SETTLE_S = 60  # SNMP evidence is looked at this long after the outage
 MAX_FETCHES = 2000
+MAX_CLASSIFIED = 500  # each costs a few queries; past this a report lists the rest as "unknown"
 CAUSES = ("link", "power", "upstream", "planned change", "unknown")
 
 
@@ -180,9 +181,14 @@ def find_outages(api: Any, inv: Any, start: datetime, end: datetime, step_s: flo
                 device, site.key, site.name, district.name if district else "",
                 datetime.fromtimestamp(s, timezone.utc), datetime.fromtimestamp(e, timezone.utc), ongoing))
     result: list[Outage] = []
+    classified = 0
     for device, outages in whole.items():
         for outage in outages:
-            classify(api, inv, outage, whole.get(places[device].upstream, []), step_s, now)
+            if classified < MAX_CLASSIFIED:
+                classify(api, inv, outage, whole.get(places[device].upstream, []), step_s, now)
+                classified += 1
+            else:
+                outage.detail = f"not classified: more than {MAX_CLASSIFIED} outages in the period"
             for piece_start, piece_end, window in split(device, outage.start, outage.end, windows):
                 piece = Outage(**{**outage.__dict__, "start": piece_start, "end": piece_end, "ongoing": outage.ongoing and piece_end == outage.end})
                 if window is not None:
