@@ -127,7 +127,9 @@ def _monitored(api: Any, devices: list[str], since: datetime, at: datetime) -> s
     if not devices:
         return set()
     seconds = max(1, int((at - since).total_seconds()))
-    query = f'count by (device) (count_over_time({{__name__=~"ifOperStatus|ifLastChange", job="snmp", device=~"{"|".join(devices)}"}}[{seconds}s]))'
+    names = "|".join(devices)
+    query = " or ".join(f'count by (device) (count_over_time({metric}{{job="snmp", device=~"{names}"}}[{seconds}s]))'
+                        for metric in ("ifOperStatus", "ifLastChange"))
     return {r["metric"].get("device", "") for r in api.query(query, at)}
 
 

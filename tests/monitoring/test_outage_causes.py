@@ -56,8 +56,10 @@ def history(inv, start: datetime) -> str:
     for device, peer in [(core, "dr-vinh-yen"), *((c, "dr-vinh-yen") for c in communes)]:
         series("ifOperStatus", f'job="snmp",device="{device}",ifName="{port_towards(inv, device, peer)}"',
                lambda m: 2 if inside(DISTRICT_OFF, m) else 1)
-    lines.append("# TYPE ifLastChange gauge")
     flap_port = port_towards(inv, "dr-vinh-yen", "cpe-hoi-hop")
+    series("ifOperStatus", f'job="snmp",device="dr-vinh-yen",ifName="{flap_port}"',  # every sample says up
+           lambda m: None if inside(DISTRICT_OFF, m) else 1)
+    lines.append("# TYPE ifLastChange gauge")
     series("ifLastChange", f'job="snmp",device="dr-vinh-yen",ifName="{flap_port}"',
            lambda m: None if inside(DISTRICT_OFF, m) else (500 if m < HOI_HOP_FLAP[1] else HOI_HOP_FLAP[1] * 6000))
     lines.append("# TYPE sysUpTime gauge")
