@@ -3,8 +3,13 @@
 - **Grouping** by area (a district and its communes, or the core): every alert of one
   outage lands in one notification, since a fibre cut raises the commune's
   HatangSiteUnreachable and both ends' HatangWanLinkDown within seconds of each other.
-- **Routes** by severity, then area: critical alerts page the area's on-call receiver
-  (webhook + Telegram), warnings open a ticket (webhook + email).
+- **Routes** by severity, then area. A page is a loss of service: HatangSiteUnreachable
+  (a site the IIC cannot reach) or HatangExporterDown (monitoring blind); they page the
+  area's on-call receiver (webhook + Telegram). Other critical alerts (a link down, a
+  device silent over SNMP, a burning budget) are the cause or the echo of a page, so they
+  go to the NOC's board (webhook) grouped the same way, not to a phone: a fibre cut is one
+  page, not one per signal, and an outage already paged does not page again when its
+  burn-rate alert outlives it. Warnings open a ticket (webhook + email).
 - **Inhibition** from the topology: a router unreachable mutes every alert of the
   routers behind it (a district mutes its communes, the core mutes everything) and the
   HatangWanLinkDown of the port facing it; a site unreachable mutes its own
@@ -29,6 +34,7 @@ from hatang.monitoring.promconfig import write_files
 from hatang.monitoring.promtool import amtool
 
 PAGE_ALERT = "HatangSiteUnreachable"
+PAGING = (PAGE_ALERT, "HatangExporterDown")
 #: alerts a site's own HatangSiteUnreachable makes redundant
 SAME_DEVICE_MUTED = ("HatangDeviceDown", "HatangAvailabilityBurnRateFast", "HatangAvailabilityBurnRateSlow")
 
@@ -129,7 +135,7 @@ def alertmanager_yml(inv: Any, options: AlertmanagerOptions, devices: set[str] |
             "group_interval": t.group_interval,
             "repeat_interval": t.repeat_interval,
             "routes": [
-                {"matchers": ['severity="critical"'], "receiver": "noc", "routes": area_routes},
+                {"matchers": ['severity="critical"', f'alertname=~"{_one_of(list(PAGING))}"'], "receiver": f"page-{CORE_AREA}", "routes": area_routes},
                 {"matchers": ['severity="warning"'], "receiver": "ticket"},
             ],
         },

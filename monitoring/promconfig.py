@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from hatang.inventory.export import export
-from hatang.monitoring.areas import area_of
+from hatang.monitoring.areas import CORE_AREA, area_of
 from hatang.monitoring.exporter import DEFAULT_LISTEN
 from hatang.monitoring.probes import BLACKBOX_JOB, PROBE_MODULE, blackbox_yml, probe_targets_json, topology_rules
 
@@ -63,7 +63,7 @@ def exporter_labels(inv: Any) -> dict[str, str]:
     """The exporter's own target labels, so HatangExporterDown carries device/site/district/role too."""
     site = inv.datacenter.site if inv.datacenter else "monitoring"
     district = inv.district_by_code.get(inv.datacenter.district) if inv.datacenter else None
-    return {"device": "hatang-exporter", "site": site, "district": district.slug if district else "", "role": "monitoring"}
+    return {"device": "hatang-exporter", "site": site, "district": district.slug if district else "", "role": "monitoring", "area": CORE_AREA}
 
 
 def prometheus_yml(inv: Any, options: ConfigOptions) -> dict[str, Any]:

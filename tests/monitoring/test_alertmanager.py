@@ -50,11 +50,14 @@ def test_config_passes_amtool_and_routes_by_severity_and_area(tmp_path: Path, in
     assert "email_configs" in next(r for r in doc["receivers"] if r["name"] == "ticket")
     assert route_of(config, {"alertname": "HatangSiteUnreachable", "severity": "critical", "area": "vinh-yen"}) == ["page-vinh-yen"]
     assert route_of(config, {"alertname": "HatangSiteUnreachable", "severity": "critical", "area": "core"}) == ["page-core"]
+    assert route_of(config, {"alertname": "HatangExporterDown", "severity": "critical", "area": "core"}) == ["page-core"]
+    assert route_of(config, {"alertname": "HatangWanLinkDown", "severity": "critical", "area": "vinh-yen"}) == ["noc"]  # the cause, on the NOC's board
+    assert route_of(config, {"alertname": "HatangAvailabilityBurnRateFast", "severity": "critical", "area": "vinh-yen"}) == ["noc"]
     assert route_of(config, {"alertname": "HatangLinkSaturation", "severity": "warning", "area": "vinh-yen"}) == ["ticket"]
     assert route_of(config, {"alertname": "Other"}) == ["noc"]
     districts = {p.area for p in placements(inv).values()} - {"core"}
     for area in districts:
-        assert route_of(config, {"severity": "critical", "area": area}) == [f"page-{area}"]
+        assert route_of(config, {"alertname": "HatangSiteUnreachable", "severity": "critical", "area": area}) == [f"page-{area}"]
 
 
 def test_inhibitions_follow_the_topology(tmp_path: Path, inv) -> None:
