@@ -176,3 +176,50 @@ def test_a_district_down_is_one_page_naming_its_communes(inv, alertmanager: tupl
     assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in got[0]["alerts"]] == [("HatangSiteUnreachable", "dr-vinh-yen")]
     assert all(name in got[0]["alerts"][0]["labels"]["behind"] for name in place.behind)
     assert got[0]["alerts"][0]["annotations"]["runbook_url"]
+
+
+RULE = """groups:
+  - name: t
+    rules:
+      - alert: HatangSiteUnreachable
+        expr: vector(1)
+        labels: {severity: critical, area: vinh-yen, device: cpe-lien-bao}
+        annotations: {summary: "cpe-lien-bao is unreachable", runbook_url: "https://x.invalid/runbooks/site-unreachable.md"}
+"""
+
+
+def test_an_alert_fired_while_alertmanager_is_down_is_delivered_once_it_returns_and_not_twice(
+        tmp_path: Path, inv, receiver: tuple[str, str]) -> None:
+    """Real Prometheus (re-sending every second) and Alertmanager (its state on disk):
+    the page waits for Alertmanager, and an Alertmanager restart does not page again."""
+    from mon_agent import serving
+
+    url, _ = receiver
+    am_port, prom_port = free_port(), free_port()
+    config = write_alertmanager_config(inv, tmp_path / "am", AlertmanagerOptions(Receivers(webhook_url=f"{url}/hook"), Timing(group_wait="1s")),
+                                       {d.name for d in inv.lab_devices("small")})
+    (tmp_path / "rules.yml").write_text(RULE)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"evaluation_interval": "1s"}, "rule_files": [str(tmp_path / "rules.yml")],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]}}))
+    argv = ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}", "--rules.alert.resend-delay=1s"]
+    with serving(argv, f"http://127.0.0.1:{prom_port}/-/ready"):
+        wait_for(lambda: any(a["state"] == "firing" for a in requests.get(f"http://127.0.0.1:{prom_port}/api/v1/alerts", timeout=5).json()["data"]["alerts"]),
+                 "the alert firing in Prometheus")
+        time.sleep(2)
+        assert pages(received(url)) == []  # nobody to deliver to yet
+        proc = start_alertmanager(config, tmp_path / "data", am_port)
+        try:
+            got = wait_for(lambda: pages(received(url)), "the page once Alertmanager is back")
+            assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in got[0]["alerts"]] == [("HatangSiteUnreachable", "cpe-lien-bao")]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        proc = start_alertmanager(config, tmp_path / "data", am_port)  # its notification log survives
+        try:
+            time.sleep(5)
+            assert len(pages(received(url))) == 1
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
