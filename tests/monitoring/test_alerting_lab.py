@@ -154,7 +154,10 @@ def test_an_alert_fired_while_alertmanager_is_down_is_delivered_when_it_returns(
         labmon.start_alertmanager(ctx)
     try:
         got = eventually(lambda: pages_since(since), "the page after Alertmanager's restart", timeout=90)
-        assert [(a["labels"]["alertname"], a["labels"]["device"]) for p in got for a in p["alerts"]] == [("HatangSiteUnreachable", "cpe-lien-bao")]
+        # the restarted Alertmanager also gets the earlier outages' resolved alerts (Prometheus
+        # re-sends them for 15 min) and lists them in the same area's page: only the firing count
+        firing_alerts = [(a["labels"]["alertname"], a["labels"]["device"]) for p in got for a in p["alerts"] if a["status"] == "firing"]
+        assert firing_alerts == [("HatangSiteUnreachable", "cpe-lien-bao")]
     finally:
         hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-lien-bao")
     eventually(lambda: resolved_since(since, "cpe-lien-bao"), "the page resolved", WAIT_S)
