@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 #: In order: the lab first (it measures up/down itself), then what needs no lab, then the rest.
-BENCHMARKS = ("lab", "render", "cloud", "capacity", "push", "faults", "snmp", "exporter_hostile", "deploy", "runbooks", "hostile")
+BENCHMARKS = ("lab", "render", "cloud", "capacity", "push", "faults", "snmp", "exporter_hostile", "deploy", "runbooks", "hostile", "outage_detection")
 
 
 def main() -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from hatang.console import err, out
 from hatang.errors import HatangError
 from hatang.lab.monitoring import PROMETHEUS_URL as PROMETHEUS
+from hatang.lab.monitoring import RECEIVER_URL
 from hatang.paths import room_dir, state_path
 
 FAULT_LINK = ("dr-vinh-yen", "cpe-tich-son")
@@ -76,6 +77,26 @@ def wait_for_alert(name: str, device: str, *, firing: bool, timeout_s: float = 1
     raise HatangError(f"{name} on {device} was not {word} within {timeout_s:.0f} s (Prometheus at {PROMETHEUS})")
 
 
+def wait_for_notification(status: str, since: float, timeout_s: float = 180) -> None:
+    """Until the lab's receiver holds a page (``firing``) or its resolution (``resolved``)."""
+    from hatang.monitoring.receiver import pages, received
+
+    def arrived() -> bool:
+        records = received(RECEIVER_URL)
+        if status == "firing":
+            return bool(pages(records, since))
+        return any(r.get("kind") == "webhook" and r.get("status") == "resolved" and r.get("received_at", 0) >= since for r in records)
+
+    started = time.monotonic()
+    with err.status(f"waiting for Alertmanager's {'page' if status == 'firing' else 'resolution'} at the receiver"):
+        while time.monotonic() - started < timeout_s:
+            if arrived():
+                err.print(f"notification ({status}) received after {time.monotonic() - started:.0f} s")
+                return
+            time.sleep(2)
+    raise HatangError(f"no {status} notification reached the receiver at {RECEIVER_URL} within {timeout_s:.0f} s")
+
+
 def run(size: str = "province") -> None:
     reports = state_path("reports")
     started = datetime.now(timezone.utc).replace(microsecond=0)
@@ -93,20 +114,30 @@ def run(size: str = "province") -> None:
         Step("on-call", "one poll of the district's routers", hatang_argv("monitor", "poll", "--site", "vinh-yen")),
         Step("network staff", f"fault: the fibre between {a} and {b} is cut", hatang_argv("lab", "fault", "link-down", a, b)),
     ]
+    cut_at = datetime.now(timezone.utc)  # replaced by the fault step's own time below
     after_fault = [
+        Step("on-call", "the page Alertmanager sent (one, for the cut)", hatang_argv("monitor", "pages", "--since", cut_at.isoformat())),
         Step("on-call", "run the runbook's diagnostics", hatang_argv("runbook", "run", "HatangWanLinkDown", "--target", b), ok_codes=(0, 1)),
         Step("network staff", "the fibre is repaired", hatang_argv("lab", "fault", "link-up", a, b)),
     ]
-    total = len(before) + len(after_fault) + 2
+    total = len(before) + len(after_fault) + 3
     index = 0
-    for step in before:
+    for step in before[:-1]:
         index += 1
         run_step(step, index, total)
+    cut_at = datetime.now(timezone.utc)
+    after_fault[0] = Step(after_fault[0].who, after_fault[0].what, hatang_argv("monitor", "pages", "--since", cut_at.isoformat()))
+    index += 1
+    run_step(before[-1], index, total)
     wait_for_alert("HatangWanLinkDown", b, firing=True)
+    wait_for_notification("firing", cut_at.timestamp())
     for step in after_fault:
         index += 1
         run_step(step, index, total)
     wait_for_alert("HatangWanLinkDown", b, firing=False)
+    wait_for_notification("resolved", cut_at.timestamp())
+    index += 1
+    run_step(Step("on-call", "the page resolved", hatang_argv("monitor", "pages", "--all", "--since", cut_at.isoformat())), index, total)
     ended = datetime.now(timezone.utc).replace(microsecond=0)
     index += 1
     run_step(
@@ -115,7 +146,7 @@ def run(size: str = "province") -> None:
     )
     index += 1
     run_step(
-        Step("IIC management", "availability report for the demo's window", hatang_argv("sla", "report", "--from", started.isoformat(), "--to", ended.isoformat(), "-o", str(reports / "sla"))),
+        Step("IIC management", "availability report for the demo's window: the cut, its duration and cause", hatang_argv("sla", "report", "--from", started.isoformat(), "--to", ended.isoformat(), "-o", str(reports / "sla"))),
         index, total,
     )
     out.print()
@@ -123,5 +154,6 @@ def run(size: str = "province") -> None:
     out.print(f"  availability report (HTML, CSV): {reports / 'sla'}")
     out.print(f"  capacity report (HTML, Markdown, CSV): {reports / 'capacity'}")
     out.print(f"  Prometheus: {PROMETHEUS}  (alerts: {PROMETHEUS}/alerts)")
+    out.print(f"  pages sent: 'hatang monitor pages --all' (the lab's receiver at {RECEIVER_URL})")
     out.print(f"  Grafana dashboards to import: {room_dir('monitoring') / 'dashboards'}")
     out.print("  the lab stays up for you to explore: 'hatang lab status'; 'make demo-down' removes it")

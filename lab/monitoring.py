@@ -1,8 +1,14 @@
-"""The lab's monitoring: hatang's SNMP exporter and Debian's Prometheus, on loopback only.
+"""The lab's monitoring: hatang's SNMP exporter, Debian's Prometheus, blackbox_exporter
+and Alertmanager, and hatang's webhook receiver standing in for the pager.
 
 Prometheus' configuration is what ``hatang monitor config`` writes, limited to this
-lab's routers, with a 5 s scrape and evaluation interval so a fault shows within
-seconds. Its data lives in the lab's state directory (gone with ``lab down``).
+lab's routers, with 5 s probes and rule evaluation so a fault shows within seconds;
+Alertmanager's is what ``hatang monitor alertmanager-config`` writes, with the receiver
+as webhook and as Telegram's API. blackbox_exporter runs in the core router's namespace:
+its ICMP probes leave from the IIC's core over the WAN, as the offices' traffic does, and
+do not depend on the management network; Prometheus scrapes it on the core's
+(data-center, out-of-band) management address. Data lives in the lab's state directory
+(gone with ``lab down``), so restarts of any of them lose nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +21,34 @@ from pathlib import Path
 
 from hatang.errors import HatangError
 from hatang.lab.context import LabContext
+from hatang.lab.topology import netns_of
+from hatang.monitoring.alertmanager import AlertmanagerOptions, Receivers, Timing, write_alertmanager_config
 from hatang.monitoring.promconfig import ConfigOptions, write_config
 
 name = "monitoring"
-requires = {"/usr/bin/prometheus": "prometheus", "/usr/bin/promtool": "prometheus"}
+requires = {
+    "/usr/bin/prometheus": "prometheus", "/usr/bin/promtool": "prometheus",
+    "/usr/bin/prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+    "/usr/bin/prometheus-alertmanager": "prometheus-alertmanager", "/usr/bin/amtool": "prometheus-alertmanager",
+}
 
 EXPORTER = "127.0.0.1:9116"
 PROMETHEUS = "127.0.0.1:9090"
 PROMETHEUS_URL = f"http://{PROMETHEUS}"
+ALERTMANAGER = "127.0.0.1:9093"
+ALERTMANAGER_URL = f"http://{ALERTMANAGER}"
+RECEIVER = "127.0.0.1:9095"
+RECEIVER_URL = f"http://{RECEIVER}"
+RECEIVER_SMTP = "127.0.0.1:2525"
+BLACKBOX_PORT = 9115
+# Not a secret: the lab's Telegram "API" is its own receiver.
+LAB_TELEGRAM = {"chat": -1000000000001, "token": "0:lab-telegram-bot"}
+# A resolved page, or an alert joining an outage already paged, waits one group_interval:
+# 30 s in the lab so tests and the demo see it, 5 min in production.
+LAB_TIMING = Timing(group_wait="30s", group_interval="30s")
+BLACKBOX_PROC = "monitoring:blackbox"
+ALERTMANAGER_PROC = "monitoring:alertmanager"
+RECEIVER_PROC = "monitoring:receiver"
 # A short interval so a fault shows within seconds; the province's 146 routers get a
 # longer one, so the lab's own monitoring does not take a core of a 2-core machine.
 SCRAPE_INTERVALS = {"small": ("5s", "4s"), "district": ("5s", "4s"), "province": ("15s", "10s")}
@@ -52,38 +78,109 @@ def _wait(url: str, what: str, log: Path) -> None:
         time.sleep(0.2)
 
 
-def up(ctx: LabContext) -> None:
-    base = ctx.path("monitoring")
-    interval, timeout = SCRAPE_INTERVALS[ctx.size]
-    options = ConfigOptions(exporter=EXPORTER, scrape_interval=interval, scrape_timeout=timeout)
-    write_config(ctx.inventory, config_dir(ctx), options, set(ctx.device_names))
-    exporter_log = base / "exporter.log"
+def core_device(ctx: LabContext) -> str:
+    """The lab's core router, where the IIC's prober stands."""
+    cores = [d.name for d in ctx.devices if d.role.value == "core"]
+    if not cores:
+        raise HatangError("lab monitoring: the lab has no core router to probe from")
+    return cores[0]
+
+
+def blackbox_address(ctx: LabContext) -> str:
+    return f"{ctx.inventory.mgmt(core_device(ctx)).ip}:{BLACKBOX_PORT}"
+
+
+def start_blackbox(ctx: LabContext) -> None:
+    log = ctx.path("monitoring") / "blackbox.log"
+    ctx.spawn(
+        BLACKBOX_PROC,
+        ["/usr/bin/prometheus-blackbox-exporter", f"--config.file={config_dir(ctx) / 'blackbox.yml'}",
+         f"--web.listen-address={blackbox_address(ctx)}"],
+        netns=netns_of(core_device(ctx)), log=log,
+    )
+    _wait(f"http://{blackbox_address(ctx)}/metrics", "blackbox_exporter", log)
+
+
+def alertmanager_dir(ctx: LabContext) -> Path:
+    return ctx.path("monitoring", "alertmanager")
+
+
+def start_alertmanager(ctx: LabContext) -> None:
+    """Alertmanager with its silences and notification log in the lab's state directory,
+    so a restart neither forgets what it sent nor sends it twice; no cluster."""
+    log = ctx.path("monitoring") / "alertmanager.log"
+    ctx.spawn(
+        ALERTMANAGER_PROC,
+        ["/usr/bin/prometheus-alertmanager", f"--config.file={alertmanager_dir(ctx) / 'alertmanager.yml'}",
+         f"--storage.path={ctx.path('monitoring', 'alertmanager-data')}", f"--web.listen-address={ALERTMANAGER}",
+         "--cluster.listen-address=", "--data.retention=168h"],
+        cwd=alertmanager_dir(ctx), log=log,
+    )
+    _wait(f"{ALERTMANAGER_URL}/-/ready", "Alertmanager", log)
+
+
+def start_receiver(ctx: LabContext) -> None:
+    log = ctx.path("monitoring") / "receiver.log"
+    ctx.spawn(
+        RECEIVER_PROC,
+        [sys.executable, "-m", "hatang.cli", "monitor", "receiver", "--listen", RECEIVER,
+         "--store", str(ctx.path("monitoring", "receiver") / "received.jsonl"), "--smtp", RECEIVER_SMTP],
+        log=log,
+    )
+    _wait(f"{RECEIVER_URL}/received", "the webhook receiver", log)
+
+
+def start_exporter(ctx: LabContext) -> None:
+    log = ctx.path("monitoring") / "exporter.log"
     ctx.spawn(
         EXPORTER_PROC,
         [sys.executable, "-m", "hatang.cli", "monitor", "serve", "--listen", EXPORTER, "--env", "lab",
          "--inventory", str(ctx.inventory.directory), "--timeout", "1", "--retries", "1"],
-        log=exporter_log,
+        log=log,
     )
-    prometheus_log = base / "prometheus.log"
+    _wait(f"http://{EXPORTER}/metrics", "the SNMP exporter", log)
+
+
+def start_prometheus(ctx: LabContext) -> None:
+    """Prometheus with its TSDB in the lab's directory; it re-sends firing alerts every
+    10 s, so an Alertmanager that was down gets them soon after it returns."""
+    log = ctx.path("monitoring") / "prometheus.log"
     ctx.spawn(
         PROMETHEUS_PROC,
         ["/usr/bin/prometheus", f"--config.file={config_dir(ctx) / 'prometheus.yml'}",
          f"--storage.tsdb.path={ctx.path('monitoring', 'data')}", f"--web.listen-address={PROMETHEUS}",
-         "--storage.tsdb.retention.time=7d", "--web.enable-lifecycle"],
+         "--storage.tsdb.retention.time=7d", "--web.enable-lifecycle", "--rules.alert.resend-delay=10s"],
         cwd=config_dir(ctx),
-        log=prometheus_log,
+        log=log,
     )
-    _wait(f"http://{EXPORTER}/metrics", "the SNMP exporter", exporter_log)
-    _wait(f"{PROMETHEUS_URL}/-/ready", "Prometheus", prometheus_log)
+    _wait(f"{PROMETHEUS_URL}/-/ready", "Prometheus", log)
+
+
+def up(ctx: LabContext) -> None:
+    interval, timeout = SCRAPE_INTERVALS[ctx.size]
+    options = ConfigOptions(exporter=EXPORTER, scrape_interval=interval, scrape_timeout=timeout,
+                            blackbox=blackbox_address(ctx), alertmanager=ALERTMANAGER)
+    write_config(ctx.inventory, config_dir(ctx), options, set(ctx.device_names))
+    receivers = Receivers(webhook_url=f"{RECEIVER_URL}/hook", email_to="noc@iic.lab.invalid", smarthost=RECEIVER_SMTP,
+                          telegram_chat_id=LAB_TELEGRAM["chat"], telegram_bot_token=LAB_TELEGRAM["token"], telegram_api_url=RECEIVER_URL)
+    write_alertmanager_config(ctx.inventory, alertmanager_dir(ctx), AlertmanagerOptions(receivers, LAB_TIMING), set(ctx.device_names))
+    start_receiver(ctx)
+    start_alertmanager(ctx)
+    start_blackbox(ctx)
+    start_exporter(ctx)
+    start_prometheus(ctx)
 
 
 def down(ctx: LabContext) -> None:
-    ctx.stop(PROMETHEUS_PROC)
-    ctx.stop(EXPORTER_PROC)
+    for proc in (PROMETHEUS_PROC, ALERTMANAGER_PROC, RECEIVER_PROC, BLACKBOX_PROC, EXPORTER_PROC):
+        ctx.stop(proc)
 
 
 def status(ctx: LabContext) -> list[dict]:
     return [
         {"name": "exporter", "url": f"http://{EXPORTER}", "running": ctx.running(EXPORTER_PROC), "answers": _answers(f"http://{EXPORTER}/metrics")},
         {"name": "prometheus", "url": PROMETHEUS_URL, "running": ctx.running(PROMETHEUS_PROC), "answers": _answers(f"{PROMETHEUS_URL}/-/ready")},
+        {"name": "blackbox", "url": f"http://{blackbox_address(ctx)}", "running": ctx.running(BLACKBOX_PROC), "answers": _answers(f"http://{blackbox_address(ctx)}/metrics")},
+        {"name": "alertmanager", "url": ALERTMANAGER_URL, "running": ctx.running(ALERTMANAGER_PROC), "answers": _answers(f"{ALERTMANAGER_URL}/-/ready")},
+        {"name": "receiver", "url": RECEIVER_URL, "running": ctx.running(RECEIVER_PROC), "answers": _answers(f"{RECEIVER_URL}/received")},
     ]

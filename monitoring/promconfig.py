@@ -17,7 +17,9 @@ from typing import Any
 import yaml
 
 from hatang.inventory.export import export
+from hatang.monitoring.areas import CORE_AREA, area_of
 from hatang.monitoring.exporter import DEFAULT_LISTEN
+from hatang.monitoring.probes import BLACKBOX_JOB, PROBE_MODULE, blackbox_yml, probe_targets_json, topology_rules
 
 RULES_DIR = Path(__file__).parent / "rules"
 RULES_FILE = RULES_DIR / "hatang.rules.yml"
@@ -34,6 +36,7 @@ ALERT_NAMES = (
     "HatangAvailabilityBurnRateSlow",
     "HatangExporterDown",
     "HatangBackupStale",
+    "HatangSiteUnreachable",
 )
 
 
@@ -44,6 +47,12 @@ class ConfigOptions:
     scrape_interval: str = "30s"
     scrape_timeout: str = "10s"
     module: str = "if_mib"
+    #: blackbox_exporter's address; the ICMP probes and the rules run this often (5 s or less
+    #: misses no outage of 5 s or more)
+    blackbox: str = "127.0.0.1:9115"
+    probe_interval: str = "5s"
+    probe_timeout_s: float = 2.0
+    alertmanager: str | None = "127.0.0.1:9093"
 
 
 def rules_text(runbook_base: str) -> str:
@@ -55,7 +64,7 @@ def exporter_labels(inv: Any) -> dict[str, str]:
     """The exporter's own target labels, so HatangExporterDown carries device/site/district/role too."""
     site = inv.datacenter.site if inv.datacenter else "monitoring"
     district = inv.district_by_code.get(inv.datacenter.district) if inv.datacenter else None
-    return {"device": "hatang-exporter", "site": site, "district": district.slug if district else "", "role": "monitoring"}
+    return {"device": "hatang-exporter", "site": site, "district": district.slug if district else "", "role": "monitoring", "area": CORE_AREA}
 
 
 def prometheus_yml(inv: Any, options: ConfigOptions) -> dict[str, Any]:
@@ -64,10 +73,11 @@ def prometheus_yml(inv: Any, options: ConfigOptions) -> dict[str, Any]:
         "global": {
             "scrape_interval": options.scrape_interval,
             "scrape_timeout": options.scrape_timeout,
-            "evaluation_interval": options.scrape_interval,
+            "evaluation_interval": options.probe_interval,
             "external_labels": {"province": inv.province.slug if inv.province else "", "environment": inv.env},
         },
         "rule_files": ["rules/*.yml"],
+        **({"alerting": {"alertmanagers": [{"static_configs": [{"targets": [options.alertmanager]}]}]}} if options.alertmanager else {}),
         "scrape_configs": [
             {
                 "job_name": "snmp",
@@ -78,6 +88,19 @@ def prometheus_yml(inv: Any, options: ConfigOptions) -> dict[str, Any]:
                     {"source_labels": ["__address__"], "target_label": "__param_target"},
                     {"source_labels": ["__param_target"], "target_label": "instance"},
                     {"target_label": "__address__", "replacement": options.exporter},
+                ],
+            },
+            {
+                "job_name": BLACKBOX_JOB,
+                "scrape_interval": options.probe_interval,
+                "scrape_timeout": f"{options.probe_timeout_s + 1:g}s",
+                "metrics_path": "/probe",
+                "params": {"module": [PROBE_MODULE]},
+                "file_sd_configs": [{"files": ["probes/*.json"]}],
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {"target_label": "__address__", "replacement": options.blackbox},
                 ],
             },
             {"job_name": "hatang-exporter", "static_configs": exporter_static},
@@ -96,17 +119,28 @@ def targets_json(inv: Any, devices: set[str] | None) -> dict[str, str]:
     files = {}
     for name, text in export(inv, "prometheus-sd").items():
         entries = [e for e in json.loads(text) if devices is None or e["labels"]["device"] in devices]
+        for entry in entries:
+            entry["labels"]["area"] = area_of(inv, entry["labels"]["device"])
         files[f"targets/{Path(name).stem}.json"] = json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
     return files
 
 
 def write_config(inv: Any, out_dir: Path, options: ConfigOptions, devices: set[str] | None = None) -> list[Path]:
-    """Write prometheus.yml, targets/, rules/ under ``out_dir``; returns the files written."""
+    """Write prometheus.yml, targets/, probes/, rules/ and blackbox.yml under ``out_dir``;
+    returns the files written."""
     files: dict[str, str] = {
         "prometheus.yml": yaml.safe_dump(prometheus_yml(inv, options), sort_keys=False, allow_unicode=True),
         "rules/hatang.rules.yml": rules_text(options.runbook_base),
+        "rules/topology.rules.yml": yaml.safe_dump(topology_rules(inv, devices), sort_keys=False, allow_unicode=True),
+        "probes/loopbacks.json": probe_targets_json(inv, devices),
+        "blackbox.yml": yaml.safe_dump(blackbox_yml(options.probe_timeout_s), sort_keys=False),
         **targets_json(inv, devices),
     }
+    return write_files(out_dir, files)
+
+
+def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``{relative path: text}`` under ``out_dir``; returns the files written."""
     written = []
     for relative, text in files.items():
         path = out_dir / relative

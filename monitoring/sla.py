@@ -11,6 +11,10 @@ the observed minutes are reported next to it.
 Communes are their CPE's figures; a district and a service pool device-time over
 their members (a district: its communes and its district router; a service: the
 network tier a role serves — the core, the district WAN, the commune WAN).
+
+Every outage interval is listed with its cause (``outages.py``). The parts inside a
+declared maintenance window are shown as planned and, under the default policy
+``exclude``, not counted as downtime (``maintenance.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 import requests
 
 from hatang.errors import HatangError
+from hatang.monitoring.maintenance import Window
+from hatang.monitoring.outages import Outage, find_outages
 
 OBJECTIVE = 0.999
 SERIES = "hatang:device_available"
@@ -94,6 +100,9 @@ class SlaReport:
     devices: list[Figures] = field(default_factory=list)
     without_data: list[str] = field(default_factory=list)
     rpo: list[Any] = field(default_factory=list)  # sla_rpo.RpoFigures per cloud service
+    outages: list[Outage] = field(default_factory=list)
+    planned_policy: str = "exclude"
+    windows: list[Window] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +117,10 @@ class SlaReport:
             "devices": [f.as_dict() for f in self.devices],
             "devices_without_data": self.without_data,
             "rpo": [r.as_dict() for r in self.rpo],
+            "planned_policy": self.planned_policy,
+            "maintenance_windows": [{"id": w.id, "start": w.start.isoformat(), "end": w.end.isoformat(), "devices": sorted(w.devices), "reason": w.reason}
+                                    for w in self.windows],
+            "outages": [o.as_dict() for o in self.outages],
         }
 
 
@@ -187,7 +200,8 @@ def device_figures(api: PrometheusApi, start: datetime, end: datetime, step_s: f
     return figures
 
 
-def build_report(inv: Any, prometheus: str, start: datetime, end: datetime, *, step: str | None = None) -> SlaReport:
+def build_report(inv: Any, prometheus: str, start: datetime, end: datetime, *, step: str | None = None,
+                 windows: list[Window] | None = None, planned_policy: str = "exclude") -> SlaReport:
     start, end = as_utc(start), as_utc(end)
     if end <= start:
         raise HatangError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})", exit_code=2)
@@ -203,7 +217,20 @@ def build_report(inv: Any, prometheus: str, start: datetime, end: datetime, *, s
         )
     from hatang.monitoring.sla_rpo import rpo_figures
 
-    return group(inv, by_device, SlaReport(start, end, prometheus, step_s, rpo=rpo_figures(api, inv, start, end, step_s)))
+    report = SlaReport(start, end, prometheus, step_s, planned_policy=planned_policy, windows=windows or [],
+                       rpo=rpo_figures(api, inv, start, end, step_s))
+    report.outages = find_outages(api, inv, start, end, step_s, report.windows)
+    if planned_policy == "exclude":
+        excuse_planned(by_device, report.outages)
+    return group(inv, by_device, report)
+
+
+def excuse_planned(by_device: dict[str, Figures], outages: list[Outage]) -> None:
+    """Count the planned part of each outage as available time (policy ``exclude``)."""
+    for outage in outages:
+        figures = by_device.get(outage.device)
+        if outage.planned and figures is not None and figures.step_s:
+            figures.up_samples = min(figures.samples, figures.up_samples + outage.duration_s / figures.step_s)
 
 
 def group(inv: Any, by_device: dict[str, Figures], report: SlaReport) -> SlaReport:

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from hatang.console import info, print_json, print_table
 from hatang.escaping import chart_label
+from hatang.monitoring.outages import Outage
 from hatang.monitoring.sla import OBJECTIVE, Figures, SlaReport
 
 COLUMNS = ["name", "district", "availability", "downtime (min)", "incidents", "error budget left", "observed (min)"]
 WORST = 10
+OUTAGE_COLUMNS = ["site", "device", "district", "start (UTC)", "end (UTC)", "duration (s)", "cause", "detail"]
 
 
 def pct(value: float | None, digits: int = 3) -> str:
@@ -22,6 +24,17 @@ def pct(value: float | None, digits: int = 3) -> str:
 
 def row(f: Figures) -> list[str]:
     return [f.name, f.district, pct(f.availability), f"{f.downtime_min:.1f}", str(f.incidents), pct(f.budget_left, 1), f"{f.observed_min:.0f}"]
+
+
+def outage_row(o: Outage) -> list[str]:
+    end = f"{o.end:%Y-%m-%d %H:%M:%S}" + (" (ongoing)" if o.ongoing else "")
+    cause = f"{o.cause} ({o.window})" if o.window else o.cause
+    return [o.site_name, o.device, o.district, f"{o.start:%Y-%m-%d %H:%M:%S}", end, f"{o.duration_s:.0f}", cause, o.detail]
+
+
+def policy_note(report: SlaReport) -> str:
+    verb = "not counted as downtime" if report.planned_policy == "exclude" else "counted as downtime"
+    return f"{len(report.outages)} outage intervals; planned maintenance ({len(report.windows)} windows declared) is {verb} (--planned {report.planned_policy})"
 
 
 def title(report: SlaReport, what: str) -> str:
@@ -39,6 +52,7 @@ def show_report(report: SlaReport, *, as_json: bool) -> None:
     print_table(title(report, "Backups within RPO per cloud service"), ["service", "guests", "measured", "worst guest", "within RPO", "compliant"],
                 [[r.service, r.guests, r.measured, r.worst_guest or "-", "no data" if r.within_rpo_pct is None else f"{r.within_rpo_pct:.2f}%",
                   "yes" if r.compliant else "NO"] for r in report.rpo])
+    print_table(title(report, "Outages"), OUTAGE_COLUMNS, [outage_row(o) for o in report.outages], caption=policy_note(report))
 
 
 def write_csv(report: SlaReport, path: Path) -> None:
@@ -49,6 +63,16 @@ def write_csv(report: SlaReport, path: Path) -> None:
             for figures in group:
                 d = figures.as_dict()
                 writer.writerow([level, d["key"], d["name"], d["district"], d["availability_pct"], d["downtime_min"], d["incidents"], d["error_budget_left_pct"], d["observed_min"], d["devices"]])
+
+
+def write_outages_csv(report: SlaReport, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        keys = ["device", "site", "name", "district", "start", "end", "duration_s", "ongoing", "cause", "detail", "maintenance_window"]
+        writer.writerow(keys)
+        for outage in report.outages:
+            d = outage.as_dict()
+            writer.writerow([d[k] for k in keys])
 
 
 def chart_png(report: SlaReport) -> bytes:
@@ -85,6 +109,12 @@ def html_table(caption: str, rows: list[Figures]) -> str:
     return f"<h2>{html.escape(caption)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def html_outages(report: SlaReport) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in OUTAGE_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in outage_row(o)) + "</tr>" for o in report.outages)
+    return f"<h2>Outages</h2><p>{html.escape(policy_note(report))}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def write_html(report: SlaReport, path: Path, png: bytes) -> None:
     image = base64.b64encode(png).decode()
     page = f"""<!doctype html>
@@ -97,6 +127,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th
 {html_table("Per district", report.districts)}
 {html_table("Per service", report.services)}
 {html_table("Per commune (worst first)", report.communes)}
+{html_outages(report)}
 </body></html>
 """
     path.write_text(page, encoding="utf-8")
@@ -105,10 +136,11 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th
 def write_report(report: SlaReport, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     png = chart_png(report)
-    paths = [directory / "availability.csv", directory / "availability.html", directory / "availability.png"]
+    paths = [directory / "availability.csv", directory / "availability.html", directory / "availability.png", directory / "outages.csv"]
     write_csv(report, paths[0])
     write_html(report, paths[1], png)
     paths[2].write_bytes(png)
+    write_outages_csv(report, paths[3])
     for path in paths:
         info(f"wrote {path}")
     return paths

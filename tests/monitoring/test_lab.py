@@ -9,13 +9,11 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 from lab_fixtures import hatang_lab
-from mon_agent import snmpbulkwalk
+from mon_agent import eventually, snmpbulkwalk
 
 from hatang.credentials import secret
 from hatang.lab.monitoring import PROMETHEUS_URL
@@ -27,17 +25,6 @@ from hatang.monitoring.targets import inventory_targets
 
 pytestmark = pytest.mark.lab
 SCRAPE_S = 5
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f}s")
-        time.sleep(1)
 
 
 @pytest.fixture(scope="module")

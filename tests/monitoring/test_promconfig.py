@@ -54,7 +54,8 @@ def test_runbook_links_follow_the_base(tmp_path: Path, inv) -> None:
 
 def test_written_config_passes_promtool_and_relabels_like_snmp_exporter(tmp_path: Path, inv) -> None:
     written = promconfig.write_config(inv, tmp_path, promconfig.ConfigOptions(exporter="127.0.0.1:9116"))
-    assert {p.relative_to(tmp_path).as_posix() for p in written} == {"prometheus.yml", "rules/hatang.rules.yml", "targets/targets.json"}
+    assert {p.relative_to(tmp_path).as_posix() for p in written} == {
+        "prometheus.yml", "rules/hatang.rules.yml", "rules/topology.rules.yml", "targets/targets.json", "probes/loopbacks.json", "blackbox.yml"}
     assert check_config(tmp_path / "prometheus.yml") == "SUCCESS"
     config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
     snmp = next(j for j in config["scrape_configs"] if j["job_name"] == "snmp")
@@ -77,7 +78,7 @@ def test_targets_carry_inventory_labels(tmp_path: Path, inv) -> None:
         device = entry["labels"]["device"]
         assert entry["targets"] == [str(inv.mgmt(device).ip)]
         assert entry["labels"]["site"] == inv.device(device).site
-        assert {"district", "role", "gso_code"} <= set(entry["labels"])
+        assert {"district", "area", "role", "gso_code"} <= set(entry["labels"])
     commune = next(t for t in targets if t["labels"]["role"] == "commune_cpe")
     assert commune["labels"]["gso_code"] == inv.sites[commune["labels"]["site"]].code
 

@@ -2,7 +2,9 @@
 
 The history is backfilled with ``promtool tsdb create-blocks-from openmetrics`` (real
 TSDB blocks, the way operators import old data), so the expected figures follow from
-the input: cpe-tich-son loses two outages of 20 and 10 minutes in a 6-hour period.
+the input: cpe-tich-son loses two outages of 20 and 10 minutes in a 6-hour period; in
+the first, dr-vinh-yen's SNMP says its port towards cpe-tich-son was down (a link), the
+second has no other evidence (unknown) unless a maintenance window declares it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from mon_agent import free_tcp_port, serving
+from mon_agent import backfilled_prometheus, free_tcp_port
 
 from hatang.inventory import load
 
@@ -38,7 +40,16 @@ def history(inv, start: datetime) -> str:
         for minute in range(HOURS * 60 + 1):
             down = device.name == "cpe-tich-son" and any(a <= minute < b for a, b in OUTAGES)
             lines.append(f"hatang:device_available{{{labels}}} {0 if down else 1} {int(start.timestamp()) + minute * STEP_S}")
+    port = far_end_port(inv)
+    lines.append("# TYPE ifOperStatus gauge")
+    for minute in range(HOURS * 60 + 1):
+        down = OUTAGES[0][0] <= minute < OUTAGES[0][1]
+        lines.append(f'ifOperStatus{{job="snmp",device="dr-vinh-yen",ifName="{port}"}} {2 if down else 1} {int(start.timestamp()) + minute * STEP_S}')
     return "\n".join(lines + backup_history(start)) + "\n# EOF\n"
+
+
+def far_end_port(inv) -> str:
+    return next(p.name for p in inv.ports("dr-vinh-yen") if p.peer == "cpe-tich-son")
 
 
 DB_RPO_S, DB_BACKUPS_H = 3600, (0, 4)  # db-pg-01's RPO, and the hours (from the start) of its two backups
@@ -63,16 +74,8 @@ def backup_history(start: datetime) -> list[str]:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, datetime]]:
-    base = tmp_path_factory.mktemp("prometheus")
-    inv = load(None, "lab")
     start = (datetime.now(timezone.utc) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
-    (base / "history.om").write_text(history(inv, start))
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(base / "history.om"), str(base / "data")], check=True, capture_output=True)
-    (base / "prometheus.yml").write_text("global:\n  evaluation_interval: 1m\n")
-    url = f"http://127.0.0.1:{free_tcp_port()}"
-    argv = ["prometheus", f"--config.file={base / 'prometheus.yml'}", f"--storage.tsdb.path={base / 'data'}",
-            f"--web.listen-address={url.removeprefix('http://')}", "--storage.tsdb.retention.time=30d"]
-    with serving(argv, f"{url}/-/ready"):
+    with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), history(load(None, "lab"), start)) as url:
         yield url, start
 
 
@@ -80,12 +83,16 @@ def sla(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*HATANG, "sla", "report", *args], capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
 
 
-def test_report_shows_the_known_downtime(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
+def whole_period(prometheus: tuple[str, datetime], out: Path) -> dict:
+    """The report of the whole backfilled period, as JSON, with its files written to ``out``."""
     url, start = prometheus
-    end = start + timedelta(hours=HOURS)
-    done = sla("--from", start.isoformat(), "--to", end.isoformat(), "--prometheus", url, "--json", "-o", str(tmp_path))
+    done = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=HOURS)).isoformat(), "--prometheus", url, "--json", "-o", str(out))
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_report_shows_the_known_downtime(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
+    report = whole_period(prometheus, tmp_path)
     communes = {c["key"]: c for c in report["communes"]}
     down_min = sum(b - a for a, b in OUTAGES)
     tich_son = communes["tich-son"]
@@ -142,3 +149,54 @@ def test_rpo_compliance_per_cloud_service(prometheus: tuple[str, datetime]) -> N
     assert rpo["mail"]["measured"] == 0 and rpo["mail"]["within_rpo_pct"] is None and not rpo["mail"]["compliant"]
     table = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=HOURS)).isoformat(), "--prometheus", url)
     assert "Backups within RPO per cloud service" in table.stdout and "db-pg-01" in table.stdout
+
+
+def outages_of(report: dict, device: str) -> list[dict]:
+    return [o for o in report["outages"] if o["device"] == device]
+
+
+def test_every_outage_interval_with_its_duration_and_cause(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
+    start = prometheus[1]
+    report = whole_period(prometheus, tmp_path)
+    got = outages_of(report, "cpe-tich-son")
+    assert [(datetime.fromisoformat(o["start"]), o["duration_s"]) for o in got] == [
+        (start + timedelta(minutes=a), (b - a) * 60.0) for a, b in OUTAGES]
+    assert got[0]["cause"] == "link" and far_end_port(load(None, "lab")) in got[0]["detail"]
+    assert got[1]["cause"] == "unknown"
+    assert {o["device"] for o in report["outages"]} == {"cpe-tich-son"}
+    rows = list(csv.DictReader((tmp_path / "outages.csv").open()))
+    assert [(r["device"], r["cause"]) for r in rows] == [("cpe-tich-son", "link"), ("cpe-tich-son", "unknown")]
+    assert "Outages" in (tmp_path / "availability.html").read_text()
+
+
+def test_planned_window_is_shown_and_follows_the_policy(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
+    url, start = prometheus
+    end = start + timedelta(hours=HOURS)
+    a, b = OUTAGES[1]
+    windows = tmp_path / "maintenance.yaml"
+    # the window covers the second outage's first 6 minutes: only they are planned
+    windows.write_text(f"windows:\n  - id: CR-7\n    start: {(start + timedelta(minutes=a - 5)).isoformat()}\n"
+                       f"    end: {(start + timedelta(minutes=a + 6)).isoformat()}\n    scope: [tich-son]\n    reason: media converter swap\n")
+    figures = {}
+    for policy in ("exclude", "include"):
+        done = sla("--from", start.isoformat(), "--to", end.isoformat(), "--prometheus", url, "--json", "--maintenance", str(windows), "--planned", policy)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        pieces = outages_of(report, "cpe-tich-son")
+        assert [(o["cause"], o["duration_s"], o["maintenance_window"]) for o in pieces[1:]] == [("planned change", 360.0, "CR-7"), ("unknown", 240.0, "")]
+        assert report["planned_policy"] == policy and report["maintenance_windows"][0]["devices"] == ["cpe-tich-son"]
+        figures[policy] = next(c for c in report["communes"] if c["key"] == "tich-son")["downtime_min"]
+    assert figures["include"] - figures["exclude"] == pytest.approx(6, abs=0.1)
+
+
+def test_bad_maintenance_file_names_the_key(prometheus: tuple[str, datetime], tmp_path: Path) -> None:
+    url, start = prometheus
+    windows = tmp_path / "maintenance.yaml"
+    windows.write_text("windows:\n  - id: CR-8\n    start: 2026-01-02T00:00:00Z\n    end: 2026-01-01T00:00:00Z\n    scope: [tich-son]\n")
+    done = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=1)).isoformat(), "--prometheus", url, "--maintenance", str(windows))
+    assert done.returncode != 0 and "windows[0]: end" in done.stderr and "Traceback" not in done.stderr
+    windows.write_text("windows:\n  - {id: CR-9, start: 2026-01-01, end: 2026-01-02, scope: [nowhere]}\n")
+    done = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=1)).isoformat(), "--prometheus", url, "--maintenance", str(windows))
+    assert done.returncode != 0 and "windows[0].scope: 'nowhere'" in done.stderr
+    done = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=1)).isoformat(), "--prometheus", url, "--planned", "sometimes")
+    assert done.returncode == 2 and "--planned must be one of" in done.stderr
