@@ -33,6 +33,10 @@ ROLES_DIR = Path(__file__).parent / "roles"
 #: The order ``deploy all`` runs the roles in: the backup server before its clients,
 #: the baseline before the services.
 ROLE_ORDER = ("backup-server", "base", "proxmox-node", "postgresql", "web-portal")
+#: pyinfra's log line opening each operation (the progress, and why a run stopped).
+STARTING = "--> Starting operation:"
+
+
 def roles() -> list[str]:
     """The roles that have a deploy file (``web_portal.py`` is role ``web-portal``)."""
     return sorted(p.stem.replace("_", "-") for p in ROLES_DIR.glob("*.py") if not p.stem.startswith("_"))
@@ -92,6 +96,14 @@ def results_from(report: dict | None, names: list[str], *, dry: bool, log_file: 
     return results
 
 
+def stop_reason(log_lines: list[str], returncode: int) -> str:
+    """Why pyinfra stopped without a JSON report (every host failed, or an operation
+    raised): its last line, and the operation it had started last, from its log."""
+    last = next((line.strip() for line in reversed(log_lines) if line.strip()), f"exit {returncode}")
+    operation = next((line.split(":", 1)[1].strip() for line in reversed(log_lines) if line.startswith(STARTING)), "")
+    return f"{last} (last operation started: {operation})" if operation else last
+
+
 def verify(inv: Inventory, role: str, results: Results) -> Results:
     """The baseline controls ``role`` carries, audited on the hosts it succeeded on: a
     host whose controls still fail is failed, naming them (never "ok, unchanged"
@@ -135,7 +147,7 @@ def run(inv: Inventory, role: str, *, limit: list[str] | None = None, dry: bool 
         assert proc.stderr is not None
         for line in proc.stderr:  # the log streams (for the progress and the run's files); the JSON report goes to its file
             log_lines.append(line)
-            if line.startswith("--> Starting operation:"):
+            if line.startswith(STARTING):
                 tick(0, description=f"deploy {role}: {line.split(':', 1)[1].strip()}")
         proc.wait()
         tick(len(names))
@@ -144,8 +156,7 @@ def run(inv: Inventory, role: str, *, limit: list[str] | None = None, dry: bool 
         report = json.loads(json_file.read_text())
     except json.JSONDecodeError:
         report = None
-    last = next((line.strip() for line in reversed(log_lines) if line.strip()), f"exit {proc.returncode}")
-    results = results_from(report, names, dry=dry, log_file=log_file, stopped=last)
+    results = results_from(report, names, dry=dry, log_file=log_file, stopped=stop_reason(log_lines, proc.returncode))
     outcome = DeployRun(role, dry, run_dir, results if dry else verify(inv, role, results))
     audit.append("deploy", {
         "role": role, "dry": dry, "environment": inv.env, "run_dir": str(run_dir),

@@ -47,7 +47,8 @@ def test_a_drop_in_read_after_hatangs_settings_weakens_nothing(inv):
     try:
         result = drift.audit_hosts(inv, [drift.WEB]).by_host[drift.WEB]
         assert result.ok, result.error
-        assert "permitrootlogin prohibit-password" in drift.run_command(inv, drift.WEB, "sshd -T")
+        effective = drift.run_command(inv, drift.WEB, "sshd -T").splitlines()
+        assert "permitrootlogin without-password" in effective and "passwordauthentication no" in effective  # sshd's alias
     finally:
         drift.run_command(inv, drift.WEB, "rm -f /etc/ssh/sshd_config.d/00-x.conf")
 

@@ -57,6 +57,13 @@ def test_results_from_pyinfra_json_keep_hosts_apart(tmp_path):
     assert not results.by_host["gone-1"].ok and "could not connect" in results.by_host["gone-1"].error
 
 
+def test_a_stopped_run_names_the_operation_it_stopped_in():
+    log = ["--> Starting operation: Install nginx\n", "    [web-1] Success\n", "--> Starting operation: Back up now\n",
+           "    [web-1] Error: executed 0 commands\n", "--> pyinfra error: No hosts remaining!\n"]
+    assert runner.stop_reason(log, 1) == "--> pyinfra error: No hosts remaining! (last operation started: Back up now)"
+    assert runner.stop_reason([], 2) == "exit 2"
+
+
 def test_a_run_pyinfra_stopped_fails_every_host_with_its_reason(tmp_path):
     results = runner.results_from(None, ["web-1", "web-2"], dry=False, log_file=tmp_path / "pyinfra.log", stopped="No hosts remaining!")
     assert [r.ok for r in results] == [False, False]
