@@ -49,13 +49,13 @@ def show(
 ) -> None:
     """Show one site (its devices, ports and addresses) or the province by district."""
     from hatang.inventory.load import load
-    from hatang.inventory.views import district_rows, site_detail
+    from hatang.inventory.views import commune_rows, district_rows, site_detail
 
     inv = load(_dir(inventory), env)
     if site is None:
         rows = district_rows(inv)
         if json:
-            print_json({"environment": env, "districts": rows})
+            print_json({"environment": env, "districts": rows, "communes": commune_rows(inv)})
             return
         print_table(f"{inv.province.name if inv.province else ''} — {env}", ["code", "district", "communes", "router", "loopback", "mgmt"], [list(r.values()) for r in rows])
         return
