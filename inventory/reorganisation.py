@@ -188,10 +188,13 @@ def role(inv: Inventory, site: Site) -> Literal["headquarters", "service-point"]
 
 
 def display_name(inv: Inventory, site: Site) -> str:
-    """The name users read: the 2025 unit first, the old name second."""
+    """The name users read: the 2025 unit first, the old name second; a district is now
+    only a network region."""
+    if inv.reorganisation is not None and site.kind == "district":
+        return f"{site.name} region"
     a = assignment(inv, site)
     if a is None:
         return site.name
     if a.unit is None:
         return f"{site.name} (2025 unit pending)"
-    return f"{a.unit.name} ({site.name} cũ)"
+    return f"{a.unit.name}, {site.name} cũ"

@@ -43,7 +43,7 @@ def test_show_json_gives_every_commune_its_unit_or_why_not(tmp_path: Path) -> No
     assert len(mapped) == 113 and len({c["unit_2025"]["unit"]["code"] for c in mapped}) == 36  # the figures
     assert all(c["unit_2025"]["reason"] and c["unit_2025"]["unit"] is None for c in waiting)
     tich_son = next(c for c in communes if c["site"] == "tich-son")
-    assert tich_son["unit_2025"]["unit"]["name"] == "Phường Vĩnh Yên" and tich_son["name"] == "Phường Vĩnh Yên (Tích Sơn cũ)"
+    assert tich_son["unit_2025"]["unit"]["name"] == "Phường Vĩnh Yên" and tich_son["name"] == "Phường Vĩnh Yên, Tích Sơn cũ"
     assert tich_son["region"] == "vinh-yen"
 
 
