@@ -35,17 +35,19 @@ from hatang.paths import DEFAULT_INVENTORY
 
 NEW_PROVINCE_CODE = 25  # Phú Thọ after 1 July 2025
 UNIT_TYPES = {"phường": "phuong", "xã": "xa", "đặc khu": "dac-khu"}
-PREFIXES = ("thanh pho ", "thi xa ", "thi tran ", "huyen ", "quan ", "phuong ", "xa ", "tinh ")
+# unit-type prefixes, matched before folding: "Phường " is a prefix, "Phương Khoan" a name
+PREFIXES = ("thành phố ", "thị xã ", "thị trấn ", "huyện ", "quận ", "phường ", "xã ", "tỉnh ", "đặc khu ")
 
 
 def fold(name: str) -> str:
-    """A name as a match key: ASCII, lower case, without its unit-type prefix."""
-    text = name.replace("Đ", "D").replace("đ", "d")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().strip()
+    """A name as a match key: without its unit-type prefix, ASCII, lower case."""
+    text = unicodedata.normalize("NFC", name).strip()
     for prefix in PREFIXES:
-        if text.startswith(prefix):
-            return text[len(prefix):].strip()
-    return text
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):]
+            break
+    text = text.replace("Đ", "D").replace("đ", "d")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().strip()
 
 
 def new_units(province_code: int = NEW_PROVINCE_CODE) -> tuple[dict, dict[str, dict]]:
