@@ -15,8 +15,8 @@ commune-level unit it became:
 A commune not found on the converter's old side had been merged again in 2024 under a
 new name; one found with several new units was split. Neither is guessed: it is written
 ``pending`` with the reason and the candidate units, for a person to decide in the
-``decisions`` list (with the decision's source). The output is committed; after that the
-YAML is edited by hand (decisions, headquarters), not regenerated.
+``decisions`` list (with the decision's source). The output is committed; people then
+edit ``decisions`` and ``headquarters``, which a regeneration keeps.
 """
 
 from __future__ import annotations
@@ -98,9 +98,12 @@ def build(province_doc: dict) -> dict:
             candidates = names or {n for _, became_of in merged_2024[district] for n in became_of}
             if names:
                 entry["pending"] = "split between several 2025 units in the converter's list"
-            else:
-                units_2024 = ", ".join(sorted(name for name, _ in merged_2024[district])) or "none"
+            elif candidates:
+                units_2024 = ", ".join(sorted(name for name, _ in merged_2024[district]))
                 entry["pending"] = f"not on the converter's old side (merged again in 2024 under a new name); the district's 2024 units unknown to the inventory: {units_2024}"
+            else:
+                candidates = {n for (d, _), became_of in became.items() if d == district for n in became_of}
+                entry["pending"] = "not on the converter's old side (merged in 2024 into a commune that kept its name); candidates: the district's 2025 units"
             entry["candidates"] = sorted(units[n]["code"] for n in candidates)
         communes.append(entry)
     used = {e["unit"] for e in communes if "unit" in e} | {c for e in communes for c in e.get("candidates", ())}
@@ -129,7 +132,12 @@ def header() -> str:
 def write(directory: Path) -> Path:
     province_doc = yaml.safe_load((directory / "province.yaml").read_text(encoding="utf-8"))
     path = directory / "reorganisation.yaml"
-    path.write_text(header() + yaml.safe_dump(build(province_doc), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    doc = build(province_doc)
+    if path.exists():  # people's work survives a regeneration
+        kept = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc["decisions"] = kept.get("decisions") or []
+        doc["headquarters"] = kept.get("headquarters") or {}
+    path.write_text(header() + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 
