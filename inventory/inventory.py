@@ -371,4 +371,5 @@ class Inventory:
             "nodes": sum(len(c.nodes) for _, c in self.clusters),
             "services": len(self.services),
             "vms": len(vms),
+            **({"communes_2025": self.reorganisation.status_counts()} if self.reorganisation else {}),
         }

@@ -107,6 +107,14 @@ class Reorganisation:
         return out
 
 
+    def status_counts(self) -> dict[str, int]:
+        """How many commune sites are mapped, decided, awaiting a decision."""
+        counts: dict[str, int] = defaultdict(int)
+        for a in self.assignments.values():
+            counts[a.status] += 1
+        return dict(sorted(counts.items()))
+
+
 def read(source: Source, collector: Collector) -> Reorganisation:
     data = source.data or {}
     for key in data:

@@ -141,3 +141,18 @@ def test_prometheus_targets_carry_commune_2025_and_region_and_keep_old_labels() 
     assert targets["cpe-trung-trac"]["commune_2025"] == ""  # awaiting a decision: no guess
     groups = yaml.safe_load(export(inv, "nornir")["hosts.yaml"])["cpe-tich-son"]["groups"]
     assert {"district_vinh_yen", "region_vinh_yen", "commune_2025_08707"} <= set(groups)
+
+
+def test_validate_counts_the_sites_awaiting_a_decision(tmp_path: Path) -> None:
+    done = hatang("inventory", "validate", "--json", state=tmp_path)
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)["communes_2025"]
+    assert sum(counts.values()) == 136 and counts["awaiting-decision"] == 22
+
+
+def test_restructure_without_the_file_says_how_to_make_it(inventory_copy: Path, tmp_path: Path) -> None:
+    (inventory_copy / "reorganisation.yaml").unlink()
+    assert load(inventory_copy, "lab").reorganisation is None  # an inventory from before 2025 still loads
+    done = hatang("inventory", "restructure", "--inventory", str(inventory_copy), state=tmp_path)
+    assert done.returncode != 0 and "reorganisation.yaml is missing" in done.stderr and "reorg2025" in done.stderr
+    assert "Traceback" not in done.stderr
