@@ -156,3 +156,14 @@ def test_restructure_without_the_file_says_how_to_make_it(inventory_copy: Path, 
     done = hatang("inventory", "restructure", "--inventory", str(inventory_copy), state=tmp_path)
     assert done.returncode != 0 and "reorganisation.yaml is missing" in done.stderr and "reorg2025" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_site_added_later_waits_for_a_decision(inventory_copy: Path) -> None:
+    from hatang.inventory.views import site_detail
+    from hatang.network.sites import add_commune
+
+    add_commune(inventory_copy, district="vinh-yen", code="08799", name="Thử Nghiệm")
+    unit = site_detail(load(inventory_copy, "lab"), "thu-nghiem")["unit_2025"]
+    assert unit["status"] == "awaiting-decision" and "hatang site add" in unit["reason"]
+    text = (inventory_copy / "reorganisation.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# The 2025 reorganisation") and "headquarters:" in text  # the rest of the file kept
