@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 #: In order: the lab first (it measures up/down itself), then what needs no lab, then the rest.
-BENCHMARKS = ("lab", "render", "cloud", "capacity", "push", "snmp", "deploy", "runbooks")
+BENCHMARKS = ("lab", "render", "cloud", "capacity", "push", "snmp", "deploy", "runbooks", "hostile")
 
 
 def main() -> int:

@@ -6,12 +6,18 @@ of a phase run concurrently (``concurrency`` at a time), each a per-guest
 after the phase it happened in, with every failed guest and its reason; what was done
 stays done, and a re-run plans only what is left (guests are found again by name and
 the ``hatang`` tag, so nothing is made twice). Every apply is written to the audit log.
+
+Before anything changes, the token's privileges are checked against what apply needs
+(:mod:`hatang.cloud.privileges`). With ``reboot``, a last phase restarts the running VMs
+whose CPU or memory change PVE holds pending: one node at a time, each VM waited for
+until it runs again, never both members of an anti-affinity group at once, and not at
+all while a member's partner is down (the pair would be down together).
 """
 
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,14 +26,15 @@ from hatang import audit
 from hatang.cloud.client import Pve
 from hatang.cloud.drift import record_applied
 from hatang.cloud.operations import Operations
-from hatang.cloud.plan import ClusterPlan, Plan, plan_cluster
+from hatang.cloud.plan import Action, ClusterPlan, Plan, desired_rules, plan_cluster
+from hatang.cloud.privileges import require_apply_privileges
 from hatang.cloud.plan import plan as make_plan
 from hatang.errors import HatangError, UserAbort
 from hatang.inventory.inventory import Inventory
 from hatang.paths import state_path
 from hatang.results import Result, run_per_host
 
-PHASES = ("move", "update", "create", "ha-rule", "delete")
+PHASES = ("move", "update", "create", "ha-rule", "delete", "backup-job")
 
 
 @dataclass
@@ -88,6 +95,10 @@ def _apply_cluster(ops: Operations, cplan: ClusterPlan, report: ApplyReport, con
             if cplan.of("ha-rule") or cplan.of("create"):
                 _sync_rules(ops, cplan, report)
             continue
+        if phase == "backup-job":
+            if cplan.of("backup-job") or cplan.of("create") or cplan.of("delete"):
+                _sync(ops.sync_jobs, cplan, report, "backup-job", "backup-jobs")
+            continue
         actions = cplan.of(phase)
         if not actions:
             continue
@@ -100,11 +111,63 @@ def _apply_cluster(ops: Operations, cplan: ClusterPlan, report: ApplyReport, con
             raise ApplyError(report, cplan.cluster, phase)
 
 
+def reboot_waves(actions: list[Action]) -> list[list[Action]]:
+    """Reboots grouped one node at a time (nodes by name), a node's group split so that no
+    wave holds two members of one anti-affinity group."""
+    waves: list[list[Action]] = []
+    for node in sorted({a.node or "" for a in actions}):
+        rest = sorted((a for a in actions if (a.node or "") == node), key=lambda a: a.name)
+        while rest:
+            wave, groups = [], set()
+            for action in list(rest):
+                group = action.desired.anti_affinity if action.desired else None
+                if group is None or group not in groups:
+                    wave.append(action)
+                    groups.add(group) if group else None
+                    rest.remove(action)
+            waves.append(wave)
+    return waves
+
+
+def _partners_down(ops: Operations, cplan: ClusterPlan, wave: list[Action]) -> list[str]:
+    """Members of this wave whose anti-affinity partner is not running now."""
+    running = {r.get("name") for r in ops.call("GET", "cluster/resources", type="vm") if r.get("status") == "running"}
+    out = []
+    for members in desired_rules(cplan.desired).values():
+        names = {m.name for m in members}
+        for action in wave:
+            if action.name in names and any(other not in running for other in names - {action.name}):
+                out.append(f"{action.name}: its anti-affinity partner ({', '.join(sorted(names - {action.name}))}) is not running")
+    return out
+
+
+def _reboot(inv: Inventory, ops: Operations, cplan: ClusterPlan, report: ApplyReport, concurrency: int, show_progress: bool) -> None:
+    """The reboot phase, from a fresh plan (the updates just made may have left more pending)."""
+    fresh = plan_cluster(inv, cplan.cluster, cplan.desired)
+    assert fresh.view is not None
+    ops.view = fresh.view
+    for wave in reboot_waves(fresh.of("reboot")):
+        down = _partners_down(ops, cplan, wave)
+        if down:
+            report.steps += [Step(cplan.cluster, "reboot", a.name, False, "not rebooted: " + d) for a, d in zip(wave, down)]
+            raise ApplyError(report, cplan.cluster, "reboot")
+        results = run_per_host(wave, lambda a: Result(a.name, ok=True, changed=True, data=ops.run(a)), name_of=lambda a: a.name,
+                               max_workers=concurrency, label=f"{cplan.cluster}: reboot {wave[0].node}", show_progress=show_progress)
+        report.steps += [_step(cplan.cluster, "reboot", r) for r in results]
+        if results.failed:
+            raise ApplyError(report, cplan.cluster, "reboot")
+
+
 def _sync_rules(ops: Operations, cplan: ClusterPlan, report: ApplyReport) -> None:
-    results = run_per_host([cplan.cluster], lambda _: Result("ha-rules", data=ops.sync_rules(cplan.desired)), show_progress=False)
-    report.steps += [_step(cplan.cluster, "ha-rule", r) for r in results]
+    _sync(lambda c: ops.sync_rules(c.desired), cplan, report, "ha-rule", "ha-rules")
+
+
+def _sync(action: Callable[[ClusterPlan], dict[str, Any]], cplan: ClusterPlan, report: ApplyReport, op: str, name: str) -> None:
+    """A cluster-wide step (HA rules, backup jobs) as one result."""
+    results = run_per_host([cplan.cluster], lambda _: Result(name, data=action(cplan)), show_progress=False)
+    report.steps += [_step(cplan.cluster, op, r) for r in results]
     if results.failed:
-        raise ApplyError(report, cplan.cluster, "ha-rule")
+        raise ApplyError(report, cplan.cluster, op)
 
 
 @contextmanager
@@ -139,8 +202,9 @@ def still_current(inv: Inventory, cplan: ClusterPlan) -> ClusterPlan:
 
 
 def apply(inv: Inventory, *, yes: bool = True, concurrency: int = 4, plan: Plan | None = None,
-          task_timeout_s: float = 300.0, show_progress: bool = True, deep: bool = False) -> ApplyReport:
-    """Make every cluster match the inventory; raises ApplyError on a failure it cannot retry."""
+          task_timeout_s: float = 300.0, show_progress: bool = True, deep: bool = False, reboot: bool = False) -> ApplyReport:
+    """Make every cluster match the inventory; raises ApplyError on a failure it cannot retry.
+    ``reboot`` also restarts the VMs whose changes are pending, one node at a time."""
     if not yes:
         raise UserAbort("apply changes the clusters: confirm with yes=True (the CLI asks, or takes --yes)")
     if concurrency < 1:
@@ -149,16 +213,19 @@ def apply(inv: Inventory, *, yes: bool = True, concurrency: int = 4, plan: Plan 
     report = ApplyReport(the_plan)
     try:
         for cplan in the_plan.clusters:
-            if not cplan.changes:
+            if not cplan.changes and not (reboot and cplan.of("reboot")):
                 continue
             pve = Pve.open(inv, cplan.cluster)
             try:
                 with exclusive(inv.env, cplan.cluster):
+                    require_apply_privileges(pve)
                     current = cplan if plan is None else still_current(inv, cplan)
                     report.api_calls += current.api_calls if plan is not None else 0
                     assert current.view is not None
                     ops = Operations(pve, current.view, task_timeout_s=task_timeout_s)
                     _apply_cluster(ops, current, report, concurrency, show_progress)
+                    if reboot:
+                        _reboot(inv, ops, current, report, concurrency, show_progress)
             finally:
                 report.api_calls += pve.calls
                 record_applied(inv, cplan.cluster, cplan.desired)

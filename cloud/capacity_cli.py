@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hatang.console import out, print_json, print_table, progress
+from hatang.console import out, plain, print_json, print_table, progress
 from hatang.errors import HatangError
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
 
@@ -122,7 +122,7 @@ def report(
         return
     _print(result)
     if directory is not None:
-        out.print(f"\nreport: [bold]{directory / 'report.html'}[/] and {directory / 'report.md'}, charts in {directory / 'charts'}, figures in {len(CSV_FILES)} CSV files")
+        out.print(f"\nreport: [bold]{plain(directory / 'report.html')}[/] and " + plain(f"{directory / 'report.md'}, charts in {directory / 'charts'}, figures in {len(CSV_FILES)} CSV files"))
 
 
 def _print(result: CapacityReport) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hatang.console import info, out, print_json, print_table, status_mark, warn
+from hatang.console import info, out, plain, print_json, print_table, status_mark, warn
 from hatang.errors import UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hatang.cloud.plan import Plan
     from hatang.inventory.inventory import Inventory
 
-app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, destroy.", no_args_is_help=True)
+app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, backups, destroy.", no_args_is_help=True)
 
 ClusterOpt = Annotated[list[str] | None, typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
 DeepOpt = Annotated[bool, typer.Option("--deep", help="Also read each managed guest's config (one call per guest) to catch hand edits of NICs, cloud-init, disks.")]
@@ -45,13 +45,15 @@ def _show_plan(the_plan: "Plan") -> None:
     if rows:
         print_table("cloud plan", ["action", "cluster", "guest", "vmid", "node", "changes", "reason"], rows)
     for problem in the_plan.problems:
-        out.print(f"[bold red]cannot:[/] {problem}")
+        out.print(f"[bold red]cannot:[/] {plain(problem)}")
     for warning in the_plan.warnings:
         warn(warning)
     calls = ", ".join(f"{c.cluster} {c.api_calls}" for c in the_plan.clusters)
     summary = the_plan.as_dict()["summary"]
     counts = ", ".join(f"{n} {op}" for op, n in summary.items() if n)
     out.print(("nothing to do: the clusters match the inventory" if the_plan.empty else f"plan: {counts}") + f" (API calls read: {calls})")
+    if any(c.of("reboot") for c in the_plan.clusters):
+        out.print("pending reboot: PVE applies these CPU/memory changes when the VM restarts; 'hatang cloud apply --reboot' restarts them, one node at a time")
 
 
 @app.command()
@@ -63,7 +65,7 @@ def plan(
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes (as Terraform does).")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """What apply would change, and why; reads each cluster in a constant number of API calls.
+    """What apply would change, and why; reads each cluster in API calls independent of its guests.
     Exit 1 when something cannot be done (placement, templates, offline nodes)."""
     from hatang.cloud.plan import plan as make_plan
 
@@ -87,9 +89,11 @@ def apply(
     yes: YesOpt = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-n", min=1, max=32, help="Actions run at once per phase.")] = 4,
     task_timeout: Annotated[float, typer.Option("--task-timeout", help="Seconds to wait for one PVE task.")] = 300.0,
+    reboot: Annotated[bool, typer.Option("--reboot", help="Also restart the VMs whose CPU/memory changes are pending (a maintenance window): one node at a time, never both members of an anti-affinity group.")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Carry out the plan: moves, updates, creates, HA rules, deletes; waits on every task."""
+    """Carry out the plan: moves, updates, creates, HA rules, deletes; waits on every task.
+    With --reboot, then restarts the VMs whose changes PVE holds pending."""
     from hatang.cloud.apply import ApplyError, apply as run_apply
     from hatang.cloud.plan import plan as make_plan
 
@@ -97,14 +101,17 @@ def apply(
     the_plan = make_plan(inv, clusters=cluster, deep=deep)
     if not json:
         _show_plan(the_plan)
-    if the_plan.empty:
+    reboots = [a for c in the_plan.clusters for a in c.of("reboot")] if reboot else []
+    if the_plan.empty and not reboots:
         if json:
             print_json({"ok": True, "steps": [], "plan": the_plan.as_dict()})
         return
-    if not yes and not _ask(f"Apply these {len(the_plan.changes)} change(s)?"):
+    question = f"Apply these {len(the_plan.changes)} change(s)" + (", and reboot the VMs with pending changes" if reboot else "") + "?"
+    if not yes and not _ask(question):
         raise UserAbort("nothing applied")
     try:
-        report = run_apply(inv, yes=True, concurrency=concurrency, plan=the_plan, task_timeout_s=task_timeout, show_progress=not json)
+        report = run_apply(inv, yes=True, concurrency=concurrency, plan=the_plan, task_timeout_s=task_timeout,
+                           show_progress=not json, reboot=reboot)
     except ApplyError as exc:
         if json:
             print_json({**exc.report.as_dict(), "error": exc.message, "details": exc.details})
@@ -119,9 +126,13 @@ def apply(
 
 
 def _show_steps(report: "ApplyReport") -> None:
-    rows = [(s.cluster, s.op, s.name, status_mark(s.ok),
-             s.data.get("vmid", ""), f"{s.duration_s:.1f}s", s.error) for s in report.steps]
-    print_table("cloud apply", ["cluster", "action", "guest", "result", "vmid", "took", "error"], rows)
+    rows = [(s.cluster, s.op, s.name, status_mark(s.ok), s.data.get("vmid", ""), f"{s.duration_s:.1f}s",
+             s.error or ("pending reboot: " + ", ".join(s.data["pending_reboot"]) if s.data.get("pending_reboot") else ""))
+            for s in report.steps]
+    print_table("cloud apply", ["cluster", "action", "guest", "result", "vmid", "took", "error / note"], rows)
+    for step in report.steps:
+        for line in step.data.get("warnings", []):
+            warn(f"PVE task warning: {line}")
 
 
 @app.command()
@@ -151,6 +162,34 @@ def drift(
         raise typer.Exit(1)
 
 
+def _when(stamp: int | None) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stamp)) if stamp else "never"
+
+
+@app.command()
+def backups(
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    cluster: ClusterOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Per guest: its last backup, its age against its class's RPO, its size, the job that
+    covers it. Exit 1 when a backup is stale or missing."""
+    from hatang.cloud.backup_report import backup_states
+
+    states = backup_states(_inventory(inventory, env), clusters=cluster)
+    if json:
+        print_json({"guests": [s.as_dict() for s in states]})
+    else:
+        print_table("cloud backups", ["cluster", "guest", "class", "last backup", "age (h)", "RPO (h)", "size (MiB)", "job", "status"],
+                    [(s.cluster, s.guest, s.service_class, _when(s.last), "" if s.age_h is None else s.age_h, s.rpo_h or "",
+                      "" if s.size is None else round(s.size / 2**20), s.job or "none", s.status) for s in states])
+    if any(s.status != "fresh" for s in states):
+        raise typer.Exit(1)
+
+
 @app.command()
 def destroy(
     name: Annotated[str, typer.Argument(help="The guest's name.")],
@@ -166,6 +205,6 @@ def destroy(
     if json:
         print_json(result)
         return
-    out.print(f"destroyed {name} (vmid {result['vmid']}, {result['cluster']})")
+    out.print(plain(f"destroyed {name} (vmid {result['vmid']}, {result['cluster']})"))
     if result["note"]:
         warn(result["note"])

@@ -5,10 +5,14 @@
 waiting, and a count of the calls made (plans print it). Every request can be recorded
 (:func:`recording`), which is how the tests hold hatang's calls to the API schema.
 
-Endpoints: in the lab, the simulator's ``endpoints.json`` (host, port and the
-certificate to trust); ``$HATANG_PVE_ENDPOINTS`` names another such file; in
-production, the first node's address on the ``pve-mgmt`` VLAN, port 8006, verified
-against the system's CAs or ``$HATANG_PVE_CA``.
+Endpoints: every node of a cluster runs pveproxy and answers for the whole cluster, so
+a client that knows only one node loses the cluster with it. :class:`Pve` holds every
+node's endpoint and, when one cannot be connected to, moves on to the next (the request
+never reached PVE, so repeating it is safe). In the lab, the simulator's
+``endpoints.json`` (a port per node and the certificate to trust);
+``$HATANG_PVE_ENDPOINTS`` names another such file; in production, each node's address
+on the ``pve-mgmt`` VLAN, port 8006, verified against the system's CAs or
+``$HATANG_PVE_CA``. ``$HATANG_PVE_TIMEOUT`` sets the seconds to wait for an answer (15).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +87,8 @@ def simulator_endpoints_file() -> Path:
     return state_dir() / "lab" / "pvesim" / "endpoints.json"
 
 
-def endpoint(inv: Inventory, cluster: str) -> Endpoint:
+def endpoints(inv: Inventory, cluster: str) -> list[Endpoint]:
+    """Every node's API endpoint of ``cluster``, the first node's first."""
     if cluster not in inv.cluster_by_name:
         raise HatangError(f"unknown cluster '{cluster}'; the inventory declares: {', '.join(sorted(inv.cluster_by_name))}")
     override = os.environ.get("HATANG_PVE_ENDPOINTS")
@@ -95,10 +100,22 @@ def endpoint(inv: Inventory, cluster: str) -> Endpoint:
             raise HatangError(f"no Proxmox endpoints file {path}: is the lab up? ('hatang lab up')") from None
         except (KeyError, json.JSONDecodeError) as exc:
             raise HatangError(f"{path}: no endpoint for cluster '{cluster}' ({exc})") from None
-        return Endpoint(entry["host"], int(entry["port"]), entry.get("ca") or True)
-    first = inv.cluster_by_name[cluster].nodes[0].name
-    address = inv.host_address(first, inv.pve_mgmt_vlan).ip
-    return Endpoint(str(address), PVE_PORT, os.environ.get("HATANG_PVE_CA") or True)
+        ports = list((entry.get("nodes") or {}).values()) or [entry["port"]]
+        return [Endpoint(entry["host"], int(port), entry.get("ca") or True) for port in ports]
+    ca = os.environ.get("HATANG_PVE_CA") or True
+    return [Endpoint(str(inv.host_address(node.name, inv.pve_mgmt_vlan).ip), PVE_PORT, ca)
+            for node in inv.cluster_by_name[cluster].nodes]
+
+
+def request_timeout() -> float:
+    raw = os.environ.get("HATANG_PVE_TIMEOUT", "15")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise HatangError(f"$HATANG_PVE_TIMEOUT must be a number of seconds, not '{raw}'") from None
+    if not 0 < value <= 600:
+        raise HatangError(f"$HATANG_PVE_TIMEOUT must be between 0 and 600 seconds, not {value:g}")
+    return value
 
 
 def _record_session(api: ProxmoxAPI) -> None:
@@ -117,9 +134,11 @@ def _record_session(api: ProxmoxAPI) -> None:
     session.request = request
 
 
-def connect(inv: Inventory, cluster_name: str, *, timeout: float = 15.0) -> ProxmoxAPI:
-    """A proxmoxer client for one cluster, authenticated with the ``pve-api`` token."""
-    point = endpoint(inv, cluster_name)
+def connect(inv: Inventory, cluster_name: str, *, timeout: float | None = None, point: Endpoint | None = None) -> ProxmoxAPI:
+    """A proxmoxer client for one cluster (at ``point``, else its first node), authenticated
+    with the ``pve-api`` token."""
+    point = point or endpoints(inv, cluster_name)[0]
+    timeout = request_timeout() if timeout is None else timeout
     token_id = secret("pve-api", "token_id", env=inv.env)
     user, _, token_name = token_id.partition("!")
     if not token_name or "@" not in user:
@@ -135,33 +154,54 @@ def connect(inv: Inventory, cluster_name: str, *, timeout: float = 15.0) -> Prox
 class Pve:
     """One cluster's API with string paths, PVE's errors, task waits and a call count."""
 
-    def __init__(self, api: ProxmoxAPI, cluster: str):
+    def __init__(self, api: ProxmoxAPI, cluster: str, fallbacks: list[Callable[[], ProxmoxAPI]] | None = None):
         self.api = api
         self.cluster = cluster
         self.url = api._store["base_url"]
         self.calls = 0
         self._lock = threading.Lock()
+        self._fallbacks = list(fallbacks or [])  # the other nodes' endpoints, tried in turn
 
     @classmethod
     def open(cls, inv: Inventory, cluster: str) -> "Pve":
-        return cls(connect(inv, cluster), cluster)
+        first, *others = endpoints(inv, cluster)
+        return cls(connect(inv, cluster, point=first), cluster,
+                   [lambda point=point: connect(inv, cluster, point=point) for point in others])
 
     def request(self, verb: str, path: str, /, **params: Any) -> Any:
+        while True:
+            try:
+                return self._request(verb, path, **params)
+            except UnreachableError as exc:
+                if exc.timeout or not exc.refused:
+                    raise
+                with self._lock:
+                    if not self._fallbacks:
+                        raise
+                    self.api = self._fallbacks.pop(0)()
+                    self.url = self.api._store["base_url"]
+
+    def _request(self, verb: str, path: str, /, **params: Any) -> Any:
         with self._lock:
             self.calls += 1
-        resource = self.api(path.strip("/"))
+            api = self.api
+        resource = api(path.strip("/"))
         try:
             return getattr(resource, verb.lower())(**params)
         except ResourceException as exc:
             errors = exc.errors if isinstance(exc.errors, dict) else {}
             raise PveError(self.cluster, verb, path, exc.status_code, str(exc.content), errors) from None
+        except requests.ConnectTimeout as exc:  # no connection: the request never reached PVE
+            raise UnreachableError(f"{self.cluster}: cannot connect to the Proxmox API at {self.url} in time ({exc})", refused=True) from None
         except requests.Timeout as exc:
             raise UnreachableError(f"{self.cluster}: {verb} {path}: no answer in time ({exc})", timeout=True) from None
         except requests.exceptions.SSLError as exc:
+            if "EOF" in str(exc):  # closed before the handshake ended: no request was sent
+                raise UnreachableError(f"{self.cluster}: the Proxmox API at {self.url} closed the connection unanswered", refused=True) from None
             raise UnreachableError(f"{self.cluster}: TLS verification of the Proxmox API at {self.url} failed: {exc}") from None
         except requests.ConnectionError as exc:
             reason = exc.args[0].reason if exc.args and hasattr(exc.args[0], "reason") else exc
-            raise UnreachableError(f"{self.cluster}: cannot reach the Proxmox API at {self.url}: {reason}") from None
+            raise UnreachableError(f"{self.cluster}: cannot reach the Proxmox API at {self.url}: {reason}", refused=True) from None
 
     def get(self, path: str, /, **params: Any) -> Any:
         return self.request("GET", path, **params)
@@ -175,21 +215,31 @@ class Pve:
     def delete(self, path: str, /, **params: Any) -> Any:
         return self.request("DELETE", path, **params)
 
-    def wait(self, upid: str, what: str, *, timeout_s: float = 300.0, poll_s: float = 0.05) -> None:
-        """Wait for a task to stop; raise TaskError naming ``what`` unless it ended OK."""
+    def wait(self, upid: str, what: str, *, timeout_s: float = 300.0, poll_s: float = 0.05) -> list[str]:
+        """Wait for a task to stop; raise TaskError naming ``what`` unless it succeeded.
+        ``WARNINGS: n`` is a success in PVE (the worker logged warnings and finished): the
+        warnings are read from the task log and returned."""
         node = upid.split(":")[1]
         deadline = time.monotonic() + timeout_s
         delay = poll_s
         while True:
             status = with_backoff(lambda: self.get(f"nodes/{node}/tasks/{upid}/status"))
             if status.get("status") == "stopped":
-                if status.get("exitstatus") != "OK":
-                    raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {status.get('exitstatus')}", upid=upid)
-                return
+                exitstatus = str(status.get("exitstatus"))
+                if exitstatus.startswith("WARNINGS"):
+                    return self.task_warnings(node, upid, what)
+                if exitstatus != "OK":
+                    raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {exitstatus}", upid=upid, exitstatus=exitstatus)
+                return []
             if time.monotonic() >= deadline:
                 raise TaskError(f"{what}: task {upid} still running after {timeout_s:g} s", upid=upid, timeout=True)
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
+
+    def task_warnings(self, node: str, upid: str, what: str) -> list[str]:
+        """The ``WARN:`` lines of a task's log (its first 500 lines)."""
+        lines = with_backoff(lambda: self.get(f"nodes/{node}/tasks/{upid}/log", limit=500))
+        return [f"{what}: {line['t']}" for line in lines if str(line.get("t", "")).startswith("WARN")]
 
     def run(self, verb: str, path: str, what: str, *, timeout_s: float = 300.0, **params: Any) -> None:
         """Start a task-returning call and wait for it."""

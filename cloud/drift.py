@@ -4,7 +4,7 @@ After each apply, hatang records what the cluster looked like (managed guests an
 visible fields, its HA rules) under the state directory; ``drift`` reads the cluster
 again (the same constant number of calls as a plan) and reports every difference: a
 field changed by hand, a guest deleted or untagged, a guest tagged ``hatang`` by
-someone else, an HA rule edited. With no record yet, the inventory is the baseline.
+someone else, an HA rule edited, one of hatang's backup jobs edited or deleted. With no record yet, the inventory is the baseline.
 ``deep`` also reads each managed guest's config (one call per guest) to compare the
 fields ``/cluster/resources`` does not carry: NICs, cloud-init, extra disks.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from hatang.cloud.backups import COMPARED, JOB_PREFIX
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import DesiredVm, desired_state
 from hatang.cloud.observed import ClusterView, Guest, read_cluster
@@ -68,6 +69,8 @@ def snapshot(view: ClusterView) -> dict[str, Any]:
     return {
         "guests": {g.name: record(g, view) for g in sorted(view.managed(), key=lambda g: -g.vmid)},
         "rules": {name: rule.get("resources", "") for name, rule in view.ha_rules.items() if name.startswith("hatang-")},
+        "jobs": {job_id: {key: str(job.get(key, "")) for key in (*COMPARED, "vmid")}
+                 for job_id, job in view.backup_jobs.items() if job_id.startswith(JOB_PREFIX)},
     }
 
 
@@ -107,6 +110,13 @@ def compare(cluster: str, baseline: dict[str, Any], now: dict[str, Any]) -> list
     for rule, resources in sorted(baseline.get("rules", {}).items()):
         if now["rules"].get(rule) != resources:
             items.append(DriftItem(cluster, rule, "ha-rule", resources, now["rules"].get(rule, "absent")))
+    for job_id, expected in sorted(baseline.get("jobs", {}).items()):
+        actual = now["jobs"].get(job_id)
+        if actual is None:
+            items.append(DriftItem(cluster, job_id, "backup-job", "present", "absent", "deleted outside hatang"))
+            continue
+        items += [DriftItem(cluster, job_id, key, value, actual.get(key, "")) for key, value in sorted(expected.items())
+                  if actual.get(key, "") != value]
     return items
 
 

@@ -1,22 +1,27 @@
 """What a cluster runs, read in a constant number of API calls.
 
-``/cluster/resources`` gives every node and guest with its cores, memory, boot disk
-size, tags, status, lock and HA state; ``/cluster/ha/resources`` and
-``/cluster/ha/rules`` give HA; one storage listing gives the container templates when
-containers are wanted. Guest configs are read only for guests named like a wanted one
-but not tagged (to recognise one hatang created and did not finish tagging): that is
-bounded by the conflicts, not by the size of the cluster.
+``/cluster/resources`` gives every node, storage and guest with its cores, memory, boot
+disk size, tags, status, lock and HA state; ``/cluster/ha/resources`` and
+``/cluster/ha/rules`` give HA, ``/cluster/backup`` the backup jobs. Bounded by what is wanted, not by the cluster's size: the
+config of each template VM the inventory names (a clone to another node needs its disks
+on shared storage), each online node's container templates when containers are wanted
+(``local`` is node-local: a template downloaded on one node is not on the others), the
+pending changes of running VMs whose CPU or memory differs (``/cluster/resources`` shows
+what runs, not what waits for a restart), and the config of guests named like a wanted
+one but not tagged (to recognise one hatang created and did not finish tagging).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CREATED_MARKER, FINGERPRINT_PREFIX, MANAGED_TAG
-from hatang.errors import HatangError
+from hatang.cloud.privileges import require_read_privileges
 
+DISK_KEY = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$")
 MIB = 1024**2
 GIB = 1024**3
 
@@ -68,7 +73,12 @@ class ClusterView:
     guests: list[Guest]
     ha_resources: dict[str, dict[str, Any]]
     ha_rules: dict[str, dict[str, Any]]
-    ct_templates: list[str] = field(default_factory=list)
+    ct_templates: dict[str, list[str]] = field(default_factory=dict)  # node → volids on its template storage
+    template_storages: dict[str, set[str]] = field(default_factory=dict)  # template VM name → storages of its disks
+    shared_storages: set[str] = field(default_factory=set)
+    storages: set[str] = field(default_factory=set)
+    backup_jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # /cluster/backup by id
+    pending: dict[int, dict[str, str]] = field(default_factory=dict)  # vmid → config key → value waiting for a restart
     adopted: set[int] = field(default_factory=set)  # untagged guests hatang created
     calls: int = 0
 
@@ -93,22 +103,13 @@ def guest_from(entry: dict[str, Any]) -> Guest:
     )
 
 
-def require_guest_audit(pve: Pve) -> None:
-    """Refuse a token that cannot see every guest: PVE leaves out of /cluster/resources
-    the guests a token may not audit, and a plan would then create them again."""
-    held = pve.get("access/permissions", path="/vms").get("/vms", {})
-    if not held.get("VM.Audit"):
-        raise HatangError(
-            f"{pve.cluster}: the 'pve-api' token cannot see every guest (no VM.Audit on /vms): a plan would take the guests it cannot see for missing ones",
-            details=["give the token's user a role with VM.Audit on / (PVEAuditor to plan, PVEVMAdmin and PVEDatastoreUser to apply)"],
-        )
-
-
-def read_cluster(pve: Pve, *, wanted_names: set[str], ct_template_storage: str | None) -> ClusterView:
-    """The cluster as it is, in 4 calls (5 with containers, plus one per untagged
-    namesake), after checking the token sees every guest."""
+def read_cluster(pve: Pve, *, wanted_names: set[str], ct_template_storage: str | None,
+                 wanted_templates: frozenset[str] = frozenset()) -> ClusterView:
+    """The cluster as it is, in 4 calls, plus one per template VM wanted (where are its
+    disks), one per online node when containers are wanted (its own templates), one per
+    untagged namesake; after checking the token sees every guest."""
     before = pve.calls
-    require_guest_audit(pve)
+    require_read_privileges(pve)
     resources = pve.get("cluster/resources")
     nodes = {
         r["node"]: NodeState(r["node"], r.get("status") == "online", int(r.get("maxcpu", 0)), int(r.get("maxmem", 0)))
@@ -119,12 +120,18 @@ def read_cluster(pve: Pve, *, wanted_names: set[str], ct_template_storage: str |
         cluster=pve.cluster, nodes=nodes, guests=guests,
         ha_resources={r["sid"]: r for r in pve.get("cluster/ha/resources")},
         ha_rules={r["rule"]: r for r in pve.get("cluster/ha/rules")},
+        backup_jobs={j["id"]: j for j in pve.get("cluster/backup")},
     )
-    if ct_template_storage:
-        node = next((n.name for n in sorted(nodes.values(), key=lambda n: n.name) if n.online), None)
-        if node:
+    view.shared_storages = {r["storage"] for r in resources if r["type"] == "storage" and r.get("shared")}
+    view.storages = {r["storage"] for r in resources if r["type"] == "storage"}
+    if ct_template_storage:  # node-local storage: each node has its own templates (one call per online node)
+        for node in sorted(n.name for n in nodes.values() if n.online):
             content = pve.get(f"nodes/{node}/storage/{ct_template_storage}/content", content="vztmpl")
-            view.ct_templates = [c["volid"] for c in content]
+            view.ct_templates[node] = [c["volid"] for c in content]
+    for name, template in view.templates().items():
+        if name in wanted_templates and nodes.get(template.node) and nodes[template.node].online:
+            config = pve.get(f"{template.path}/config")
+            view.template_storages[name] = {str(v).split(":")[0] for k, v in config.items() if DISK_KEY.match(k) and ":" in str(v)}
     for guest in guests:
         if guest.name in wanted_names and not guest.managed and not guest.template and nodes.get(guest.node, None) and nodes[guest.node].online:
             config = pve.get(f"{guest.path}/config")
@@ -132,3 +139,13 @@ def read_cluster(pve: Pve, *, wanted_names: set[str], ct_template_storage: str |
                 view.adopted.add(guest.vmid)
     view.calls = pve.calls - before
     return view
+
+
+def read_pending(pve: Pve, view: ClusterView, vmids: list[int]) -> None:
+    """What each running VM keeps pending (one call per VM whose CPU or memory differs
+    from the inventory: /cluster/resources shows the running figures, not the pending)."""
+    by_id = {g.vmid: g for g in view.guests}
+    for vmid in vmids:
+        guest = by_id[vmid]
+        entries = pve.get(f"{guest.path}/pending")
+        view.pending[vmid] = {e["key"]: str(e["pending"]) for e in entries if "pending" in e}

@@ -1,34 +1,51 @@
 """What each plan action does on the API: the calls, the tasks waited on, the retries.
 
-Lock errors (``VM is locked (…)``) are retried with backoff on every call; timeouts
-only on calls that are safe to repeat (GET, PUT, DELETE), never on a clone or a create,
-which could otherwise make a guest twice. VM ids come from ``/cluster/nextid`` under
-a per-cluster lock held until the clone or create has claimed the id (PVE writes the
-new config before it answers), and a clash with another client ("already exists")
-takes the next id.
+As real PVE behaves (qemu-server, pve-container, pve-ha-manager; see docs/cloud.md):
+- lock errors (``VM is locked (…)``, ``can't lock file``) are retried with backoff
+  whether PVE answers them at request time (config PUT, migrate, clone) or as the exit
+  status of the task (start, stop, resize, destroy check the lock inside the task);
+- timeouts are retried only on calls safe to repeat (GET, DELETE, a PUT that allocates
+  nothing); a PUT that allocates a disk (``storage:size``) is never sent twice: after a
+  timeout the config is read again until the disk is there (a second PUT would leave
+  the first volume as ``unusedN``); a clone or a create is never repeated blindly;
+- VM ids come from ``/cluster/nextid``; a container's create claims the id before it
+  answers, a VM's clone only inside its ``qmclone`` task, so a clone task that finds its
+  id taken by another client's clone is retried with the next id;
+- a task ending ``WARNINGS: n`` succeeded: its warnings are kept for the report;
+- an HA-managed guest is moved through ``/cluster/ha/resources/{sid}/migrate`` (PVE's
+  ``hamigrate`` task ends at once, the guest moves later or never) and started through
+  its HA state, then hatang waits until ``/cluster/resources`` shows it there and
+  running; a migration blocked by anti-affinity names the blocking guests;
+- CPU and memory changes to a running VM stay pending until it restarts: the result
+  says so, and :meth:`Operations.reboot` applies them.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from hatang.cloud.backups import JOB_PREFIX, job_changes, job_params
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CREATED_MARKER, DesiredVm
-from hatang.cloud.errors import PveError, retryable
+from hatang.cloud.errors import PveError, TaskError, UnreachableError, locked, retryable
 from hatang.cloud.observed import ClusterView, Guest, guest_from
-from hatang.cloud.plan import Action, desired_rules
+from hatang.cloud.plan import PENDING_KEYS, Action, ClusterPlan, desired_rules
 from hatang.cloud.retry import with_backoff
 from hatang.errors import HatangError
 
 ID_ATTEMPTS = 5
+POLL_S = 0.25
 _MAC = re.compile(r"(?:^[a-z0-9]+=|hwaddr=)([0-9A-Fa-f:]{17})")
+_NEW_DISK = re.compile(r"^[A-Za-z][\w.-]*:\d+(\.\d+)?(,|$)")  # storage:size, a volume to allocate
 
 
-def _locked_only(exc: BaseException) -> bool:
-    return isinstance(exc, PveError) and exc.locked
+def allocates(params: dict[str, Any]) -> list[str]:
+    """The keys of a config PUT that allocate a new volume (``scsi1=backup-nfs:60000``)."""
+    return sorted(k for k, v in params.items() if re.match(r"^(scsi|virtio|sata|ide|mp)\d+$|^rootfs$", k) and _NEW_DISK.match(str(v)))
 
 
 def keep_mac(wanted: str, current: str | None) -> str:
@@ -62,19 +79,55 @@ class Operations:
         self.view = view
         self.task_timeout_s = task_timeout_s
         self._id_lock = threading.Lock()
+        self._claimed: set[int] = set()
         self._nodes: dict[int, str] = {g.vmid: g.node for g in view.guests}
         self._nodes_lock = threading.Lock()
 
     # --- calls with retries -------------------------------------------------------
 
     def call(self, verb: str, path: str, **params: Any) -> Any:
-        should_retry = retryable if verb in ("GET", "PUT", "DELETE") else _locked_only
-        return with_backoff(lambda: self.pve.request(verb, path, **params), should_retry=should_retry)
+        safe = verb in ("GET", "DELETE") or (verb == "PUT" and not allocates(params))
+        return with_backoff(lambda: self.pve.request(verb, path, **params), should_retry=retryable if safe else locked)
 
-    def task(self, verb: str, path: str, what: str, **params: Any) -> None:
-        upid = self.call(verb, path, **params)
-        if upid:
-            self.pve.wait(upid, what, timeout_s=self.task_timeout_s)
+    def task(self, verb: str, path: str, what: str, **params: Any) -> list[str]:
+        """Start a task and wait for it; the whole is retried while a lock holds it back."""
+        def attempt() -> list[str]:
+            upid = self.pve.request(verb, path, **params)
+            return self.pve.wait(upid, what, timeout_s=self.task_timeout_s) if upid else []
+        return with_backoff(attempt, should_retry=locked)
+
+    def put_config(self, path: str, what: str, **params: Any) -> None:
+        """A config PUT; one that allocates a disk is sent once, and after a timeout the
+        config is read until the disk is there (PVE writes it when the allocation ends)."""
+        try:
+            self.call("PUT", f"{path}/config", **params)
+        except UnreachableError as exc:
+            disks = allocates(params)
+            if not (exc.timeout and disks):
+                raise
+            self._until(lambda: all(k in self.call("GET", f"{path}/config") for k in disks),
+                        f"{what}: the config PUT timed out while PVE allocated {', '.join(disks)}; it did not appear")
+
+    def _until(self, done: Callable[[], bool], failure: str) -> None:
+        deadline = time.monotonic() + self.task_timeout_s
+        while not done():
+            if time.monotonic() >= deadline:
+                raise HatangError(f"{failure} within {self.task_timeout_s:g} s",
+                                  details=["run 'hatang cloud apply' again once the cluster is quiet: it continues from what is there"])
+            time.sleep(POLL_S)
+
+    def _resource(self, vmid: int) -> dict[str, Any] | None:
+        return next((r for r in self.call("GET", "cluster/resources", type="vm") if int(r["vmid"]) == vmid), None)
+
+    def await_guest(self, vmid: int, what: str, *, node: str | None = None, status: str | None = None) -> None:
+        """Wait until /cluster/resources shows the guest on ``node`` and/or in ``status``
+        (the HA manager acts after its task has ended)."""
+        def there() -> bool:
+            entry = self._resource(vmid) or {}
+            return (node is None or entry.get("node") == node) and (status is None or entry.get("status") == status)
+        self._until(there, f"{what}: the HA manager did not {'move it to ' + node if node else 'bring it to ' + str(status)}")
+        if node:
+            self._moved(vmid, node)
 
     def path(self, kind: str, vmid: int) -> str:
         with self._nodes_lock:
@@ -88,51 +141,103 @@ class Operations:
 
     def run(self, action: Action) -> dict[str, Any]:
         handler: dict[str, Callable[[Action], dict[str, Any]]] = {
-            "create": self.create, "update": self.update, "move": self.move, "delete": self.delete,
+            "create": self.create, "update": self.update, "move": self.move, "delete": self.delete, "reboot": self.reboot,
         }
         return handler[action.op](action)
 
-    def _claim_id(self, start: Callable[[int], str], name: str) -> tuple[int, str]:
-        """Allocate an id and start the task that claims it; returns (vmid, upid)."""
+    def _next_id(self) -> int:
+        """/cluster/nextid, past the ids this apply's own clones have claimed but whose
+        worker may not have written its placeholder yet (call under ``_id_lock``)."""
+        vmid = int(self.call("GET", "cluster/nextid"))
+        while vmid in self._claimed:
+            vmid += 1
+        self._claimed.add(vmid)
+        return vmid
+
+    def _clone(self, vm: DesiredVm, node: str) -> tuple[int, list[str]]:
+        """Clone the template to a fresh id; another client's clone may take the same id
+        between /cluster/nextid and our worker's placeholder: then the next id."""
+        template = self.view.templates()[vm.template]
+        what = f"{vm.name}: clone of template {vm.template}"
         for _ in range(ID_ATTEMPTS):
             with self._id_lock:
-                vmid = int(self.call("GET", "cluster/nextid"))
+                vmid = self._next_id()
                 try:
-                    return vmid, start(vmid)
+                    upid = self.call("POST", f"nodes/{template.node}/qemu/{template.vmid}/clone", newid=vmid, name=vm.name,
+                                     target=node, full=1, storage=vm.disks[0][0], description=CREATED_MARKER)
                 except PveError as exc:
-                    if not exc.already_exists:
-                        raise
-        raise HatangError(f"{name}: no free VM id after {ID_ATTEMPTS} tries (another client is creating guests at the same time?)")
+                    if exc.already_exists:
+                        continue
+                    raise
+            try:
+                return vmid, self.pve.wait(upid, what, timeout_s=self.task_timeout_s)
+            except TaskError as exc:
+                if not exc.id_taken:
+                    raise
+        raise HatangError(f"{vm.name}: no free VM id after {ID_ATTEMPTS} tries (another client is creating guests at the same time?)")
+
+    def _create_container(self, vm: DesiredVm, node: str) -> tuple[int, list[str]]:
+        """pve-container claims the id before it answers: a clash is a request error."""
+        for _ in range(ID_ATTEMPTS):
+            with self._id_lock:
+                vmid = self._next_id()
+                try:
+                    upid = self.call("POST", f"nodes/{node}/lxc", **self._lxc_create(vm, vmid, node))
+                except PveError as exc:
+                    if exc.already_exists:
+                        continue
+                    raise
+            return vmid, self.pve.wait(upid, f"{vm.name}: create container", timeout_s=self.task_timeout_s)
+        raise HatangError(f"{vm.name}: no free CT id after {ID_ATTEMPTS} tries (another client is creating guests at the same time?)")
 
     def create(self, action: Action) -> dict[str, Any]:
         vm, node = action.desired, action.target
         assert vm is not None and node is not None
         if vm.kind == "qemu":
             template = self.view.templates()[vm.template]
-            vmid, upid = self._claim_id(lambda vmid: self.call(
-                "POST", f"nodes/{template.node}/qemu/{template.vmid}/clone", newid=vmid, name=vm.name,
-                target=node, full=1, storage=vm.disks[0][0], description=CREATED_MARKER), vm.name)
+            vmid, warnings = self._clone(vm, node)
             self._moved(vmid, node)
-            self.pve.wait(upid, f"{vm.name}: clone of template {vm.template}", timeout_s=self.task_timeout_s)
-            self.call("PUT", f"{self.path('qemu', vmid)}/config", **self._qemu_config(vm))
+            twin = self._twin(vm, vmid)
+            if twin is not None:
+                return twin
+            self.put_config(self.path("qemu", vmid), vm.name, **self._qemu_config(vm))
             if vm.boot_disk_gib > template.boot_disk_gib:
-                self.task("PUT", f"{self.path('qemu', vmid)}/resize", f"{vm.name}: grow scsi0", disk="scsi0", size=f"{vm.boot_disk_gib}G")
+                warnings += self.task("PUT", f"{self.path('qemu', vmid)}/resize", f"{vm.name}: grow scsi0", disk="scsi0", size=f"{vm.boot_disk_gib}G")
         else:
-            vmid, upid = self._claim_id(lambda vmid: self.call("POST", f"nodes/{node}/lxc", **self._lxc_create(vm, vmid)), vm.name)
+            vmid, warnings = self._create_container(vm, node)
             self._moved(vmid, node)
-            self.pve.wait(upid, f"{vm.name}: create container", timeout_s=self.task_timeout_s)
-        self.task("POST", f"{self.path(vm.kind, vmid)}/status/start", f"{vm.name}: start")
+            twin = self._twin(vm, vmid)
+            if twin is not None:
+                return twin
+        warnings += self.task("POST", f"{self.path(vm.kind, vmid)}/status/start", f"{vm.name}: start")
         if vm.ha:
             self.call("POST", "cluster/ha/resources", sid=f"{vm.sid}:{vmid}", state="started")
-        return {"vmid": vmid, "node": node}
+        return {"vmid": vmid, "node": node, **({"warnings": warnings} if warnings else {})}
+
+    def _twin(self, vm: DesiredVm, vmid: int) -> dict[str, Any] | None:
+        """Another apply (from another machine: the file lock covers only this one) may
+        have created the same guest meanwhile. The lower id stays; if that is the other
+        one, ours (just made, still unconfigured) is destroyed and the other is reported.
+        Clones with lower ids still in their task are waited for (their names come last)."""
+        def settled() -> bool:
+            return not any(int(r["vmid"]) < vmid and r.get("lock") in ("clone", "create")
+                           for r in self.call("GET", "cluster/resources", type="vm"))
+        self._until(settled, f"{vm.name}: guests created just before it did not finish")
+        twins = sorted(int(r["vmid"]) for r in self.call("GET", "cluster/resources", type="vm")
+                       if r.get("name") == vm.name and int(r["vmid"]) < vmid and not r.get("template"))
+        if not twins:
+            return None
+        self.task("DELETE", self.path(vm.kind, vmid), f"{vm.name}: destroy the duplicate {vmid}", purge=1,
+                  **{"destroy-unreferenced-disks": 1})
+        return {"vmid": twins[0], "note": f"another apply created {vm.name} (vmid {twins[0]}) at the same time: kept it, destroyed our {vmid}"}
 
     def _qemu_config(self, vm: DesiredVm) -> dict[str, Any]:
         base = {"cores": vm.cores, "memory": str(vm.memory_mib), "tags": ";".join(vm.tags), "onboot": 1, "agent": "1",
                 "description": vm.description}
         return {**base, **hidden_params(vm, {})}
 
-    def _lxc_create(self, vm: DesiredVm, vmid: int) -> dict[str, Any]:
-        volid = next(v for v in self.view.ct_templates if v.split("/")[-1].startswith(vm.template))
+    def _lxc_create(self, vm: DesiredVm, vmid: int, node: str) -> dict[str, Any]:
+        volid = next(v for v in self.view.ct_templates.get(node, []) if v.split("/")[-1].startswith(vm.template))
         storage, size = vm.disks[0]
         return {
             "vmid": vmid, "ostemplate": volid, "hostname": vm.name, "cores": vm.cores, "memory": vm.memory_mib,
@@ -145,7 +250,9 @@ class Operations:
         assert vm is not None and vmid is not None
         fields = {c.field for c in action.changes}
         path = self.path(vm.kind, vmid)
+        sid = f"{vm.sid}:{vmid}"
         params: dict[str, Any] = {}
+        warnings: list[str] = []
         if "cores" in fields:
             params["cores"] = vm.cores
         if "memory_mib" in fields:
@@ -155,21 +262,35 @@ class Operations:
         if "config" in fields:
             params = {**hidden_params(vm, self.call("GET", f"{path}/config")), **params}
         if params:
-            self.call("PUT", f"{path}/config", **params)
+            self.put_config(path, vm.name, **params)
         if "boot_disk_gib" in fields:
             disk = "rootfs" if vm.kind == "lxc" else "scsi0"
-            self.task("PUT", f"{path}/resize", f"{vm.name}: grow {disk}", disk=disk, size=f"{vm.boot_disk_gib}G")
-        if "status" in fields:
-            self.task("POST", f"{path}/status/start", f"{vm.name}: start")
+            warnings += self.task("PUT", f"{path}/resize", f"{vm.name}: grow {disk}", disk=disk, size=f"{vm.boot_disk_gib}G")
+        if "status" in fields and sid in self.view.ha_resources:
+            self.call("PUT", f"cluster/ha/resources/{sid}", state="started")  # PVE would answer with a hastart task
+            self.await_guest(vmid, f"{vm.name}: start", status="running")
+        elif "status" in fields:
+            warnings += self.task("POST", f"{path}/status/start", f"{vm.name}: start")
         if "ha" in fields:
-            sid = f"{vm.sid}:{vmid}"
             if vm.ha and sid in self.view.ha_resources:
                 self.call("PUT", f"cluster/ha/resources/{sid}", state="started")
             elif vm.ha:
                 self.call("POST", "cluster/ha/resources", sid=sid, state="started")
             else:
                 self.call("DELETE", f"cluster/ha/resources/{sid}")
-        return {"vmid": vmid, "fields": sorted(fields)}
+        out: dict[str, Any] = {"vmid": vmid, "fields": sorted(fields)}
+        pending = self.pending_keys(vm, vmid, fields)
+        if pending:
+            out["pending_reboot"] = pending
+        if warnings:
+            out["warnings"] = warnings
+        return out
+
+    def pending_keys(self, vm: DesiredVm, vmid: int, fields: set[str]) -> list[str]:
+        """The changed keys a running VM keeps pending until it restarts (read back from PVE)."""
+        if vm.kind != "qemu" or not fields & set(PENDING_KEYS):
+            return []
+        return sorted(e["key"] for e in self.call("GET", f"{self.path('qemu', vmid)}/pending") if "pending" in e)
 
     def _guest(self, action: Action) -> Guest:
         return next(g for g in self.view.guests if g.vmid == action.vmid)
@@ -177,11 +298,32 @@ class Operations:
     def move(self, action: Action) -> dict[str, Any]:
         guest, target = self._guest(action), action.target
         assert target is not None
+        if guest.sid in self.view.ha_resources:
+            return self._ha_move(guest, target)
         running = guest.status == "running"
         extra = ({"online": 1} if guest.kind == "qemu" else {"restart": 1}) if running else {}
-        self.task("POST", f"{self.path(guest.kind, guest.vmid)}/migrate", f"{guest.name}: migrate to {target}", target=target, **extra)
+        warnings = self.task("POST", f"{self.path(guest.kind, guest.vmid)}/migrate", f"{guest.name}: migrate to {target}", target=target, **extra)
         self._moved(guest.vmid, target)
-        return {"vmid": guest.vmid, "node": target}
+        return {"vmid": guest.vmid, "node": target, **({"warnings": warnings} if warnings else {})}
+
+    def _ha_move(self, guest: Guest, target: str) -> dict[str, Any]:
+        """Ask the HA manager; it refuses a node where a negative-affinity partner runs."""
+        answer = self.call("POST", f"cluster/ha/resources/{guest.sid}/migrate", node=target)
+        blocking = [b.get("sid", "?") for b in (answer or {}).get("blocking-resources") or []]
+        if blocking:
+            raise HatangError(f"{guest.name}: the HA manager will not move it to {target}: blocked by anti-affinity with {', '.join(blocking)}",
+                              details=["move or stop the blocking guest first, or change the inventory's placement"])
+        self.await_guest(guest.vmid, f"{guest.name}: migrate to {target}", node=target)
+        return {"vmid": guest.vmid, "node": target, "via": "ha"}
+
+    def reboot(self, action: Action) -> dict[str, Any]:
+        """Restart a running VM so its pending changes take effect (``/status/reboot``
+        applies them); waits until it runs again."""
+        guest = self._guest(action)
+        warnings = self.task("POST", f"{self.path('qemu', guest.vmid)}/status/reboot", f"{guest.name}: reboot")
+        self.await_guest(guest.vmid, f"{guest.name}: reboot", status="running")
+        return {"vmid": guest.vmid, "node": guest.node, "applied": [c.field for c in action.changes],
+                **({"warnings": warnings} if warnings else {})}
 
     def delete(self, action: Action) -> dict[str, Any]:
         guest = self._guest(action)
@@ -214,6 +356,31 @@ class Operations:
                 self.call("DELETE", f"cluster/ha/rules/{rule}")
                 done.append(rule)
         return {"rules": done}
+
+
+    def sync_jobs(self, cplan: ClusterPlan) -> dict[str, Any]:
+        """Make hatang's backup jobs match, with the ids the guests have now."""
+        resources = self.call("GET", "cluster/resources", type="vm")
+        vmids = {g.name: g.vmid for g in sorted((guest_from(r) for r in resources), key=lambda g: -g.vmid) if g.managed}
+        current = {j["id"]: j for j in self.call("GET", "cluster/backup")}
+        assert cplan.view is not None
+        done = []
+        for job in cplan.jobs:
+            if job.settings["storage"] not in cplan.view.storages:
+                continue  # a plan problem already says so
+            if job.id not in current:
+                self.call("POST", "cluster/backup", id=job.id, **job_params(job, vmids))
+            elif job_changes(job, current[job.id], vmids):
+                self.call("PUT", f"cluster/backup/{job.id}", **job_params(job, vmids))
+            else:
+                continue
+            done.append(job.id)
+        wanted = {job.id for job in cplan.jobs}
+        for job_id in sorted(current):
+            if job_id.startswith(JOB_PREFIX) and job_id not in wanted:
+                self.call("DELETE", f"cluster/backup/{job_id}")
+                done.append(job_id)
+        return {"jobs": done}
 
 
 def remove_guest(ops: Operations, guest: Guest) -> None:

@@ -2,9 +2,11 @@
 
 Actions, in the order apply runs them: ``move`` (a guest that must change node),
 ``update`` (fields that differ, each with its old and new value), ``create``, ``ha-rule``
-(anti-affinity as PVE 9 HA rules), ``delete`` (managed guests the inventory dropped).
-``conflict`` lines name what hatang refuses to touch (an untagged guest holding a wanted
-name, duplicates). Each cluster is read in a constant number of API calls
+(anti-affinity as PVE 9 HA rules), ``delete`` (managed guests the inventory dropped),
+``backup-job`` (a PVE backup job per service class, :mod:`hatang.cloud.backups`),
+``reboot`` (a running VM whose CPU or memory change is pending in PVE until it restarts:
+shown, not repeated, carried out only by ``apply --reboot``). ``conflict`` lines name
+what hatang refuses to touch (an untagged guest holding a wanted name, duplicates). Each cluster is read in a constant number of API calls
 (:mod:`hatang.cloud.observed`); the plan says how many it made.
 """
 
@@ -14,16 +16,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from hatang.cloud import schema
+from hatang.cloud.backups import JOB_PREFIX, DesiredJob, desired_jobs, job_changes
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import CT_TEMPLATE_STORAGE, FINGERPRINT_PREFIX, DesiredVm, desired_state
 from hatang.cloud.drift import deep_items
-from hatang.cloud.observed import ClusterView, Guest, read_cluster
+from hatang.cloud.observed import ClusterView, Guest, read_cluster, read_pending
 from hatang.cloud.placement import capacities, place
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 
-OPS_ORDER = ("move", "update", "create", "ha-rule", "delete", "conflict")
+OPS_ORDER = ("move", "update", "create", "ha-rule", "delete", "backup-job", "reboot", "conflict")
+PENDING_KEYS = {"cores": "cores", "memory_mib": "memory"}  # plan field → the config key PVE keeps pending
 RULE_PREFIX = "hatang-aa-"
 
 
@@ -65,12 +70,14 @@ class ClusterPlan:
     warnings: list[str] = field(default_factory=list)
     api_calls: int = 0
     desired: list[DesiredVm] = field(default_factory=list, repr=False)
+    jobs: list[DesiredJob] = field(default_factory=list, repr=False)
     view: ClusterView | None = field(default=None, repr=False)
     deep: bool = False  # whether guest configs were read too
 
     @property
     def changes(self) -> list[Action]:
-        return [a for a in self.actions if a.op != "conflict"]
+        """What a plain apply does (conflicts are only reported, reboots wait for --reboot)."""
+        return [a for a in self.actions if a.op not in ("conflict", "reboot")]
 
     def of(self, op: str) -> list[Action]:
         return [a for a in self.actions if a.op == op]
@@ -86,7 +93,7 @@ class Plan:
 
     @property
     def changes(self) -> list[Action]:
-        """The actions apply would carry out (conflicts are only reported)."""
+        """The actions apply would carry out (conflicts are only reported, reboots wait for --reboot)."""
         return [a for c in self.clusters for a in c.changes]
 
     @property
@@ -126,13 +133,20 @@ def plain_tags(tags: tuple[str, ...]) -> list[str]:
     return sorted(t for t in tags if not t.startswith(FINGERPRINT_PREFIX))
 
 
-def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]]) -> list[Change]:
-    """The fields of an existing guest that differ from the inventory."""
+def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]], pending: dict[str, str] | None = None) -> list[Change]:
+    """The fields of an existing guest that differ from the inventory (CPU and memory
+    already pending in PVE are left to :func:`pending_changes`)."""
     changes = []
+    waiting = pending_changes(vm, guest, pending)
     if guest.cores != vm.cores:
         changes.append(Change("cores", guest.cores, vm.cores))
     if guest.memory_mib != vm.memory_mib:
         changes.append(Change("memory_mib", guest.memory_mib, vm.memory_mib))
+    changes = [c for c in changes if c not in waiting]
+    for field, key in PENDING_KEYS.items():  # pending by hand, away from the inventory (seen with --deep)
+        wanted_value = vm.cores if field == "cores" else vm.memory_mib
+        if (pending or {}).get(key) not in (None, str(wanted_value)) and not any(c.field == field for c in changes):
+            changes.append(Change(field, f"{pending[key]} (pending)", wanted_value))
     if guest.boot_disk_gib < vm.boot_disk_gib:
         changes.append(Change("boot_disk_gib", guest.boot_disk_gib, vm.boot_disk_gib))
     if plain_tags(guest.tags) != plain_tags(vm.tags):
@@ -150,23 +164,40 @@ def guest_changes(vm: DesiredVm, guest: Guest, ha: dict[str, dict[str, Any]]) ->
     return changes
 
 
-def _template_problem(vm: DesiredVm, view: ClusterView) -> str | None:
+def pending_changes(vm: DesiredVm, guest: Guest, pending: dict[str, str] | None) -> list[Change]:
+    """CPU and memory changes PVE already holds pending for this running VM: they take
+    effect when it restarts, and applying them again would change nothing."""
+    wanted = {"cores": (guest.cores, vm.cores), "memory_mib": (guest.memory_mib, vm.memory_mib)}
+    return [Change(f, old, new) for f, (old, new) in wanted.items()
+            if old != new and (pending or {}).get(PENDING_KEYS[f]) == str(new)]
+
+
+def needs_pending_read(vm: DesiredVm, guest: Guest) -> bool:
+    return guest.kind == "qemu" and guest.status == "running" and (guest.cores != vm.cores or guest.memory_mib != vm.memory_mib)
+
+
+def _template_problem(vm: DesiredVm, view: ClusterView, node: str) -> str | None:
     if vm.kind == "qemu" and vm.template not in view.templates():
         return f"cannot create {vm.name}: no template VM named '{vm.template}' on the cluster"
     if vm.kind == "qemu":
         template = view.templates()[vm.template]
         if not view.nodes.get(template.node) or not view.nodes[template.node].online:
             return f"cannot create {vm.name} now: its template '{vm.template}' is on {template.node}, which is offline"
-    if vm.kind == "lxc" and not any(v.split("/")[-1].startswith(vm.template) for v in view.ct_templates):
-        return f"cannot create {vm.name}: no container template '{vm.template}' in the cluster's template storage"
+        local = sorted(view.template_storages.get(vm.template, set()) - view.shared_storages)
+        if node != template.node and local:
+            return (f"cannot create {vm.name} on {node}: template '{vm.template}' is on {template.node} with disks on "
+                    f"node-local storage ({', '.join(local)}); PVE clones to another node only from shared storage")
+    if vm.kind == "lxc" and not any(v.split("/")[-1].startswith(vm.template) for v in view.ct_templates.get(node, [])):
+        return f"cannot create {vm.name} on {node}: no container template '{vm.template}' in {node}'s template storage (it is node-local: download it there)"
     return None
 
 
 def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
-         hand_edited: dict[str, list[str]] | None = None) -> ClusterPlan:
+         hand_edited: dict[str, list[str]] | None = None, jobs: list[DesiredJob] | None = None) -> ClusterPlan:
     """The plan for one cluster from what it should run and what it runs (no API calls).
-    ``hand_edited`` names, per guest, hidden config keys found changed by a deep read."""
-    plan = ClusterPlan(cluster.name, api_calls=view.calls, desired=desired, view=view)
+    ``hand_edited`` names, per guest, hidden config keys found changed by a deep read;
+    ``jobs`` are the backup jobs its guests need."""
+    plan = ClusterPlan(cluster.name, api_calls=view.calls, desired=desired, view=view, jobs=list(jobs or []))
     wanted = {vm.name: vm for vm in desired}
     existing: dict[str, Guest] = {}
     for guest in sorted(view.managed(), key=lambda g: g.vmid):
@@ -187,7 +218,7 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
     for vm in desired:
         guest, node = existing.get(vm.name), placement.nodes.get(vm.name)
         if guest is None:
-            problem = None if vm.name in blocked or node is None else _template_problem(vm, view)
+            problem = None if vm.name in blocked or node is None else _template_problem(vm, view, node)
             if problem:
                 plan.problems.append(problem)
             elif node is not None and vm.name not in blocked:
@@ -200,7 +231,11 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
             plan.warnings.append(f"{vm.name} (vmid {guest.vmid}) is locked ({guest.lock}); apply will wait and retry")
         if node and node != guest.node:
             plan.actions.append(Action("move", cluster.name, vm.name, placement.moves.get(vm.name, "placement"), guest.vmid, guest.node, node, desired=vm))
-        changes = guest_changes(vm, guest, view.ha_resources)
+        changes = guest_changes(vm, guest, view.ha_resources, view.pending.get(guest.vmid))
+        waiting = pending_changes(vm, guest, view.pending.get(guest.vmid))
+        if waiting:
+            plan.actions.append(Action("reboot", cluster.name, vm.name, "pending in PVE until the VM restarts ('hatang cloud apply --reboot')",
+                                       guest.vmid, guest.node, changes=waiting, desired=vm))
         edited = (hand_edited or {}).get(vm.name)
         if edited and not any(c.field == "config" for c in changes):
             changes.append(Change("config", f"edited by hand: {', '.join(edited)}", vm.fingerprint))
@@ -209,8 +244,42 @@ def diff(cluster: m.Cluster, desired: list[DesiredVm], view: ClusterView,
     for name, guest in sorted(existing.items()):
         if name not in wanted:
             plan.actions.append(Action("delete", cluster.name, name, "managed by hatang, no longer in the inventory", guest.vmid, guest.node))
-    plan.actions += rule_actions(cluster.name, desired, existing, view)
+    for rule, members in desired_rules(desired).items():
+        problem = rule_id_problem(rule)
+        if problem:
+            plan.problems.append(f"anti_affinity group '{members[0].anti_affinity}' ({', '.join(m.name for m in members)}): "
+                                 f"its HA rule id '{rule}' is refused by PVE ({problem}); rename the group in the inventory")
+    plan.actions += [a for a in rule_actions(cluster.name, desired, existing, view) if not rule_id_problem(a.name)]
+    plan.actions += backup_job_actions(plan, existing, view)
     return plan
+
+
+def backup_job_actions(plan: ClusterPlan, existing: dict[str, Guest], view: ClusterView) -> list[Action]:
+    """hatang's backup jobs to create, update or delete (never anyone else's). A policy
+    naming a storage the cluster lacks is warned about, not planned."""
+    out = []
+    vmids = {name: g.vmid for name, g in existing.items()}
+    for job in plan.jobs:
+        storage = job.settings["storage"]
+        if storage not in view.storages:  # a warning: the guests themselves can still be made
+            plan.warnings.append(f"backup job {job.id}: no storage '{storage}' on the cluster (the backup policy of class "
+                                 f"'{job.service_class}' names it): {', '.join(job.members)} have no backup")
+            continue
+        changes = job_changes(job, view.backup_jobs.get(job.id), vmids)
+        if changes:
+            out.append(Action("backup-job", plan.cluster, job.id, f"backups of the class '{job.service_class}' guests",
+                              changes=[Change(*c) for c in changes]))
+    wanted = {job.id for job in plan.jobs}
+    for job_id in sorted(view.backup_jobs):
+        if job_id.startswith(JOB_PREFIX) and job_id not in wanted:
+            out.append(Action("backup-job", plan.cluster, job_id, "no guest of this class any more", changes=[Change("job", "present", "none")]))
+    return out
+
+
+def rule_id_problem(rule: str) -> str | None:
+    """What PVE would answer to this HA rule id (``rule`` is a ``pve-configid``)."""
+    method, _ = schema.load().match("POST", "/cluster/ha/rules")
+    return schema.check_value(method.properties["rule"], rule)
 
 
 def desired_rules(desired: list[DesiredVm]) -> dict[str, list[DesiredVm]]:
@@ -239,18 +308,25 @@ def rule_actions(cluster: str, desired: list[DesiredVm], existing: dict[str, Gue
 
 
 def plan_cluster(inv: Inventory, cluster_name: str, desired: list[DesiredVm], *, deep: bool = False) -> ClusterPlan:
-    """One cluster's plan; ``deep`` also reads each managed guest's config (one call each)
-    to catch hand edits of the fields /cluster/resources does not show."""
+    """One cluster's plan; ``deep`` also reads each managed guest's config and each running
+    VM's pending changes (one call each) to catch hand edits /cluster/resources does not show."""
     cluster = inv.cluster_by_name[cluster_name]
     pve = Pve.open(inv, cluster_name)
     ct_storage = CT_TEMPLATE_STORAGE if any(vm.kind == "lxc" for vm in desired) else None
-    view = read_cluster(pve, wanted_names={vm.name for vm in desired}, ct_template_storage=ct_storage)
+    view = read_cluster(pve, wanted_names={vm.name for vm in desired}, ct_template_storage=ct_storage,
+                        wanted_templates=frozenset(vm.template for vm in desired if vm.kind == "qemu"))
+    wanted = {vm.name: vm for vm in desired}
+    read_pending(pve, view, [g.vmid for g in view.managed() if g.name in wanted and (
+        needs_pending_read(wanted[g.name], g) or (deep and g.kind == "qemu" and g.status == "running"))])
+    view.calls = pve.calls
     edited: dict[str, list[str]] = defaultdict(list)
     if deep:
         for item in deep_items(pve, cluster_name, view, desired):
             edited[item.name].append(item.field)
         view.calls = pve.calls
-    cplan = diff(cluster, desired, view, edited)
+    jobs, no_policy = desired_jobs(inv, desired)
+    cplan = diff(cluster, desired, view, edited, jobs)
+    cplan.problems += no_policy
     cplan.deep = deep
     return cplan
 

@@ -7,9 +7,10 @@ hatang's client (recorded calls, in the tests) and the lab's simulator (every re
 are checked against it, so neither can drift from what a real PVE accepts.
 
 Checked: the path template, the method, unknown parameters (unless the method allows
-additional ones), missing required ones, and the cheap value constraints (type,
-enum, minimum/maximum, maxLength). Not checked: ``pattern`` (Perl regexes) and the
-``format`` of property strings such as ``net0``.
+additional ones), ``[n]`` keys beyond PVE's index range, missing required ones, and the
+value constraints (type, enum, minimum/maximum, maxLength, ``pattern``, named
+``format``s and the keys and values of property strings such as ``net0``:
+:mod:`hatang.cloud.schema_formats`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+
+from hatang.cloud.schema_formats import check_format, check_pattern, index_problem
 
 VENDORED = Path(__file__).with_name("pve-api-schema.json.gz")
 MISSING = "property is missing and it is not optional"
@@ -102,7 +106,7 @@ class Schema:
         """The method declared for ``verb`` on the concrete ``path`` (``/nodes/a/qemu/100``)
         and the values of its path parameters; raises RouteError."""
         node, values = self.root, {}
-        for segment in path.strip("/").split("/"):
+        for segment in (unquote(raw) for raw in path.strip("/").split("/")):  # a volume id travels as %2F
             if segment in node.literal:
                 node = node.literal[segment]
             elif node.param is not None:
@@ -129,6 +133,9 @@ def check_parameters(method: Method, params: dict[str, Any]) -> dict[str, str]:
         if declared is None:
             if not method.additional:
                 errors[name] = UNDECLARED
+            continue
+        if name not in method.properties and index_problem(name):
+            errors[name] = str(index_problem(name))
             continue
         problem = check_value(declared, value)
         if problem:
@@ -159,6 +166,8 @@ def check_value(declared: dict[str, Any], value: Any) -> str | None:
             return f"value must have a maximum value of {declared['maximum']}"
     if kind == "string" and "maxLength" in declared and len(text) > int(declared["maxLength"]):
         return f"value may only be {declared['maxLength']} characters long"
+    if kind == "string":
+        return check_pattern(declared, text) or check_format(declared, text, check_value)
     return None
 
 

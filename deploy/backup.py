@@ -3,16 +3,15 @@ dumps its data every night and sends it to the IIC backup server with rsync over
 
 The transfer key is the ``backup-transfer`` credential (never in the repo): clients get
 the private key, the backup server accepts its public half for ``rrsync`` only, write
-only, inside its repository. A client's first deploy runs the job once, so the control
-holds from the start; afterwards cron runs it nightly and stamps each success.
+only, inside its repository. A deploy runs the job whenever the control fails (the
+first deploy, or a stale backup) and verifies the control after it; otherwise cron runs
+it nightly and stamps each success.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pyinfra import host
-from pyinfra.facts.files import File
 from pyinfra.operations import files, server
 
 from hatang.credentials import secret
@@ -63,5 +62,8 @@ def client(intent: HostIntent, dumps: list[str]) -> None:
     ops.text(SCRIPT, script(intent.backup_server, dumps), mode="750")
     ops.text(c.BACKUP_CRON, HEADER + f"30 1 * * * root {SCRIPT} >>/var/log/hatang-backup.log 2>&1\n")
     ops.service("cron")
-    if not host.get_fact(File, path=c.BACKUP_STAMP):
-        server.shell(name="First backup (the control needs one)", commands=[f"{SCRIPT} >>/var/log/hatang-backup.log 2>&1 || {{ tail -3 /var/log/hatang-backup.log >&2; exit 1; }}"])
+    if ops.failing("BAK-01"):
+        server.shell(name="Back up now, and verify (no recent successful backup)", commands=[
+            f"{SCRIPT} >>/var/log/hatang-backup.log 2>&1 || {{ tail -3 /var/log/hatang-backup.log >&2; exit 1; }}",
+            ops.check_command("BAK-01"),
+        ])

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import out, print_json, print_table, status_mark
+from hatang.console import out, plain, print_json, print_table, status_mark
 from hatang.errors import HatangError
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
 
@@ -51,7 +51,7 @@ def _show(title: str, results, *, dry: bool = False) -> None:
     if dry:  # the plan itself: what each host would get
         for r in sorted(results, key=lambda r: r.host):
             for operation in r.data.get("operations", []):
-                out.print(f"  {r.host}: {operation}")
+                out.print(plain(f"  {r.host}: {operation}"))
 
 
 def _role_command(role: str):
@@ -101,16 +101,16 @@ def audit(limit: LimitOpt = None, inventory: InventoryOpt = None, env: EnvOpt = 
     from hatang.deploy.targets import select
 
     inv = _inventory(inventory, env)
-    results = run_audit(select(inv, limit), login(inv.env), show_progress=not json)
+    results = run_audit(inv, select(inv, limit), login(inv.env), show_progress=not json)
     if json:
         print_json({"hosts": [r.as_dict() for r in sorted(results, key=lambda r: r.host)]})
     else:
         for r in sorted(results, key=lambda r: r.host):
             if not r.data.get("controls"):
-                out.print(f"[bold]{r.host}[/]: [bold red]not audited[/]: {r.error}")
+                out.print(f"[bold]{plain(r.host)}[/]: [bold red]not audited[/]: {plain(r.error)}")
                 continue
-            rows = [(c["id"], status_mark(c["passed"]), c["area"], c["title"], c["reference"]) for c in r.data["controls"]]
-            print_table(f"{r.host}: security baseline", ["control", "result", "area", "what", "reference"], rows)
+            rows = [(c["id"], status_mark(c["passed"]), c["title"], c["message"], c["reference"]) for c in r.data["controls"]]
+            print_table(f"{r.host}: security baseline", ["control", "result", "what", "found; expected", "reference"], rows)
     _fail_if(results, "the baseline audit")
 
 

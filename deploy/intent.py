@@ -19,6 +19,8 @@ from hatang.inventory.inventory import Inventory, LinuxHost
 
 #: The VLANs whose servers may connect to the databases.
 APP_VLANS = ("app", "dmz-web")
+#: The roles whose servers send a nightly backup to the backup server.
+BACKUP_CLIENT_ROLES = ("postgresql", "web-portal")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,12 @@ class HostIntent:
     app_networks: tuple[str, ...] = ()
     cluster_peers: dict[str, str] = field(default_factory=dict)
     pve: PveNetwork | None = None
+    #: Where administrators (and hatang) connect from: the IIC management network.
+    admin_networks: tuple[str, ...] = ()
+    #: On the backup server: the addresses of the servers that send it backups.
+    backup_clients: tuple[str, ...] = ()
+    #: On a Proxmox node: the prefixes of its cluster's corosync and Ceph VLANs.
+    cluster_networks: dict[str, str] = field(default_factory=dict)
 
     @property
     def gateway(self) -> str:
@@ -87,10 +95,12 @@ def for_host(name: str, directory: str, env: str) -> HostIntent:
     backup = next((h.name for h in hosts.values() if "backup-server" in h.roles), None)
     peers: dict[str, str] = {}
     pve = None
+    cluster_networks: dict[str, str] = {}
     if host.kind == "pve-node":
         corosync = next((v.id for v in inv.vlan_by_id.values() if v.name == "corosync"), inv.pve_mgmt_vlan)
         peers = {n.name: str(inv.host_address(n.name, corosync).ip) for n in inv.cluster_by_name[host.cluster or ""].nodes}
         pve = _pve_network(inv, host)
+        cluster_networks = {inv.vlan_by_id[v].name: str(inv.vlan_prefix(v)) for v in pve.addresses if v != pve.gateway_vlan}
     titles = {svc.name: svc.title for _, svc in inv.services}
     app_vlans = [v.id for v in inv.vlan_by_id.values() if v.name in APP_VLANS]
     return HostIntent(
@@ -103,4 +113,8 @@ def for_host(name: str, directory: str, env: str) -> HostIntent:
         backup_server=_address_of(inv, backup, "backup server") if backup else None,
         cluster_peers=peers,
         pve=pve,
+        admin_networks=(str(inv.mgmt(next(iter(inv.device_by_name))).network),),
+        backup_clients=tuple(str(h.address.ip) for h in hosts.values() if any(r in h.roles for r in BACKUP_CLIENT_ROLES))
+        if "backup-server" in host.roles else (),
+        cluster_networks=cluster_networks,
     )

@@ -7,6 +7,7 @@ pyinfra runs; nothing here runs at import time.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from io import StringIO
 
@@ -14,13 +15,19 @@ from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory
+from pyinfra.facts.server import Command
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.facts.sysvinit import InitdStatus
 from pyinfra.operations import apt, files, server, systemd, sysvinit
 
 from hatang.credentials import credential, secret
+from hatang.deploy.baseline.controls import BY_ID
+from hatang.deploy.baseline.expected import environment as expected_values
+from hatang.deploy.baseline.script import one
 from hatang.deploy.intent import HostIntent, for_host
 
+#: Ends the output of a control's check run as a fact: the check's exit status.
+DRIFT_MARK = "HATANG-STATUS"
 
 INIT_SCRIPT = """#!/bin/sh
 ### BEGIN INIT INFO
@@ -73,9 +80,11 @@ class Daemon:
     args: str = ""
 
 
-def service(name: str, *, restart_when: list[OperationMeta] = (), reload: bool = False, enabled: bool = True, daemon: Daemon | None = None) -> None:
+def service(name: str, *, restart_when: list[OperationMeta] = (), reload: bool = False, enabled: bool = True,
+            daemon: Daemon | None = None, drifted: bool = False) -> None:
     """Keep ``name`` running and enabled; restart (or reload) it when one of
-    ``restart_when`` changed something. Without systemd, the service's sysvinit script
+    ``restart_when`` changed something, or when ``drifted`` (its running state fails a
+    control though its files are right). Without systemd, the service's sysvinit script
     runs it; ``daemon`` provides one for packages that ship none."""
     booted = systemd_booted()
     manage = systemd.service if booted else sysvinit.service
@@ -86,8 +95,8 @@ def service(name: str, *, restart_when: list[OperationMeta] = (), reload: bool =
     status = host.get_fact(SystemdStatus) if booted else host.get_fact(InitdStatus)
     was_running = status.get(f"{name}.service" if booted else name)
     manage(name=f"Run service {name}", service=name, running=True, enabled=enabled)
-    if restart_when and was_running:
-        changed = lambda: any(op.did_change() for op in restart_when)  # noqa: E731
+    if (restart_when or drifted) and was_running:
+        changed = lambda: drifted or any(op.did_change() for op in restart_when)  # noqa: E731
         action = {"reloaded": True} if reload else {"restarted": True}
         manage(name=f"{'Reload' if reload else 'Restart'} {name} (its configuration changed)", service=name, running=True, _if=changed, **action)
 
@@ -97,9 +106,30 @@ def text(dest: str, content: str, *, mode: str = "644", user: str = "root", grou
     return files.put(name=name or f"Write {dest}", src=StringIO(content), dest=dest, mode=mode, user=user, group=group)
 
 
-def command_if(name: str, command: str, when: list[OperationMeta]) -> OperationMeta:
-    """Run ``command`` only if one of ``when`` changed something (a handler)."""
-    return server.shell(name=name, commands=[command], _if=lambda: any(op.did_change() for op in when))
+def command_if(name: str, command: str, when: list[OperationMeta], *, drifted: bool = False) -> OperationMeta:
+    """Run ``command`` only if one of ``when`` changed something (a handler), or if
+    ``drifted`` (the live state fails its control though the files are right)."""
+    return server.shell(name=name, commands=[command], _if=lambda: drifted or any(op.did_change() for op in when))
+
+
+def failing(control_id: str) -> str:
+    """The message of the baseline control ``control_id`` on this host before the run
+    (``found …; expected …``), or ``""`` when it passes: the audit's own check, with the
+    host's expected values, so a repair acts exactly on what the audit would report."""
+    output = host.get_fact(Command, command=f"{check_command(control_id)} 2>/dev/null; echo \"{DRIFT_MARK} $?\"") or ""
+    lines = output.splitlines()
+    return "" if lines and lines[-1] == f"{DRIFT_MARK} 0" else (" ".join(lines[:-1]) or "failed")
+
+
+def check_command(control_id: str) -> str:
+    """A shell command running the check of ``control_id`` with this host's expected
+    values: exit 0 when it passes, else ``found …; expected …`` on stdout."""
+    return f"/bin/sh -c {shlex.quote(one(BY_ID[control_id], expected_values(intent())))}"
+
+
+def lines_of(command: str) -> list[str]:
+    """The output lines of a read-only shell ``command`` on this host (a fact)."""
+    return [line for line in (host.get_fact(Command, command=f"{command} 2>/dev/null || true") or "").splitlines() if line]
 
 
 def environment() -> str:

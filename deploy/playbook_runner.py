@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import yaml
+
 from hatang import audit
 from hatang.console import progress
 from hatang.deploy.login import login
@@ -27,6 +29,8 @@ from hatang.paths import state_path
 from hatang.results import Result, Results
 
 PLAYBOOKS_DIR = Path(__file__).parent / "playbooks"
+#: At most this many lines of a failed assertion's message are kept.
+MESSAGE_LINES = 40
 TASK_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped")
 
 
@@ -86,9 +90,26 @@ def _per_host(stats: dict, names: list[str], last_error: dict[str, str]) -> Resu
 
 
 def _event_message(event: dict) -> str:
+    """A failed task's message: every line of an assertion's (the baseline audit's lists
+    one failing control per line), the first line of anything else."""
     res = event.get("event_data", {}).get("res") or {}
+    if res.get("assertion") is not None and res.get("msg"):
+        return "\n".join(str(res["msg"]).strip().splitlines()[:MESSAGE_LINES])
     text = str(res.get("msg") or res.get("stderr") or res.get("reason") or "").strip()
     return text.splitlines()[0] if text else ""
+
+
+def _host_vars(inv: Inventory, names: list[str], directory: Path) -> None:
+    """Each server's expected baseline values (:mod:`hatang.deploy.baseline.expected`),
+    as the host variable the baseline playbook reads, next to the inventory."""
+    from hatang.deploy.baseline.expected import environment
+    from hatang.deploy.baseline.playbook import HOST_VAR
+    from hatang.deploy.intent import for_host
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        variables = {HOST_VAR: environment(for_host(name, str(inv.directory), inv.env))}
+        (directory / f"{name}.yml").write_text(yaml.safe_dump(variables, sort_keys=False, allow_unicode=True))
 
 
 def run(inv: Inventory, playbook: Path, *, limit: list[str] | None = None, check: bool = False, show_progress: bool = True) -> PlaybookRun:
@@ -101,6 +122,7 @@ def run(inv: Inventory, playbook: Path, *, limit: list[str] | None = None, check
     inventory_file = data_dir / "inventory" / "hosts.yml"
     inventory_file.parent.mkdir(parents=True)
     inventory_file.write_text(export.export(inv, "ansible")["inventory.yml"])
+    _host_vars(inv, names, inventory_file.parent / "host_vars")
     last_error: dict[str, str] = {}
     with progress(f"playbook {book.name}", len(names), enabled=show_progress) as tick:
 

@@ -4,17 +4,18 @@ pyinfra itself runs the deploy (its CLI, ``pyinfra --json INVENTORY DEPLOY``), i
 child process: its gevent stays out of hatang, and what runs is exactly what an
 engineer would run by hand. hatang chooses the hosts (the role's members, narrowed by
 ``--limit``), passes the login and the inventory's location as pyinfra data, turns
-pyinfra's JSON into one :class:`~hatang.results.Result` per host, keeps the run's files
-(inventory, JSON, log) in the state directory, and appends the run to the audit log.
+pyinfra's JSON report (never its human log) into one :class:`~hatang.results.Result`
+per host, audits the baseline controls the role carries on each host it succeeded on
+(:func:`verify`), keeps the run's files (inventory, JSON, log) in the state directory,
+and appends the run to the audit log.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,14 +33,6 @@ ROLES_DIR = Path(__file__).parent / "roles"
 #: The order ``deploy all`` runs the roles in: the backup server before its clients,
 #: the baseline before the services.
 ROLE_ORDER = ("backup-server", "base", "proxmox-node", "postgresql", "web-portal")
-#: pyinfra's log lines about one host: ``[name] message``.
-HOST_LINE = re.compile(r"^\[(?P<host>[^\]]+)\]\s+(?P<message>.*)$")
-#: An operation that raised instead of failing: pyinfra logs the exception and the host.
-EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception): ")
-CRASHED = re.compile(r"Host\((?P<host>[^)]+)\).*failed with")
-CONNECT_ERRORS = ("could not connect", "connection refused", "timed out", "no route", "authentication failed", "host key")
-
-
 def roles() -> list[str]:
     """The roles that have a deploy file (``web_portal.py`` is role ``web-portal``)."""
     return sorted(p.stem.replace("_", "-") for p in ROLES_DIR.glob("*.py") if not p.stem.startswith("_"))
@@ -63,48 +56,14 @@ class DeployRun:
         return {"role": self.role, "dry": self.dry, "run_dir": str(self.run_dir), "hosts": [r.as_dict() for r in self.results]}
 
 
-def parse_log(log: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """From pyinfra's log: what went wrong on each host (the operation that failed and
-    the host's last lines of output, or why pyinfra could not connect), and the
-    operations that changed something on each host."""
-    errors: dict[str, str] = {}
-    changed: dict[str, list[str]] = {}
-    operation = ""
-    output: dict[str, list[str]] = {}
-    exception = ""
-    for raw in log.splitlines():
-        line = raw.strip()
-        crashed = CRASHED.search(line)
-        if EXCEPTION_LINE.match(line):
-            exception = line.split(": ", 1)[1]
-        elif crashed:  # an operation raised: pyinfra names the host in the greenlet's line
-            errors[crashed["host"]] = f"{operation}: {exception}"
-            continue
-        if line.startswith("--> Starting operation:"):
-            operation, output = line.split(":", 1)[1].strip(), {}
-            continue
-        match = HOST_LINE.match(line)
-        if not match:
-            continue
-        name, message = match["host"], match["message"].strip()
-        if message.startswith("Error"):
-            said = [m for m in output.get(name, []) if m][-3:]
-            errors[name] = f"{operation or 'connecting'}: {' / '.join(said) or message}"
-        elif any(word in message.lower() for word in CONNECT_ERRORS):
-            errors.setdefault(name, message)
-        elif message == "Success":
-            changed.setdefault(name, []).append(operation)
-        else:
-            output.setdefault(name, []).append(message)
-    return errors, changed
-
-
-def results_from(report: dict | None, names: list[str], log: str, *, dry: bool) -> Results:
-    """One Result per host from pyinfra's ``--json`` report (None when pyinfra stopped
-    the run: no host left, or an operation raised) and the error lines of its log."""
-    errors, changed_in_log = parse_log(log)
-    changes: dict[str, list[str]] = {n: list(changed_in_log.get(n, [])) if report is None else [] for n in names}
-    failed = set(names) if report is None else set((report.get("results") or {}).get("failed_hosts", []))
+def results_from(report: dict | None, names: list[str], *, dry: bool, log_file: Path, stopped: str = "") -> Results:
+    """One Result per host from pyinfra's ``--json`` report: the operations that changed
+    something, the one that failed. ``report`` is None when pyinfra stopped the run
+    without one (``stopped`` says why): every host failed. A failed host that no
+    operation ran on could not be reached."""
+    ran: dict[str, list[str]] = {n: [] for n in names}
+    changes: dict[str, list[str]] = {n: [] for n in names}
+    failed_op: dict[str, str] = {}
     if report is not None and dry:
         for op in report["plan"]:
             for name in op["hosts_with_change"] + op["hosts_with_conditional_change"]:
@@ -113,15 +72,44 @@ def results_from(report: dict | None, names: list[str], log: str, *, dry: bool) 
         for op in report["results"]["operations"]:
             for name in op["success"]:
                 changes.setdefault(name, []).append(op["name"])
-            failed.update(op["error"])
-    failed.update(n for n in errors if n in changes)
+            for name in op["error"]:
+                failed_op.setdefault(name, op["name"])
+            for name in (*op["success"], *op["error"], *op["no_change"]):
+                ran.setdefault(name, []).append(op["name"])
+    failed = set(names) if report is None else {*((report.get("results") or {}).get("failed_hosts", [])), *failed_op}
     results = Results()
     for name in names:
-        unknown = "pyinfra stopped the run before this host finished" if report is None else "pyinfra reported the host as failed"
-        error = errors.get(name, f"{unknown} (see the run log)") if name in failed else ""
+        if report is None:
+            error = f"pyinfra stopped the run: {stopped} (log: {log_file})"
+        elif name in failed_op:
+            error = f"{failed_op[name]}: failed (log: {log_file})"
+        elif name in failed and not ran[name]:
+            error = f"could not connect: pyinfra ran no operation (log: {log_file})"
+        else:
+            error = f"pyinfra reported the host as failed (log: {log_file})" if name in failed else ""
         results.add(Result(host=name, ok=name not in failed, changed=bool(changes[name]), diff="\n".join(changes[name]),
                            error=error, data={"operations": changes[name]}))
     return results
+
+
+def verify(inv: Inventory, role: str, results: Results) -> Results:
+    """The baseline controls ``role`` carries, audited on the hosts it succeeded on: a
+    host whose controls still fail is failed, naming them (never "ok, unchanged"
+    while the audit fails)."""
+    from hatang.deploy.baseline.audit import audit as audit_baseline
+    from hatang.deploy.baseline.controls import CONTROLS
+
+    ok = [r.host for r in results if r.ok]
+    if not ok or not any(role in c.roles for c in CONTROLS):
+        return results
+    audited = audit_baseline(inv, select(inv, ok, role=role), login(inv.env), role=role, show_progress=False).by_host
+    checked = Results()
+    for r in results:
+        a = audited.get(r.host)
+        if a is not None and not a.ok:
+            r = replace(r, ok=False, error=f"the deploy did not repair the baseline: {a.error}" if a.data.get("controls") else f"verifying the baseline: {a.error}")
+        checked.add(r if a is None else replace(r, data={**r.data, "baseline": a.data.get("controls", [])}))
+    return checked
 
 
 def _pyinfra() -> str:
@@ -141,29 +129,24 @@ def run(inv: Inventory, role: str, *, limit: list[str] | None = None, dry: bool 
     argv = [_pyinfra(), "--json", "--dry" if dry else "--yes", *(a for n in names for a in ("--limit", n)),
             *(a for d in data for a in ("--data", d)), str(run_dir / "inventory.py"), str(deploy_file)]
     log_lines: list[str] = []
-    json_file = run_dir / "pyinfra.json"
+    json_file, log_file = run_dir / "pyinfra.json", run_dir / "pyinfra.log"
     with progress(f"deploy {role}", len(names), enabled=show_progress) as tick, json_file.open("w") as json_out:
         proc = subprocess.Popen(argv, stdout=json_out, stderr=subprocess.PIPE, text=True, cwd=run_dir)
         assert proc.stderr is not None
-        for line in proc.stderr:  # the log streams; the JSON report goes to its file
+        for line in proc.stderr:  # the log streams (for the progress and the run's files); the JSON report goes to its file
             log_lines.append(line)
-            match = HOST_LINE.match(line.strip())
-            if match and match["message"].startswith("Connected"):
-                tick(description=f"deploy {role}: connected to {match['host']}")
-            elif line.startswith("--> Starting operation:"):
+            if line.startswith("--> Starting operation:"):
                 tick(0, description=f"deploy {role}: {line.split(':', 1)[1].strip()}")
         proc.wait()
-    log = "".join(log_lines)
-    (run_dir / "pyinfra.log").write_text(log)
-    stdout = json_file.read_text()
+        tick(len(names))
+    log_file.write_text("".join(log_lines))
     try:
-        report = json.loads(stdout)
+        report = json.loads(json_file.read_text())
     except json.JSONDecodeError:
-        if not set(parse_log(log)[0]) & set(names):  # pyinfra itself failed: nothing per host to say
-            tail = log.strip().splitlines()[-8:]
-            raise HatangError(f"pyinfra did not finish the '{role}' deploy (exit {proc.returncode}); log: {run_dir / 'pyinfra.log'}", details=tail) from None
         report = None
-    outcome = DeployRun(role, dry, run_dir, results_from(report, names, log, dry=dry))
+    last = next((line.strip() for line in reversed(log_lines) if line.strip()), f"exit {proc.returncode}")
+    results = results_from(report, names, dry=dry, log_file=log_file, stopped=last)
+    outcome = DeployRun(role, dry, run_dir, results if dry else verify(inv, role, results))
     audit.append("deploy", {
         "role": role, "dry": dry, "environment": inv.env, "run_dir": str(run_dir),
         "hosts": {r.host: {"ok": r.ok, "changed": r.changed, "operations": r.data["operations"], "error": r.error} for r in outcome.results},

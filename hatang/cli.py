@@ -12,7 +12,7 @@ import sys
 import typer
 
 from hatang import __version__
-from hatang.console import err
+from hatang.console import err, plain
 from hatang.errors import HatangError
 
 app = typer.Typer(
@@ -71,9 +71,9 @@ def main() -> None:
     try:
         app()
     except HatangError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}")
+        err.print(f"[bold red]error:[/] {plain(exc.message)}")
         for line in exc.details:
-            err.print(f"  {line}")
+            err.print(f"  {plain(line)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -2,6 +2,11 @@
 
 Human output goes through rich; ``--json`` output is plain JSON on stdout and nothing
 else there, so scripts can pipe it. Progress and errors go to stderr.
+
+Data is never read as markup: a name like ``Tích Sơn [/x]`` or ``:warning:`` is shown
+as written. Emoji codes are off on both consoles; table cells are plain text unless
+they are :class:`Markup` (what :func:`status_mark` returns); messages that mix markup
+with data put the data through :func:`plain`.
 """
 
 from __future__ import annotations
@@ -16,12 +21,32 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 # Piped output (CI logs, ``| less``) gets a wide fixed width so tables are not truncated.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+
+class Markup(str):
+    """Text hatang wrote as Rich markup on purpose (a table cell that is not Markup is
+    shown as plain text)."""
+
+
+def plain(value: Any) -> str:
+    """``value`` as text that Rich shows literally, to put data inside a markup string."""
+    return escape(str(value))
+
+
+def _cell(value: Any) -> Text | str:
+    if value is None:
+        return ""
+    if isinstance(value, (Markup, Text)):
+        return value
+    return Text(str(value))
 
 
 def _default(value: Any) -> Any:
@@ -49,11 +74,12 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> Table:
-    t = Table(title=title, caption=caption, header_style="bold", title_justify="left")
+    """A table whose title, caption and cells are plain text (cells may be :class:`Markup`)."""
+    t = Table(title=Text(title) if title else None, caption=Text(caption) if caption else None, header_style="bold", title_justify="left")
     for column in columns:
         t.add_column(column)
     for row in rows:
-        t.add_row(*("" if cell is None else str(cell) for cell in row))
+        t.add_row(*(_cell(cell) for cell in row))
     return t
 
 
@@ -61,11 +87,11 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     out.print(table(title, columns, rows, caption=caption))
 
 
-def status_mark(ok: bool | None) -> str:
+def status_mark(ok: bool | None) -> Markup:
     """A coloured word for a check result: ok, FAIL, or skip when it was not run."""
     if ok is None:
-        return "[dim]skip[/]"
-    return "[green]ok[/]" if ok else "[bold red]FAIL[/]"
+        return Markup("[dim]skip[/]")
+    return Markup("[green]ok[/]" if ok else "[bold red]FAIL[/]")
 
 
 @contextmanager
@@ -97,8 +123,9 @@ class ProgressTick:
 
 
 def info(message: str) -> None:
-    err.print(message)
+    """A line on stderr, shown as written (no markup)."""
+    err.print(Text(message))
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/] {message}")
+    err.print(Text.assemble(("warning:", "yellow"), " ", message))

@@ -8,6 +8,8 @@ that would overlap one.
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_network
@@ -16,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from hatang.errors import InventoryError
+from hatang.inventory.text import refusal
 
 #: The purposes every plan defines, and the block size each hands out.
 PURPOSES: dict[str, str] = {
@@ -148,36 +151,98 @@ class AddressPlan:
         )
         return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
-    def save(self, path: Path | None = None) -> None:
+    def save(self, path: Path | None = None) -> Path | None:
+        """Write the plan atomically (a complete new file renamed over the old one); the
+        previous version stays next to it as ``<env>.yaml.previous``, which is returned."""
         target = path or self.path
         if target is None:
             raise AllocationError("the address plan has no file to save to")
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(self.to_yaml(), encoding="utf-8")
-        tmp.replace(target)
+        previous = target.with_name(target.name + ".previous") if target.exists() else None
+        tmp = target.with_name(f".{target.name}.hatang-new")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(self.to_yaml())
+            handle.flush()
+            os.fsync(handle.fileno())
+        if previous is not None:
+            shutil.copy2(target, previous)
+        os.replace(tmp, target)
+        return previous
 
 
-def plan_from_dict(doc: dict, path: Path | None = None) -> AddressPlan:
+def ipv4_network(value: object) -> IPv4Network:
+    """An IPv4 prefix written as text; ValueError otherwise (the plans are IPv4 only)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an IPv4 prefix")
+    prefix = ip_network(value)
+    if not isinstance(prefix, IPv4Network):
+        raise ValueError(f"{value!r} is not an IPv4 prefix")
+    return prefix
+
+
+def _mapping(value: object, key: str, errors: list[str]) -> dict:
+    """``value`` if it is a mapping (None counts as empty); otherwise an error at ``key``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(f"{key}: must be a mapping")
+        return {}
+    return value
+
+
+def _pool(purpose: str, spec: object, errors: list[str]) -> Pool | None:
+    key = f"supernets.{purpose}"
+    if not isinstance(spec, dict):
+        errors.append(f"{key}: must be a mapping (prefix, block, reserved)")
+        return None
+    reserved = spec.get("reserved") or []
+    if not isinstance(reserved, list):
+        errors.append(f"{key}.reserved: must be a list of prefixes")
+        return None
+    block = spec.get("block")
+    if not isinstance(block, int) or isinstance(block, bool) or not 0 <= block <= 32:
+        errors.append(f"{key}.block: must be a prefix length (0-32), not {block!r}")
+        return None
+    try:
+        prefix = ipv4_network(spec.get("prefix"))
+    except ValueError as exc:
+        errors.append(f"{key}.prefix: {exc}")
+        return None
+    try:
+        return Pool(purpose, prefix, block, [ipv4_network(r) for r in reserved])
+    except ValueError as exc:
+        errors.append(f"{key}.reserved: {exc}")
+        return None
+
+
+def _gateway(value: object, errors: list[str]) -> IPv4Address | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(f"gateway: must be an IPv4 address, not {type(value).__name__}")
+        return None
+    try:
+        return IPv4Address(value)
+    except ValueError as exc:
+        errors.append(f"gateway: {exc}")
+        return None
+
+
+def plan_from_dict(doc: object, path: Path | None = None) -> AddressPlan:
     """Build a plan from its YAML document; every error names the key it is about."""
     errors: list[str] = []
+    doc = _mapping(doc, "", errors)
     pools: dict[str, Pool] = {}
-    supernets = doc.get("supernets") or {}
+    supernets = _mapping(doc.get("supernets"), "supernets", errors)
     for purpose in PURPOSES:
-        if purpose not in supernets:
+        if purpose not in supernets and "supernets: must be a mapping" not in errors:
             errors.append(f"supernets.{purpose}: missing ({PURPOSES[purpose]})")
     for purpose, spec in supernets.items():
         if purpose not in PURPOSES:
             errors.append(f"supernets.{purpose}: unknown purpose (known: {', '.join(PURPOSES)})")
             continue
-        try:
-            pools[purpose] = Pool(
-                purpose,
-                ip_network(spec["prefix"]),
-                int(spec["block"]),
-                [ip_network(r) for r in spec.get("reserved") or []],
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            errors.append(f"supernets.{purpose}: {exc}")
+        pool = _pool(purpose, spec, errors)
+        if pool is not None:
+            pools[purpose] = pool
     names = sorted(pools)
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
@@ -185,16 +250,16 @@ def plan_from_dict(doc: dict, path: Path | None = None) -> AddressPlan:
                 errors.append(
                     f"supernets.{second}: {pools[second].supernet} overlaps supernets.{first} {pools[first].supernet}"
                 )
-    for purpose, allocations in (doc.get("allocations") or {}).items():
+    for purpose, allocations in _mapping(doc.get("allocations"), "allocations", errors).items():
         pool = pools.get(purpose)
         if pool is None:
             errors.append(f"allocations.{purpose}: no such supernet")
             continue
-        errors.extend(_load_allocations(pool, allocations or {}))
+        errors.extend(_load_allocations(pool, _mapping(allocations, f"allocations.{purpose}", errors)))
+    gateway = _gateway(doc.get("gateway"), errors)
     if errors:
         raise InventoryError("invalid address plan", details=errors)
-    gateway = doc.get("gateway")
-    return AddressPlan(str(doc.get("environment", "")), pools, path, IPv4Address(gateway) if gateway else None)
+    return AddressPlan(str(doc.get("environment", "")), pools, path, gateway)
 
 
 def _load_allocations(pool: Pool, allocations: dict) -> list[str]:
@@ -205,8 +270,12 @@ def _load_allocations(pool: Pool, allocations: dict) -> list[str]:
     order: dict[str, int] = {}
     for index, (key, text) in enumerate(allocations.items()):
         key = str(key)
+        reason = refusal(key)
+        if reason:
+            errors.append(f"allocations.{pool.purpose}: owner {key!r}: {reason}")
+            continue
         try:
-            prefix = ip_network(text)
+            prefix = ipv4_network(text)
         except ValueError as exc:
             errors.append(f"allocations.{pool.purpose}.{key}: {exc}")
             continue

@@ -50,6 +50,7 @@ def check_names(inv: Inventory) -> Iterator[Problem]:
     nodes = [((*path, "nodes", i), node) for path, c in inv.clusters for i, node in enumerate(c.nodes)]
     yield from _unique(inv, "datacenter.yaml", nodes, lambda n: n.name, "node name", "name")
     yield from _unique(inv, "services.yaml", inv.services, lambda s: s.name, "service name", "name")
+    yield from _unique(inv, "services.yaml", inv.backup_policies, lambda p: p.service_class, "backup policy for class", "class")
     seen: dict[str, KeyPath] = {}
     for path, service in inv.services:
         for i, spec in enumerate(service.vms):
@@ -90,6 +91,12 @@ def check_references(inv: Inventory) -> Iterator[Problem]:
             yield _at(inv, "network.yaml", path, "a link cannot join a device to itself")
     if inv.datacenter and inv.datacenter.district not in inv.district_by_code:
         yield _at(inv, "datacenter.yaml", ("datacenter", "district"), f"unknown district code {inv.datacenter.district!r}")
+    if inv.datacenter:
+        vms = {vm.name for vm in inv.vms()}
+        servers = [(("ntp_servers", i), name) for i, name in enumerate(inv.datacenter.ntp_servers)]
+        for where, name in [*servers, (("syslog_server",), inv.datacenter.syslog_server)]:
+            if name not in vms:
+                yield _at(inv, "datacenter.yaml", ("datacenter", *where), f"server {name!r} is no VM of services.yaml")
     for path, cluster in inv.clusters:
         for i, vlan in enumerate(cluster.vlans):
             if vlan not in inv.vlan_by_id:
@@ -150,9 +157,10 @@ def check_addressing(inv: Inventory) -> Iterator[Problem]:
     if inv.plan is None:
         return
     file = inv.plan_source.file if inv.plan_source else f"addressing/{inv.env}.yaml"
+    at = lambda path, message: inv.plan_source.problem(path, message) if inv.plan_source else Problem(file, path, message)  # noqa: E731
     for purpose, key, what in _expected_allocations(inv):
         if key not in inv.plan.pool(purpose).allocations:
-            yield Problem(file, ("allocations", purpose), f"no address for {what} (run 'hatang inventory allocate --env {inv.env}')")
+            yield at(("allocations", purpose), f"no address for {what} (run 'hatang inventory allocate --env {inv.env}')")
     owned = [
         (f"{purpose}:{key}", prefix)
         for purpose, pool in inv.plan.pools.items()
@@ -161,18 +169,16 @@ def check_addressing(inv: Inventory) -> Iterator[Problem]:
     ]
     for first, second in overlapping(owned):
         purpose, _, key = second.partition(":")
-        source = inv.plan_source
-        problem = f"prefix of {second} overlaps {first}"
-        yield source.problem(("allocations", purpose, key), problem) if source else Problem(file, (), problem)
+        yield at(("allocations", purpose, key), f"prefix of {second} overlaps {first}")
     vlan_prefixes: list[IPv4Network] = [inv.plan.pool("dc").allocations[f"vlan-{v}"] for v in inv.vlan_by_id if f"vlan-{v}" in inv.plan.pool("dc").allocations]
     for key, prefix in inv.plan.pool("hosts").allocations.items():
         if not any(prefix.subnet_of(v) for v in vlan_prefixes):
-            yield Problem(file, ("allocations", "hosts", key), f"{prefix} is in no data-center VLAN prefix")
+            yield at(("allocations", "hosts", key), f"{prefix} is in no data-center VLAN prefix")
     if inv.env == "lab":
         lab_range = IPv4Network("198.18.0.0/15")
         for purpose, pool in inv.plan.pools.items():
             if not pool.supernet.subnet_of(lab_range):
-                yield Problem(file, ("supernets", purpose), f"{pool.supernet} is outside the lab range {lab_range}")
+                yield at(("supernets", purpose), f"{pool.supernet} is outside the lab range {lab_range}")
 
 
 def check_fit(inv: Inventory) -> Iterator[Problem]:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import out, print_json, print_table
-from hatang.errors import InventoryError
-from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
+from hatang.console import info, out, plain, print_json, print_table
+from hatang.errors import InventoryError, UserAbort
+from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="The province's source of truth: validate, show, allocate addresses, export.", no_args_is_help=True)
 
@@ -36,7 +36,7 @@ def validate(inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, json: Js
     if json:
         print_json({"ok": True, **summary})
         return
-    out.print(f"[green]ok[/]: the {env} inventory of {summary['province']} is valid")
+    out.print(f"[green]ok[/]: the {env} inventory of {plain(summary['province'])} is valid")
     print_table(None, ["what", "count"], [(k, v if not isinstance(v, dict) else ", ".join(f"{r}={n}" for r, n in v.items())) for k, v in summary.items() if k not in ("environment", "province")])
 
 
@@ -63,11 +63,11 @@ def show(
     if json:
         print_json(detail)
         return
-    out.print(f"[bold]{detail['name']}[/] ({detail['kind']}, key {detail['key']}" + (f", GSO {detail['code']}" if detail.get("code") else "") + ")")
+    out.print(f"[bold]{plain(detail['name'])}[/] " + plain(f"({detail['kind']}, key {detail['key']}" + (f", GSO {detail['code']}" if detail.get("code") else "") + ")"))
     if detail.get("lan"):
-        out.print(f"LAN {detail['lan']}")
+        out.print(plain(f"LAN {detail['lan']}"))
     for device in detail["devices"]:
-        out.print(f"\n[bold]{device['name']}[/] {device['role']} {device['platform']} mgmt {device['mgmt']} loopback {device['loopback']}")
+        out.print(f"\n[bold]{plain(device['name'])}[/] " + plain(f"{device['role']} {device['platform']} mgmt {device['mgmt']} loopback {device['loopback']}"))
         print_table(None, ["port", "interface", "kind", "address", "peer", "peer address"], [(p["index"], p["name"], p["kind"], p["address"], p["peer"], p["peer_address"]) for p in device["ports"]])
 
 
@@ -75,13 +75,16 @@ def show(
 def allocate(
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
-    prune: Annotated[bool, typer.Option(help="Also release allocations whose owner left the inventory.")] = False,
+    prune: Annotated[bool, typer.Option(help="Also release allocations whose owner left the inventory (validates first, shows them and asks).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be allocated; write nothing.")] = False,
+    yes: YesOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Allocate addresses for whatever lacks them; existing allocations never move."""
     from hatang.inventory.allocate import allocate as do_allocate
 
+    if prune and not dry_run and not yes:
+        _confirm_release(do_allocate(_dir(inventory), env, prune=True, save=False), json)
     report = do_allocate(_dir(inventory), env, prune=prune, save=not dry_run)
     if json:
         print_json({"environment": env, "dry_run": dry_run, "added": report.added, "released": report.released})
@@ -89,7 +92,20 @@ def allocate(
     if not report.added and not report.released:
         out.print(f"nothing to allocate: every owner in '{env}' has its addresses")
         return
-    print_table(f"{'would allocate' if dry_run else 'allocated'} ({env})", ["change", "purpose", "owner", "prefix"], [("+", *a) for a in report.added] + [("-", *r) for r in report.released])
+    print_table(f"{'would change' if dry_run else 'changed'} ({env})", ["change", "purpose", "owner", "prefix"], [("+", *a) for a in report.added] + [("-", *r) for r in report.released])
+    if report.previous:
+        info(f"the previous plan is kept as {report.previous}")
+
+
+def _confirm_release(preview, json: bool) -> None:
+    """Show the allocations a prune would release and ask before any is released."""
+    if not preview.released:
+        return
+    if json:
+        raise UserAbort(f"--prune would release {len(preview.released)} allocation(s); add --yes to release them with --json", exit_code=2)
+    print_table(f"would release ({preview.environment})", ["purpose", "owner", "prefix"], preview.released)
+    if not typer.confirm(f"release these {len(preview.released)} allocation(s)?", default=False):
+        raise UserAbort("prune cancelled; the address plan is unchanged")
 
 
 @app.command()

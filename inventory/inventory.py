@@ -31,6 +31,7 @@ INTERFACE_NAMES = {
     m.Platform.ios: ("GigabitEthernet0/0/{port}", "GigabitEthernet0", "Loopback0"),
     m.Platform.eos: ("Ethernet{port1}", "Management1", "Loopback0"),
     m.Platform.junos: ("ge-0/0/{port}", "fxp0", "lo0"),
+    m.Platform.huawei_vrp: ("GigabitEthernet0/0/{port}", "MEth0/0/1", "LoopBack0"),
 }
 
 
@@ -97,6 +98,7 @@ class Inventory:
     vlans: list[tuple[KeyPath, m.Vlan]]
     clusters: list[tuple[KeyPath, m.Cluster]]
     services: list[tuple[KeyPath, m.Service]]
+    backup_policies: list[tuple[KeyPath, m.BackupPolicy]]
     credentials: dict[str, m.CredentialRef]
     plan: AddressPlan | None
     sources: dict[str, Source] = field(default_factory=dict)
@@ -121,6 +123,10 @@ class Inventory:
     @cached_property
     def cluster_by_name(self) -> dict[str, m.Cluster]:
         return {c.name: c for _, c in self.clusters}
+
+    @cached_property
+    def backup_policy_by_class(self) -> dict[str, m.BackupPolicy]:
+        return {p.service_class: p for _, p in self.backup_policies}
 
     @cached_property
     def service_by_name(self) -> dict[str, m.Service]:

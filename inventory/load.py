@@ -8,6 +8,7 @@ path and line. Semantic checks (uniqueness, references, addressing, fit) are in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from hatang.inventory.yamlsource import KeyPath, Problem, Source, read
 from hatang.paths import DEFAULT_INVENTORY
 
 T = TypeVar("T", bound=BaseModel)
+CREDENTIAL_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 #: The files of an inventory directory and the top-level keys each may hold.
 FILES: dict[str, tuple[str, ...]] = {
@@ -28,7 +30,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "agencies.yaml": ("agencies",),
     "network.yaml": ("devices", "links"),
     "datacenter.yaml": ("datacenter", "vlans", "clusters"),
-    "services.yaml": ("services",),
+    "services.yaml": ("services", "backup_policies"),
     "credentials.yaml": ("credentials",),
 }
 
@@ -56,8 +58,15 @@ class Collector:
             return None
 
     def records(self, source: Source, key: str, cls: type[T]) -> list[tuple[KeyPath, T]]:
-        items = (source.data or {}).get(key)
-        if items is None:
+        """The records of section ``key``: a missing, empty or null section is a problem
+        (an empty ``network.yaml`` must not read as "no devices")."""
+        data = source.data or {}
+        if key not in data:
+            self.add(source.problem((key,), "missing (the section is required)"))
+            return []
+        items = data[key]
+        if items is None or items == []:
+            self.add(source.problem((key,), "is empty (a section needs at least one entry)"))
             return []
         if not isinstance(items, list):
             self.add(source.problem((key,), "must be a list"))
@@ -114,13 +123,31 @@ def read_plan(directory: Path, env: str, collector: Collector) -> tuple[AddressP
         collector.add(parsed)
         return None, None
     try:
-        return plan_from_dict(parsed.data or {}, path), parsed
+        return plan_from_dict(parsed.data, path), parsed
     except InventoryError as exc:
         for detail in exc.details:
             key, _, message = detail.partition(": ")
-            parts = tuple(key.split("."))
+            parts = tuple(key.split(".")) if key else ()
             collector.add(parsed.problem(parts, message))
         return None, parsed
+
+
+def _credentials(source: Source | None, collector: Collector) -> dict[str, m.CredentialRef]:
+    """The credential references by name; a name is a slug (it becomes an environment
+    variable's name and a vault key)."""
+    refs = (source.data.get("credentials") if source else None) or {}
+    if not isinstance(refs, dict):
+        collector.add(source.problem(("credentials",), "must be a mapping of credential names"))
+        return {}
+    credentials: dict[str, m.CredentialRef] = {}
+    for name, value in refs.items():
+        if not isinstance(name, str) or not CREDENTIAL_NAME.fullmatch(name):
+            collector.add(source.problem(("credentials", str(name)), f"credential name {str(name)!r}: a credential name must be lower-case letters, digits and -"))
+            continue
+        ref = collector.record(source, ("credentials", name), value, m.CredentialRef)
+        if ref is not None:
+            credentials[name] = ref
+    return credentials
 
 
 def load(directory: Path | str | None = None, env: str = "lab", *, check: bool = True):
@@ -145,17 +172,11 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
         if source is None:
             return None
         if key not in source.data:
-            collector.add(source.problem((), f"missing key '{key}'"))
+            collector.add(source.problem((key,), "missing (the section is required)"))
             return None
         return collector.record(source, (key,), source.data[key], cls)
 
-    credentials: dict[str, m.CredentialRef] = {}
-    if "credentials.yaml" in sources:
-        source = sources["credentials.yaml"]
-        for name, value in (source.data.get("credentials") or {}).items():
-            ref = collector.record(source, ("credentials", name), value, m.CredentialRef)
-            if ref is not None:
-                credentials[str(name)] = ref
+    credentials = _credentials(sources.get("credentials.yaml"), collector)
 
     reorganisation = None
     reorg_path = directory / reorg.FILE
@@ -179,6 +200,7 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
         vlans=recs("datacenter.yaml", "vlans", m.Vlan),
         clusters=recs("datacenter.yaml", "clusters", m.Cluster),
         services=recs("services.yaml", "services", m.Service),
+        backup_policies=recs("services.yaml", "backup_policies", m.BackupPolicy),
         credentials=credentials,
         plan=plan,
         sources=sources,

@@ -11,7 +11,9 @@ import re
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+
+from hatang.inventory.text import Tag, Text
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 ENVIRONMENTS = ("production", "lab")
@@ -27,7 +29,7 @@ class Record(BaseModel):
 
 class Province(Record):
     code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-    name: str
+    name: Text
     slug: Slug
 
 
@@ -35,7 +37,7 @@ class District(Record):
     """A district-level unit (thành phố, thị xã, huyện) with its GSO code."""
 
     code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
-    name: str
+    name: Text
     type: Literal["thanh-pho", "thi-xa", "huyen"]
     slug: Slug
 
@@ -44,7 +46,7 @@ class Commune(Record):
     """A commune-level unit (xã, phường, thị trấn) with its GSO code and district."""
 
     code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
-    name: str
+    name: Text
     type: Literal["xa", "phuong", "thi-tran"]
     slug: Slug
     district: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
@@ -54,8 +56,8 @@ class Agency(Record):
     """A provincial agency on the dedicated data network."""
 
     slug: Slug
-    name: str
-    name_en: str
+    name: Text
+    name_en: Text
     fibre: bool = True
     portal: bool = True
 
@@ -75,6 +77,7 @@ class Platform(str, Enum):
     ios = "ios"
     eos = "eos"
     junos = "junos"
+    huawei_vrp = "huawei_vrp"
 
 
 class Device(Record):
@@ -82,18 +85,18 @@ class Device(Record):
     router is FRRouting."""
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=48)]
-    site: str
+    site: Text
     role: Role
     platform: Platform
-    model: str = ""
-    credentials: str = "net-admin"
+    model: Text = ""
+    credentials: Text = "net-admin"
     environments: tuple[Environment, ...] = ENVIRONMENTS
-    lan_port: int | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")
+    lan_port: StrictInt | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")
 
 
 class LinkEnd(Record):
-    device: str
-    port: int = Field(ge=0, le=63)
+    device: Text
+    port: StrictInt = Field(ge=0, le=63)
 
 
 class Link(Record):
@@ -103,7 +106,7 @@ class Link(Record):
     b: LinkEnd
     kind: Literal["wan"] = "wan"
     medium: Literal["fibre", "leased", "radio"] = "fibre"
-    bandwidth_mbps: int = Field(default=100, gt=0)
+    bandwidth_mbps: StrictInt = Field(default=100, gt=0)
 
     @property
     def id(self) -> str:
@@ -116,66 +119,66 @@ class Link(Record):
 class Disk(Record):
     role: Literal["os", "osd", "local"]
     kind: Literal["ssd", "nvme", "hdd"]
-    size_gb: int = Field(gt=0)
-    count: int = Field(default=1, gt=0)
+    size_gb: StrictInt = Field(gt=0)
+    count: StrictInt = Field(default=1, gt=0)
 
 
 class Node(Record):
     """A Proxmox VE node: a physical server."""
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
-    cores: int = Field(gt=0, description="physical cores")
-    threads_per_core: int = Field(default=2, ge=1, le=2)
-    ram_gib: int = Field(gt=0)
+    cores: StrictInt = Field(gt=0, description="physical cores")
+    threads_per_core: StrictInt = Field(default=2, ge=1, le=2)
+    ram_gib: StrictInt = Field(gt=0)
     disks: tuple[Disk, ...] = ()
-    model: str = ""
-    purchased: int | None = Field(default=None, description="year the server was bought")
+    model: Text = ""
+    purchased: StrictInt | None = Field(default=None, description="year the server was bought")
 
 
 class Storage(Record):
     """A Proxmox storage. Ceph (``rbd``) capacity is the cluster's ``osd`` disks; other
     shared storage states ``raw_gb``; ``local`` storage is per node."""
 
-    name: str
+    name: Text
     type: Literal["rbd", "lvmthin", "zfspool", "dir", "nfs"]
     shared: bool = True
-    raw_gb: int | None = Field(default=None, gt=0)
-    replicas: int = Field(default=1, ge=1, le=5)
+    raw_gb: StrictInt | None = Field(default=None, gt=0)
+    replicas: StrictInt = Field(default=1, ge=1, le=5)
     near_full_ratio: float = Field(default=0.85, gt=0, le=1)
     content: tuple[Literal["images", "rootdir", "backup", "iso", "vztmpl"], ...] = ("images", "rootdir")
 
 
 class Vlan(Record):
-    id: int = Field(ge=1, le=4094)
+    id: StrictInt = Field(ge=1, le=4094)
     name: Slug
-    purpose: str
+    purpose: Text
 
 
 class Cluster(Record):
     name: Slug
-    nodes: tuple[Node, ...]
+    nodes: tuple[Node, ...] = Field(min_length=1)
     storage: tuple[Storage, ...]
-    vlans: tuple[int, ...] = ()
+    vlans: tuple[StrictInt, ...] = ()
 
 
 class Datacenter(Record):
-    name: str
+    name: Text
     site: Slug
-    district: str
-    ntp_servers: tuple[str, ...] = ("ntp1", "ntp2")
-    syslog_server: str = "syslog"
+    district: Text
+    ntp_servers: tuple[Text, ...] = ("ntp1", "ntp2")
+    syslog_server: Text = "syslog"
 
 
 # --- services ---------------------------------------------------------------------
 
 
 class VmDisk(Record):
-    storage: str
-    size_gb: int = Field(gt=0)
+    storage: Text
+    size_gb: StrictInt = Field(gt=0)
 
 
 class VmNic(Record):
-    vlan: int = Field(ge=1, le=4094)
+    vlan: StrictInt = Field(ge=1, le=4094)
 
 
 class VmSpec(Record):
@@ -183,15 +186,15 @@ class VmSpec(Record):
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
     kind: Literal["qemu", "lxc"] = "qemu"
-    count: int = Field(default=1, ge=1, le=99)
-    template: str = "debian-12-cloud"
-    cores: int = Field(gt=0, le=128)
-    memory_mib: int = Field(gt=0)
+    count: StrictInt = Field(default=1, ge=1, le=99)
+    template: Text = "debian-12-cloud"
+    cores: StrictInt = Field(gt=0, le=128)
+    memory_mib: StrictInt = Field(gt=0)
     disks: tuple[VmDisk, ...]
     nics: tuple[VmNic, ...]
     ha: bool = False
-    anti_affinity: str | None = None
-    roles: tuple[str, ...] = ()
+    anti_affinity: Tag | None = None
+    roles: tuple[Tag, ...] = ()
 
     def instance_names(self) -> list[str]:
         if self.count == 1:
@@ -201,11 +204,28 @@ class VmSpec(Record):
 
 class Service(Record):
     name: Slug
-    title: str
-    title_en: str
+    title: Text
+    title_en: Text
     service_class: Literal["critical", "standard", "batch"] = Field(alias="class")
-    cluster: str
-    vms: tuple[VmSpec, ...]
+    cluster: Text
+    vms: tuple[VmSpec, ...] = Field(min_length=1)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BackupPolicy(Record):
+    """How the guests of one service class are backed up: a PVE backup job per cluster
+    (``hatang-bk-<class>``), its schedule (a PVE calendar event), target storage, mode,
+    retention, and the recovery point objective its freshness is judged by."""
+
+    service_class: Literal["critical", "standard", "batch"] = Field(alias="class")
+    schedule: Annotated[str, StringConstraints(pattern=r"^[a-z0-9 :.,*/-]+$", max_length=64)]
+    storage: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*[a-z0-9]$")]
+    mode: Literal["snapshot", "suspend", "stop"] = "snapshot"
+    keep_daily: int = Field(default=7, ge=0, le=366)
+    keep_weekly: int = Field(default=4, ge=0, le=53)
+    keep_monthly: int = Field(default=6, ge=0, le=120)
+    rpo_hours: int = Field(gt=0, le=744)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -226,7 +246,7 @@ class Vm(Record):
 class CredentialRef(Record):
     """A credential the inventory names; its values come from the environment or a vault."""
 
-    description: str
+    description: Text
     fields: tuple[str, ...]
 
     @field_validator("fields")

@@ -128,7 +128,7 @@ def read(source: Source, collector: Collector) -> Reorganisation:
         province=collector.record(source, ("province_2025",), data.get("province_2025"), Province2025) if "province_2025" in data else None,
         units=collector.records(source, "units", Unit),
         communes=collector.records(source, "communes", CommuneEntry),
-        decisions=collector.records(source, "decisions", Decision),
+        decisions=collector.records(source, "decisions", Decision) if "decisions" in data else [],  # none until a person decides
         headquarters={str(k): str(v) for k, v in headquarters.items()},
         source=source,
     )

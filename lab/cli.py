@@ -10,7 +10,7 @@ import typer
 if TYPE_CHECKING:
     from hatang.lab.context import LabContext
 
-from hatang.console import out, print_json, print_table, status_mark
+from hatang.console import out, plain, print_json, print_table, status_mark
 from hatang.inventory.inventory import LAB_SIZES
 from hatang.lab.context import DEFAULT_SIZE
 from hatang.options import InventoryOpt, JsonOpt
@@ -77,10 +77,10 @@ def status(json: JsonOpt = False) -> None:
         out.print("[yellow]no lab is up[/] (start one with 'hatang lab up')")
     for name, comp in report["components"].items():
         if not comp["available"]:
-            out.print(f"[dim]{name}: {comp['note']}[/]")
+            out.print(f"[dim]{plain(name)}: {plain(comp['note'])}[/]")
             continue
         if comp.get("error"):
-            out.print(f"[red]{name}: {comp['error']}[/]")
+            out.print(f"[red]{plain(name)}: {plain(comp['error'])}[/]")
             continue
         items = comp["items"]
         if not items:
@@ -154,4 +154,4 @@ def _fault(action: str, *args: str, json: bool) -> None:
     if json:
         print_json({"ok": True, **result})
     else:
-        out.print(f"[green]ok[/]: {result['summary']}")
+        out.print(f"[green]ok[/]: {plain(result['summary'])}")

@@ -30,7 +30,7 @@ INCLUDE = ("openssh-server", "python3", "iproute2", "procps", "iputils-ping")
 #: Downloaded into the local repository: what the deploy roles install.
 REPO_PACKAGES = (
     "sudo", "chrony", "rsyslog", "auditd", "unattended-upgrades", "snmpd", "cron",
-    "libpam-pwquality", "logrotate", "rsync", "nginx", "postgresql",
+    "libpam-pwquality", "logrotate", "rsync", "nginx", "postgresql", "nftables",
 )
 REPO_DIR = "var/lib/hatang-lab-repo"
 

@@ -111,12 +111,19 @@ def _gateways(hosts: list[LinuxHost]) -> list[IPv4Interface]:
     return [IPv4Interface((next(net.hosts()), net.prefixlen)) for net in nets]
 
 
-def _bridge_up(hosts: list[LinuxHost]) -> None:
+def _bridge_up(hosts: list[LinuxHost], mgmt_gateway: str) -> None:
     if _ip("link", "show", BRIDGE, check=False).returncode != 0:
         _ip("link", "add", BRIDGE, "type", "bridge")
     for gw in _gateways(hosts):
         _ip("addr", "replace", str(gw), "dev", BRIDGE)
     _ip("link", "set", BRIDGE, "up")
+    # The machine reaches the hosts from the management network, where hatang sits in
+    # production too: their firewalls accept SSH and SNMP from there only. Without the
+    # routers' component, the bridge holds the management gateway itself.
+    if not _ip("-4", "addr", "show", "to", f"{mgmt_gateway}/32", check=False).stdout.strip():
+        _ip("addr", "replace", f"{mgmt_gateway}/32", "dev", BRIDGE)
+    for gw in _gateways(hosts):
+        _ip("route", "replace", str(gw.network), "dev", BRIDGE, "proto", "kernel", "scope", "link", "src", mgmt_gateway)
 
 
 def _netns_up(host: LinuxHost, prefixes: list[str]) -> None:
@@ -207,7 +214,7 @@ def up(ctx: LabContext) -> None:
     lower = host_rootfs.build(log=info)
     key = lab_keys(ctx)
     pubkey = key.with_suffix(".pub").read_text()
-    _bridge_up(hosts)
+    _bridge_up(hosts, str(ctx.inventory.mgmt_gateway()))
     prefixes = sorted({str(h.address.network) for h in hosts})
     known: list[str] = []
     for host in hosts:

@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from hatang.console import info, print_json, print_table
+from hatang.escaping import chart_label
 from hatang.monitoring.sla import OBJECTIVE, Figures, SlaReport
 
 COLUMNS = ["name", "district", "availability", "downtime (min)", "incidents", "error budget left", "observed (min)"]
@@ -58,7 +59,7 @@ def chart_png(report: SlaReport) -> bytes:
 
     worst = report.communes[:WORST]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
-    names = [f.name for f in report.districts]
+    names = [chart_label(f.name) for f in report.districts]
     values = [(f.availability or 0) * 100 for f in report.districts]
     bars = left.bar(names, values, color=["#c0392b" if v < OBJECTIVE * 100 else "#27ae60" for v in values])
     left.bar_label(bars, fmt="%.3f%%", fontsize=8)
@@ -68,7 +69,7 @@ def chart_png(report: SlaReport) -> bytes:
     left.set_title("Availability per district")
     left.tick_params(axis="x", rotation=30)
     left.legend(loc="best")
-    right.barh([f.name for f in worst][::-1], [f.downtime_min for f in worst][::-1], color="#e67e22")
+    right.barh([chart_label(f.name) for f in worst][::-1], [f.downtime_min for f in worst][::-1], color="#e67e22")
     right.set_xlabel("downtime (minutes)")
     right.set_title(f"Worst {len(worst)} communes")
     buffer = io.BytesIO()

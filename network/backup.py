@@ -19,6 +19,7 @@ from napalm.base import NetworkDriver
 from hatang.errors import HatangError
 from hatang.inventory.inventory import Inventory
 from hatang.network.connect import one_login_driver_for
+from hatang.network.state import state_reader
 from hatang.paths import state_path
 from hatang.results import Result, Results, run_per_host
 
@@ -75,7 +76,7 @@ def backup(
         driver = open_driver(inv, name)
         driver.open()
         try:
-            running = driver.get_config(retrieve="running")["running"]
+            running = state_reader(driver, inv.platform(name).value).running_config()
         finally:
             driver.close()
         path = repo / f"{name}.cfg"

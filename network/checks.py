@@ -16,6 +16,7 @@ from napalm.base import NetworkDriver
 
 from hatang.inventory.inventory import Inventory
 from hatang.monitoring.poller import DevicePoller, poll_device
+from hatang.network.state import state_reader
 from hatang.probe import tcp_open
 
 #: Between two polls of a check: a new adjacency takes about a hello (1 s) to form, and
@@ -28,14 +29,14 @@ PARALLEL_PINGS = 8
 PING_WAIT_S = {"frr": 0.2}
 DEFAULT_PING_WAIT_S = 1
 CHECKS = ("management", "ospf", "loopback", "snmp")
-#: OSPF neighbour table per platform: the command, and the columns (split on blanks)
-#: holding the interface and the state. FRR has a getter of its own.
-OSPF_TABLES = {
-    "ios": ("show ip ospf neighbor", -1, 2),
-    "eos": ("show ip ospf neighbor", -1, 4),
-    "junos": ("show ospf neighbor", 1, 2),
+#: What each post-check reads: a getter of the state layer (``hatang.network.state``;
+#: ``@core``: asked of the core router) or a source outside the device's driver.
+NEEDS = {
+    "management": ("TCP 22 from hatang's host",),
+    "ospf": ("ospf_neighbors",),
+    "loopback": ("ping@core",),
+    "snmp": ("SNMP GET (system group)",),
 }
-_STATES = ("full", "init", "2way", "exstart", "exchange", "loading", "down", "attempt")
 
 
 @dataclass
@@ -81,19 +82,9 @@ def snmp_answers(inv: Inventory, name: str, snmp: DevicePoller | None = None) ->
     return result.ok, result.error
 
 
-def ospf_neighbors(driver: NetworkDriver, platform: str) -> list[dict]:
-    """The device's OSPF adjacencies as ``{"interface", "state", "is_full"}``."""
-    if platform == "frr":
-        return driver.get_ospf_neighbors()
-    command, if_col, state_col = OSPF_TABLES[platform]
-    neighbors = []
-    for line in driver.cli([command])[command].splitlines():
-        cols = line.split()
-        if len(cols) < 5 or not cols[state_col].split("/")[0].lower() in _STATES:
-            continue
-        state = cols[state_col].split("/")[0]
-        neighbors.append({"interface": cols[if_col].removesuffix(".0"), "state": state, "is_full": state.lower() == "full"})
-    return neighbors
+def uplink_full(driver: NetworkDriver, platform: str, uplink: str) -> bool:
+    """Whether the device has a Full OSPF adjacency on interface ``uplink``."""
+    return any(n["interface"] == uplink and n["is_full"] for n in state_reader(driver, platform).ospf_neighbors())
 
 
 class CoreProbe:
@@ -102,6 +93,7 @@ class CoreProbe:
 
     def __init__(self, open_core: Callable[[], NetworkDriver], platform: str):
         self._open_core = open_core
+        self._platform = platform
         self._wait_s = PING_WAIT_S.get(platform, DEFAULT_PING_WAIT_S)
         self._driver: NetworkDriver | None = None
         self._lock = threading.Lock()
@@ -119,10 +111,9 @@ class CoreProbe:
             return self._driver
 
     def reaches(self, address: str, source: str) -> bool:
-        core = self._core()
+        core = state_reader(self._core(), self._platform)
         with self._slots:
-            result = core.ping(address, source=source, count=1, timeout=self._wait_s)
-        return result.get("success", {}).get("packet_loss", 1) == 0
+            return core.ping(address, source=source, count=1, timeout=self._wait_s)["received"] == 1
 
     def close(self) -> None:
         if self._driver is not None:
@@ -145,8 +136,7 @@ def run_checks(inv: Inventory, name: str, driver: NetworkDriver, core: CoreProbe
         outcome.record("ospf", None)
     else:
         platform = inv.platform(name).value
-        full = lambda: any(n["interface"] == uplink.name and n["is_full"] for n in ospf_neighbors(driver, platform))  # noqa: E731
-        outcome.record("ospf", poll_until(full, timeout_s), f"no Full adjacency on uplink {uplink.name} to {uplink.peer} within {timeout_s:g} s")
+        outcome.record("ospf", poll_until(lambda: uplink_full(driver, platform, uplink.name), timeout_s), f"no Full adjacency on uplink {uplink.name} to {uplink.peer} within {timeout_s:g} s")
     core_device = next((d.name for d in inv.routers() if d.role.value == "core"), None)
     if core is None or core_device is None or core_device == name or "loopback" in skip:
         outcome.record("loopback", None)

@@ -1,4 +1,4 @@
-"""``hatang net …`` (render, diff, push, backup, drift, history, onboard) and ``hatang site add``."""
+"""``hatang net …`` (render, diff, push, preflight, platforms, backup, drift, history, onboard) and ``hatang site add``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hatang.console import out, print_json, print_table, status_mark
+from hatang.console import Markup, out, plain, print_json, print_table, status_mark
 from hatang.errors import HatangError, UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
@@ -41,7 +41,7 @@ def _show_results(title: str, results, *, as_json: bool, columns: tuple[str, ...
             if r.diff:
                 out.rule(f"[bold]{r.host}")
                 out.print(coloured(r.diff), end="")
-        print_table(title, columns, [(r.host, status_mark(r.ok) if not r.ok else ("[yellow]differs[/]" if r.changed else "[green]in sync[/]"), summary(r.diff) if r.diff else "", r.error) for r in rows])
+        print_table(title, columns, [(r.host, status_mark(r.ok) if not r.ok else Markup("[yellow]differs[/]" if r.changed else "[green]in sync[/]"), summary(r.diff) if r.diff else "", r.error) for r in rows])
     if results.failed:
         raise typer.Exit(1)
 
@@ -50,7 +50,7 @@ def _show_results(title: str, results, *, as_json: bool, columns: tuple[str, ...
 def render(
     site: SiteOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write one file per router into this directory.")] = None,
-    platform: Annotated[str | None, typer.Option("--platform", help="Render for this platform instead (frr, ios, eos, junos).")] = None,
+    platform: Annotated[str | None, typer.Option("--platform", help="Render for this platform instead (frr, ios, eos, junos, huawei_vrp).")] = None,
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
     json: JsonOpt = False,
@@ -68,7 +68,7 @@ def render(
         if json:
             print_json({"environment": env, "files": [str(p) for p in paths]})
         else:
-            out.print(f"wrote {len(paths)} configurations to {output}")
+            out.print(plain(f"wrote {len(paths)} configurations to {output}"))
         return
     if json:
         print_json({"environment": env, "devices": [{"device": r.device, "platform": r.platform, "role": r.role, "config": r.text} for r in rendered]})
@@ -127,7 +127,7 @@ def push(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compare only: show what would change.")] = False,
     wave_size: Annotated[int, typer.Option("--wave-size", min=1, help="Routers pushed at once after the canary.")] = 10,
     max_failures: Annotated[int, typer.Option("--max-failures", min=0, help="Failed routers tolerated before the remaining waves are skipped.")] = 0,
-    revert_in: Annotated[int, typer.Option("--revert-in", min=10, help="Seconds before an unconfirmed commit reverts on the router.")] = 120,
+    revert_in: Annotated[int, typer.Option("--revert-in", min=10, help="Seconds before an unconfirmed commit reverts on the router (IOS: 60-7200, whole minutes; Junos: whole minutes).")] = 120,
     check_timeout: Annotated[float, typer.Option("--check-timeout", min=1, help="Seconds the routing post-checks may take.")] = 20.0,
     inventory: InventoryOpt = None,
     env: EnvOpt = DEFAULT_ENV,
@@ -137,9 +137,12 @@ def push(
     """Push rendered configurations: canary, then waves; commit-confirm with post-checks and automatic rollback."""
     from hatang.network.diff import summary
     from hatang.network.push import push as do_push
+    from hatang.network.revert_time import validate
 
     inv = _inventory(inventory, env)
     devices = _devices(inv, site, all_devices)
+    if not dry_run:
+        validate((inv.platform(d).value for d in devices), revert_in, check_timeout)
     if env != "lab" and not dry_run:
         _confirm_production(inv, devices, wave_size, yes)
     report = do_push(inv, devices, wave_size=wave_size, max_failures=max_failures, dry_run=dry_run, revert_in=revert_in, check_timeout_s=check_timeout, show_progress=not json)
@@ -150,11 +153,33 @@ def push(
         for wave_no, wave in enumerate(report.waves, start=1):
             for name in wave:
                 r = report.results[name]
-                checks = " ".join(f"{k}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items())
+                checks = Markup(" ".join(f"{plain(k)}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items()))
                 rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", r.error))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
         print_table(f"push ({env}{', dry run' if dry_run else ''}): {counts}", ["wave", "device", "status", "diff", "checks", "s", "error"], rows)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def preflight(site: SiteOpt = None, all_devices: AllOpt = False, inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, json: JsonOpt = False) -> None:
+    """Read-only: can hatang push to these routers? Reachability, host key, platform, prerequisites, flash, pending commit; prints the lines that fix what is missing."""
+    from hatang.network.preflight import preflight as run
+
+    inv = _inventory(inventory, env)
+    results = run(inv, _devices(inv, site, all_devices), show_progress=not json)
+    rows = sorted(results, key=lambda r: r.host)
+    if json:
+        print_json({"ok": not results.failed, "devices": [{"device": r.host, "ok": r.ok, "items": r.data.get("items", []), "error": r.error if not r.data.get("items") else ""} for r in rows]})
+    else:
+        items = [(r.host, i["name"], status_mark(i["ok"]), i["detail"]) for r in rows for i in r.data.get("items", [])]
+        items += [(r.host, "preflight", status_mark(False), r.error) for r in rows if not r.data.get("items")]
+        print_table(f"preflight ({env})", ["device", "check", "ok", "detail"], items)
+        for r in rows:
+            for i in (i for i in r.data.get("items", []) if i["fix"]):
+                out.print(f"[bold]{r.host}[/] {i['name']}: add")
+                out.print("\n".join(f"    {line}" for line in i["fix"]), markup=False, highlight=False)
+    if results.failed:
         raise typer.Exit(1)
 
 
@@ -215,9 +240,21 @@ def onboard(
         rows = [(n, result.report.status(n), " ".join(f"{k}:{status_mark(v)}" for k, v in result.report.results[n].data.get("checks", {}).items()), result.report.results[n].error) for n in result.report.results]
         print_table(f"onboarding {result.device}", ["device", "status", "checks", "error"], rows)
         if result.ok:
-            out.print(f"[green]{result.device} is in service[/]; monitoring targets: {result.targets_file}")
+            out.print(f"[green]{plain(result.device)} is in service[/]; " + plain(f"monitoring targets: {result.targets_file}"))
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def platforms(write: Annotated[bool, typer.Option("--write", help="Write docs/platforms.md instead of printing it.")] = False) -> None:
+    """Which check runs on which platform, and each platform's prerequisites (docs/platforms.md)."""
+    from hatang.network.state.matrix import DOC, render
+
+    if write:
+        DOC.write_text(render(), encoding="utf-8")
+        out.print(f"wrote {DOC}")
+    else:
+        typer.echo(render(), nl=False)
 
 
 @site_app.command("add")
@@ -236,7 +273,7 @@ def site_add(
     if json:
         print_json(addition.as_dict())
         return
-    out.print(f"added commune {addition.commune['code']} {addition.commune['name']} ({addition.commune['slug']}), CPE {addition.device['name']} on {addition.link['a']['device']} port {addition.link['a']['port']}")
+    out.print(plain(f"added commune {addition.commune['code']} {addition.commune['name']} ({addition.commune['slug']}), CPE {addition.device['name']} on {addition.link['a']['device']} port {addition.link['a']['port']}"))
     print_table("allocated", ["env", "purpose", "owner", "prefix"], [(env, *a) for env, items in addition.allocations.items() for a in items])
     out.print(f"next: hatang net onboard {addition.commune['slug']}")
 

@@ -49,8 +49,8 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool
             "vtysh_via": "admin" if one_login else "login",
         }
     elif platform == m.Platform.eos:
-        optional = {"transport": "ssh", "ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
-    elif platform == m.Platform.ios:
+        optional = {"transport": "https"}  # eAPI: configuration sessions with a commit timer
+    elif platform in (m.Platform.ios, m.Platform.huawei_vrp):
         optional = {"ssh_strict": True, "alt_host_keys": True, "alt_key_file": str(known_hosts)}
     return NAPALM_DRIVER[platform], {
         "hostname": str(inv.mgmt(name).ip),
@@ -61,9 +61,16 @@ def driver_args(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool
     }
 
 
-#: napalm's driver class by name: napalm imports the driver's module on every lookup,
-#: under the import lock, which a push's 140 concurrent connections would queue on.
-driver_class = functools.lru_cache(maxsize=None)(napalm.get_network_driver)
+@functools.lru_cache(maxsize=None)
+def driver_class(name: str) -> type[NetworkDriver]:
+    """napalm's driver class by name, cached: napalm imports the driver's module on
+    every lookup, under the import lock, which a push's 140 concurrent connections would
+    queue on. Huawei VRP is napalm-huawei-vrp with hatang's safe push (drivers/vrp.py)."""
+    if name == "huawei_vrp":
+        from hatang.network.drivers.vrp import VrpDriver
+
+        return VrpDriver
+    return napalm.get_network_driver(name)
 
 
 def driver_for(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool = False) -> NetworkDriver:

@@ -2,13 +2,16 @@
 
 It catches what a template bug produces: leftover template syntax or ``None``,
 unbalanced Junos braces, a statement missing its ``;``, an ACL referenced but never
-defined, the same interface configured twice, non-ASCII text where IOS wants ASCII.
+defined, the same interface configured twice, non-ASCII text where IOS wants ASCII,
+and any line no template of the platform produces (:mod:`hatang.network.structure`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+
+from hatang.network.structure import stray_lines
 
 _ACL_USE = re.compile(r"(?:access-class|access-group|ipv4 access-list| access| RO| ro) ([A-Z][A-Z0-9_-]+)\b")
 _ACL_DEF = re.compile(r"^ip access-list (?:standard |extended )?(\S+)$")
@@ -66,6 +69,8 @@ def lint(platform: str, text: str) -> list[str]:
         problems += _junos(lines)
     elif platform in ("ios", "eos"):
         problems += _cisco_like(lines, ascii_only=platform == "ios")
+    elif platform == "huawei_vrp":
+        problems += _cisco_like([l for l in lines if l != "#"], ascii_only=True)
     elif platform == "frr":
         problems += _cisco_like([l for l in lines if not l.startswith("!")], ascii_only=False)
-    return problems
+    return problems + stray_lines(platform, text)

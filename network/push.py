@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from napalm.base import NetworkDriver
-from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, ReplaceConfigException
+from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, NapalmException, ReplaceConfigException
 
 from hatang import audit
 from hatang.console import to_json
@@ -28,13 +28,19 @@ from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
 from hatang.monitoring.poller import DevicePoller
 from hatang.network.checks import CheckOutcome, CoreProbe, run_checks
+from hatang.network import preflight
 from hatang.network.connect import one_login_driver_for
 from hatang.network.render import Renderer
+from hatang.network.revert_time import revert_seconds, validate
 from hatang.results import Result, describe_exception, run_per_host
 
 #: Device outcomes, in the summary's order.
 STATUSES = ("committed", "unchanged", "would-change", "rolled-back", "failed", "skipped")
 LAYERS = (m.Role.core, m.Role.district, m.Role.commune_cpe)
+COMMIT_MESSAGE = "hatang net push"
+#: Platforms whose napalm driver keeps a commit comment; napalm's IOSDriver and
+#: EOSDriver raise NotImplementedError for any message.
+COMMENTED = frozenset({"frr", "junos"})
 
 
 @dataclass
@@ -114,6 +120,7 @@ class DevicePush:
     snmp: DevicePoller | None
     open_driver: Callable[[Inventory, str], NetworkDriver]
     skip_checks: tuple[str, ...] = ()
+    preflight: bool = False
 
     def __call__(self, name: str) -> Result:
         result = Result(host=name, data={"status": "failed", "checks": {}})
@@ -130,17 +137,28 @@ class DevicePush:
         except CommitError as exc:
             result.ok, result.error = False, str(exc)
         finally:
-            driver.close()
+            _quietly(driver.close)
         return result
 
     def _push(self, driver: NetworkDriver, name: str, result: Result) -> None:
+        if self.preflight and (problems := preflight.describe(preflight.check(self.inv, name, driver, self.configs[name]))):
+            result.ok, result.error = False, f"stopped before any change, preflight: {problems}"
+            return
+        revert_in = revert_seconds(self.inv.platform(name).value, self.revert_in)
         diff = load_and_compare(driver, self.configs[name])
         result.diff = diff
         if not diff or self.dry_run:
             driver.discard_config()
             result.data["status"] = "would-change" if diff else "unchanged"
             return
-        driver.commit_config(message="hatang net push", revert_in=self.revert_in)
+        message = COMMIT_MESSAGE if self.inv.platform(name).value in COMMENTED else ""
+        try:
+            driver.commit_config(message=message, revert_in=revert_in)
+        except Exception as exc:
+            _quietly(driver.discard_config)  # a refused commit leaves no candidate session behind
+            if isinstance(exc, NapalmException | NotImplementedError):
+                raise
+            raise CommitError(f"session lost during the commit ({describe_exception(exc)}): if {name} took it, it reverts by itself within {revert_in} s") from exc
         result.changed = True
         try:
             outcome = run_checks(self.inv, name, driver, self.core, timeout_s=self.check_timeout_s, skip=self.skip_checks, snmp=self.snmp)
@@ -157,7 +175,7 @@ class DevicePush:
         try:
             driver.rollback()
         except Exception as exc:  # the router's own timer still reverts the commit
-            result.error = f"post-checks failed ({'; '.join(outcome.reasons)}); rollback failed ({describe_exception(exc)}): the device reverts by itself within {self.revert_in} s"
+            result.error = f"post-checks failed ({'; '.join(outcome.reasons)}); rollback failed ({describe_exception(exc)}): the device reverts by itself within {revert_in} s"
             return
         result.data["status"] = "rolled-back"
         result.error = f"post-checks failed, rolled back to the previous configuration: {'; '.join(outcome.reasons)}"
@@ -177,11 +195,17 @@ def push(
     skip_checks: tuple[str, ...] = (),
     show_progress: bool = True,
     record: bool = True,
+    run_preflight: bool | None = None,
 ) -> PushReport:
     """Push ``devices`` (rendered from ``inv`` unless ``configs`` gives the text) and
     return a :class:`PushReport`. Real pushes are appended to the ``push`` audit log.
     ``open_driver(inv, name)`` returns an unopened napalm driver; ``skip_checks`` names
-    post-checks not to run (see :data:`hatang.network.checks.CHECKS`)."""
+    post-checks not to run (see :data:`hatang.network.checks.CHECKS`). ``revert_in``
+    is checked against every device's platform first (:mod:`hatang.network.revert_time`);
+    ``run_preflight`` (default: outside the lab) stops a device that fails
+    :mod:`hatang.network.preflight` before its first change."""
+    if not dry_run:
+        validate((inv.platform(name).value for name in devices), revert_in, check_timeout_s)
     configs = dict(configs or {})
     renderer = Renderer(inv)
     for name in devices:
@@ -193,7 +217,8 @@ def push(
     if not (dry_run or core_name is None or "loopback" in skip_checks):
         core = CoreProbe(lambda: _opened(open_driver(inv, core_name)), inv.platform(core_name).value)
     snmp = None if dry_run or "snmp" in skip_checks else DevicePoller()
-    task = DevicePush(inv, configs, dry_run, revert_in, check_timeout_s, core, snmp, open_driver, tuple(skip_checks))
+    preflight_on = inv.env != "lab" if run_preflight is None else run_preflight
+    task = DevicePush(inv, configs, dry_run, revert_in, check_timeout_s, core, snmp, open_driver, tuple(skip_checks), preflight_on and not dry_run)
     try:
         for number, wave in enumerate(report.waves, start=1):
             label = f"wave {number}/{len(report.waves)}" + (" (canary)" if number == 1 else "")
@@ -222,6 +247,16 @@ def redact(text: str, secrets: list[str]) -> str:
         if len(value) >= 4:
             text = text.replace(value, "<redacted>")
     return text
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    """Clean-up on a session that may be dead (after a lost connection napalm's
+    IOSDriver still sends ``no file prompt quiet`` on close): its failure must not
+    replace what the push did, which the result already says."""
+    try:
+        action()
+    except Exception:
+        pass
 
 
 def _opened(driver: NetworkDriver) -> NetworkDriver:

@@ -17,22 +17,25 @@ import jinja2
 from hatang.errors import HatangError
 from hatang.inventory import model as m
 from hatang.inventory.inventory import Inventory
+from hatang.network.escape import text_filter
 from hatang.network.intent import IntentBuilder, SecretResolver
 from hatang.network.lint import lint
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: File name suffix of a rendered configuration, per platform.
-SUFFIX = {"frr": "conf", "ios": "cfg", "eos": "cfg", "junos": "conf"}
+SUFFIX = {"frr": "conf", "ios": "cfg", "eos": "cfg", "junos": "conf", "huawei_vrp": "cfg"}
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters["text"] = text_filter
+    return env
 
 
 def template_name(platform: str, role: str) -> str:

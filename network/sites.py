@@ -25,6 +25,7 @@ from hatang.inventory.inventory import Inventory
 from hatang.inventory.load import load
 from hatang.inventory.model import ENVIRONMENTS
 from hatang.inventory.reorganisation import FILE as REORGANISATION
+from hatang.inventory.text import refusal
 from hatang.network.intent import ascii_fold
 from hatang.paths import DEFAULT_INVENTORY
 
@@ -90,6 +91,9 @@ def plan_commune(inv: Inventory, *, district: str, code: str, name: str, kind: s
         raise HatangError(f"commune type '{kind}' must be one of {', '.join(COMMUNE_KINDS)}")
     if not name.strip():
         raise HatangError("the commune needs a name (--name)")
+    reason = refusal(name)
+    if reason:
+        raise HatangError(f"commune name {name!r} (--name): {reason}", exit_code=2)
     if code in inv.commune_by_code:
         other = inv.commune_by_code[code]
         raise HatangError(f"commune {code} already exists: {other.name} ({other.slug}) in province.yaml")

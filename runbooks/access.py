@@ -3,8 +3,9 @@
 Runbooks run at night by people who may never have used hatang; nothing they run may
 change a router. :class:`ReadOnlyDriver` lets through only napalm's getters, ``ping``,
 ``traceroute``, ``is_alive`` and the session's ``open``/``close``; anything else
-(``load_merge_candidate``, ``commit_config``, ``rollback``, ``cli``…) raises
-:class:`ReadOnlyViolation` before it reaches the device.
+(``load_merge_candidate``, ``commit_config``, ``rollback``…) raises
+:class:`ReadOnlyViolation` before it reaches the device; ``cli`` passes only the show
+commands of the state layer's readers (``hatang.network.state``), nothing else.
 
 :class:`DriverPool` opens one session per device on first use and shares it between
 the checks that need it (a napalm session is not thread-safe, so calls on one device
@@ -49,6 +50,8 @@ class ReadOnlyDriver:
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "cli":
+            return self._cli
         if not is_read_only(name):
             raise ReadOnlyViolation(f"{self._device}: '{name}' is not a read-only driver method; runbook diagnostics never change a device")
         method = getattr(self._driver, name)
@@ -58,6 +61,15 @@ class ReadOnlyDriver:
                 return method(*args, **kwargs)
 
         return call
+
+    def _cli(self, commands: list[str], *args: Any, **kwargs: Any) -> Any:
+        from hatang.network.state import read_only_command
+
+        refused = [c for c in commands if not read_only_command(c)]
+        if refused:
+            raise ReadOnlyViolation(f"{self._device}: '{refused[0]}' is not a show command of hatang's state readers; runbook diagnostics never change a device")
+        with self._lock:
+            return self._driver.cli(commands, *args, **kwargs)
 
 
 def napalm_driver(inv: Inventory, device: str) -> Any:

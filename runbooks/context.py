@@ -16,6 +16,7 @@ from hatang.inventory.inventory import Inventory, Port
 from hatang.runbooks.catalog import Role, Status
 
 if TYPE_CHECKING:
+    from hatang.network.state import StateReader
     from hatang.runbooks.access import DriverPool
 
 
@@ -53,6 +54,14 @@ class CheckContext:
     @property
     def device(self) -> str:
         return self.subject.device
+
+    def state(self, device: str | None = None) -> "StateReader":
+        """The state layer's reader of ``device`` (default: the subject), over its
+        read-only session."""
+        from hatang.network.state import state_reader
+
+        device = device or self.device
+        return state_reader(self.drivers.get(device), self.inv.platform(device).value)
 
     def param(self, name: str, default: Any) -> Any:
         """A parameter of this diagnostic from the front matter, typed like its default."""

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from rich.markdown import Markdown
 from rich.panel import Panel
 
-from hatang.console import out, print_table, status_mark
+from hatang.console import Markup, out, plain, print_table, status_mark
 from hatang.runbooks.catalog import Runbook
 from hatang.runbooks.findings import Report
 
-STATUS_MARKS = {"ok": status_mark(True), "fail": status_mark(False), "skip": status_mark(None), "warn": "[yellow]WARN[/]", "error": "[bold magenta]ERROR[/]"}
+STATUS_MARKS = {"ok": status_mark(True), "fail": status_mark(False), "skip": status_mark(None), "warn": Markup("[yellow]WARN[/]"), "error": Markup("[bold magenta]ERROR[/]")}
 
 
 def runbook_row(runbook: Runbook) -> dict:
@@ -26,7 +26,7 @@ def runbook_row(runbook: Runbook) -> dict:
 
 
 def print_list(runbooks: Iterable[Runbook]) -> None:
-    rows = [(r.alert, r.meta.severity, f"runbooks/{r.path.name}", f"{r.meta.title.vi}\n[dim]{r.meta.title.en}[/]") for r in runbooks]
+    rows = [(r.alert, r.meta.severity, f"runbooks/{r.path.name}", Markup(f"{plain(r.meta.title.vi)}\n[dim]{plain(r.meta.title.en)}[/]")) for r in runbooks]
     print_table("Runbooks", ["alert", "severity", "file", "tiêu đề / title"], rows, caption="hatang runbook show ALERT · hatang runbook run ALERT --target SITE")
 
 
@@ -41,7 +41,7 @@ def print_runbook(runbook: Runbook) -> None:
     print_table(
         "Leo thang / Escalation",
         ["after", "vai trò", "role", "khi nào / when"],
-        [(f"{s.after_min} min", s.vai_tro, s.role, f"{s.when.vi}\n[dim]{s.when.en}[/]") for s in meta.escalation],
+        [(f"{s.after_min} min", s.vai_tro, s.role, Markup(f"{plain(s.when.vi)}\n[dim]{plain(s.when.en)}[/]")) for s in meta.escalation],
     )
     out.print(Markdown(runbook.body))
     checks = ", ".join(f"{d.role}.{d.check}" for d in meta.diagnostics)
@@ -54,8 +54,8 @@ def print_report(report: Report) -> None:
         (
             STATUS_MARKS[f.status],
             f.check,
-            f"{f.device}\n[dim]{f.role}[/]",
-            "\n".join([f.summary, *(f"[dim]{line}[/]" for line in f.details[:12])]),
+            Markup(f"{plain(f.device)}\n[dim]{plain(f.role)}[/]"),
+            Markup("\n".join([plain(f.summary), *(f"[dim]{plain(line)}[/]" for line in f.details[:12])])),
         )
         for f in report.findings
     ]
@@ -66,6 +66,6 @@ def print_report(report: Report) -> None:
         rows,
         caption=f"{len(report.failed)} failed or unanswered of {len(report.findings)} · {report.duration_s:g}s · timeouts: {limits}",
     )
-    advice = f"[bold]Bước tiếp theo:[/] {report.next_step['vi']}\n\n[bold]Next step:[/] {report.next_step['en']}"
+    advice = f"[bold]Bước tiếp theo:[/] {plain(report.next_step['vi'])}\n\n[bold]Next step:[/] {plain(report.next_step['en'])}"
     out.print(Panel(advice, title="Đề xuất / Suggested next step", title_align="left", border_style="red" if report.failed else "green"))
-    out.print(f"[dim]Runbook: hatang runbook show {report.alert}  ({report.runbook})[/]")
+    out.print(f"[dim]{plain(f'Runbook: hatang runbook show {report.alert}  ({report.runbook})')}[/]")

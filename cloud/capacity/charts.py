@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from hatang.cloud.capacity.history import CPU, RAM
 from hatang.cloud.capacity.months import Month
 from hatang.cloud.capacity.rules import LEVELS, limits
+from hatang.escaping import chart_label
 
 if TYPE_CHECKING:
     from hatang.cloud.capacity.report import CapacityReport, ClusterReport
@@ -62,13 +63,13 @@ def utilisation_chart(report: ClusterReport, policy: int, path: Path) -> Path:
             have = report.check(resource, level).limit
             ax.axhline(have, color=colour, ls=style, lw=1.3, label=f"limit {LEVELS[level]} today / giới hạn hiện tại")
         ax.step(forecast, [a[resource] for a in after], where="post", color="#2e7d32", lw=1.6, label=f"limit {LEVELS[policy]} with the recommendation / sau khuyến nghị")
-        ax.set_title(resource_title(resource), fontsize=10, loc="left")
+        ax.set_title(chart_label(resource_title(resource)), fontsize=10, loc="left")
         ax.set_ylabel(UNITS.get(resource, "GB"))
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=3, frameon=False)
-    fig.suptitle(f"{report.name}: use, demand and limits / sử dụng, nhu cầu và giới hạn", fontsize=12)
+    fig.suptitle(f"{chart_label(report.name)}: use, demand and limits / sử dụng, nhu cầu và giới hạn", fontsize=12)
     fig.tight_layout(rect=(0, 0.06 if len(resources) < 3 else 0.04, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -81,7 +82,7 @@ def headroom_chart(report: CapacityReport, path: Path) -> Path:
     labels, values = [], {level: [] for level in LEVELS}
     for cluster in report.clusters:
         for resource in charted_resources(cluster):
-            labels.append(f"{cluster.name}\n{resource.removeprefix('storage:')}")
+            labels.append(chart_label(f"{cluster.name}\n{resource.removeprefix('storage:')}"))
             for level in LEVELS:
                 pct = cluster.check(resource, level).headroom_pct
                 values[level].append(max(pct, -100.0) if pct is not None else -100.0)

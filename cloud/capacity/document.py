@@ -1,13 +1,21 @@
 """A tiny document model (headings, paragraphs, lists, tables, images) written out as
-Markdown or as one self-contained HTML page, so both say exactly the same thing."""
+Markdown or as one self-contained HTML page, so both say exactly the same thing.
+
+Headings, table cells and image captions are data: escaped in both outputs. Paragraphs
+and list items are written by hatang with ``**bold**`` and ```code``` markup; the data
+inside them goes through :func:`hatang.escaping.markdown`, whose backslash escapes the
+HTML output honours too."""
 
 from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from hatang.escaping import markdown
 
 
 @dataclass(frozen=True)
@@ -46,23 +54,19 @@ def to_markdown(blocks: Sequence[Block]) -> str:
     parts = []
     for block in blocks:
         if isinstance(block, Heading):
-            parts.append(f"{'#' * block.level} {block.text}")
+            parts.append(f"{'#' * block.level} {markdown(block.text)}")
         elif isinstance(block, Para):
             parts.append(block.text)
         elif isinstance(block, Bullets):
             parts.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
             align = ["---:" if i >= block.numeric_from else "---" for i in range(len(block.columns))]
-            lines = ["| " + " | ".join(block.columns) + " |", "|" + "|".join(align) + "|"]
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
+            lines = ["| " + " | ".join(markdown(c) for c in block.columns) + " |", "|" + "|".join(align) + "|"]
+            lines += ["| " + " | ".join(markdown(c) for c in row) + " |" for row in block.rows]
             parts.append("\n".join(lines))
         else:
-            parts.append(f"![{block.alt}]({block.path.as_posix()})")
+            parts.append(f"![{markdown(block.alt)}]({block.path.as_posix()})")
     return "\n\n".join(parts) + "\n"
-
-
-def _md_cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 STYLE = """
@@ -87,7 +91,7 @@ def to_html(blocks: Sequence[Block], title: str, base_dir: Path) -> str:
         elif isinstance(block, Table):
             head = "".join(f"<th>{html.escape(c)}</th>" for c in block.columns)
             body = "".join(
-                "<tr>" + "".join(f"<td{' class=n' if i >= block.numeric_from else ''}>{_inline(str(c))}</td>" for i, c in enumerate(row)) + "</tr>"
+                "<tr>" + "".join(f"<td{' class=n' if i >= block.numeric_from else ''}>{html.escape(str(c))}</td>" for i, c in enumerate(row)) + "</tr>"
                 for row in block.rows
             )
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
@@ -98,17 +102,22 @@ def to_html(blocks: Sequence[Block], title: str, base_dir: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
+_INLINE = re.compile(r"(\\.|\*\*|`)")
+
+
 def _inline(text: str) -> str:
-    """Escape, then render Markdown's **bold** and `code` (all the inline markup used)."""
+    """Render Markdown's **bold**, `code` and backslash escapes (all the inline markup
+    used); everything else is escaped text."""
     out, bold, code = [], False, False
-    for i, piece in enumerate(html.escape(text).replace("`", "\0").split("**")):
-        if i:
+    for piece in _INLINE.split(text):
+        if piece == "**":
             out.append("</strong>" if bold else "<strong>")
             bold = not bold
-        segments = piece.split("\0")
-        for j, seg in enumerate(segments):
-            if j:
-                out.append("</code>" if code else "<code>")
-                code = not code
-            out.append(seg)
+        elif piece == "`":
+            out.append("</code>" if code else "<code>")
+            code = not code
+        elif len(piece) == 2 and piece[0] == "\\":
+            out.append(html.escape(piece[1]))
+        else:
+            out.append(html.escape(piece))
     return "".join(out)

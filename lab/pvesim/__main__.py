@@ -30,6 +30,14 @@ def main(argv: list[str] | None = None) -> None:
     fail.add_argument("type", help="task type, e.g. qmclone, qmstart, vzcreate")
     fail.add_argument("--message", default="command failed: exit code 1")
     fail.add_argument("--count", type=int, default=1)
+    warn_p = sub.add_parser("warn-task", help="make the next task(s) of a type succeed with WARNINGS: 1")
+    warn_p.add_argument("type", help="task type, e.g. qmclone, qmstart")
+    warn_p.add_argument("--message", default="found pending changes, discarding for clone")
+    warn_p.add_argument("--count", type=int, default=1)
+    slow = sub.add_parser("slow-alloc", help="make the next new volume(s) on a storage slow to allocate")
+    slow.add_argument("storage")
+    slow.add_argument("--seconds", type=float, default=20.0)
+    slow.add_argument("--count", type=int, default=1)
     http = sub.add_parser("http-error", help="answer the next matching request(s) with an error")
     http.add_argument("method")
     http.add_argument("path", help="regular expression searched in the API path")
@@ -44,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("clear", help="remove every injected fault")
     token = sub.add_parser("token", help="create an API token and print its secret")
     token.add_argument("tokenid", help="user@realm!name")
-    token.add_argument("--role", default="PVEAuditor", choices=sorted(ROLES))
+    token.add_argument("--role", action="append", help=f"a built-in role on /, or PATH=ROLE (repeatable; default PVEAuditor); roles: {', '.join(sorted(ROLES))}")
     args = parser.parse_args(argv)
 
     faults = Faults(args.dir)
@@ -54,6 +62,10 @@ def main(argv: list[str] | None = None) -> None:
         faults.set_offline(args.name, args.state == "offline")
     elif args.command == "fail-task":
         faults.fail_task(args.type, args.message, args.count)
+    elif args.command == "warn-task":
+        faults.warn_task(args.type, args.message, args.count)
+    elif args.command == "slow-alloc":
+        faults.slow_allocation(args.storage, args.seconds, args.count)
     elif args.command == "http-error":
         faults.http_error(args.method, args.path, args.message, args.status, args.count)
     elif args.command == "lock":
@@ -61,7 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "clear":
         faults.clear()
     elif args.command == "token":
-        print(json.dumps({"tokenid": args.tokenid, "secret": Access(args.dir).add_token(args.tokenid, args.role)}))
+        try:
+            secret = Access(args.dir).add_token(args.tokenid, args.role or ["PVEAuditor"])
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(json.dumps({"tokenid": args.tokenid, "secret": secret}))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Who may call: users (ticket login) and API tokens, their roles, and PVE's permission checks.
 
-Simplification, stated: each user or token holds one built-in role on ``/`` (propagated),
-so a privilege is held everywhere or nowhere; the checks still name the path PVE would,
-e.g. ``Permission check failed (/vms/105, VM.Allocate)``. Tokens are privilege-separated:
-a token's role is its own, not its user's. Secrets are kept as SHA-256 digests.
+Each user or token holds built-in roles on paths (propagated; the most specific path with
+an entry decides, as in PVE), and every check names the path PVE checks, e.g.
+``Permission check failed (/vms/105, VM.Allocate)`` or ``(/sdn/zones/localnetwork/vmbr0/20,
+SDN.Use)``. The roles are PVE's own, built as pve-access-control builds them. Tokens are
+privilege-separated: a token's roles are its own, not its user's. Secrets are kept as
+SHA-256 digests. Custom roles (``pveum role add``) are kept beside the built-in ones.
+Simplification, stated: no groups.
 """
 
 from __future__ import annotations
@@ -20,50 +23,112 @@ from typing import Any
 
 from hatang.lab.pvesim.files import Watched, read_json, write_json
 
-VM_PRIVS = (
-    "VM.Allocate", "VM.Audit", "VM.Backup", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU",
-    "VM.Config.Cloudinit", "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory",
-    "VM.Config.Network", "VM.Config.Options", "VM.Console", "VM.Migrate", "VM.PowerMgmt",
-    "VM.Snapshot", "VM.Snapshot.Rollback",
-)
-DATASTORE_PRIVS = ("Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit")
-SYS_PRIVS = ("Sys.Audit", "Sys.Console", "Sys.Modify", "Sys.PowerMgmt", "Sys.Syslog")
-AUDIT_PRIVS = ("VM.Audit", "Sys.Audit", "Datastore.Audit", "Pool.Audit", "SDN.Audit")
-
-# PVE's built-in roles, restricted to the privileges the simulator checks.
-ROLES: dict[str, frozenset[str]] = {
-    "Administrator": frozenset((*VM_PRIVS, *DATASTORE_PRIVS, *SYS_PRIVS, "SDN.Use", "Pool.Audit", "SDN.Audit")),
-    "PVEAdmin": frozenset((*VM_PRIVS, *DATASTORE_PRIVS, "Sys.Audit", "Sys.Console", "Sys.Syslog", "SDN.Use", "Pool.Audit", "SDN.Audit")),
-    "PVEVMAdmin": frozenset((*VM_PRIVS, "SDN.Use")),
-    "PVEVMUser": frozenset(("VM.Audit", "VM.Backup", "VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console", "VM.PowerMgmt")),
-    "PVEAuditor": frozenset(AUDIT_PRIVS),
-    "PVESysAdmin": frozenset((*SYS_PRIVS, "Pool.Audit")),
-    "NoAccess": frozenset(),
+# pve-access-control, src/PVE/AccessControl.pm, ``$privgroups``: the privileges per
+# category, split into what root, an admin, a user and an auditor hold; ``create_roles``
+# builds the built-in roles from it (transcribed for the categories the API here checks).
+PRIVGROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "VM": {
+        "root": (),
+        "admin": ("VM.Config.Disk", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network", "VM.Config.HWType",
+                  "VM.Config.Options", "VM.Allocate", "VM.Clone", "VM.GuestAgent.Unrestricted", "VM.Migrate",
+                  "VM.Replicate", "VM.Snapshot", "VM.Snapshot.Rollback"),
+        "user": ("VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console", "VM.Backup", "VM.GuestAgent.FileRead",
+                 "VM.GuestAgent.FileSystemMgmt", "VM.GuestAgent.FileWrite", "VM.PowerMgmt"),
+        "audit": ("VM.Audit", "VM.GuestAgent.Audit"),
+    },
+    "Sys": {
+        "root": ("Sys.PowerMgmt", "Sys.Modify", "Sys.Incoming", "Sys.AccessNetwork"),
+        "admin": ("Sys.Console", "Sys.Syslog"),
+        "user": (),
+        "audit": ("Sys.Audit",),
+    },
+    "Datastore": {
+        "root": (),
+        "admin": ("Datastore.Allocate", "Datastore.AllocateTemplate"),
+        "user": ("Datastore.AllocateSpace",),
+        "audit": ("Datastore.Audit",),
+    },
+    "SDN": {"root": (), "admin": ("SDN.Allocate", "SDN.Audit"), "user": ("SDN.Use",), "audit": ("SDN.Audit",)},
+    "Pool": {"root": (), "admin": ("Pool.Allocate",), "user": ("Pool.Audit",), "audit": ("Pool.Audit",)},
 }
+
+
+def _built_in_roles() -> dict[str, frozenset[str]]:
+    """``create_roles`` of AccessControl.pm: PVE<cat>Admin, PVE<cat>User, PVEAdmin, PVEAuditor."""
+    roles: dict[str, set[str]] = {"NoAccess": set(), "Administrator": set(), "PVEAdmin": set(), "PVEAuditor": set()}
+    for category, groups in PRIVGROUPS.items():
+        roles["Administrator"].update(*groups.values())
+        managed = {*groups["admin"], *groups["user"], *groups["audit"]}
+        roles.setdefault(f"PVE{category}Admin", set()).update(managed)
+        roles["PVEAdmin"].update(managed)
+        if groups["user"]:
+            roles[f"PVE{category}User"] = {*groups["user"], *groups["audit"]}
+        roles["PVEAuditor"].update(groups["audit"])
+    roles["PVETemplateUser"] = {"VM.Clone", "VM.Audit"}
+    return {name: frozenset(privs) for name, privs in roles.items()}
+
+
+ROLES: dict[str, frozenset[str]] = _built_in_roles()
 
 
 class PermissionDenied(Exception):
     """403: ``Permission check failed (path, privilege)``."""
 
 
+def _covers(acl_path: str, path: str) -> bool:
+    return acl_path == "/" or path == acl_path or path.startswith(acl_path.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class Principal:
+    """A caller and its ACL: roles per path, propagated to the paths below. As in PVE's
+    ``RPCEnvironment::permissions``, the most specific path with an entry decides."""
+
     userid: str  # user@realm
     tokenid: str | None  # user@realm!name for tokens
-    privileges: frozenset[str]
+    acl: tuple[tuple[str, frozenset[str]], ...]  # (path, privileges), shortest path first
 
     @property
     def name(self) -> str:
         return self.tokenid or self.userid
 
-    def has(self, privilege: str) -> bool:
-        return privilege in self.privileges
+    def privileges_at(self, path: str = "/") -> frozenset[str]:
+        held: frozenset[str] = frozenset()
+        for acl_path, privileges in self.acl:
+            if _covers(acl_path, path):
+                held = privileges
+        return held
+
+    def has(self, privilege: str, path: str = "/") -> bool:
+        return privilege in self.privileges_at(path)
 
     def require(self, path: str, *privileges: str, any_of: bool = False) -> None:
-        held = [p for p in privileges if self.has(p)]
+        here = self.privileges_at(path)
+        held = [p for p in privileges if p in here]
         if (any_of and not held) or (not any_of and len(held) != len(privileges)):
-            missing = [p for p in privileges if not self.has(p)]
+            missing = [p for p in privileges if p not in here]
             raise PermissionDenied(f"Permission check failed ({path}, {'|'.join(privileges) if any_of else missing[0]})")
+
+
+def parse_grants(grants: str | list[str], custom: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """``["PVEVMAdmin", "/sdn/zones/localnetwork=PVESDNUser"]`` → {path: [roles]} (a bare role is on ``/``)."""
+    out: dict[str, list[str]] = {}
+    known = {*ROLES, *(custom or {})}
+    for grant in [grants] if isinstance(grants, str) else grants:
+        path, _, role = grant.rpartition("=")
+        if role not in known:
+            raise ValueError(f"unknown role {role!r}; known: {', '.join(sorted(known))}")
+        if path and not path.startswith("/"):
+            raise ValueError(f"an ACL path starts with '/', not {path!r}")
+        out.setdefault(path or "/", []).append(role)
+    return out
+
+
+def _acl(entry: dict[str, Any], custom: dict[str, list[str]]) -> tuple[tuple[str, frozenset[str]], ...]:
+    grants = entry.get("acl") or {"/": [entry["role"]]}
+    roles_by_name = {**ROLES, **{name: frozenset(privs) for name, privs in custom.items()}}
+    merged = {path: frozenset().union(*(roles_by_name.get(r, frozenset()) for r in roles)) for path, roles in grants.items()}
+    return tuple(sorted(merged.items(), key=lambda item: len(item[0].rstrip("/"))))
 
 
 def _digest(secret: str) -> str:
@@ -71,7 +136,7 @@ def _digest(secret: str) -> str:
 
 
 class Access:
-    """``access.json``: ``{users: {id: {password_sha256, role}}, tokens: {id: {secret_sha256, role}}}``."""
+    """``access.json``: ``{users: {id: {password_sha256, role}}, tokens: {id: {secret_sha256, acl: {path: [roles]}}}}``."""
 
     def __init__(self, directory: Path):
         self.path = directory / "access.json"
@@ -80,17 +145,25 @@ class Access:
 
     # --- the admin side -----------------------------------------------------------
 
-    def add_token(self, tokenid: str, role: str, secret: str | None = None) -> str:
-        """Create or replace an API token (``user@realm!name``); returns its secret."""
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+    def add_token(self, tokenid: str, role: str | list[str], secret: str | None = None) -> str:
+        """Create or replace an API token (``user@realm!name``) holding ``role`` on ``/``, or
+        several grants (``ROLE`` or ``/path=ROLE``); returns its secret."""
+        grants = parse_grants(role, read_json(self.path, {}).get("roles"))
         if "!" not in tokenid or "@" not in tokenid.split("!")[0]:
             raise ValueError(f"a token id reads user@realm!name, not {tokenid!r}")
         secret = secret or str(uuid.uuid4())
         data = read_json(self.path, {"users": {}, "tokens": {}})
-        data["tokens"][tokenid] = {"secret_sha256": _digest(secret), "role": role}
+        data["tokens"][tokenid] = {"secret_sha256": _digest(secret), "acl": grants}
         write_json(self.path, data, mode=0o600)
         return secret
+
+    def add_role(self, name: str, privileges: list[str]) -> None:
+        """A custom role, as ``pveum role add NAME --privs …``."""
+        if name in ROLES:
+            raise ValueError(f"{name} is a built-in role")
+        data = read_json(self.path, {"users": {}, "tokens": {}})
+        data.setdefault("roles", {})[name] = sorted(privileges)
+        write_json(self.path, data, mode=0o600)
 
     def add_user(self, userid: str, password: str, role: str) -> None:
         data = read_json(self.path, {"users": {}, "tokens": {}})
@@ -108,7 +181,7 @@ class Access:
         entry = self._entry("tokens", tokenid)
         if entry is None or not hmac.compare_digest(entry["secret_sha256"], _digest(secret)):
             return None
-        return Principal(tokenid.split("!")[0], tokenid, ROLES[entry["role"]])
+        return Principal(tokenid.split("!")[0], tokenid, _acl(entry, self._watched.data().get("roles", {})))
 
     def login(self, username: str, password: str) -> tuple[str, str] | None:
         """Check a password; returns (ticket, CSRFPreventionToken) or None."""
@@ -131,7 +204,7 @@ class Access:
         if needs_csrf and (csrf or "") != f"{stamp}:{self._sign(f'{stamp}:{username}')}":
             raise PermissionDenied("Permission denied - invalid csrf token")
         entry = self._entry("users", username)
-        return Principal(username, None, ROLES[entry["role"]]) if entry else None
+        return Principal(username, None, _acl(entry, self._watched.data().get("roles", {}))) if entry else None
 
     def _sign(self, text: str) -> str:
         return base64.b64encode(hmac.new(self._key, text.encode(), hashlib.sha256).digest()).decode().rstrip("=")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hatang.lab.pvesim.api_backup import backup_volumes
 from hatang.lab.pvesim.guests import disk_volumes, guest_resource
+from hatang.lab.pvesim.ha import blocking
 from hatang.lab.pvesim.routes import Call, route
 from hatang.lab.pvesim.store import SimError, config_digest
 
@@ -19,9 +21,9 @@ def version(call: Call) -> dict[str, str]:
 
 @route("GET", "/access/permissions")
 def permissions(call: Call) -> dict[str, dict[str, int]]:
-    """The caller's effective privileges: each token holds one role on ``/``, propagated,
-    so every path has the same ones."""
-    return {call.get("path") or "/": {privilege: 1 for privilege in sorted(call.principal.privileges)}}
+    """The caller's effective privileges on ``path``, or on every path its ACL names."""
+    paths = [call["path"]] if call.get("path") else [path for path, _ in call.principal.acl]
+    return {path: {privilege: 1 for privilege in sorted(call.principal.privileges_at(path))} for path in paths}
 
 
 @route("GET", "/cluster/resources")
@@ -105,10 +107,26 @@ def storage_content(call: Call) -> list[dict[str, Any]]:
     call.principal.require(f"/storage/{storage}", "Datastore.Audit", "Datastore.AllocateSpace", any_of=True)
     wanted = call.get("content")
     out = []
+    if wanted in (None, "backup"):
+        out += backup_volumes(call.sim.state.data, storage, node)
     if wanted in (None, "vztmpl"):
         out += [{"volid": v, "content": "vztmpl", "format": "tzst", "size": 123 * 1024**2}
-                for v in call.sim.state.data["vztmpl"] if v.startswith(f"{storage}:")]
+                for v in call.sim.state.data["vztmpl"].get(node, []) if v.startswith(f"{storage}:")]
     return out
+
+
+@route("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}")
+def delete_volume(call: Call) -> None:
+    """Remove a container template from one node's storage (as ``pveam remove``)."""
+    node, volume = call["node"], call["volume"]
+    call.sim.state.node_exists(node)
+    volid = volume if ":" in volume else f"{call['storage']}:{volume}"
+    call.principal.require(f"/storage/{call['storage']}", "Datastore.Allocate")
+    held = call.sim.state.data["vztmpl"].get(node, [])
+    if volid not in held:
+        raise SimError(f"volume '{volid}' does not exist")
+    held.remove(volid)
+    call.sim.state.save()
 
 
 @route("GET", "/nodes/{node}/tasks/{upid}/status")
@@ -186,6 +204,7 @@ def ha_resource_delete(call: Call) -> None:
     state = call.sim.state
     if state.data["ha"]["resources"].pop(sid, None) is None:
         raise SimError(f"cannot delete service '{sid}', not HA managed!")
+    state.data["ha"].get("requests", {}).pop(sid, None)
     drop_from_rules(state.data, sid)
     state.save()
 
@@ -199,6 +218,24 @@ def drop_from_rules(data: dict[str, Any], sid: str) -> None:
             rules[name]["resources"] = ",".join(members)
         else:
             del rules[name]
+
+
+@route("POST", "/cluster/ha/resources/{sid}/migrate")
+def ha_resource_migrate(call: Call) -> dict[str, Any]:
+    """Queue the migration for the HA manager and name what would block it
+    (pve-ha-manager src/PVE/API2/HA/Resources.pm ``migrate``)."""
+    sid = _sid(call["sid"])
+    state = call.sim.state
+    if sid not in state.data["ha"]["resources"]:
+        raise SimError(f"service '{sid}' not managed by ha")
+    state.node_exists(call["node"])
+    state.data["ha"].setdefault("requests", {})[sid] = call["node"]
+    state.save()
+    answer: dict[str, Any] = {"sid": sid, "requested-node": call["node"]}
+    blocker = blocking(state.data, sid).get(call["node"])
+    if blocker:
+        answer["blocking-resources"] = [{"sid": blocker, "cause": "resource-affinity"}]
+    return answer
 
 
 @route("GET", "/cluster/ha/rules")

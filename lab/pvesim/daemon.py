@@ -1,7 +1,8 @@
-"""Run the simulator: one HTTPS listener per inventory cluster, in one process.
+"""Run the simulator: one HTTPS listener per node of each inventory cluster, in one process
+(each node's pveproxy answers for its whole cluster; a node offline takes its own down).
 
 On first start it creates the access database (root@pam with a random password, and
-the ``hatang@pve!hatang`` API token, role PVEAdmin) and writes those credentials to
+the ``hatang@pve!hatang`` API token with the roles docs/cloud.md recommends, no more) and writes those credentials to
 ``secrets.yaml`` (0600) in the shape of ``inventory/credentials.yaml``. It writes
 ``endpoints.json`` once every listener is up, and removes it when it stops.
 """
@@ -30,6 +31,10 @@ from hatang.lab.pvesim.store import ClusterState, seed
 from hatang.lab.pvesim.tasks import Tasks
 
 HATANG_TOKEN = "hatang@pve!hatang"
+# docs/cloud.md: what hatang's token needs, as PVE's built-in roles
+HATANG_GRANTS = ["PVEVMAdmin", "PVEDatastoreUser", "PVESysAdmin", "HatangBackupJobs", "/sdn/zones/localnetwork=PVESDNUser"]
+# /cluster/backup asks Sys.Modify on /, which only Administrator holds among the built-in roles
+BACKUP_ROLE = ("HatangBackupJobs", ["Sys.Modify"])
 
 
 def endpoints_file(directory: Path) -> Path:
@@ -44,10 +49,14 @@ def bootstrap_access(directory: Path) -> None:
     """The first start's users and token, and the secrets file that names them."""
     access = Access(directory)
     if access.path.exists() and secrets_file(directory).exists():
+        # a state from an earlier version keeps its secret and gets today's roles
+        access.add_role(*BACKUP_ROLE)
+        access.add_token(HATANG_TOKEN, HATANG_GRANTS, secret=yaml.safe_load(secrets_file(directory).read_text())["pve-api"]["secret"])
         return
     password = secrets.token_urlsafe(18)
     access.add_user("root@pam", password, "Administrator")
-    token = access.add_token(HATANG_TOKEN, "PVEAdmin")
+    access.add_role(*BACKUP_ROLE)
+    token = access.add_token(HATANG_TOKEN, HATANG_GRANTS)
     values = {"pve-api": {"token_id": HATANG_TOKEN, "secret": token}, "pve-root": {"username": "root@pam", "password": password}}
     fd = os.open(secrets_file(directory), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -66,14 +75,18 @@ def serve(directory: Path, inventory_dir: Path | None, env: str, host: str = "12
     servers: list[TLSServer] = []
     endpoints: dict[str, Any] = {}
     vms = inv.vms()
-    for index, (_, cluster) in enumerate(inv.clusters):
+    for _, cluster in inv.clusters:
         state = ClusterState.open(directory / f"cluster-{cluster.name}.json", seed(cluster, vms))
         sim = ClusterSim(state, Tasks(state, faults, task_seconds), faults, access, schema, latency_ms / 1000)
         HaManager(state, faults, fence_seconds).start()
-        server = listener(sim, host, port_base + index if port_base else 0, cert, key)
-        servers.append(server)
-        endpoints[cluster.name] = {"host": host, "port": server.server_address[1], "ca": str(cert), "pid": os.getpid()}
-    threads = [threading.Thread(target=s.serve_forever, daemon=True, name=f"pvesim-{n}") for s, n in zip(servers, endpoints)]
+        ports = {}
+        for node in cluster.nodes:  # every node runs pveproxy, and any of them answers for the cluster
+            server = listener(sim, host, port_base + len(servers) if port_base else 0, cert, key, node.name)
+            servers.append(server)
+            ports[node.name] = server.server_address[1]
+        first = ports[cluster.nodes[0].name]
+        endpoints[cluster.name] = {"host": host, "port": first, "nodes": ports, "ca": str(cert), "pid": os.getpid()}
+    threads = [threading.Thread(target=s.serve_forever, daemon=True, name=f"pvesim-{s.node}") for s in servers]
     for thread in threads:
         thread.start()
     write_json(endpoints_file(directory), endpoints)

@@ -7,7 +7,11 @@
 - ``offline``: node names; requests for them answer 595 and their running tasks fail;
 - ``fail_tasks``: ``{type, message, count}``: the next tasks of that type end in error;
 - ``http_errors``: ``{method, path (regex), status, message, count}``: forced answers;
-- ``locks``: ``{cluster, vmid, kind, until}``: a config lock held until a time.
+- ``locks``: ``{cluster, vmid, kind, until}``: a config lock held until a time;
+- ``warn_tasks``: ``{type, message, count}``: the next tasks of that type succeed with
+  ``WARNINGS: 1``;
+- ``slow_alloc``: ``{storage, seconds, count}``: the next new volumes on that storage take
+  that long to allocate (a config PUT waits meanwhile).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from hatang.lab.pvesim.files import Watched, read_json, write_json
 
-KINDS = ("offline", "fail_tasks", "http_errors", "locks")
+KINDS = ("offline", "fail_tasks", "http_errors", "locks", "warn_tasks", "slow_alloc")
 
 
 def empty() -> dict[str, list]:
@@ -55,6 +59,14 @@ class Faults:
     def fail_task(self, task_type: str, message: str, count: int = 1) -> None:
         with self.edit() as data:
             data["fail_tasks"].append({"type": task_type, "message": message, "count": count})
+
+    def warn_task(self, task_type: str, message: str, count: int = 1) -> None:
+        with self.edit() as data:
+            data["warn_tasks"].append({"type": task_type, "message": message, "count": count})
+
+    def slow_allocation(self, storage: str, seconds: float, count: int = 1) -> None:
+        with self.edit() as data:
+            data["slow_alloc"].append({"storage": storage, "seconds": seconds, "count": count})
 
     def http_error(self, method: str, path: str, message: str, status: int = 500, count: int = 1) -> None:
         with self.edit() as data:
@@ -98,6 +110,14 @@ class Faults:
     def take_task_failure(self, task_type: str) -> str | None:
         fired = self._take("fail_tasks", lambda e: e["type"] == task_type)
         return fired["message"] if fired else None
+
+    def take_task_warnings(self, task_type: str) -> list[str]:
+        fired = self._take("warn_tasks", lambda e: e["type"] == task_type)
+        return [fired["message"]] if fired else []
+
+    def take_slow_allocation(self, storages: set[str]) -> float:
+        fired = self._take("slow_alloc", lambda e: e["storage"] in storages)
+        return float(fired["seconds"]) if fired else 0.0
 
     def take_http_error(self, method: str, path: str) -> tuple[int, str] | None:
         fired = self._take("http_errors", lambda e: e["method"] == method and re.search(e["path"], path) is not None)

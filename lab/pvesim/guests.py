@@ -109,7 +109,11 @@ def memory_mib(config: dict[str, Any]) -> int:
 
 
 def check_lock(sim: "ClusterSim", vmid: int, guest: dict[str, Any], skiplock: bool = False) -> None:
-    """PVE's ``VM is locked (clone)`` when a config lock (or an injected one) is held."""
+    """PVE's ``VM is locked (clone)`` when a config lock (or an injected one) is held, and
+    ``can't lock file`` while a request holds the config file lock (lock_config's timeout)."""
+    if vmid in sim.state.busy:
+        conf = "lxc" if guest["type"] == "lxc" else "qemu-server"
+        raise SimError(f"can't lock file '/var/lock/{conf}/lock-{vmid}.conf' - got timeout")
     lock = guest["config"].get("lock") or sim.faults.held_lock(sim.state.name, vmid)
     if lock and not skiplock:
         raise SimError(f"{label(guest['type'])} is locked ({lock})")
@@ -138,3 +142,14 @@ def guest_resource(sim: "ClusterSim", vmid: int, guest: dict[str, Any], ha: dict
     if sid in ha:
         entry["hastate"] = ha[sid]["state"]
     return entry
+
+
+def shared_disks(data: dict[str, Any], config: dict[str, Any], kind: str) -> bool:
+    """Whether every disk of a config is on shared storage (a clone to another node needs
+    it: Qemu.pm ``can't clone VM to node … (VM uses local storage)``)."""
+    for key, value in config.items():
+        if is_disk_key(kind, key) or key == "ide2":
+            storage = disk_parts(value)[0].partition(":")[0]
+            if not data["storage"].get(storage, {}).get("shared"):
+                return False
+    return True

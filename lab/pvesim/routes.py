@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Call"], Any]
 ROUTES: dict[tuple[str, str], Handler] = {}
+# Handlers that take the cluster lock themselves (they wait on something meanwhile).
+LOCKS_ITSELF: set[tuple[str, str]] = set()
 
 
 @dataclass
@@ -46,10 +48,12 @@ class Call:
         return str(self.params.get(name, "0")).lower() in ("1", "true", "yes", "on")
 
 
-def route(verb: str, *templates: str) -> Callable[[Handler], Handler]:
+def route(verb: str, *templates: str, locks_itself: bool = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         for template in templates:
             ROUTES[(verb, template)] = handler
+            if locks_itself:
+                LOCKS_ITSELF.add((verb, template))
         return handler
 
     return register
@@ -57,6 +61,6 @@ def route(verb: str, *templates: str) -> Callable[[Handler], Handler]:
 
 def served() -> list[tuple[str, str]]:
     """Every (method, path template) the simulator answers."""
-    from hatang.lab.pvesim import api_cluster, api_guests  # noqa: F401  (they register routes)
+    from hatang.lab.pvesim import api_backup, api_cluster, api_guests  # noqa: F401  (they register routes)
 
     return sorted(ROUTES)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from hatang.cloud.schema import RouteError, Schema, check_parameters
 from hatang.lab.pvesim import access as acl
 from hatang.lab.pvesim.faults import Faults
-from hatang.lab.pvesim.routes import ROUTES, Call, served
+from hatang.lab.pvesim.routes import LOCKS_ITSELF, ROUTES, Call, served
 from hatang.lab.pvesim.store import ClusterState, SimError
 from hatang.lab.pvesim.tasks import Tasks
 
@@ -108,7 +108,7 @@ class Handler(BaseHTTPRequestHandler):
                 params.update({k: v for k, v in json.loads(raw or "{}").items() if v is not None})
             else:
                 params.update(parse_qsl(raw, keep_blank_values=True))
-        return unquote(url.path), params
+        return url.path, params  # still quoted: the schema match splits on "/" first
 
     def _principal(self, verb: str) -> acl.Principal:
         header = self.headers.get("Authorization") or ""
@@ -149,8 +149,11 @@ class Handler(BaseHTTPRequestHandler):
         handler = ROUTES.get((verb, method.path))
         if handler is None:
             raise Answer(501, f"Method '{verb} {method.path}' not implemented by the simulator")
+        call = Call(self.sim, principal, method, params)
+        if (verb, method.path) in LOCKS_ITSELF:
+            return handler(call)
         with self.sim.state.lock:
-            return handler(Call(self.sim, principal, method, params))
+            return handler(call)
 
     def _login(self, method: Any, params: dict[str, Any]) -> dict[str, Any]:
         errors = check_parameters(method, params)
@@ -164,22 +167,29 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class TLSServer(ThreadingHTTPServer):
+    """One node's pveproxy: it answers for the whole cluster, and not at all while its
+    node is down (the connection is closed unanswered)."""
+
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], handler: type[Handler], context: ssl.SSLContext):
+    def __init__(self, address: tuple[str, int], handler: type[Handler], context: ssl.SSLContext, node: str = ""):
         super().__init__(address, handler)
+        self.node = node
         # the handshake happens in the handler's thread, not in the accepting one
         self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        return not (self.node and self.RequestHandlerClass.sim.faults.is_offline(self.node))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended: %s", client_address, traceback.format_exc(limit=1))
 
 
-def listener(sim: ClusterSim, host: str, port: int, cert: Path, key: Path) -> TLSServer:
-    """An HTTPS server for one cluster (call ``serve_forever`` in a thread)."""
+def listener(sim: ClusterSim, host: str, port: int, cert: Path, key: Path, node: str = "") -> TLSServer:
+    """An HTTPS server for one cluster on one node (call ``serve_forever`` in a thread)."""
     served()  # the route modules register themselves on import
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     handler = type(f"Handler_{sim.state.name}", (Handler,), {"sim": sim})
-    return TLSServer((host, port), handler, context)
+    return TLSServer((host, port), handler, context, node)

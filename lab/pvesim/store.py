@@ -74,7 +74,8 @@ def seed(cluster: m.Cluster, vms: list[m.Vm]) -> dict[str, Any]:
         "cluster": cluster.name,
         "nodes": {n.name: {"maxcpu": n.cores * n.threads_per_core, "maxmem": n.ram_gib * GIB} for n in cluster.nodes},
         "storage": storage,
-        "vztmpl": [lxc_template_volid(t) for t in lxc_templates],
+        # ``local`` is node-local: each node holds the templates downloaded on it (pveam)
+        "vztmpl": {n.name: [lxc_template_volid(t) for t in lxc_templates] for n in cluster.nodes},
         "guests": guests,
         "ha": {"resources": {}, "rules": {}},
     }
@@ -97,11 +98,14 @@ class ClusterState:
         self.path = path
         self.data = data
         self.lock = threading.RLock()
+        self.busy: set[int] = set()  # guests whose config file lock a request holds (not persisted)
 
     @classmethod
     def open(cls, path: Path, fresh: dict[str, Any]) -> "ClusterState":
         """The state on disk if any (a restart keeps the cluster), else ``fresh``."""
         state = cls(path, read_json(path, None) or fresh)
+        if isinstance(state.data.get("vztmpl"), list):  # a state from before templates were per node
+            state.data["vztmpl"] = {node: list(state.data["vztmpl"]) for node in state.data["nodes"]}
         state.save()
         return state
 

@@ -1,10 +1,14 @@
 """Asynchronous tasks as PVE runs them: a UPID at once, the work in a worker, a status.
 
 A task's UPID has PVE's nine fields (``UPID:node:pid:pstart:starttime:type:id:user:``,
-hex where PVE writes hex). The worker sleeps the task's duration, then does its work
-under the cluster lock; it ends ``stopped`` with ``exitstatus`` ``OK`` or the error.
-A task whose node goes offline ends with ``unexpected status``, and a fault can make
-the next task of a type fail; either way its ``cleanup`` undoes what it had begun.
+hex where PVE writes hex). As ``RPCEnvironment::fork_worker`` does, the API answers with
+the UPID before the worker has done anything: the worker starts a moment later
+(``WORKER_START_S``), runs its ``begin`` step (a clone's placeholder config, the lock
+checks PVE makes inside the worker), sleeps the task's duration, then does its work under
+the cluster lock. It ends ``stopped`` with ``exitstatus`` ``OK``, ``WARNINGS: n`` (a
+success that logged ``WARN:`` lines, pve-common's ``PVE::RESTEnvironment::log_warn``),
+or the error. A task whose node goes offline ends with ``unexpected status``, and a fault
+can make the next task of a type fail or warn; a failure after ``begin`` runs ``cleanup``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from hatang.lab.pvesim.faults import Faults
 from hatang.lab.pvesim.store import ClusterState, SimError
 
 _pids = itertools.count(os.getpid() * 16)
+WORKER_START_S = 0.05  # fork, then the worker's own lock and checks
 
 
 @dataclass
@@ -61,7 +66,7 @@ class Tasks:
 
     def start(self, node: str, task_type: str, vmid: int | str, user: str,
               work: Callable[[], None], cleanup: Callable[[], None] | None = None,
-              duration_s: float | None = None) -> str:
+              duration_s: float | None = None, begin: Callable[[], None] | None = None) -> str:
         """Start ``work`` as a task on ``node``; returns its UPID at once."""
         now = int(time.time())
         pid = next(_pids) & 0xFFFFFFFF
@@ -71,13 +76,31 @@ class Tasks:
         with self._lock:
             self._tasks[upid] = task
         duration = self.duration_s if duration_s is None else duration_s
-        threading.Thread(target=self._run, args=(task, work, cleanup, duration), daemon=True, name=upid).start()
+        threading.Thread(target=self._run, args=(task, work, cleanup, duration, begin), daemon=True, name=upid).start()
         return upid
 
-    def _run(self, task: Task, work: Callable[[], None], cleanup: Callable[[], None] | None, duration: float) -> None:
-        deadline = time.monotonic() + duration
+    def _sleep(self, task: Task, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self.faults.is_offline(task.node):
             time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+
+    def _fail(self, task: Task, message: str) -> None:
+        task.exitstatus = message
+        task.log.append(f"TASK ERROR: {message}")
+        task.status = "stopped"
+
+    def _run(self, task: Task, work: Callable[[], None], cleanup: Callable[[], None] | None, duration: float,
+             begin: Callable[[], None] | None) -> None:
+        self._sleep(task, WORKER_START_S)
+        if begin is not None:
+            with self.state.lock:
+                try:
+                    begin()
+                    self.state.save()
+                except SimError as exc:
+                    self._fail(task, exc.message)  # nothing begun, nothing to clean up
+                    return
+        self._sleep(task, max(0.0, duration - WORKER_START_S))
         with self.state.lock:
             try:
                 if self.faults.is_offline(task.node):
@@ -86,15 +109,16 @@ class Tasks:
                 if injected:
                     raise SimError(injected)
                 work()
-                task.exitstatus = "OK"
-                task.log.append("TASK OK")
+                warnings = self.faults.take_task_warnings(task.type)
+                task.log += [f"WARN: {line}" for line in warnings]
+                task.exitstatus = f"WARNINGS: {len(warnings)}" if warnings else "OK"
+                task.log.append(f"TASK {task.exitstatus}")
+                task.status = "stopped"
             except SimError as exc:
-                task.exitstatus = exc.message
-                task.log.append(f"TASK ERROR: {exc.message}")
+                self._fail(task, exc.message)
                 if cleanup is not None:
                     cleanup()
             finally:
-                task.status = "stopped"
                 self.state.save()
 
     def get(self, node: str, upid: str) -> Task:

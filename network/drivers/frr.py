@@ -37,6 +37,7 @@ import secrets
 import shlex
 import threading
 import time
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,12 @@ class FRRDriver(NetworkDriver):
     def get_ospf_neighbors(self) -> list[dict[str, Any]]:
         """OSPF adjacencies: neighbor_id, address, interface, state, role, is_full."""
         return frr_parse.ospf_neighbors(self._json("show ip ospf neighbor json"))
+
+    def get_route_to(self, destination: str = "", protocol: str = "", longer: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """napalm's get_route_to from ``show ip route DESTINATION json`` (the address
+        is checked before it reaches vtysh)."""
+        target = str(ip_network(destination, strict=False) if "/" in destination else ip_address(destination))
+        return frr_parse.route_to(self._json(f"show ip route {target} json"), protocol)
 
     def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
         return {command: self._vtysh([command]) for command in commands}

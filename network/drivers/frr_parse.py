@@ -122,6 +122,30 @@ def ospf_neighbors(data: dict[str, Any]) -> list[dict[str, Any]]:
     return neighbors
 
 
+def route_to(data: dict[str, Any], protocol: str = "") -> dict[str, list[dict[str, Any]]]:
+    """``show ip route ADDRESS json`` → napalm's get_route_to (one entry per next hop)."""
+    routes: dict[str, list[dict[str, Any]]] = {}
+    for prefix, entries in data.items():
+        for entry in entries if isinstance(entries, list) else []:
+            if protocol and entry.get("protocol") != protocol:
+                continue
+            for hop in entry.get("nexthops", []) or [{}]:
+                routes.setdefault(prefix, []).append({
+                    "protocol": entry.get("protocol", ""),
+                    "current_active": bool(entry.get("selected")) and bool(hop.get("active", True)),
+                    "next_hop": hop.get("ip", ""),
+                    "outgoing_interface": hop.get("interfaceName", ""),
+                    "preference": int(entry.get("distance", 0) or 0),
+                    "age": int(entry.get("uptime", 0) or 0) if str(entry.get("uptime", "")).isdigit() else 0,
+                    "inactive_reason": "",
+                    "routing_table": "default",
+                    "last_active": bool(entry.get("selected")),
+                    "selected_next_hop": bool(hop.get("fib")),
+                    "protocol_attributes": {"metric": entry.get("metric", 0)},
+                })
+    return routes
+
+
 # -- ping ---------------------------------------------------------------------------
 
 _SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")

@@ -24,3 +24,21 @@ CHECKS: dict[str, Check] = {
     "backup_diff": changes.backup_diff,
     "exporter": service.exporter,
 }
+
+#: What each check reads: a getter of the state layer (``hatang.network.state``;
+#: ``@core``: asked of the core router) or a source that is not the device's driver.
+#: ``docs/platforms.md`` is generated from this (``hatang net platforms --write``).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "mgmt_ping": ("ICMP from hatang's host",),
+    "mgmt_ssh": ("TCP 22 from hatang's host",),
+    "loopback_from_core": ("ping@core",),
+    "interfaces": ("SNMP IF-MIB",),
+    "ports_enabled": ("SNMP IF-MIB",),
+    "interface_errors": ("SNMP IF-MIB",),
+    "interface_load": ("SNMP IF-MIB",),
+    "uptime": ("SNMP sysUpTime",),
+    "ospf_neighbors": ("ospf_neighbors",),
+    "recent_pushes": ("hatang's audit log",),
+    "backup_diff": ("hatang's backup repository",),
+    "exporter": ("HTTP to hatang's exporter",),
+}

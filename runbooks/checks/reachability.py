@@ -54,7 +54,7 @@ def mgmt_ssh(ctx: CheckContext) -> Outcome:
 
 def loopback_from_core(ctx: CheckContext) -> Outcome:
     """Ping the device's loopback from the core router's loopback, through the network
-    driver: it proves the routed path across the data network, not the management one."""
+    state layer: it proves the routed path across the data network, not the management one."""
     if ctx.core is None:
         return Outcome("skip", "no core router in the inventory")
     if ctx.device == ctx.core:
@@ -62,12 +62,11 @@ def loopback_from_core(ctx: CheckContext) -> Outcome:
     loopback = str(ctx.inv.loopback(ctx.device))
     source = str(ctx.inv.loopback(ctx.core))
     count = ctx.param("count", LOOPBACK_PING_COUNT)
-    reply = ctx.drivers.get(ctx.core).ping(loopback, source=source, count=count, timeout=LOOPBACK_PING_TIMEOUT_S)
+    reply = ctx.state(ctx.core).ping(loopback, source=source, count=count, timeout=LOOPBACK_PING_TIMEOUT_S)
     data = {"from": ctx.core, "source": source, "destination": loopback, "reply": reply}
-    if "error" in reply:
+    if reply["error"]:
         return Outcome("fail", f"{ctx.core} cannot ping loopback {loopback}: {reply['error']}", data=data)
-    success = reply.get("success", {})
-    sent, lost = success.get("probes_sent", count), success.get("packet_loss", count)
-    if sent and lost < sent:
-        return Outcome("ok", f"loopback {loopback} answers from {ctx.core} ({sent - lost}/{sent}, {success.get('rtt_avg')} ms)", data=data)
-    return Outcome("fail", f"loopback {loopback} unreachable from {ctx.core} ({lost}/{sent} lost): no routed path over the data network", data=data)
+    sent, received = reply["sent"], reply["received"]
+    if received:
+        return Outcome("ok", f"loopback {loopback} answers from {ctx.core} ({received}/{sent}, {reply['rtt_avg_ms']} ms)", data=data)
+    return Outcome("fail", f"loopback {loopback} unreachable from {ctx.core} ({sent - received}/{sent} lost): no routed path over the data network", data=data)

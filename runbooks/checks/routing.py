@@ -1,9 +1,9 @@
-"""Routing adjacencies through the network driver's getters (read-only).
+"""Routing adjacencies through the state layer (read-only).
 
 OSPF runs on every WAN link (area 0 core↔districts, one area per district), so each
-port in scope with a peer should carry a Full adjacency with that peer. The driver's
-``get_ospf_neighbors`` gives one dict per adjacency: neighbor_id, address, interface,
-state, is_full.
+port in scope with a peer should carry a Full adjacency with that peer. The platform's
+reader (``hatang.network.state``) gives one dict per adjacency: neighbor_id, address,
+interface, state, is_full.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ def ospf_neighbors(ctx: CheckContext) -> Outcome:
     wanted = [p for p in ctx.subject.ports if p.peer]
     if not wanted:
         return Outcome("skip", f"{ctx.device} has no routed port in scope of this diagnosis")
-    neighbors = ctx.drivers.get(ctx.device).get_ospf_neighbors()
+    neighbors = ctx.state().ospf_neighbors()
     missing, seen = [], []
     for port in wanted:
         peer_ip = str(port.peer_address.ip) if port.peer_address else None
         peer_id = str(ctx.inv.loopback(port.peer))
-        match = [n for n in neighbors if n["interface"] == port.name or n["address"] == peer_ip or n["neighbor_id"] == peer_id]
+        match = [n for n in neighbors if n["interface"] == port.name or (n["address"] and n["address"] == peer_ip) or n["neighbor_id"] == peer_id]
         states = sorted({n["state"] for n in match}) or ["none"]
         seen.append({"port": port.name, "peer": port.peer, "link": port.link.id if port.link else None, "states": states})
         if not any(n["is_full"] for n in match):

@@ -49,8 +49,8 @@ def test_live_allocation_matches_the_inventory_once_applied(applied: Simulator) 
         assert dict(live.demand.vcpu) == dict(declared.demand.vcpu)
         assert live.demand.ram_gib == declared.demand.ram_gib
         assert dict(live.demand.storage_gb) == pytest.approx(dict(declared.demand.storage_gb))
-        # reads only: the token's permissions, the resources and HA lists, then one config per guest
-        assert {c.verb for c in calls.calls} == {"GET"} and len(calls.calls) == 4 + live.vms
+        # reads only: the token's permissions, the resources, HA and backup-job lists, then one config per guest
+        assert {c.verb for c in calls.calls} == {"GET"} and len(calls.calls) == 5 + live.vms
 
 
 def test_a_vm_made_by_hand_counts(applied: Simulator, hatang) -> None:

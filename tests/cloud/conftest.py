@@ -94,7 +94,7 @@ def inv():
     return load(None, "lab")
 
 
-def token_client(sim: Simulator, cluster: str, tokenid: str, role: str):
+def token_client(sim: Simulator, cluster: str, tokenid: str, role: str | list[str]):
     """A proxmoxer client with another token (a colleague working by hand, an auditor…)."""
     from proxmoxer import ProxmoxAPI
 
@@ -109,3 +109,42 @@ def token_client(sim: Simulator, cluster: str, tokenid: str, role: str):
 def guests(api, name: str | None = None) -> list[dict]:
     """The cluster's non-template guests (optionally those called ``name``)."""
     return [r for r in api.cluster.resources.get(type="vm") if not r.get("template") and (name is None or r["name"] == name)]
+
+
+# A colleague working by hand: VM administration, and SDN.Use on the local bridges (a
+# NIC or a clone checks it there, as PVE does).
+OPERATOR = ["PVEVMAdmin", "/sdn/zones/localnetwork=PVESDNUser"]
+
+
+def wait_task(api, node: str, upid: str, timeout_s: float = 30.0) -> dict:
+    """A task's final status, polled with a deadline (a stuck task fails the test)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = api.nodes(node).tasks(upid).status.get()
+        if status["status"] == "stopped":
+            return status
+        assert time.monotonic() < deadline, f"task {upid} still running after {timeout_s:g} s"
+        time.sleep(0.02)
+
+
+def wait_until(check, what: str, timeout_s: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
+        time.sleep(0.05)
+
+
+def read_budget(inv: Inventory) -> int:
+    """A plan's calls on a converged cluster, whatever the number of guests: 5 per cluster,
+    +1 per template VM named (are its disks shared?), +1 per node where containers are
+    wanted (container templates are node-local)."""
+    total = 0
+    for name, cluster in inv.cluster_by_name.items():
+        vms = [vm for vm in inv.vms() if vm.cluster == name]
+        total += 5 + len({vm.spec.template for vm in vms if vm.spec.kind == "qemu"})
+        total += len(cluster.nodes) if any(vm.spec.kind == "lxc" for vm in vms) else 0
+    return total

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from urllib.parse import unquote
 
-from .conftest import guests, token_client
+from .conftest import guests, read_budget, token_client
 
 from hatang import audit
 from hatang.cloud.drift import drift
@@ -18,10 +18,11 @@ def test_apply_from_empty_converges_and_replans_empty(applied):
     assert sum(1 for s in report.steps if s.op == "create") == len(inv.vms())
     second = plan(inv)
     assert second.empty, [a.as_dict() for a in second.actions]
-    # a constant read budget: 4 calls per cluster, +1 where containers are wanted
-    assert second.api_calls == 4 * len(inv.cluster_by_name) + 1
+    # a read budget independent of the number of guests
+    assert second.api_calls == read_budget(inv)
     deep = plan(inv, deep=True)  # every guest's config read back matches too
-    assert deep.empty and deep.api_calls == second.api_calls + len(inv.vms())
+    vms = sum(1 for vm in inv.vms() if vm.spec.kind == "qemu")  # and every running VM's pending changes
+    assert deep.empty and deep.api_calls == second.api_calls + len(inv.vms()) + vms
     assert drift(inv, deep=True).items == []
 
     wanted = {vm.name: vm for vm in inv.vms()}

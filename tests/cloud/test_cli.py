@@ -18,7 +18,7 @@ def test_plan_apply_replan_destroy_through_the_cli(sim):
     planned = run("plan", "--json", "--cluster", "pve-dmz")
     assert planned.returncode == 0, planned.stderr
     data = json.loads(planned.stdout)
-    assert data["summary"]["create"] == 6 and data["api_calls"] == {"pve-dmz": 4}
+    assert data["summary"]["create"] == 6 and data["api_calls"] == {"pve-dmz": 6}
     assert run("plan", "--cluster", "pve-dmz", "--detailed-exitcode").returncode == 2
     declined = run("apply", "--cluster", "pve-dmz", stdin="n\n")
     assert declined.returncode == 3 and "nothing applied" in declined.stderr
@@ -27,7 +27,7 @@ def test_plan_apply_replan_destroy_through_the_cli(sim):
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["ok"] is True
     again = run("plan", "--cluster", "pve-dmz")
-    assert again.returncode == 0 and "nothing to do" in again.stdout and "API calls read: pve-dmz 4" in again.stdout
+    assert again.returncode == 0 and "nothing to do" in again.stdout and "API calls read: pve-dmz 6" in again.stdout
     assert run("plan", "--cluster", "pve-dmz", "--detailed-exitcode").returncode == 0
     drift = run("drift", "--json", "--cluster", "pve-dmz")
     assert drift.returncode == 0 and json.loads(drift.stdout)["drift"] == []

@@ -11,13 +11,13 @@ from hatang.cloud.drift import drift
 from hatang.cloud.plan import plan
 from hatang.errors import HatangError, UserAbort
 
-from .conftest import guests, token_client
+from .conftest import OPERATOR, guests, token_client, wait_task
 
 
 def test_destroy_refuses_an_untagged_guest(sim, inv):
-    ops = token_client(sim, "pve-core", "ops@pve!manual", "PVEVMAdmin")
+    ops = token_client(sim, "pve-core", "ops@pve!manual", OPERATOR)
     upid = ops.nodes("pve-core-01").qemu(9000).clone.post(newid=150, name="legacy-erp", full=1)
-    ops.nodes("pve-core-01").tasks(upid).status.get()
+    wait_task(ops, "pve-core-01", upid)
     asked = []
     with pytest.raises(HatangError) as refused:
         destroy(inv, "legacy-erp", confirm=lambda q: asked.append(q) or True)

@@ -43,3 +43,13 @@ def test_changed_fields_and_dropped_guests():
         ("update", "app", ["cores: 2 → 4"]),
         ("delete", "old", []),
     ]
+
+
+def test_an_anti_affinity_group_pve_would_refuse_as_a_rule_id_is_a_problem():
+    """The group becomes the HA rule id hatang-aa-<group>, a pve-configid: PVE refuses a dot."""
+    members = [DesiredVm(f"web-0{i}", "svc", "standard", "c", "qemu", "tpl", 2, 2048, (("s", 10),), (Nic(110),), True,
+                         "web.front", "u", "k") for i in (1, 2)]
+    plan = diff(CLUSTER, members, view(guest(9000, "tpl", (), template=True)))
+    assert any("anti_affinity group 'web.front' (web-01, web-02): its HA rule id 'hatang-aa-web.front' is refused by PVE" in p
+               for p in plan.problems)
+    assert not plan.of("ha-rule")

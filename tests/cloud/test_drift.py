@@ -6,21 +6,22 @@ from hatang.cloud.apply import apply
 from hatang.cloud.drift import drift
 from hatang.cloud.plan import plan
 
-from .conftest import guests, token_client
+from .conftest import OPERATOR, guests, token_client, wait_task
 
 DMZ = ["pve-dmz"]
 
 
 def applied_dmz(sim, inv):
     apply(inv, concurrency=3, plan=plan(inv, clusters=DMZ), show_progress=False)
-    return token_client(sim, "pve-dmz", "ops@pve!manual", "PVEVMAdmin")
+    return token_client(sim, "pve-dmz", "ops@pve!manual", OPERATOR)
 
 
 def test_manual_changes_show_as_drift_and_apply_reverts_them(sim, inv):
     ops = applied_dmz(sim, inv)
     assert drift(inv, clusters=DMZ).items == []
     web = guests(ops, "dvc-web-01")[0]
-    ops.nodes(web["node"]).qemu(web["vmid"]).config.put(cores=12)
+    ops.nodes(web["node"]).qemu(web["vmid"]).config.put(cores=12)  # pending on the running VM…
+    wait_task(ops, web["node"], ops.nodes(web["node"]).qemu(web["vmid"]).status.reboot.post())  # …until it restarts
     portal = guests(ops, "portal-web-02")[0]
     kept = [t for t in portal["tags"].split(";") if t != "svc-cong-ttdt"]
     ops.nodes(portal["node"]).qemu(portal["vmid"]).config.put(tags=";".join(kept))
@@ -70,9 +71,10 @@ def test_untagged_guest_is_a_conflict_never_a_duplicate(sim, inv):
 def test_guest_moved_beside_its_group_is_moved_back(sim, inv):
     ops = applied_dmz(sim, inv)
     first, second = guests(ops, "dvc-web-01")[0], guests(ops, "dvc-web-02")[0]
+    admin = token_client(sim, "pve-dmz", "ops@pve!admin", "PVEAdmin")  # HA needs Sys.Console
+    admin.cluster.ha.resources(f"vm:{second['vmid']}").delete()  # out of HA (and its rule), so it can go anywhere
     upid = ops.nodes(second["node"]).qemu(second["vmid"]).migrate.post(target=first["node"], online=1)
-    while ops.nodes(second["node"]).tasks(upid).status.get()["status"] != "stopped":
-        pass
+    wait_task(ops, second["node"], upid)
     fix = plan(inv, clusters=DMZ)
     moves = [a for a in fix.actions if a.op == "move"]
     assert [(a.name, a.node) for a in moves] == [("dvc-web-02", first["node"])]
@@ -87,8 +89,7 @@ def test_managed_guest_gone_from_the_inventory_is_deleted_untagged_ones_are_not(
     ops = applied_dmz(sim, inv)
     for vmid, name, tags in ((200, "old-portal", "hatang;svc-old"), (201, "someone-elses", "")):
         upid = ops.nodes("pve-dmz-01").qemu(9000).clone.post(newid=vmid, name=name, full=1)
-        while ops.nodes("pve-dmz-01").tasks(upid).status.get()["status"] != "stopped":
-            pass
+        wait_task(ops, "pve-dmz-01", upid)
         if tags:
             ops.nodes("pve-dmz-01").qemu(vmid).config.put(tags=tags)
     found = plan(inv, clusters=DMZ)

@@ -14,7 +14,7 @@ from hatang.cloud.plan import plan
 from hatang.errors import HatangError
 from hatang.lab.pvesim.launch import Simulator
 
-from .conftest import guests, simulator, token_client
+from .conftest import OPERATOR, guests, simulator, token_client, wait_task
 
 DMZ = ["pve-dmz"]
 
@@ -87,14 +87,17 @@ def _apply_catching(inv) -> Exception | None:
 
 
 def test_lock_is_retried_with_backoff(sim, inv):
+    """P4: PVE checks the lock of a start inside its task: ``VM is locked (backup)`` comes
+    back as the task's exit status, and is retried like a locked request."""
     apply(inv, concurrency=3, plan=plan(inv, clusters=DMZ), show_progress=False)
-    ops = token_client(sim, "pve-dmz", "ops@pve!manual", "PVEVMAdmin")
+    ops = token_client(sim, "pve-dmz", "ops@pve!manual", OPERATOR)
     target = guests(ops, "dvc-web-02")[0]
-    ops.nodes(target["node"]).qemu(target["vmid"]).config.put(cores=2)
+    wait_task(ops, target["node"], ops.nodes(target["node"]).qemu(target["vmid"]).status.stop.post())
     sim.faults.hold_lock("pve-dmz", target["vmid"], "backup", seconds=0.8)
-    report = apply(inv, concurrency=1, plan=plan(inv, clusters=DMZ), show_progress=False)
+    the_plan = plan(inv, clusters=DMZ)  # planned before the backup started: no request-time lock
+    report = apply(inv, concurrency=1, plan=the_plan, show_progress=False)
     assert report.ok and [s.name for s in report.steps] == ["dvc-web-02"]
-    assert guests(ops, "dvc-web-02")[0]["maxcpu"] == 4
+    assert guests(ops, "dvc-web-02")[0]["status"] == "running"
 
 
 def test_guest_left_untagged_by_an_interrupted_create_is_adopted(sim, inv):
@@ -140,10 +143,9 @@ def test_simulator_restart_keeps_the_clusters(sim, inv):
 
 def test_a_plan_the_cluster_outran_is_refused(sim, inv):
     stale = plan(inv, clusters=DMZ)
-    ops = token_client(sim, "pve-dmz", "ops@pve!manual", "PVEVMAdmin")
+    ops = token_client(sim, "pve-dmz", "ops@pve!manual", OPERATOR)
     upid = ops.nodes("pve-dmz-01").qemu(9000).clone.post(newid=100, name="dvc-web-01", full=1)
-    while ops.nodes("pve-dmz-01").tasks(upid).status.get()["status"] != "stopped":
-        pass
+    wait_task(ops, "pve-dmz-01", upid)
     with pytest.raises(HatangError) as refused:
         apply(inv, plan=stale, show_progress=False)
     assert "changed since the plan was made" in refused.value.message
@@ -170,3 +172,29 @@ def test_ha_recovers_a_lost_nodes_guests_apart_and_hatang_accepts_where_they_lan
         moved = {i.name for i in drift(inv, clusters=core).items if i.field == "node"}
         assert moved == lost
         assert not [a for a in plan(inv, clusters=core).actions if a.op in ("create", "move")]
+
+
+def test_two_applies_from_two_machines_leave_one_guest_per_name(tmp_path, inv):
+    """The file lock guards one machine; two state directories stand for two machines.
+    Each apply either converges (a twin made meanwhile by the other is found after the
+    clone: the lower id stays) or refuses a plan the cluster outran; never a duplicate."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    with simulator(tmp_path, task_seconds=0.3) as sim:  # clones slow enough for the two to overlap
+        other = tmp_path / "state-2"
+        other.mkdir()
+        command = [sys.executable, "-m", "hatang.cli", "cloud", "apply", "--yes", "--json", "--cluster", "pve-dmz"]
+        runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **extra})
+                for extra in ({}, {"HATANG_STATE_DIR": str(other)})]
+        for proc in runs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0 or "changed since the plan was made: nothing applied" in err, err
+            if proc.returncode == 0:
+                notes = [s["data"].get("note", "") for s in json.loads(out)["steps"]]
+                assert all(n == "" or "at the same time: kept it, destroyed our" in n for n in notes)
+        names = Counter(g["name"] for g in guests(token_client(sim, "pve-dmz", "auditor@pve!check", "PVEAuditor")))
+        assert max(names.values()) == 1, names
+        converge_without_duplicates(sim, inv)

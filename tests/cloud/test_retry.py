@@ -3,12 +3,12 @@ clashing with another client's take the next one."""
 
 from __future__ import annotations
 
-import itertools
+from types import SimpleNamespace
 
 import pytest
 
-from hatang.cloud.errors import PveError, UnreachableError
-from hatang.cloud.observed import ClusterView
+from hatang.cloud.errors import PveError, TaskError, UnreachableError
+from hatang.cloud.observed import ClusterView, Guest
 from hatang.cloud.operations import Operations
 from hatang.cloud.retry import with_backoff
 
@@ -44,26 +44,33 @@ def test_other_errors_are_not_retried_and_give_up_after_the_attempts():
 
 
 class FakePve:
-    """Just enough of Pve for id allocation: /cluster/nextid counts up."""
+    """Just enough of Pve for a clone: /cluster/nextid answers 100 until a clone to 100
+    has finished its placeholder; the clone task to 100 finds it taken by someone else."""
 
     cluster = "c"
 
     def __init__(self):
-        self.ids = itertools.count(100)
+        self.clones: list[int] = []
+        self.taken = False
 
     def request(self, verb: str, path: str, **params):
-        assert (verb, path) == ("GET", "cluster/nextid")
-        return next(self.ids)
+        if (verb, path) == ("GET", "cluster/nextid"):
+            return 101 if self.taken else 100
+        assert (verb, path) == ("POST", "nodes/n1/qemu/9000/clone")
+        self.clones.append(params["newid"])
+        return f"UPID:n1:1:1:1:qmclone:{params['newid']}:u:"
+
+    def wait(self, upid: str, what: str, timeout_s: float) -> list[str]:
+        if upid.split(":")[6] == "100":
+            self.taken = True  # another client's worker wrote its placeholder first
+            raise TaskError(f"{what}: failed", upid=upid, exitstatus="unable to create VM 100: config file already exists")
+        return []
 
 
-def test_vm_id_taken_by_another_client_moves_to_the_next_one():
-    ops = Operations(FakePve(), ClusterView("c", {}, [], {}, {}))
-    tried = []
-
-    def clone(vmid: int) -> str:
-        tried.append(vmid)
-        if vmid == 100:
-            raise PveError("c", "POST", "clone", 500, f"VM {vmid} already exists on node 'n1'")
-        return "UPID:n1:1:1:1:qmclone:9000:u:"
-
-    assert ops._claim_id(clone, "web") == (101, "UPID:n1:1:1:1:qmclone:9000:u:") and tried == [100, 101]
+def test_clone_whose_task_finds_its_id_taken_is_retried_with_the_next_id():
+    """P1: qemu-server claims a clone's id only inside the qmclone task."""
+    template = Guest(9000, "debian-12-cloud", "n1", "qemu", "stopped", 2, 2048, 2, ("template",), True, None, None)
+    pve = FakePve()
+    ops = Operations(pve, ClusterView("c", {}, [template], {}, {}))
+    vm = SimpleNamespace(name="web", template="debian-12-cloud", disks=(("ceph-vm", 32),))
+    assert ops._clone(vm, "n1") == (101, []) and pve.clones == [100, 101]

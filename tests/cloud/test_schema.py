@@ -18,7 +18,7 @@ from proxmoxer.tools import Tasks
 from hatang.cloud import schema
 from hatang.lab.pvesim.routes import served
 
-from .conftest import guests, simulator, token_client
+from .conftest import guests, simulator, token_client, wait_task, wait_until
 
 OFFICIAL = Path("/work/shared/proxmox/pve-api-schema.json")
 
@@ -77,6 +77,8 @@ def _answers_in_pve_shapes(sim):
     upid = requests.post(f"{base}/nodes/pve-core-01/qemu/9000/clone", data={"newid": 120, "name": "t"}, headers=auth, verify=end["ca"]).json()["data"]
     assert re.fullmatch(r"UPID:pve-core-01:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmclone:9000:hatang@pve!hatang:", upid)
     assert Tasks.decode_upid(upid)["type"] == "qmclone"
+    # qmclone writes the new guest's placeholder inside its worker, a moment after answering
+    wait_until(lambda: requests.get(f"{base}/nodes/pve-core-01/qemu/120/config", headers=auth, verify=end["ca"]).ok, "placeholder")
     locked = requests.put(f"{base}/nodes/pve-core-01/qemu/120/config", data={"cores": 2}, headers=auth, verify=end["ca"])
     assert (locked.status_code, locked.reason) == (500, "VM is locked (clone)")
     status = requests.get(f"{base}/nodes/pve-core-01/tasks/{upid}/status", headers=auth, verify=end["ca"]).json()["data"]
@@ -89,8 +91,7 @@ def test_qemu_create_allocates_disks_gives_macs_and_holds_the_create_lock(tmp_pa
         upid = api.nodes("pve-core-02").qemu.post(vmid=400, name="scratch", cores=2, memory="2048",
                                                   scsi0="ceph-vm:32", net0="virtio,bridge=vmbr0,tag=110", tags="lab")
         assert guests(api, "scratch")[0]["lock"] == "create"
-        while api.nodes("pve-core-02").tasks(upid).status.get()["status"] != "stopped":
-            pass
+        wait_task(api, "pve-core-02", upid)
         config = api.nodes("pve-core-02").qemu(400).config.get()
         assert config["scsi0"] == "ceph-vm:vm-400-disk-0,size=32G" and "lock" not in config
         assert re.fullmatch(r"virtio=BC:24:11(:[0-9A-F]{2}){3},bridge=vmbr0,tag=110", config["net0"])

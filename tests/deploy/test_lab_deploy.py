@@ -72,18 +72,18 @@ def test_lab_hosts_are_debian_without_systemd_at_their_inventory_address(hosts):
 
 
 def test_audit_fails_before_the_baseline(inv, hosts):
-    results = audit(select(inv, [WEB]), login("lab"), show_progress=False)
+    results = audit(inv, select(inv, [WEB]), login("lab"), show_progress=False)
     result = results.by_host[WEB]
     assert not result.ok
     assert controls_of(result)["AUTH-02"] is False  # Debian's sshd still takes passwords
-    assert "AUTH-02" in result.error
+    assert f"{WEB}: AUTH-02: found passwordauthentication yes" in result.error
 
 
 def test_a_dry_run_shows_changes_and_makes_none(inv, hosts):
     run = runner.run(inv, "base", limit=[WEB], dry=True, show_progress=False)
     assert run.results.by_host[WEB].ok and run.results.by_host[WEB].changed
     assert any("sshd_config" in op for op in run.results.by_host[WEB].data["operations"])
-    assert ssh(hosts, WEB, "test -e /etc/ssh/sshd_config.d/50-hatang-baseline.conf && echo yes || echo no").strip() == "no"
+    assert ssh(hosts, WEB, "test -e /etc/nftables.conf && echo yes || echo no").strip() == "no"
 
 
 def test_base_and_web_portal_deploy_then_change_nothing(inv, hosts):
@@ -130,7 +130,7 @@ def test_snmpd_answers_the_monitoring_over_v3_only(hosts):
 
 
 def test_audit_passes_after_the_baseline(inv):
-    result = audit(select(inv, [WEB]), login("lab"), show_progress=False).by_host[WEB]
+    result = audit(inv, select(inv, [WEB]), login("lab"), show_progress=False).by_host[WEB]
     assert result.ok, result.error
     assert controls_of(result)["AUTH-02"] and controls_of(result)["BAK-01"]
 

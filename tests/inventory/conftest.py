@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from hatang.paths import DEFAULT_INVENTORY
-
-
-def copy_inventory(target: Path) -> Path:
-    shutil.copytree(DEFAULT_INVENTORY, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return target
+from bench.hostile import copy_inventory
 
 
 @pytest.fixture

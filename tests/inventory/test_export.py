@@ -83,3 +83,49 @@ def test_prometheus_file_sd_passes_promtool(tmp_path: Path, inv) -> None:
     assert len(entries) == len(inv.device_by_name)
     tich_son = next(e for e in entries if e["labels"]["device"] == "cpe-tich-son")
     assert tich_son["labels"] | {"district": "vinh-yen", "gso_code": "08707", "role": "commune_cpe"} == tich_son["labels"]
+
+
+def test_ansible_never_runs_inventory_text_as_a_template(tmp_path: Path, inventory_copy: Path) -> None:
+    """A name is free text (the policy allows braces); Ansible must show it, not run it."""
+    marker = tmp_path / "PWNED"
+    province = inventory_copy / "province.yaml"
+    text = province.read_text(encoding="utf-8")
+    payload = f"Tích Sơn {{{{ lookup('pipe', 'touch {marker}') }}}}"
+    province.write_text(text.replace("  name: Tích Sơn\n", f'  name: "{payload}"\n'), encoding="utf-8")
+    target = tmp_path / "inventory.yml"
+    result = subprocess.run([sys.executable, "-m", "hatang.cli", "inventory", "export", "ansible", "--inventory", str(inventory_copy), "-o", str(target)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    shown = subprocess.run([str(BIN / "ansible"), "cpe-tich-son", "-i", str(target), "-m", "debug", "-a", "var=hatang_site_name"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert json.dumps(f"Phường Vĩnh Yên, {payload} cũ", ensure_ascii=False) in shown.stdout  # shown as written, 2025 unit first
+    assert not marker.exists()
+
+
+def test_pyinfra_export_is_literals_only(inv) -> None:
+    import ast
+
+    from hatang.inventory.export import pyinfra
+
+    module = ast.parse(pyinfra(inv)["inventory.py"])
+    for statement in module.body[1:]:
+        assert isinstance(statement, ast.Assign)
+        assert ast.literal_eval(statement.value)
+
+
+def test_pyinfra_export_refuses_a_group_that_is_not_a_name(inv) -> None:
+    """Defence in depth: the loader already refuses such roles; the exporter refuses
+    them too if a host reaches it some other way."""
+    from dataclasses import replace
+
+    from hatang.errors import InventoryError
+    from hatang.inventory.export import pyinfra
+
+    class Hostile:
+        env = inv.env
+
+        def linux_hosts(self):
+            first = inv.linux_hosts()[0]
+            return [replace(first, roles=("x = __import__('os').system('id') #",))]
+
+    with pytest.raises(InventoryError, match="cannot export group"):
+        pyinfra(Hostile())

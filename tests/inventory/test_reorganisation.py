@@ -81,11 +81,11 @@ def test_generator_reproduces_the_committed_mapping() -> None:
     [
         (lambda d: d["communes"].pop(0), "is unmapped"),
         (lambda d: d["communes"].append(dict(d["communes"][0])), "is mapped twice"),
-        (lambda d: d["decisions"].append({"commune": d["communes"][0]["commune"], "unit": d["communes"][0]["unit"], "source": "test", "decided_by": "x", "date": "2026-12-05"}), "is mapped twice"),
+        (lambda d: d.setdefault("decisions", []).append({"commune": d["communes"][0]["commune"], "unit": d["communes"][0]["unit"], "source": "test", "decided_by": "x", "date": "2026-12-05"}), "is mapped twice"),
         (lambda d: d["communes"][0].pop("unit"), "needs exactly one of 'unit' or 'pending'"),
         (lambda d: d["communes"][0].update(unit="99999"), "unknown 2025 unit '99999'"),
         (lambda d: d["headquarters"].update({"08707": "hung-vuong"}), "is not in unit 08707"),
-        (lambda d: d["decisions"].append({"commune": "08734", "unit": "08740", "decided_by": "x", "date": "2026-12-05"}), "decisions[0].source: Field required"),
+        (lambda d: d.setdefault("decisions", []).append({"commune": "08734", "unit": "08740", "decided_by": "x", "date": "2026-12-05"}), "decisions[0].source: Field required"),
     ],
 )
 def test_validation_refuses_bad_mappings(inventory_copy: Path, change, message: str) -> None:
@@ -97,7 +97,7 @@ def test_validation_refuses_bad_mappings(inventory_copy: Path, change, message: 
 
 def test_a_persons_decision_is_recorded_with_its_source(inventory_copy: Path) -> None:
     decision = {"commune": "08734", "unit": "08740", "source": "Nghị quyết (test)", "decided_by": "iic-ops", "date": "2026-12-05"}
-    edit(inventory_copy, lambda d: d["decisions"].append(decision))
+    edit(inventory_copy, lambda d: d.setdefault("decisions", []).append(decision))
     inv = load(inventory_copy, "lab")
     from hatang.inventory.views import site_detail
 
@@ -106,7 +106,7 @@ def test_a_persons_decision_is_recorded_with_its_source(inventory_copy: Path) ->
 
 
 def test_restructure_applies_once_and_renumbers_nothing(inventory_copy: Path, tmp_path: Path) -> None:
-    edit(inventory_copy, lambda d: d.update(headquarters={}))
+    edit(inventory_copy, lambda d: d.pop("headquarters"))
     before = {name: (str(inv_mgmt), str(lo)) for name, inv_mgmt, lo in _addresses(inventory_copy)}
     first = hatang("inventory", "restructure", "--inventory", str(inventory_copy), "--apply", "--json", state=tmp_path / "state")
     assert first.returncode == 0, first.stderr

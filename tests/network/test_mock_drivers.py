@@ -1,5 +1,6 @@
 """The push, checks and backups against napalm's mock driver for the production
-platforms (IOS, EOS, Junos), with device outputs recorded under fixtures/."""
+platforms (IOS, EOS, Junos), with device outputs recorded under fixtures/. Preflight
+has tests of its own (test_preflight.py); here it is off."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from hatang import audit
 from hatang.errors import UserAbort
 from hatang.inventory import load
 from hatang.network import backup as backups
-from hatang.network.checks import ospf_neighbors
 from hatang.network.push import push
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,7 +38,7 @@ def mock_opener(platform: str, scenario: str):
 
 
 def run(inv, device: str, platform: str, scenario: str, **kwargs):
-    return push(inv, [device], open_driver=mock_opener(platform, scenario), skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False, record=False, **kwargs)
+    return push(inv, [device], open_driver=mock_opener(platform, scenario), skip_checks=OFFLINE, check_timeout_s=0.5, show_progress=False, record=False, run_preflight=False, **kwargs)
 
 
 def test_ios_commit_confirmed_after_ospf_full(production, fake_secrets) -> None:
@@ -68,23 +68,6 @@ def test_ios_rejected_line_is_a_clear_error(production, fake_secrets) -> None:
     assert "not applied" in result.error and "ip ospf retransmit-interval 1" in result.error
 
 
-def test_ospf_tables_of_each_platform() -> None:
-    class Recorded:
-        def __init__(self, text: str):
-            self.text = text
-
-        def cli(self, commands):
-            return {commands[0]: self.text}
-
-    junos = "Address          Interface              State           ID               Pri  Dead\n10.26.4.1        ge-0/0/0.0             Full            10.26.0.2        128     3\n10.26.4.21       ge-0/0/1.0             ExStart         10.26.0.12       128     3\n"
-    assert ospf_neighbors(Recorded(junos), "junos") == [
-        {"interface": "ge-0/0/0", "state": "Full", "is_full": True},
-        {"interface": "ge-0/0/1", "state": "ExStart", "is_full": False},
-    ]
-    eos = (FIXTURES / "eos/not-full/cli.1.show_ip_ospf_neighbor.0").read_text()
-    assert [(n["interface"], n["is_full"]) for n in ospf_neighbors(Recorded(eos), "eos")] == [("Ethernet1", False), ("Ethernet3", True)]
-
-
 def test_backup_ignores_volatile_lines_one_commit_per_run(production, fake_secrets, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(backups, "repository", lambda: tmp_path / "backups")
     (tmp_path / "backups").mkdir()
@@ -101,7 +84,7 @@ def test_backup_ignores_volatile_lines_one_commit_per_run(production, fake_secre
 
 def test_audit_record_never_holds_a_credential(production, fake_secrets, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HATANG_STATE_DIR", str(tmp_path))
-    push(production, ["cpe-tich-son"], open_driver=mock_opener("ios", "snmp-key-change"), skip_checks=OFFLINE, show_progress=False)
+    push(production, ["cpe-tich-son"], open_driver=mock_opener("ios", "snmp-key-change"), skip_checks=OFFLINE, show_progress=False, run_preflight=False)
     record = list(audit.read("push"))[-1]
     assert record["devices"][0]["data"]["status"] == "committed"
     diff = record["devices"][0]["diff"]
@@ -128,7 +111,7 @@ def test_too_many_failures_stop_the_remaining_waves(production, fake_secrets, ma
         return napalm.get_network_driver("mock")(str(inv.mgmt(name).ip), "user", "pass", optional_args=args)
 
     devices = ["core-iic", "dr-vinh-yen", "dr-phuc-yen", "cpe-tich-son", "cpe-lien-bao", "cpe-hoi-hop"]
-    report = push(production, devices, wave_size=2, max_failures=max_failures, open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
+    report = push(production, devices, wave_size=2, max_failures=max_failures, open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False, run_preflight=False)
     assert report.status("dr-phuc-yen") == "failed" and "You told me to do this" in report.results["dr-phuc-yen"].error
     assert report.status("dr-vinh-yen") == "unchanged"  # the rest of its wave completed
     assert sum(report.status(d) == "skipped" for d in devices) == skipped
@@ -148,7 +131,7 @@ def cli_push(monkeypatch: pytest.MonkeyPatch):
         calls: list[tuple[bool, str]] = []
 
         def mocked(inv, devices, **kwargs):
-            kwargs |= {"open_driver": mock_opener(platform, scenario), "skip_checks": OFFLINE, "record": False}
+            kwargs |= {"open_driver": mock_opener(platform, scenario), "skip_checks": OFFLINE, "record": False, "run_preflight": False}
             report = push(inv, devices, **kwargs)
             calls.append((kwargs.get("dry_run", False), report.status(device)))
             return report

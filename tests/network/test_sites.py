@@ -49,6 +49,8 @@ def test_add_commune_keeps_everything_else(copy) -> None:
         ({"district": "999", "code": "08799", "name": "X"}, "unknown district '999'"),
         ({"district": "243", "code": "8799", "name": "X"}, "must be 5 digits"),
         ({"district": "243", "code": "08799", "name": "Tích Sơn"}, "already has a commune named 'Tích Sơn'"),
+        ({"district": "243", "code": "08799", "name": "Tân\nip route 0.0.0.0 0.0.0.0 198.18.0.9"}, "control character U\\+000A"),
+        ({"district": "243", "code": "08799", "name": "Tân \u202eLập"}, "invisible format character .bidi or zero-width. U\\+202E"),
     ],
 )
 def test_refusals_write_nothing(copy, kwargs, message) -> None:

@@ -114,13 +114,28 @@ class Recorder:
         return call
 
 
-@pytest.mark.parametrize("method", ["load_merge_candidate", "load_replace_candidate", "commit_config", "rollback", "discard_config", "cli", "confirm_commit"])
+@pytest.mark.parametrize("method", ["load_merge_candidate", "load_replace_candidate", "commit_config", "rollback", "discard_config", "confirm_commit"])
 def test_the_guard_refuses_every_changing_method(method):
     raw = Recorder()
     guarded = access.ReadOnlyDriver(raw, "cpe-x")
     with pytest.raises(access.ReadOnlyViolation, match=f"cpe-x: '{method}' is not a read-only"):
         getattr(guarded, method)
     assert raw.calls == []
+
+
+@pytest.mark.parametrize("command", ["configure terminal", "show ip ospf neighbor\nreload", "display ip routing-table 10.0.0.1 verbose | save", "request system reboot"])
+def test_the_guard_refuses_any_command_but_the_state_readers(command):
+    raw = Recorder()
+    guarded = access.ReadOnlyDriver(raw, "cpe-x")
+    with pytest.raises(access.ReadOnlyViolation, match="is not a show command of hatang's state readers"):
+        guarded.cli(["show ip ospf neighbor", command])
+    assert raw.calls == []
+
+
+def test_the_guard_lets_the_state_readers_commands_through():
+    raw = Recorder()
+    access.ReadOnlyDriver(raw, "cpe-x").cli(["show ip ospf neighbor", "display ip routing-table 10.26.0.7 verbose"])
+    assert raw.calls == ["cli"]
 
 
 def test_the_guard_lets_getters_and_ping_through():

@@ -1,0 +1,136 @@
+"""``hatang net preflight``: can hatang push to this router, before it touches it?
+
+Read-only, per device: reachability and credentials (the driver opens), the SSH host
+key already known, the platform and model the router reports against the inventory,
+the platform's prerequisites in its running configuration (``prerequisites.py``), free
+flash for the candidate and the rollback file where the driver copies files, and no
+commit already waiting for its confirm. Every problem comes with what fixes it: the
+exact configuration lines, or the command to run. ``net push`` runs the same checks on
+each device of the canary and of every wave, and stops that device before its first
+change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import paramiko
+from napalm.base import NetworkDriver
+
+from hatang.inventory.inventory import Inventory
+from hatang.network import prerequisites
+from hatang.network.connect import driver_for, known_hosts_path
+from hatang.network.render import Renderer
+from hatang.network.state import state_reader
+from hatang.network.state.parse import textfsm_rows
+from hatang.results import Result, Results, describe_exception, run_per_host
+
+#: The vendor each platform's router reports in napalm's get_facts.
+VENDORS = {"frr": "frrouting", "ios": "cisco", "eos": "arista", "junos": "juniper", "huawei_vrp": "huawei"}
+#: Where a driver copies files to the router's flash: the command listing it, its
+#: ntc-templates platform and the unit of TOTAL_FREE. EOS (eAPI sessions) and Junos
+#: (NETCONF) load the candidate without a file.
+FLASH = {"ios": ("dir", "cisco_ios", 1), "huawei_vrp": ("dir", "huawei_vrp", 1024)}
+#: The candidate and the rollback copy, with room to spare.
+FLASH_FACTOR = 3
+
+
+@dataclass
+class Item:
+    """One preflight check of one device: passed, or what is wrong and what fixes it."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+
+
+def failed(items: Sequence[Item]) -> list[Item]:
+    return [i for i in items if not i.ok]
+
+
+def describe(items: Sequence[Item]) -> str:
+    """The failed items in one line, for a push's error column."""
+    return "; ".join(f"{i.name}: {i.detail}" + (f" (add: {' / '.join(l.strip() for l in i.fix)})" if i.fix else "") for i in failed(items))
+
+
+def host_key(inv: Inventory, name: str) -> Item:
+    """Production routers are reached only with a host key already recorded."""
+    address = str(inv.mgmt(name).ip)
+    path = known_hosts_path(inv.env)
+    if inv.env == "lab":
+        return Item("host key", True, "the lab records keys on first contact")
+    keys = paramiko.HostKeys(str(path)) if path.exists() else paramiko.HostKeys()
+    if keys.lookup(address):
+        return Item("host key", True, f"{address} in {path}")
+    return Item("host key", False, f"no host key for {address} in {path}",
+                [f"ssh-keyscan -t ed25519,rsa {address} >> {path}  # after checking the fingerprint on the console"])
+
+
+def device_items(inv: Inventory, name: str, driver: NetworkDriver, candidate: str) -> list[Item]:
+    """The checks that need the opened driver (everything but reachability and host key)."""
+    platform = inv.platform(name).value
+    device = inv.device(name)
+    items = []
+    facts = driver.get_facts()
+    vendor, model = str(facts.get("vendor", "")), str(facts.get("model", ""))
+    expected = VENDORS[platform]
+    ok = expected in vendor.lower() and (not device.model or device.model.lower() in model.lower())
+    items.append(Item("platform", ok, f"{vendor} {model} {facts.get('os_version', '')}".strip()
+                      + ("" if ok else f"; the inventory says {platform}{' ' + device.model if device.model else ''}")))
+    running = state_reader(driver, platform).running_config()
+    for item in prerequisites.PREREQUISITES.get(platform, ()):
+        items.append(Item(item.name, item.met(running), "configured" if item.met(running) else f"missing: {item.why}", [] if item.met(running) else list(item.lines)))
+    if platform in FLASH:
+        command, template, unit = FLASH[platform]
+        rows = textfsm_rows(template, command, driver.cli([command])[command])
+        free = int(rows[0]["total_free"]) * unit if rows and str(rows[0].get("total_free", "")).isdigit() else 0
+        needed = FLASH_FACTOR * len(candidate.encode())
+        items.append(Item("free flash", free >= needed, f"{free} bytes free, {needed} needed", [] if free >= needed else [f"delete unused files from flash: ({needed - free} bytes more)"]))
+    else:
+        items.append(Item("free flash", True, "not needed: the driver loads the candidate without a file"))
+    pending = driver.has_pending_commit()
+    items.append(Item("no pending commit", not pending, "a commit is waiting for its confirm" if pending else "none",
+                      ["confirm or roll back the pending commit on the router first"] if pending else []))
+    return items
+
+
+def check(inv: Inventory, name: str, driver: NetworkDriver, candidate: str) -> list[Item]:
+    """The preflight items of ``name`` read over its opened ``driver``."""
+    try:
+        return device_items(inv, name, driver, candidate)
+    except Exception as exc:  # a getter that fails is a failed preflight, never a push
+        return [Item("read state", False, describe_exception(exc))]
+
+
+def preflight(
+    inv: Inventory,
+    devices: Sequence[str],
+    *,
+    open_driver: Callable[[Inventory, str], NetworkDriver] = driver_for,
+    show_progress: bool = True,
+) -> Results:
+    """One Result per device: ``data['items']``; ``ok`` when every item passed."""
+    renderer = Renderer(inv)
+
+    def task(name: str) -> Result:
+        key = host_key(inv, name)
+        if not key.ok:
+            return Result(host=name, ok=False, error=describe([key]), data={"items": [key.as_dict()]})
+        driver = open_driver(inv, name)
+        try:
+            driver.open()
+        except Exception as exc:
+            item = Item("reachable, credentials accepted", False, describe_exception(exc))
+            return Result(host=name, ok=False, error=describe([item]), data={"items": [key.as_dict(), item.as_dict()]})
+        try:
+            items = [key, Item("reachable, credentials accepted", True, str(inv.mgmt(name).ip)), *check(inv, name, driver, renderer.render(name).text)]
+        finally:
+            driver.close()
+        return Result(host=name, ok=not failed(items), error=describe(items), data={"items": [i.as_dict() for i in items]})
+
+    return run_per_host(devices, task, label="preflight", show_progress=show_progress)

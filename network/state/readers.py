@@ -1,0 +1,258 @@
+"""One reader of operational state per platform, over an opened napalm driver.
+
+Every caller that needs to know how a router is doing — the push's post-checks, the
+runbooks' diagnostics, backups — asks a :class:`StateReader`, never the driver's CLI:
+the reader picks the best source its platform offers (a napalm getter where one
+exists, structured output — EOS JSON, Junos RPC XML — otherwise, a maintained
+TextFSM template of ntc-templates for text-only CLIs) and answers in one shape on
+every platform. A getter a platform cannot answer raises :class:`Unsupported` with
+the reason, which ``docs/platforms.md`` also shows.
+
+    reader = state_reader(driver, "ios")
+    full = [n for n in reader.ospf_neighbors() if n["is_full"]]
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from typing import Any, ClassVar
+
+from hatang.errors import HatangError
+from hatang.network.state.parse import json_document, own_template_rows, textfsm_rows, xml_document
+
+#: The getters every platform answers (or declares unsupported, with the reason).
+GETTERS = ("interfaces", "ospf_neighbors", "route_to", "ping", "flaps", "running_config")
+NAPALM = {
+    "interfaces": "napalm get_interfaces",
+    "route_to": "napalm get_route_to",
+    "ping": "napalm ping",
+    "flaps": "napalm get_interfaces (last_flapped)",
+    "running_config": "napalm get_config",
+}
+#: An adjacency state as the platforms spell it → one spelling.
+_STATE_NAMES = {"2way": "2-Way", "2-way": "2-Way", "exstart": "ExStart", "exchange": "Exchange", "loading": "Loading",
+                "full": "Full", "init": "Init", "down": "Down", "attempt": "Attempt"}
+
+
+class Unsupported(HatangError):
+    """The platform cannot answer this getter (the message says why)."""
+
+
+def ospf_state(text: str) -> str:
+    """``FULL/DR``, ``full``, ``Full`` → ``Full``; unknown states pass through."""
+    state = text.split("/")[0].strip()
+    return _STATE_NAMES.get(state.lower(), state)
+
+
+def neighbor(neighbor_id: str, address: str, interface: str, state: str) -> dict[str, Any]:
+    """One OSPF adjacency in the shape every platform answers."""
+    state = ospf_state(state)
+    return {"neighbor_id": neighbor_id, "address": address, "interface": interface, "state": state, "is_full": state == "Full"}
+
+
+def destination(prefix: str) -> str:
+    """``prefix`` as an address or network, checked before it reaches a device's CLI."""
+    try:
+        return str(ipaddress.ip_network(prefix, strict=False)) if "/" in prefix else str(ipaddress.ip_address(prefix))
+    except ValueError:
+        raise HatangError(f"'{prefix}' is not an IP address or prefix") from None
+
+
+class StateReader:
+    """The napalm getters every core driver has; platforms override what they lack."""
+
+    platform: ClassVar[str] = ""
+    #: Where each getter's answer comes from (docs/platforms.md).
+    sources: ClassVar[dict[str, str]] = NAPALM
+    #: Getters this platform cannot answer, and why.
+    unsupported: ClassVar[dict[str, str]] = {}
+    #: The CLI commands this reader sends (``{}``: an address or prefix it checked): the
+    #: runbooks' read-only guard lets exactly these through.
+    commands: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, driver: Any):
+        self.driver = driver
+
+    def _unsupported(self, getter: str) -> None:
+        if getter in self.unsupported:
+            raise Unsupported(f"{self.platform}: {getter} is not available: {self.unsupported[getter]}")
+
+    def _cli(self, command: str, encoding: str = "text") -> Any:
+        """One command's answer (napalm-huawei-vrp's ``cli`` takes no ``encoding``)."""
+        answer = self.driver.cli([command], encoding=encoding) if encoding != "text" else self.driver.cli([command])
+        return answer[command]
+
+    def interfaces(self) -> dict[str, dict[str, Any]]:
+        """``{name: {"enabled", "up", "description", "last_flapped_s"}}`` (``None``: unknown)."""
+        self._unsupported("interfaces")
+        return {
+            name: {
+                "enabled": bool(item.get("is_enabled")),
+                "up": bool(item.get("is_up")),
+                "description": item.get("description", ""),
+                "last_flapped_s": self._seconds_since(float(item.get("last_flapped", -1.0))),
+            }
+            for name, item in self.driver.get_interfaces().items()
+        }
+
+    @staticmethod
+    def _seconds_since(last_flapped: float) -> float | None:
+        """napalm's last_flapped (seconds since the change; negative: unknown)."""
+        return None if last_flapped < 0 else last_flapped
+
+    def ospf_neighbors(self) -> list[dict[str, Any]]:
+        """``[{"neighbor_id", "address", "interface", "state", "is_full"}]``."""
+        raise NotImplementedError
+
+    def route_to(self, prefix: str) -> list[dict[str, Any]]:
+        """The routes to ``prefix``: ``[{"prefix", "protocol", "next_hop", "interface", "active"}]``."""
+        self._unsupported("route_to")
+        routes = self.driver.get_route_to(destination=destination(prefix)) or {}
+        return [
+            {"prefix": found, "protocol": str(r.get("protocol", "")).lower(), "next_hop": r.get("next_hop", ""),
+             "interface": r.get("outgoing_interface", ""), "active": bool(r.get("current_active"))}
+            for found, entries in routes.items() for r in entries
+        ]
+
+    def ping(self, address: str, *, source: str = "", count: int = 1, timeout: float = 1) -> dict[str, Any]:
+        """A ping from the device: ``{"sent", "received", "rtt_avg_ms", "error"}``."""
+        self._unsupported("ping")
+        reply = self.driver.ping(destination(address), source=source, count=count, timeout=timeout)
+        if "error" in reply:
+            return {"sent": count, "received": 0, "rtt_avg_ms": None, "error": str(reply["error"])}
+        success = reply.get("success", {})
+        sent = int(success.get("probes_sent", count))
+        received = sent - int(success.get("packet_loss", sent))
+        return {"sent": sent, "received": received, "rtt_avg_ms": success.get("rtt_avg") if received else None, "error": ""}
+
+    def flaps(self, within_s: float) -> list[dict[str, Any]]:
+        """Interfaces whose state changed in the last ``within_s`` seconds, latest first."""
+        self._unsupported("flaps")
+        changed = [{"interface": name, "seconds_ago": item["last_flapped_s"], "up": item["up"]}
+                   for name, item in self.interfaces().items()
+                   if item["last_flapped_s"] is not None and item["last_flapped_s"] <= within_s]
+        return sorted(changed, key=lambda c: c["seconds_ago"])
+
+    def running_config(self) -> str:
+        self._unsupported("running_config")
+        return self.driver.get_config(retrieve="running")["running"]
+
+
+class FrrReader(StateReader):
+    platform = "frr"
+    sources = {**NAPALM, "ospf_neighbors": "hatang FRR driver get_ospf_neighbors (show ip ospf neighbor json)",
+               "interfaces": "hatang FRR driver get_interfaces (show interface json)",
+               "route_to": "hatang FRR driver get_route_to (show ip route json)",
+               "ping": "hatang FRR driver ping (iputils in the router's namespace)"}
+    unsupported = {"flaps": "FRR 8.4's `show interface json` carries no time of the last link change; SNMP ifLastChange is the source"}
+
+    def ospf_neighbors(self) -> list[dict[str, Any]]:
+        return [neighbor(n["neighbor_id"], n["address"], n["interface"], n["state"]) for n in self.driver.get_ospf_neighbors()]
+
+
+class IosReader(StateReader):
+    platform = "ios"
+    OSPF = "show ip ospf neighbor"
+    sources = {**NAPALM, "ospf_neighbors": "ntc-templates cisco_ios_show_ip_ospf_neighbor"}
+    unsupported = {"flaps": "IOS reports no time of an interface's last state change (napalm's IOS driver answers last_flapped -1); SNMP ifLastChange is the source"}
+    commands = (OSPF,)
+
+    def ospf_neighbors(self) -> list[dict[str, Any]]:
+        rows = textfsm_rows("cisco_ios", self.OSPF, self._cli(self.OSPF))
+        return [neighbor(r["neighbor_id"], r["ip_address"], r["interface"], r["state"]) for r in rows]
+
+
+class EosReader(StateReader):
+    platform = "eos"
+    OSPF = "show ip ospf neighbor"
+    sources = {**NAPALM, "ospf_neighbors": "EOS JSON (show ip ospf neighbor, eAPI)"}
+    commands = (OSPF,)
+
+    @staticmethod
+    def _seconds_since(last_flapped: float) -> float | None:
+        """napalm's EOS driver gives the time of the change (epoch seconds, from
+        lastStatusChangeTimestamp), not the seconds since it."""
+        return None if last_flapped < 0 else max(0.0, time.time() - last_flapped)
+
+    def ospf_neighbors(self) -> list[dict[str, Any]]:
+        document = json_document(self.OSPF, self._cli(self.OSPF, encoding="json"))
+        found = []
+        for vrf in document.get("vrfs", {}).values():
+            for instance in vrf.get("instList", {}).values():
+                for entry in instance.get("ospfNeighborEntries", []):
+                    found.append(neighbor(entry.get("routerId", ""), entry.get("interfaceAddress", ""), entry.get("interfaceName", ""), entry.get("adjacencyState", "")))
+        return found
+
+
+class JunosReader(StateReader):
+    platform = "junos"
+    OSPF = "show ospf neighbor"
+    sources = {**NAPALM, "ospf_neighbors": "Junos RPC get-ospf-neighbor-information (XML)"}
+    commands = (OSPF,)
+
+    def ospf_neighbors(self) -> list[dict[str, Any]]:
+        root = xml_document(self.OSPF, self._cli(self.OSPF, encoding="xml"))
+        return [
+            neighbor(entry.findtext("neighbor-id", "").strip(), entry.findtext("neighbor-address", "").strip(),
+                     entry.findtext("interface-name", "").strip().removesuffix(".0"), entry.findtext("ospf-neighbor-state", ""))
+            for entry in root.iter("ospf-neighbor")
+        ]
+
+
+class VrpReader(StateReader):
+    """Huawei VRP through napalm-huawei-vrp (getters) and ntc-templates' Huawei
+    templates; ntc-templates has none for the OSPF peer table, so hatang keeps one."""
+
+    platform = "huawei_vrp"
+    OSPF = "display ospf peer brief"
+    ROUTE = "display ip routing-table {} verbose"
+    INTERFACES = "display interface brief"
+    sources = {**NAPALM, "ospf_neighbors": "TextFSM template huawei_vrp_display_ospf_peer_brief (hatang's own: ntc-templates has none)",
+               "route_to": "ntc-templates huawei_vrp_display_ip_routing-table_verbose (napalm-huawei-vrp's get_route_to is empty)",
+               "interfaces": "ntc-templates huawei_vrp_display_interface_brief",
+               "ping": "napalm-huawei-vrp ping", "running_config": "napalm-huawei-vrp get_config (display current-configuration)"}
+    unsupported = {"flaps": "neither `display interface brief` nor napalm-huawei-vrp gives the time of a link change; SNMP ifLastChange is the source"}
+    commands = (OSPF, ROUTE, INTERFACES)
+
+    def interfaces(self) -> dict[str, dict[str, Any]]:
+        rows = textfsm_rows("huawei_vrp", self.INTERFACES, self._cli(self.INTERFACES))
+        return {
+            r["interface"]: {"enabled": not r["phy"].startswith("*"), "up": r["phy"] == "up" and r["protocol"].startswith("up"), "description": "", "last_flapped_s": None}
+            for r in rows
+        }
+
+    def ospf_neighbors(self) -> list[dict[str, Any]]:
+        rows = own_template_rows("huawei_vrp_display_ospf_peer_brief.textfsm", self.OSPF, self._cli(self.OSPF))
+        return [neighbor(r["neighbor_id"], "", r["interface"], r["state"]) for r in rows]
+
+    def route_to(self, prefix: str) -> list[dict[str, Any]]:
+        command = self.ROUTE.format(destination(prefix))
+        rows = textfsm_rows("huawei_vrp", "display ip routing-table verbose", self._cli(command))
+        return [{"prefix": r["destination"], "protocol": r["protocol"].lower(), "next_hop": r["next_hop"], "interface": r["interface"],
+                 "active": r["state"].startswith("Active")} for r in rows]
+
+
+READERS: dict[str, type[StateReader]] = {cls.platform: cls for cls in (FrrReader, IosReader, EosReader, JunosReader, VrpReader)}
+
+
+def state_reader(driver: Any, platform: str) -> StateReader:
+    """The reader of ``platform`` over ``driver`` (opened, napalm-compatible)."""
+    try:
+        return READERS[platform](driver)
+    except KeyError:
+        raise HatangError(f"no state reader for platform '{platform}' (known: {', '.join(READERS)})") from None
+
+
+def _pattern(command: str) -> re.Pattern[str]:
+    return re.compile(re.escape(command).replace(re.escape("{}"), r"[0-9A-Fa-f.:/]{1,43}"))
+
+
+#: Every command a reader may send, as a full-match pattern.
+_READ_ONLY = tuple(_pattern(known) for reader in READERS.values() for known in reader.commands)
+
+
+def read_only_command(command: str) -> bool:
+    """Whether ``command`` is one a state reader sends (an address in place of ``{}``)."""
+    return any(pattern.fullmatch(command) for pattern in _READ_ONLY)

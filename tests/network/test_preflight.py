@@ -1,0 +1,164 @@
+"""Preflight and the revert timer: a production router that lacks what its driver
+needs is stopped before anything is sent, with the lines that fix it; ``--revert-in``
+is validated and rounded per platform. Device answers: fixtures/preflight/SOURCES.md."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import napalm
+import pytest
+
+from hatang.errors import HatangError
+from hatang.inventory import load
+from hatang.network import prerequisites
+from hatang.network.preflight import check, describe, failed, host_key
+from hatang.network.push import push
+from hatang.network.revert_time import revert_seconds, validate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "preflight"
+OFFLINE = ("management", "loopback", "snmp")
+
+
+@pytest.fixture(scope="module")
+def production():
+    return load(env="production")
+
+
+def mock(path: Path):
+    driver = napalm.get_network_driver("mock")("10.26.192.7", "u", "p", optional_args={"path": str(path)})
+    driver.open()
+    return driver
+
+
+def items_of(production, device: str, path: Path) -> dict:
+    return {i.name: i for i in check(production, device, mock(path), "hostname x\n" * 100)}
+
+
+def test_ios_without_archive_and_scp_names_the_lines_to_add(production) -> None:
+    items = items_of(production, "cpe-tich-son", FIXTURES / "ios-bare")
+    assert not items["archive"].ok and items["archive"].fix == ["archive", " path flash:hatang-archive", " maximum 14"]
+    assert not items["scp server"].ok and items["scp server"].fix == ["ip scp server enable"]
+    assert items["free flash"].ok and "6612774912 bytes free" in items["free flash"].detail
+    assert not items["platform"].ok and "WS-C2960G-8TC-L" in items["platform"].detail and "ISR1111-4P" in items["platform"].detail
+    assert items["no pending commit"].ok
+
+
+def test_ios_ready_once_the_printed_lines_are_added(production, tmp_path, monkeypatch) -> None:
+    ready = tmp_path / "ios-ready"
+    shutil.copytree(FIXTURES / "ios-bare", ready)
+    config = json.loads((ready / "get_config.1").read_text())
+    added = [line for item in prerequisites.PREREQUISITES["ios"] for line in item.lines]
+    config["running"] = config["running"].replace("\nend", "\n" + "\n".join(added) + "\nend")
+    (ready / "get_config.1").write_text(json.dumps(config))
+    device = production.device
+    monkeypatch.setattr(production, "device", lambda name: device(name).model_copy(update={"model": "WS-C2960G-8TC-L"}))  # the recording's router
+    items = list(items_of(production, "cpe-tich-son", ready).values())
+    assert not failed(items), describe(items)
+
+
+def test_eos_eapi_open_to_everyone_is_refused(production) -> None:
+    items = items_of(production, "dr-vinh-yen", FIXTURES / "eos-eapi-open")
+    assert items["eAPI"].ok and items["free flash"].ok and items["free flash"].detail.startswith("not needed")
+    assert not items["eAPI only from the management network"].ok and "ip access-group MGMT-SSH" in items["eAPI only from the management network"].fix[-1]
+
+
+def test_junos_without_netconf_is_refused(production) -> None:
+    running = json.loads((FIXTURES / "junos-ready/get_config.1").read_text())["running"]
+    assert not prerequisites.missing("junos", running)
+    without = running.replace("netconf {\n            ssh;\n        }", "")
+    assert [p.name for p in prerequisites.missing("junos", without)] == ["NETCONF over SSH"]
+
+
+def test_a_pending_commit_stops_the_device(production) -> None:
+    driver = mock(FIXTURES / "junos-ready")
+    driver._pending_commits = True  # what the router reports: a commit waiting for its confirm
+    items = {i.name: i for i in check(production, "core-iic", driver, "")}
+    assert not items["no pending commit"].ok
+
+
+def test_an_unknown_host_key_is_a_finding_with_the_command(production, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HATANG_STATE_DIR", str(tmp_path))
+    item = host_key(production, "cpe-tich-son")
+    assert not item.ok and item.fix[0].startswith("ssh-keyscan -t ed25519,rsa 10.26.192.7 >> ")
+
+
+def test_a_push_stops_a_router_at_preflight_before_any_change(production, fake_secrets) -> None:
+    loaded = []
+
+    def open_driver(inv, name):
+        driver = mock(FIXTURES / "ios-bare")
+        driver.load_replace_candidate = lambda **kw: loaded.append(name)  # would be the first change
+        return driver
+
+    report = push(production, ["cpe-tich-son"], open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
+    result = report.results["cpe-tich-son"]
+    assert report.status("cpe-tich-son") == "failed" and not result.changed and loaded == []
+    assert result.error.startswith("stopped before any change, preflight:")
+    assert "archive / path flash:hatang-archive / maximum 14" in result.error and "ip scp server enable" in result.error
+
+
+@pytest.mark.parametrize(("platform", "requested", "rounded"), [("ios", 60, 60), ("ios", 150, 120), ("ios", 7200, 7200), ("junos", 119, 60), ("eos", 15, 15), ("frr", 15, 15)])
+def test_revert_in_is_rounded_per_platform(platform, requested, rounded) -> None:
+    assert revert_seconds(platform, requested) == rounded
+
+
+@pytest.mark.parametrize(("platform", "requested"), [("ios", 15), ("ios", 59), ("ios", 7201), ("junos", 15), ("huawei_vrp", 30)])
+def test_revert_in_outside_the_platform_window_is_refused(platform, requested) -> None:
+    with pytest.raises(HatangError, match=f"--revert-in {requested}: {platform} reverts after"):
+        revert_seconds(platform, requested)
+
+
+def test_checks_must_end_before_the_rounded_revert() -> None:
+    validate(["ios"], 119, 20)  # rounded to 60: 20 s of checks + 10 s to confirm fit
+    with pytest.raises(HatangError, match="leaves no time to confirm before ios's revert after 60 s"):
+        validate(["ios"], 119, 55)
+
+
+def test_revert_in_15_is_refused_before_anything_is_sent(fake_secrets, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from hatang.cli import app
+    from hatang.network import push as push_module
+
+    monkeypatch.setattr(push_module, "push", lambda *a, **kw: pytest.fail("a push (or its preview) started"))
+    for site, platform in (("08707", "ios"), ("core-iic", "junos")):
+        result = CliRunner().invoke(app, ["net", "push", "--site", site, "--env", "production", "--revert-in", "15", "--yes"])
+        assert isinstance(result.exception, HatangError) and result.exception.exit_code == 2
+        assert f"--revert-in 15: {platform} reverts after 60" in result.exception.message
+
+
+def test_net_preflight_prints_the_lines_to_add(production, fake_secrets, tmp_path, monkeypatch) -> None:
+    import paramiko
+    from typer.testing import CliRunner
+
+    from hatang.cli import app
+    from hatang.network import preflight as preflight_module
+    from hatang.network.connect import known_hosts_path
+
+    monkeypatch.setenv("HATANG_STATE_DIR", str(tmp_path))
+    known = known_hosts_path("production")
+    known.parent.mkdir(parents=True, exist_ok=True)
+    keys = paramiko.HostKeys()
+    keys.add("10.26.192.7", "ssh-ed25519", paramiko.Ed25519Key.from_private_key_file(str(write_ed25519(tmp_path))))
+    keys.save(str(known))
+    run = preflight_module.preflight
+    monkeypatch.setattr(preflight_module, "preflight", lambda inv, devices, **kw: run(inv, devices, open_driver=lambda i, n: mock(FIXTURES / "ios-bare"), **kw))
+    result = CliRunner().invoke(app, ["net", "preflight", "--site", "08707", "--env", "production"])
+    assert result.exit_code == 1, result.output
+    assert "cpe-tich-son archive: add" in result.output and "     path flash:hatang-archive" in result.output
+    assert "ip scp server enable" in result.output
+    as_json = CliRunner().invoke(app, ["net", "preflight", "--site", "08707", "--env", "production", "--json"])
+    items = {i["name"]: i for i in json.loads(as_json.output)["devices"][0]["items"]}
+    assert items["host key"]["ok"] and not items["archive"]["ok"] and items["archive"]["fix"][0] == "archive"
+
+
+def write_ed25519(directory: Path) -> Path:
+    """A throw-away host key, as the router's would be in known_hosts."""
+    import subprocess
+
+    path = directory / "router_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path

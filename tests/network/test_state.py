@@ -1,0 +1,177 @@
+"""The state layer on every platform, over recorded answers of real devices
+(fixtures/state/SOURCES.md says where each came from): napalm's mock driver for
+IOS, EOS and Junos, napalm-huawei-vrp's real driver replaying VRP's CLI, hatang's FRR
+parser on the lab's recordings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import napalm
+import pytest
+from napalm_huawei_vrp.huawei_vrp import VRPDriver
+
+from hatang.errors import HatangError
+from hatang.network.drivers import frr_parse
+from hatang.network.state import GETTERS, READERS, StateReader, Unsupported, read_only_command, state_reader
+from hatang.network.state.parse import MAX_OUTPUT_CHARS, ParseError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STATE = FIXTURES / "state"
+NAPALM_PLATFORMS = ("ios", "eos", "junos")
+
+
+def mock(platform: str):
+    driver = napalm.get_network_driver("mock")("198.18.0.1", "u", "p", optional_args={"path": str(STATE / platform)})
+    driver.open()
+    return driver
+
+
+class VrpSession:
+    """A netmiko connection that answers VRP commands from recordings."""
+
+    ANSWERS = {
+        "display ospf peer brief": "display_ospf_peer_brief.txt",
+        "display interface brief": "display_interface_brief.txt",
+        "display ip routing-table 0.0.0.0 verbose": "display_ip_routing-table_verbose.txt",
+        "ping -t 1000 -s 100 -c 1 -a 10.26.0.2 10.26.0.1": "ping.txt",
+    }
+
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def send_command(self, command: str, **_: object) -> str:
+        self.sent.append(command)
+        if command == "display current-configuration":
+            return "sysname cpe-test\n#\nreturn\n"
+        return (STATE / "huawei_vrp" / self.ANSWERS[command]).read_text()
+
+
+def vrp() -> VRPDriver:
+    driver = VRPDriver("198.18.0.1", "u", "p")
+    driver.device = VrpSession()
+    return driver
+
+
+class FrrRecorded:
+    """The FRR driver's getters on the lab's recordings."""
+
+    def get_ospf_neighbors(self):
+        return frr_parse.ospf_neighbors(json.loads((FIXTURES / "frr/ospf-neighbor.json").read_text()))
+
+    def get_interfaces(self):
+        return frr_parse.interfaces(json.loads((FIXTURES / "frr/show-interface.json").read_text()))
+
+    def ping(self, destination, **_):
+        return frr_parse.ping((FIXTURES / "frr/ping.txt").read_text())
+
+    def get_route_to(self, destination, protocol=""):
+        return frr_parse.route_to(json.loads((FIXTURES / "frr/show-ip-route-address.json").read_text()), protocol)
+
+
+OSPF = {
+    "frr": [("198.18.0.2", "198.18.4.2", "eth0", "Full"), ("198.18.0.9", "198.18.4.14", "eth8", "ExStart")],
+    "ios": [("10.190.30.2", "10.190.16.11", "GigabitEthernet0/2.101", "Full"), ("10.190.30.3", "10.190.16.12", "GigabitEthernet0/2.101", "Full"),
+            ("10.190.30.2", "10.190.16.3", "GigabitEthernet0/2.100", "Full"), ("10.190.30.3", "10.190.16.4", "GigabitEthernet0/2.100", "Full")],
+    "eos": [("7.7.7.7", "10.3.0.1", "Ethernet1", "Full"), ("9.9.9.9", "10.3.0.1", "Ethernet1", "Full"), ("8.8.8.8", "10.3.0.2", "Ethernet1", "2-Way")],
+    "junos": [("10.252.0.7", "10.110.36.3", "irb.1390", "Full"), ("192.168.255.255", "10.110.36.62", "irb.1390", "Full")],
+    "huawei_vrp": [("10.0.3.3", "", "GigabitEthernet0/0/0", "Full"), ("10.0.2.2", "", "GigabitEthernet0/0/1", "Full")],
+}
+
+
+def driver_of(platform: str):
+    return {"frr": FrrRecorded, "huawei_vrp": vrp}.get(platform, lambda: mock(platform))()
+
+
+@pytest.mark.parametrize("platform", list(OSPF))
+def test_ospf_neighbors_of_each_platform_by_its_maintained_parser(platform) -> None:
+    found = state_reader(driver_of(platform), platform).ospf_neighbors()
+    assert [(n["neighbor_id"], n["address"], n["interface"], n["state"]) for n in found] == OSPF[platform]
+    assert [n["is_full"] for n in found] == [state == "Full" for *_, state in OSPF[platform]]
+
+
+def test_vrp_ospf_table_of_a_netengine_too() -> None:
+    driver = vrp()
+    driver.device.ANSWERS = {"display ospf peer brief": "display_ospf_peer_brief_ne.txt"}
+    found = state_reader(driver, "huawei_vrp").ospf_neighbors()
+    assert [(n["interface"], n["neighbor_id"], n["is_full"]) for n in found] == [("GigabitEthernet0/1/0", "10.1.1.2", True), ("GigabitEthernet0/2/0", "10.1.2.2", True)]
+
+
+@pytest.mark.parametrize("platform", NAPALM_PLATFORMS)
+def test_napalm_getters_of_each_platform(platform) -> None:
+    interfaces = state_reader(mock(platform), platform).interfaces()
+    assert interfaces and all(set(v) == {"enabled", "up", "description", "last_flapped_s"} for v in interfaces.values())
+    routes = state_reader(mock(platform), platform).route_to("1.0.4.0/24")
+    assert routes and {r["prefix"] for r in routes} == {"1.0.4.0/24"} and any(r["active"] for r in routes)
+    ping = state_reader(mock(platform), platform).ping("8.8.8.8", count=5)
+    assert ping["sent"] == 5 and ping["received"] == 5 and not ping["error"]
+    assert state_reader(mock(platform), platform).running_config().strip()
+
+
+def test_frr_route_to_and_ping() -> None:
+    reader = state_reader(FrrRecorded(), "frr")
+    assert reader.route_to("10.26.0.3") == [{"prefix": "10.26.0.3/32", "protocol": "ospf", "next_hop": "198.18.4.3", "interface": "eth2", "active": True}]
+    assert frr_parse.route_to(json.loads((FIXTURES / "frr/show-ip-route-address.json").read_text()), "static") == {}
+    ping = reader.ping("198.18.0.3")
+    assert ping == {"sent": 2, "received": 2, "rtt_avg_ms": 0.073, "error": ""}
+
+
+def test_eos_flaps_are_seconds_since_the_change_not_a_timestamp() -> None:
+    flaps = state_reader(mock("eos"), "eos").flaps(within_s=1e12)
+    assert flaps and all(0 <= f["seconds_ago"] < 1e12 for f in flaps)
+    assert state_reader(mock("eos"), "eos").flaps(within_s=60) == []  # the recording is years old
+
+
+def test_junos_flaps_within_a_window() -> None:
+    interfaces = state_reader(mock("junos"), "junos").interfaces()
+    known = sorted(v["last_flapped_s"] for v in interfaces.values() if v["last_flapped_s"] is not None)
+    assert known
+    recent = state_reader(mock("junos"), "junos").flaps(within_s=known[0])
+    assert recent and all(f["seconds_ago"] <= known[0] for f in recent)
+
+
+@pytest.mark.parametrize("platform", ["ios", "frr", "huawei_vrp"])
+def test_a_platform_without_flap_times_says_so(platform) -> None:
+    with pytest.raises(Unsupported, match="SNMP ifLastChange is the source"):
+        state_reader(driver_of(platform), platform).flaps(3600)
+
+
+def test_vrp_through_napalm_huawei_vrp_and_ntc_templates() -> None:
+    driver = vrp()
+    reader = state_reader(driver, "huawei_vrp")
+    interfaces = reader.interfaces()
+    assert interfaces["Eth-Trunk2"]["up"] and not interfaces["Aux0/0/1"]["up"]
+    routes = reader.route_to("0.0.0.0")
+    assert routes[0] == {"prefix": "0.0.0.0/0", "protocol": "static", "next_hop": "192.214.198.156", "interface": "Dialer1", "active": True}
+    assert reader.ping("10.26.0.1", source="10.26.0.2", count=1, timeout=1) == {"sent": 1, "received": 1, "rtt_avg_ms": 2.0, "error": ""}
+    assert reader.running_config().startswith("sysname cpe-test")
+    assert all(read_only_command(c) for c in driver.device.sent if c != "display current-configuration" and not c.startswith("ping "))
+
+
+def test_every_reader_answers_every_getter_or_says_why() -> None:
+    for platform, reader in READERS.items():
+        for getter in GETTERS:
+            assert getter in reader.unsupported or getter in reader.sources, f"{platform}: {getter}"
+        assert "ospf_neighbors" not in reader.unsupported, platform
+        assert reader.ospf_neighbors is not StateReader.ospf_neighbors, f"{platform} has no OSPF reader of its own"
+
+
+def test_an_address_is_checked_before_it_reaches_a_device() -> None:
+    with pytest.raises(HatangError, match="not an IP address"):
+        state_reader(mock("ios"), "ios").route_to("10.0.0.1\nreload")
+
+
+def test_a_runaway_answer_is_refused() -> None:
+    class Flood:
+        def cli(self, commands, encoding="text"):
+            return {commands[0]: "x" * (MAX_OUTPUT_CHARS + 1)}
+
+    with pytest.raises(ParseError, match="more than"):
+        state_reader(Flood(), "ios").ospf_neighbors()
+
+
+def test_docs_platforms_md_is_current() -> None:
+    from hatang.network.state.matrix import DOC, render
+
+    assert DOC.read_text(encoding="utf-8") == render(), "docs/platforms.md is stale: run 'hatang net platforms --write'"
