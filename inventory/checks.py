@@ -12,6 +12,7 @@ from ipaddress import IPv4Network
 from typing import TYPE_CHECKING
 
 from hatang.inventory import model as m
+from hatang.inventory import reorganisation
 from hatang.inventory.addressing import overlapping
 from hatang.inventory.yamlsource import KeyPath, Problem
 
@@ -235,7 +236,7 @@ def usable_storage_gb(cluster: m.Cluster, storage: m.Storage) -> float | None:
     return pool.usable_gb if pool.raw_gb else None
 
 
-CHECKS = (check_names, check_references, check_one_cpe_per_commune, check_addressing, check_fit)
+CHECKS = (check_names, check_references, check_one_cpe_per_commune, check_addressing, check_fit, reorganisation.check)
 
 
 def check_inventory(inv: Inventory) -> list[Problem]:

@@ -54,13 +54,13 @@ def show(
 ) -> None:
     """Show one site (its devices, ports and addresses) or the province by district."""
     from hatang.inventory.load import load
-    from hatang.inventory.views import district_rows, site_detail
+    from hatang.inventory.views import commune_rows, district_rows, site_detail
 
     inv = load(_dir(inventory), env)
     if site is None:
         rows = district_rows(inv)
         if json:
-            print_json({"environment": env, "districts": rows})
+            print_json({"environment": env, "districts": rows, "communes": commune_rows(inv)})
             return
         print_table(f"{inv.province.name if inv.province else ''} — {env}", ["code", "district", "communes", "router", "loopback", "mgmt"], [list(r.values()) for r in rows])
         return
@@ -142,3 +142,35 @@ def export(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(next(iter(files.values())), encoding="utf-8")
     typer.echo(f"wrote {', '.join(files)} to {output}", err=True)
+
+
+@app.command()
+def restructure(
+    inventory: InventoryOpt = None,
+    env: EnvOpt = DEFAULT_ENV,
+    apply: Annotated[bool, typer.Option("--apply", help="Record each 2025 unit's headquarters in reorganisation.yaml.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Sites regrouped under their 2025 units: headquarters, service points, what changes per site."""
+    from hatang import audit
+    from hatang.inventory import restructure as r
+    from hatang.inventory.load import load
+
+    inv = load(_dir(inventory), env)
+    result = r.plan(inv)
+    applied = r.apply(inv, result) if apply else {}
+    if applied:
+        audit.append("restructure", {"inventory": str(inv.directory), "headquarters_set": applied})
+        load(_dir(inventory), env)  # what was written validates
+    if json:
+        print_json({"environment": env, "applied": apply, "headquarters_set": applied, **result.as_dict()})
+        return
+    rows = [(u["unit"]["code"], u["unit"]["name"], u["headquarters"] + (" (new)" if u["unit"]["code"] in result.headquarters_to_set else ""), ", ".join(u["service_points"]) or "-") for u in result.units]
+    print_table("2025 units: headquarters and service points", ["code", "unit", "headquarters", "service points"], rows)
+    if result.awaiting:
+        print_table("awaiting a decision (reorganisation.yaml 'decisions')", ["site", "GSO", "reason", "candidates"], [(a["site"], a["code"], a["reason"], ", ".join(a["candidates"])) for a in result.awaiting])
+    out.print("nothing is renumbered: device names, addresses and links stay; descriptions and labels follow the 2025 units")
+    if result.headquarters_to_set:
+        out.print(f"{'recorded' if apply else 'would record'} {len(result.headquarters_to_set)} headquarters" + ("" if apply else " (run with --apply)"))
+    else:
+        out.print("nothing to apply: every unit has its headquarters")

@@ -20,6 +20,7 @@ import yaml
 
 from hatang.errors import InventoryError
 from hatang.inventory import model as m
+from hatang.inventory import reorganisation
 from hatang.inventory.inventory import Inventory
 
 #: napalm driver names and Ansible network OS per platform.
@@ -79,11 +80,16 @@ def _unsafe(value: object) -> object:
 def device_data(inv: Inventory, device: m.Device) -> dict:
     site = inv.sites[device.site]
     district = inv.district_by_code.get(site.district or "")
+    assignment = reorganisation.assignment(inv, site)
+    unit = assignment.unit if assignment else None
     return {
         "site": device.site,
-        "site_name": site.name,
+        "site_name": reorganisation.display_name(inv, site),
         "gso_code": site.code,
         "district": district.slug if district else None,
+        "region": district.slug if district else None,
+        "commune_2025": unit.name if unit else None,
+        "commune_2025_code": unit.code if unit else None,
         "role": device.role.value,
         "platform": inv.platform(device).value,
         "loopback": str(inv.loopback(device.name)) if device.role != m.Role.firewall else None,
@@ -112,15 +118,41 @@ def pyinfra(inv: Inventory) -> dict[str, str]:
     return {"inventory.py": _literal_module("\n".join(lines))}
 
 
+def groups_of(device: m.Device, data: dict) -> list[str]:
+    """A device's Nornir groups: its role, its district (kept so existing selections keep
+    working), its network region, and its 2025 unit."""
+    member_of = [f"role_{device.role.value}"]
+    if data["district"]:
+        member_of.append(f"district_{_group_name(data['district'])}")
+        member_of.append(f"region_{_group_name(data['region'])}")
+    if data["commune_2025_code"]:
+        member_of.append(f"commune_2025_{data['commune_2025_code']}")
+    return member_of
+
+
+def prometheus_labels(inv: Inventory, device: m.Device, data: dict) -> dict[str, str]:
+    """A target's labels. ``district``, ``site`` and ``gso_code`` stay as they were, so the
+    time series continue; ``commune_2025`` and ``region`` are added."""
+    return {
+        "device": device.name,
+        "site": data["site"],
+        "role": data["role"],
+        "district": data["district"] or "",
+        "gso_code": data["gso_code"] or "",
+        "region": data["region"] or "",
+        "commune_2025": data["commune_2025"] or "",
+        "commune_2025_code": data["commune_2025_code"] or "",
+        "environment": inv.env,
+    }
+
+
 def nornir(inv: Inventory) -> dict[str, str]:
     """Nornir's SimpleInventory: hosts.yaml, groups.yaml, defaults.yaml."""
     hosts = {}
     groups: dict[str, dict] = {}
     for device in inv.device_by_name.values():
         data = device_data(inv, device)
-        member_of = [f"role_{device.role.value}"]
-        if data["district"]:
-            member_of.append(f"district_{_group_name(data['district'])}")
+        member_of = groups_of(device, data)
         for group in member_of:
             groups.setdefault(group, {"data": {}})
         hosts[device.name] = {
@@ -173,15 +205,7 @@ def prometheus_sd(inv: Inventory) -> dict[str, str]:
     """Prometheus file_sd targets: one entry per device, labelled for rules and reports."""
     targets = []
     for device in inv.device_by_name.values():
-        data = device_data(inv, device)
-        labels = {
-            "device": device.name,
-            "site": data["site"],
-            "role": data["role"],
-            "district": data["district"] or "",
-            "gso_code": data["gso_code"] or "",
-            "environment": inv.env,
-        }
+        labels = prometheus_labels(inv, device, device_data(inv, device))
         targets.append({"targets": [str(inv.mgmt(device.name).ip)], "labels": labels})
     return {"targets.json": json.dumps(targets, indent=2, ensure_ascii=False) + "\n"}
 

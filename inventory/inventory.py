@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from hatang.errors import InventoryError
 from hatang.inventory import model as m
 from hatang.inventory.addressing import AddressPlan
 from hatang.inventory.yamlsource import KeyPath, Source
+
+if TYPE_CHECKING:
+    from hatang.inventory.reorganisation import Reorganisation
 
 SiteKind = Literal["datacenter", "district", "commune", "agency"]
 LabSize = Literal["small", "district", "province"]
@@ -110,6 +113,7 @@ class Inventory:
     plan: AddressPlan | None
     sources: dict[str, Source] = field(default_factory=dict)
     plan_source: Source | None = None
+    reorganisation: Reorganisation | None = None
 
     # --- lookups ------------------------------------------------------------------
 
@@ -423,4 +427,5 @@ class Inventory:
             "nodes": sum(len(c.nodes) for _, c in self.clusters),
             "services": len(self.services),
             "vms": len(vms),
+            **({"communes_2025": self.reorganisation.status_counts()} if self.reorganisation else {}),
         }

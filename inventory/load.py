@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from hatang.errors import InventoryError
 from hatang.inventory import model as m
+from hatang.inventory import reorganisation as reorg
 from hatang.inventory.addressing import AddressPlan, plan_from_dict
 from hatang.inventory.yamlsource import KeyPath, Problem, Source, read
 from hatang.paths import DEFAULT_INVENTORY
@@ -177,6 +178,15 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
 
     credentials = _credentials(sources.get("credentials.yaml"), collector)
 
+    reorganisation = None
+    reorg_path = directory / reorg.FILE
+    if reorg_path.exists():  # optional: an inventory before the 2025 reorganisation has none
+        parsed = read(reorg_path, _display(directory, reorg_path))
+        if isinstance(parsed, Problem):
+            collector.add(parsed)
+        else:
+            reorganisation = reorg.read(parsed, collector)
+
     inventory = Inventory(
         directory=directory,
         env=env,
@@ -195,6 +205,7 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
         plan=plan,
         sources=sources,
         plan_source=plan_source,
+        reorganisation=reorganisation,
     )
     if check and not collector.problems:
         collector.problems.extend(check_inventory(inventory))

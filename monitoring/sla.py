@@ -26,8 +26,10 @@ from typing import Any
 import requests
 
 from hatang.errors import HatangError
+from hatang.inventory.reorganisation import display_name
 from hatang.monitoring.maintenance import Window
 from hatang.monitoring.outages import Outage, find_outages
+from hatang.monitoring.sla_units import group_by_unit
 
 OBJECTIVE = 0.999
 SERIES = "hatang:device_available"
@@ -103,6 +105,7 @@ class SlaReport:
     outages: list[Outage] = field(default_factory=list)
     planned_policy: str = "exclude"
     windows: list[Window] = field(default_factory=list)
+    units_2025: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +115,7 @@ class SlaReport:
             "prometheus": self.prometheus,
             "step_s": self.step_s,
             "districts": [f.as_dict() for f in self.districts],
+            "units_2025": self.units_2025,
             "communes": [f.as_dict() for f in self.communes],
             "services": [f.as_dict() for f in self.services],
             "devices": [f.as_dict() for f in self.devices],
@@ -247,7 +251,7 @@ def group(inv: Any, by_device: dict[str, Figures], report: SlaReport) -> SlaRepo
         figures.district = district.name if district else ""
         report.devices.append(figures)
         if device.role.value == "commune_cpe":
-            report.communes.append(Figures(site.key, site.name, figures.district, figures.up_samples, figures.samples, figures.incidents, figures.step_s))
+            report.communes.append(Figures(site.key, display_name(inv, site), figures.district, figures.up_samples, figures.samples, figures.incidents, figures.step_s))
         if district is not None and device.role.value != "core":  # the core serves the province, not its host district
             pooled = districts.setdefault(district.slug, Figures(district.slug, district.name, district.name, step_s=report.step_s, members=0))
             pooled.add(figures)
@@ -258,6 +262,7 @@ def group(inv: Any, by_device: dict[str, Figures], report: SlaReport) -> SlaRepo
             pooled.add(figures)
             pooled.members += 1
     report.districts = sorted(districts.values(), key=lambda f: f.key)
+    report.units_2025 = group_by_unit(inv, report.devices, Figures, report.step_s)
     report.services = list(services.values())
     report.communes.sort(key=lambda f: (f.availability if f.availability is not None else 2, f.key))
     return report

@@ -47,6 +47,8 @@ def show_report(report: SlaReport, *, as_json: bool) -> None:
         return
     print_table(title(report, "Availability per district"), COLUMNS, [row(f) for f in report.districts])
     print_table(title(report, "Availability per service"), COLUMNS, [row(f) for f in report.services])
+    print_table(title(report, "Availability per 2025 unit"), ["unit", "headquarters", "service points", "regions", "availability", "downtime (min)"],
+                [[u["name"], u["headquarters"] or "-", str(len(u["service_points"])), ", ".join(u["regions"]), "no data" if u["availability_pct"] is None else f"{u['availability_pct']:.3f}%", f"{u['downtime_min']:.1f}"] for u in report.units_2025])
     print_table(title(report, f"Worst {WORST} communes"), COLUMNS, [row(f) for f in report.communes[:WORST]],
                 caption=f"{len(report.communes)} communes with data; {len(report.without_data)} inventory routers without data")
     print_table(title(report, "Backups within RPO per cloud service"), ["service", "guests", "measured", "worst guest", "within RPO", "compliant"],

@@ -23,6 +23,7 @@ from typing import Any
 from hatang import credentials
 from hatang.errors import InventoryError
 from hatang.inventory import model as m
+from hatang.inventory.reorganisation import display_name
 from hatang.inventory.inventory import Inventory, Port, interface_name, loopback_interface_name, mgmt_interface_name
 from hatang.network.hashing import password_hashes
 
@@ -204,12 +205,12 @@ class IntentBuilder:
     def describe(self, device: m.Device, port: Port) -> str:
         inv = self.inv
         if port.kind == "lan":
-            return ascii_fold(f"LAN {inv.sites[device.site].name} {port.address.network}")
+            return ascii_fold(f"LAN {display_name(inv, inv.sites[device.site])} {port.address.network}")
         if port.kind == "mgmt-lan":
             return f"IIC management network {port.address.network} (in-band management into the WAN)"
         peer = inv.device(port.peer)
         peer_port = port.link.a if port.link.a.device == port.peer else port.link.b
-        site = ascii_fold(inv.sites[peer.site].name)
+        site = ascii_fold(display_name(inv, inv.sites[peer.site]))
         peer_if = interface_name(inv.platform(peer), peer_port.port)
         way = "uplink" if port.kind == "uplink" else "downlink"
         return f"WAN {way} to {peer.name} {peer_if} ({site}, {port.bandwidth_mbps} Mb/s {port.link.medium})"
@@ -238,7 +239,7 @@ class IntentBuilder:
             "site": {
                 "key": site.key,
                 "name": site.name,
-                "name_ascii": ascii_fold(site.name),
+                "name_ascii": ascii_fold(display_name(inv, site)),  # the 2025 unit first, the old name second
                 "code": site.code,
                 "district": district.name if district else None,
                 "district_code": site.district,

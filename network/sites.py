@@ -24,12 +24,15 @@ from hatang.inventory.allocate import allocate
 from hatang.inventory.inventory import Inventory
 from hatang.inventory.load import load
 from hatang.inventory.model import ENVIRONMENTS
+from hatang.inventory.reorganisation import FILE as REORGANISATION
 from hatang.inventory.text import refusal
 from hatang.network.intent import ascii_fold
 from hatang.paths import DEFAULT_INVENTORY
 
 COMMUNE_KINDS = ("xa", "phuong", "thi-tran")
 CHANGED_FILES = ("province.yaml", "network.yaml", *(f"addressing/{env}.yaml" for env in ENVIRONMENTS))
+#: a commune added after the 2025 list waits, like any unmapped site, for a person's decision
+PENDING_NEW_SITE = "added with 'hatang site add' after the 2025 lists were generated: record its 2025 unit in 'decisions'"
 DEFAULT_CPE = (m.Platform.ios, "ISR1111-4P")
 CPE_UPLINK_PORT, CPE_LAN_PORT = 0, 1
 
@@ -123,13 +126,16 @@ def add_commune(directory: Path | None, *, district: str, code: str, name: str, 
     with tempfile.TemporaryDirectory(prefix="hatang-site-") as tmp:
         copy = Path(tmp) / "inventory"
         shutil.copytree(directory, copy)
-        for file, key, item in (("province.yaml", "communes", addition.commune), ("network.yaml", "devices", addition.device), ("network.yaml", "links", addition.link)):
+        edits = [("province.yaml", "communes", addition.commune), ("network.yaml", "devices", addition.device), ("network.yaml", "links", addition.link)]
+        if (copy / REORGANISATION).exists():
+            edits.append((REORGANISATION, "communes", {"commune": code, "name": addition.commune["name"], "pending": PENDING_NEW_SITE, "candidates": []}))
+        for file, key, item in edits:
             path = copy / file
             path.write_text(append_to_list(path.read_text(encoding="utf-8"), key, item), encoding="utf-8")
         for env in ENVIRONMENTS:
             addition.allocations[env] = allocate(copy, env).added
             load(copy, env)  # the result must validate in both environments
-        for file in CHANGED_FILES:
+        for file in (*CHANGED_FILES, *(f for f in (REORGANISATION,) if (copy / f).exists())):
             target = directory / file
             staged = target.with_name(f".{target.name}.hatang-new")
             shutil.copyfile(copy / file, staged)

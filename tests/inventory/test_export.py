@@ -97,7 +97,7 @@ def test_ansible_never_runs_inventory_text_as_a_template(tmp_path: Path, invento
     assert result.returncode == 0, result.stderr
     shown = subprocess.run([str(BIN / "ansible"), "cpe-tich-son", "-i", str(target), "-m", "debug", "-a", "var=hatang_site_name"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert shown.returncode == 0, shown.stdout + shown.stderr
-    assert json.dumps(payload, ensure_ascii=False) in shown.stdout
+    assert json.dumps(f"Phường Vĩnh Yên, {payload} cũ", ensure_ascii=False) in shown.stdout  # shown as written, 2025 unit first
     assert not marker.exists()
 
 

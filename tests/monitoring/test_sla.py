@@ -106,6 +106,10 @@ def test_report_shows_the_known_downtime(prometheus: tuple[str, datetime], tmp_p
     commune_wan = next(s for s in report["services"] if s["key"] == "commune_cpe")
     assert commune_wan["incidents"] == len(OUTAGES) and commune_wan["devices"] == 3
     assert report["communes"][0]["key"] == "tich-son"  # worst first
+    vinh_yen_2025 = next(u for u in report["units_2025"] if u["name"] == "Phường Vĩnh Yên")  # tich-son's 2025 unit
+    assert vinh_yen_2025["downtime_min"] == tich_son["downtime_min"] and vinh_yen_2025["regions"] == ["vinh-yen"]
+    assert "tich-son" in [vinh_yen_2025["headquarters"], *vinh_yen_2025["service_points"]]
+    assert all(u["downtime_min"] == 0 for u in report["units_2025"] if u is not vinh_yen_2025)
     rows = list(csv.DictReader((tmp_path / "availability.csv").open()))
     assert {r["level"] for r in rows} == {"district", "service", "commune", "device"}
     page = (tmp_path / "availability.html").read_text()
@@ -117,7 +121,7 @@ def test_table_output(prometheus: tuple[str, datetime]) -> None:
     url, start = prometheus
     done = sla("--from", start.isoformat(), "--to", (start + timedelta(hours=HOURS)).isoformat(), "--prometheus", url)
     assert done.returncode == 0, done.stderr
-    assert "Availability per district" in done.stdout and "Worst 10 communes" in done.stdout and "Tích Sơn" in done.stdout
+    assert "Availability per 2025 unit" in done.stdout and "Availability per district" in done.stdout and "Worst 10 communes" in done.stdout and "Tích Sơn" in done.stdout
 
 
 def test_period_without_data_says_so(prometheus: tuple[str, datetime]) -> None:

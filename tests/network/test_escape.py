@@ -43,7 +43,7 @@ def test_junos_quote_in_a_district_name_stays_inside_the_description(tmp_path, f
     rendered = Renderer(load(directory, "production")).render("core-iic")
     assert rendered.platform == "junos"
     descriptions = [line.strip() for line in rendered.text.splitlines() if "to dr-vinh-yen" in line]
-    assert descriptions and all('(Vinh Yen\\"; disable; \\"\\\\,' in d for d in descriptions), descriptions
+    assert descriptions and all('(Vinh Yen\\"; disable; \\"\\\\ region,' in d for d in descriptions), descriptions
     assert not any(line.strip() == "disable;" for line in rendered.text.splitlines())
     assert lint("junos", rendered.text) == []
 

@@ -81,7 +81,7 @@ def test_broken_uplink_is_rolled_back_and_the_wave_completes(configured) -> None
     uplink = inv.uplink("cpe-lien-bao")
     broken = good.replace(f" ip address {uplink.address}", " ip address 198.18.7.251/31")
     assert broken != good
-    changed = renderer.render("cpe-tich-son").text.replace("description LAN Tich Son", "description LAN UBND Tich Son")
+    changed = renderer.render("cpe-tich-son").text.replace("description LAN Phuong Vinh Yen, Tich Son cu", "description LAN UBND Phuong Vinh Yen, Tich Son cu")
     report = push(inv, ["cpe-hoi-hop", "cpe-lien-bao", "cpe-tich-son"], configs={"cpe-lien-bao": broken, "cpe-tich-son": changed},
                   check_timeout_s=6, revert_in=8, step_timeout_s=8, max_failures=0, show_progress=False)
     assert report.waves == [["cpe-hoi-hop"], ["cpe-lien-bao", "cpe-tich-son"]]
@@ -92,7 +92,7 @@ def test_broken_uplink_is_rolled_back_and_the_wave_completes(configured) -> None
     assert report.status("cpe-tich-son") == "committed"
     assert report.status("cpe-hoi-hop") == "unchanged"
     assert f"ip address {uplink.address}" in vtysh("cpe-lien-bao", "show running-config")
-    assert "description LAN UBND Tich Son" in vtysh("cpe-tich-son", "show running-config")
+    assert "description LAN UBND Phuong Vinh Yen, Tich Son cu" in vtysh("cpe-tich-son", "show running-config")
     assert push(inv, ["cpe-tich-son"], show_progress=False).status("cpe-tich-son") == "committed"  # back to intent
 
 

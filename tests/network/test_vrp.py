@@ -172,11 +172,11 @@ def test_vrp_push_merges_under_a_scheduled_reboot_then_confirms(production, fake
     report = vrp_push(production, router, revert_in=150)
     result = report.results[DEVICE]
     assert report.status(DEVICE) == "committed", result.error
-    assert "description WAN uplink to dr-vinh-yen Ethernet3 (Vinh Yen, 100 Mb/s fibre)" in result.diff
+    assert "description WAN uplink to dr-vinh-yen Ethernet3 (Vinh Yen region, 100 Mb/s fibre)" in result.diff
     order = [c.strip() for c in router.sent if c.strip() in ("save", f"save flash:/{ROLLBACK_FILE}", "schedule reboot delay 00:02", "system-view", "undo schedule reboot")]
     assert order == ["save", f"save flash:/{ROLLBACK_FILE}", "schedule reboot delay 00:02", "system-view", "undo schedule reboot", "save"]
     assert "#" not in applied(router) and not router.scheduled
-    assert "description WAN uplink to dr-vinh-yen Ethernet3 (Vinh Yen, 100 Mb/s fibre)" in router.saved["startup"]
+    assert "description WAN uplink to dr-vinh-yen Ethernet3 (Vinh Yen region, 100 Mb/s fibre)" in router.saved["startup"]
 
 
 def test_vrp_failed_check_rolls_back_to_the_saved_file(production, fake_secrets, vrp_commune) -> None:
