@@ -84,9 +84,9 @@ def check_references(inv: Inventory) -> Iterator[Problem]:
             if taken:
                 yield _at(inv, "network.yaml", (*path, end_name, "port"), f"port {end.port} of {end.device} is already used by {'.'.join(map(str, taken))}")
             ports[(end.device, end.port)] = path
-            for key in ("lan_port", "mgmt_lan_port"):
+            for key, what in (("lan_port", "LAN port"), ("mgmt_lan_port", "management LAN port")):
                 if getattr(devices[end.device], key) == end.port:
-                    yield _at(inv, "network.yaml", (*path, end_name, "port"), f"port {end.port} of {end.device} is its {key}")
+                    yield _at(inv, "network.yaml", (*path, end_name, "port"), f"port {end.port} of {end.device} is its {what}")
         if link.a.device == link.b.device:
             yield _at(inv, "network.yaml", path, "a link cannot join a device to itself")
     for path, device in inv.devices:
