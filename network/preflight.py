@@ -84,7 +84,7 @@ def device_items(inv: Inventory, name: str, driver: NetworkDriver, candidate: st
                       + ("" if ok else f"; the inventory says {platform}{' ' + device.model if device.model else ''}")))
     running = state_reader(driver, platform).running_config()
     for item in prerequisites.PREREQUISITES.get(platform, ()):
-        items.append(Item(item.name, item.met(running), "configured" if item.met(running) else f"missing: {item.why}", [] if item.met(running) else list(item.lines)))
+        items.append(Item(item.name, item.met(running), "configured" if item.met(running) else f"missing: {item.why}", [] if item.met(running) else item.fix(inv.in_band(name))))
     if platform in FLASH:
         command, template, unit = FLASH[platform]
         rows = textfsm_rows(template, command, driver.cli([command])[command])

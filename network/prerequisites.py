@@ -22,9 +22,14 @@ class Prerequisite:
     present: re.Pattern[str]
     lines: tuple[str, ...]
     why: str
+    in_band_lines: tuple[str, ...] | None = None  # when a router managed in band needs other lines
 
     def met(self, running: str) -> bool:
         return bool(self.present.search(running))
+
+    def fix(self, in_band: bool) -> list[str]:
+        """The lines that add it on a router managed in band or out of band."""
+        return list(self.in_band_lines if in_band and self.in_band_lines is not None else self.lines)
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -42,8 +47,9 @@ PREREQUISITES: dict[str, tuple[Prerequisite, ...]] = {
         Prerequisite("eAPI", _pattern(r"^\s*management api http-commands\n(?:[ \t]+.*\n)*?[ \t]+no shutdown$"), ("management api http-commands", "   protocol https", "   no shutdown"),
                      "napalm's EOSDriver speaks eAPI (pyeapi) and commits through a configuration session with a commit timer"),
         Prerequisite("eAPI only from the management network", _pattern(r"^\s*management api http-commands\n(?:[ \t]+.*\n)*?[ \t]+ip access-group \S+"),
-                     ("management api http-commands", "   vrf MGMT", "      no shutdown", "      ip access-group MGMT-SSH"),
-                     "eAPI accepts configuration: like SSH, only the IIC management network may reach it"),
+                     ("management api http-commands", "   vrf MGMT", "      no shutdown", "      ip access-group MGMT-ONLY"),
+                     "eAPI accepts configuration: like SSH, only the IIC management network may reach it",
+                     in_band_lines=("management api http-commands", "   vrf default", "      no shutdown", "      ip access-group MGMT-ONLY")),
     ),
     "junos": (
         Prerequisite("NETCONF over SSH", _pattern(r"^\s*netconf \{\s*\n\s*ssh;|^set system services netconf ssh"), ("set system services netconf ssh",),
@@ -71,5 +77,8 @@ def markdown() -> str:
              "| platform | prerequisite | lines that add it | why |", "|---|---|---|---|"]
     for platform, items in PREREQUISITES.items():
         for item in items:
-            lines.append(f"| {platform} | {item.name} | `{'` / `'.join(l.strip() for l in item.lines)}` | {item.why} |")
+            fix = f"`{'` / `'.join(l.strip() for l in item.lines)}`"
+            if item.in_band_lines is not None:
+                fix = f"out of band: {fix}; in band: `{'` / `'.join(l.strip() for l in item.in_band_lines)}`"
+            lines.append(f"| {platform} | {item.name} | {fix} | {item.why} |")
     return "\n".join(lines) + "\n"

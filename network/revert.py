@@ -72,5 +72,6 @@ def verify(inv: Inventory, lost: LostSession, open_driver: Callable[[Inventory, 
         finally:
             driver.close()
     except Exception as exc:
-        return Verdict("unverified", "unknown", f"could not be verified after the revert timer: {describe_exception(exc)}")
+        return Verdict("unverified", "unknown", f"could not be verified after the revert timer ({describe_exception(exc)}): "
+                       f"its own timer reverts it by itself within {lost.revert_in} s of the commit unless the confirm had reached it; look at it")
     return Verdict("unverified", "mixed", "on neither its previous nor its new configuration: look at it")

@@ -23,9 +23,10 @@ from hatang.errors import HatangError
 from hatang.network.state.parse import json_document, own_template_rows, textfsm_rows, xml_document
 
 #: The getters every platform answers (or declares unsupported, with the reason).
-GETTERS = ("interfaces", "ospf_neighbors", "route_to", "ping", "flaps", "running_config")
+GETTERS = ("interfaces", "ospf_neighbors", "route_to", "ping", "flaps", "arp", "running_config")
 NAPALM = {
     "interfaces": "napalm get_interfaces",
+    "arp": "napalm get_arp_table",
     "route_to": "napalm get_route_to",
     "ping": "napalm ping",
     "flaps": "napalm get_interfaces (last_flapped)",
@@ -135,6 +136,13 @@ class StateReader:
                    if item["last_flapped_s"] is not None and item["last_flapped_s"] <= within_s]
         return sorted(changed, key=lambda c: c["seconds_ago"])
 
+    def arp(self) -> list[dict[str, Any]]:
+        """The device's IPv4 ARP table: ``[{"ip", "mac", "interface", "state"}]``; an
+        unresolved entry has mac ``""`` (``state``: ``None`` where the platform gives none)."""
+        self._unsupported("arp")
+        return [{"ip": str(e.get("ip", "")), "mac": str(e.get("mac", "") or ""), "interface": str(e.get("interface", "")), "state": e.get("state")}
+                for e in self.driver.get_arp_table()]
+
     def running_config(self) -> str:
         self._unsupported("running_config")
         return self.driver.get_config(retrieve="running")["running"]
@@ -145,8 +153,9 @@ class FrrReader(StateReader):
     sources = {**NAPALM, "ospf_neighbors": "hatang FRR driver get_ospf_neighbors (show ip ospf neighbor json)",
                "interfaces": "hatang FRR driver get_interfaces (show interface json)",
                "route_to": "hatang FRR driver get_route_to (show ip route json)",
-               "ping": "hatang FRR driver ping (iputils in the router's namespace)"}
-    unsupported = {"flaps": "FRR 8.4's `show interface json` carries no time of the last link change; SNMP ifLastChange is the source"}
+               "ping": "hatang FRR driver ping (iputils in the router's namespace)",
+               "flaps": "hatang FRR driver get_interfaces (zebra's lastLinkUp/lastLinkDown in show interface json)",
+               "arp": "hatang FRR driver get_arp_table (the kernel's neighbour table, ip -j -4 neigh show)"}
 
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         return [neighbor(n["neighbor_id"], n["address"], n["interface"], n["state"]) for n in self.driver.get_ospf_neighbors()]
@@ -212,7 +221,8 @@ class VrpReader(StateReader):
     sources = {**NAPALM, "ospf_neighbors": "TextFSM template huawei_vrp_display_ospf_peer_brief (hatang's own: ntc-templates has none)",
                "route_to": "ntc-templates huawei_vrp_display_ip_routing-table_verbose (napalm-huawei-vrp's get_route_to is empty)",
                "interfaces": "ntc-templates huawei_vrp_display_interface_brief",
-               "ping": "napalm-huawei-vrp ping", "running_config": "napalm-huawei-vrp get_config (display current-configuration)"}
+               "ping": "napalm-huawei-vrp ping", "running_config": "napalm-huawei-vrp get_config (display current-configuration)",
+               "arp": "napalm-huawei-vrp get_arp_table (display arp all)"}
     unsupported = {"flaps": "neither `display interface brief` nor napalm-huawei-vrp gives the time of a link change; SNMP ifLastChange is the source"}
     commands = (OSPF, ROUTE, INTERFACES)
 

@@ -41,8 +41,12 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "interface_errors": ("SNMP IF-MIB",),
     "interface_load": ("SNMP IF-MIB",),
     "uptime": ("SNMP sysUpTime",),
+    "port_flaps": ("flaps",),
     "ospf_neighbors": ("ospf_neighbors",),
+    "arp": ("arp",),
     "recent_pushes": ("hatang's audit log",),
+    "recent_reverts": ("hatang's audit log",),
     "backup_diff": ("hatang's backup repository",),
     "exporter": ("HTTP to hatang's exporter",),
+    "backup_freshness": ("the Proxmox API of the private cloud",),
 }

@@ -41,7 +41,7 @@ def arp(ctx: CheckContext) -> Outcome:
     wanted = [p for p in ctx.subject.ports if p.peer and p.peer_address]
     if not wanted:
         return Outcome("skip", f"{ctx.device} has no routed port in scope of this diagnosis")
-    table = ctx.drivers.get(ctx.device).get_arp_table()
+    table = ctx.state().arp()
     seen, missing = [], []
     for port in wanted:
         address = str(port.peer_address.ip)

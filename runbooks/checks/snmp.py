@@ -173,16 +173,21 @@ FLAP_RECENT_S = 3600.0
 
 
 def port_flaps(ctx: CheckContext) -> Outcome:
-    """When each port in scope last went up or down (the driver's ``last_flapped``): seen
+    """When each port in scope last went up or down (the state layer's ``interfaces``,
+    ``last_flapped_s``; skipped where the platform gives no such time, see ``flaps``): seen
     from the district, a commune's port that keeps changing is a line or a power supply
     failing, even while the commune itself cannot be asked."""
     if skipped := _no_ports(ctx):
         return skipped
     recent_s = ctx.param("recent_s", FLAP_RECENT_S)
-    found = ctx.drivers.get(ctx.device).get_interfaces()
+    reader = ctx.state()
+    if "flaps" in reader.unsupported:  # the times of link changes are not to be had from this platform
+        return Outcome("skip", f"{reader.platform} gives no time of a port's last change: {reader.unsupported['flaps']}")
+    found = reader.interfaces()
     ports = []
     for port in ctx.subject.ports:
-        flapped = float(found.get(port.name, {}).get("last_flapped", -1.0))
+        since = found.get(port.name, {}).get("last_flapped_s")
+        flapped = -1.0 if since is None else float(since)
         ports.append({**port_record(port), "last_flapped_s": flapped, "describe": describe_port(port)})
     recent = [p for p in ports if 0 <= p["last_flapped_s"] < recent_s]
     data = {"ports": ports, "recent": recent, "recent_s": recent_s}

@@ -38,3 +38,14 @@ def fake_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[tuple[
     shutil.copy(GOLDEN_HASHES, state / "network" / "password_hashes.json")
     monkeypatch.setenv("HATANG_STATE_DIR", str(state))
     return FAKE_SECRETS
+
+
+@pytest.fixture
+def timer_already_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A push whose session is lost after the commit verifies the router once its revert
+    timer has fired (:func:`hatang.network.revert.verify`): here that wait is skipped (the
+    stand-in routers keep no clock), the reconnect and comparison still run."""
+    from hatang.network import push as push_module
+    from hatang.network import revert
+
+    monkeypatch.setattr(push_module, "verify", lambda inv, lost, open_driver: revert.verify(inv, lost, open_driver, sleep=lambda s: None))

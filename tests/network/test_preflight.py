@@ -62,7 +62,10 @@ def test_ios_ready_once_the_printed_lines_are_added(production, tmp_path, monkey
 def test_eos_eapi_open_to_everyone_is_refused(production) -> None:
     items = items_of(production, "dr-vinh-yen", FIXTURES / "eos-eapi-open")
     assert items["eAPI"].ok and items["free flash"].ok and items["free flash"].detail.startswith("not needed")
-    assert not items["eAPI only from the management network"].ok and "ip access-group MGMT-SSH" in items["eAPI only from the management network"].fix[-1]
+    assert not items["eAPI only from the management network"].ok and "ip access-group MGMT-ONLY" in items["eAPI only from the management network"].fix[-1]  # the ACL hatang's templates define
+    assert "   vrf default" in items["eAPI only from the management network"].fix  # a district is managed in band: eAPI in the global table
+    eapi = next(p for p in prerequisites.PREREQUISITES["eos"] if p.name == "eAPI only from the management network")
+    assert "   vrf MGMT" in eapi.fix(in_band=False) and "   vrf MGMT" not in eapi.fix(in_band=True)
 
 
 def test_junos_without_netconf_is_refused(production) -> None:
@@ -82,7 +85,9 @@ def test_a_pending_commit_stops_the_device(production) -> None:
 def test_an_unknown_host_key_is_a_finding_with_the_command(production, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HATANG_STATE_DIR", str(tmp_path))
     item = host_key(production, "cpe-tich-son")
-    assert not item.ok and item.fix[0].startswith("ssh-keyscan -t ed25519,rsa 10.26.192.7 >> ")
+    # a commune is managed in band: the host key is its loopback's, reached over the WAN
+    assert str(production.mgmt("cpe-tich-son").ip) == "10.26.0.3"
+    assert not item.ok and item.fix[0].startswith("ssh-keyscan -t ed25519,rsa 10.26.0.3 >> ")
 
 
 def test_a_push_stops_a_router_at_preflight_before_any_change(production, fake_secrets) -> None:
@@ -145,7 +150,7 @@ def test_net_preflight_prints_the_lines_to_add(production, fake_secrets, tmp_pat
     known = known_hosts_path("production")
     known.parent.mkdir(parents=True, exist_ok=True)
     keys = paramiko.HostKeys()
-    keys.add("10.26.192.7", "ssh-ed25519", paramiko.Ed25519Key.from_private_key_file(str(write_ed25519(tmp_path))))
+    keys.add(str(production.mgmt("cpe-tich-son").ip), "ssh-ed25519", paramiko.Ed25519Key.from_private_key_file(str(write_ed25519(tmp_path))))
     keys.save(str(known))
     run = preflight_module.preflight
     monkeypatch.setattr(preflight_module, "preflight", lambda inv, devices, **kw: run(inv, devices, open_driver=lambda i, n: mock(FIXTURES / "ios-bare"), **kw))

@@ -192,12 +192,15 @@ def test_ios_refuses_to_commit_and_configures_nothing(production, fake_secrets, 
     assert not [c for c in router.sent if c.startswith(("configure replace", "configure confirm", "configure revert"))]
 
 
-def test_ios_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets, scp) -> None:
+def test_ios_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets, scp, timer_already_run) -> None:
     router = IosRouter(drop_after_commit=True)
     report = ios_push(production, router, revert_in=150)
     error = report.results[DEVICE].error
-    assert report.status(DEVICE) == "failed" and router.pending  # the router's own timer will revert
-    assert "rollback failed" in error and "reverts by itself within 120 s" in error
+    # the router's own timer (still pending: never confirmed) is the safety net; the stand-in stays cut off, so
+    # the verification after the timer cannot reconnect and says so
+    assert report.status(DEVICE) == "unverified" and router.pending and "configure confirm" not in router.sent
+    assert report.results[DEVICE].data["final"] == "unknown"
+    assert "rollback impossible" in error and "could not be verified" in error and "reverts it by itself within 120 s" in error
 
 
 class EosRouter:
@@ -293,12 +296,13 @@ def test_eos_pending_commit_at_start_is_left_alone(production, fake_secrets) -> 
     assert f"configure session {loaded} abort" in router.sent  # hatang's candidate discarded, the other left alone
 
 
-def test_eos_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets) -> None:
+def test_eos_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets, timer_already_run) -> None:
     router = EosRouter(drop_after_commit=True)
     report = eos_push(production, router, revert_in=150)
     error = report.results["dr-vinh-yen"].error
-    assert report.status("dr-vinh-yen") == "failed" and router.pending is not None
-    assert "rollback failed" in error and "reverts by itself within 150 s" in error
+    assert report.status("dr-vinh-yen") == "unverified" and router.pending is not None  # the commit timer still runs
+    assert report.results["dr-vinh-yen"].data["final"] == "unknown"
+    assert "rollback impossible" in error and "could not be verified" in error and "reverts it by itself within 150 s" in error
 
 
 class JunosRouter:
@@ -414,12 +418,13 @@ def test_junos_ospf_through_the_real_driver_cli(production, junos_district) -> N
     assert [(n["interface"], n["is_full"]) for n in found] == [(junos_district, True), ("irb.1390", True)]
 
 
-def test_junos_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets, junos_district) -> None:
+def test_junos_session_lost_after_commit_leaves_the_router_timer(production, fake_secrets, junos_district, timer_already_run) -> None:
     router = JunosRouter(junos_district, drop_after_commit=True)
     report = junos_push(production, router, revert_in=179)
     error = report.results["dr-vinh-yen"].error
-    assert report.status("dr-vinh-yen") == "failed" and router.pending
-    assert "rollback failed" in error and "reverts by itself within 120 s" in error  # 179 s → 2 min on Junos
+    assert report.status("dr-vinh-yen") == "unverified" and router.pending  # commit confirmed never confirmed
+    assert report.results["dr-vinh-yen"].data["final"] == "unknown"
+    assert "rollback impossible" in error and "could not be verified" in error and "reverts it by itself within 120 s" in error  # 179 s → 2 min on Junos
 
 
 def test_junos_session_lost_during_commit_says_the_router_may_revert(production, fake_secrets, junos_district) -> None:

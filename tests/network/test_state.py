@@ -131,10 +131,43 @@ def test_junos_flaps_within_a_window() -> None:
     assert recent and all(f["seconds_ago"] <= known[0] for f in recent)
 
 
-@pytest.mark.parametrize("platform", ["ios", "frr", "huawei_vrp"])
+@pytest.mark.parametrize("platform", ["ios", "huawei_vrp"])
 def test_a_platform_without_flap_times_says_so(platform) -> None:
     with pytest.raises(Unsupported, match="SNMP ifLastChange is the source"):
         state_reader(driver_of(platform), platform).flaps(3600)
+
+
+def test_frr_flaps_from_zebra_link_stamps() -> None:
+    """zebra's lastLinkUp/lastLinkDown (the lab's FRR); a port that never changed, or a
+    recording without the stamps (FRR 8.4's), has no time and is no flap."""
+    from datetime import datetime
+
+    data = {"eth0": {"lastLinkUp": "2026/12/05 07:59:00.250", "lastLinkDown": "2026/12/05 07:58:00.000"}, "eth1": {}}
+
+    class Stamped:
+        def get_interfaces(self):
+            return frr_parse.interfaces(data, now=datetime(2026, 12, 5, 8, 0, 0))
+
+    reader = state_reader(Stamped(), "frr")
+    assert reader.flaps(3600) == [{"interface": "eth0", "seconds_ago": 59.8, "up": reader.interfaces()["eth0"]["up"]}]
+    assert reader.flaps(30) == []
+    assert state_reader(FrrRecorded(), "frr").flaps(3600) == []
+
+
+class Arp:
+    """A driver answering napalm's get_arp_table."""
+
+    def get_arp_table(self, vrf=""):
+        return [{"interface": "eth2", "mac": "52:54:00:12:34:56", "ip": "10.26.4.3", "age": -1.0},
+                {"interface": "eth3", "mac": "", "ip": "10.26.4.5", "age": -1.0, "state": "FAILED"}]
+
+
+@pytest.mark.parametrize("platform", ["frr", "ios", "eos", "junos", "huawei_vrp"])
+def test_arp_in_one_shape_on_every_platform(platform) -> None:
+    assert state_reader(Arp(), platform).arp() == [
+        {"ip": "10.26.4.3", "mac": "52:54:00:12:34:56", "interface": "eth2", "state": None},
+        {"ip": "10.26.4.5", "mac": "", "interface": "eth3", "state": "FAILED"},
+    ]
 
 
 def test_vrp_through_napalm_huawei_vrp_and_ntc_templates() -> None:

@@ -12,6 +12,7 @@ rolled back (the router fine, the push in the audit log)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,25 @@ class ScenarioDriver(MockDriver):
         return {"success": {"probes_sent": count, "packet_loss": count - got, "rtt_min": 1.0, "rtt_max": 1.0, "rtt_avg": 1.0, "rtt_stddev": 0.0, "results": []}}
 
 
+def arp_table(inv, device: str, target_up: bool) -> list[dict]:
+    """napalm's get_arp_table of ``device``: its peers resolved, the target only when up."""
+    return [{"interface": p.name, "ip": str(p.peer_address.ip), "mac": "52:54:00:00:00:01" if target_up or p.peer != TARGET else "", "age": -1.0}
+            for p in inv.ports(device) if p.peer and p.peer_address]
+
+
+def interface_table(inv, platform: str, device: str, target_up: bool) -> dict:
+    """napalm's get_interfaces of ``device``: a port towards a silent target went down a
+    minute ago (EOS gives the time of the change, the others the seconds since it)."""
+    table = {}
+    for p in inv.ports(device):
+        cut = not target_up and p.peer == TARGET
+        flapped = 60.0 if cut else -1.0
+        if platform == "eos" and cut:
+            flapped = time.time() - 60.0
+        table[p.name] = {"is_up": not cut, "is_enabled": True, "description": "", "last_flapped": flapped, "speed": 1000.0, "mtu": 1500, "mac_address": ""}
+    return table
+
+
 def scenario_drivers(inv, platform: str, scenario: str, tmp_path: Path):
     """A driver factory for ``scenario``: the target silent unless the push scenario,
     its uplink's adjacency with it Full only when the target is up."""
@@ -86,6 +106,8 @@ def scenario_drivers(inv, platform: str, scenario: str, tmp_path: Path):
         rows = [(str(inv.loopback(p.peer)), str(p.peer_address.ip), p.name, "Full") for p in inv.ports(device)
                 if p.peer and (target_up or p.peer != TARGET)]
         (folder / OSPF_FILE[platform]).write_text(ospf_table(platform, rows))
+        (folder / "get_arp_table.1").write_text(json.dumps(arp_table(inv, device, target_up)))
+        (folder / "get_interfaces.1").write_text(json.dumps(interface_table(inv, platform, device, target_up)))
         driver = ScenarioDriver(str(inv.mgmt(device).ip), "u", "p", optional_args={"path": str(folder)}, reachable=reachable)
         driver.open()
         return driver
@@ -155,6 +177,14 @@ def test_runbook_on_every_platform(production, platform, scenario, runbook, monk
         assert TARGET in uplink.summary
     if ("loopback_from_core", "target") in by_check:
         assert by_check[("loopback_from_core", "target")].status == ("ok" if scenario == "bad-push-reverted" else "fail")
+    if ("arp", "uplink") in by_check:  # the district still resolves its commune's address only when the commune is up
+        assert by_check[("arp", "uplink")].status == ("ok" if scenario == "bad-push-reverted" else "fail")
+    if ("port_flaps", "uplink") in by_check:
+        flaps = by_check[("port_flaps", "uplink")]
+        if "flaps" in READERS[platform].unsupported:
+            assert flaps.status == "skip" and "SNMP ifLastChange" in flaps.summary
+        else:
+            assert flaps.status == ("ok" if scenario == "bad-push-reverted" else "warn"), flaps.summary
     if scenario == "bad-push-reverted" and ("recent_pushes", "target") in by_check:
         assert by_check[("recent_pushes", "target")].status == "warn"
     assert report.next_step["en"]
