@@ -9,6 +9,8 @@ declared NOPASSWD rule stays; and a repair that cannot be done fails the deploy.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from hatang.deploy import runner
@@ -28,7 +30,23 @@ def inv(lab_small):
     return inv
 
 
-@pytest.mark.parametrize("brk", drift.BREAKS, ids=[b.name for b in drift.BREAKS])
+#: The breaks issue 23 reported (each 20-45 s on the lab): what `make test` runs. The
+#: whole corpus runs with HATANG_DRIFT_ALL=1, and always in `python -m bench.baseline_drift`.
+REPORTED = {
+    "drop-in 00-x.conf with PermitRootLogin yes, read before hatang's settings", "a user with an empty password",
+    "a second uid-0 account, toor", "a sudoers.d file with NOPASSWD", "sshd_config world-writable (622)",
+    "/etc/shadow world-readable (604)", "/etc/passwd world-writable (666)", "no firewall (ruleset flushed)",
+    "logs kept 13 weeks (rotate 13)", "chrony pointed at another server", "unattended-upgrades removed",
+    "a stale backup (30 hours old)",
+}
+SELECTED = drift.BREAKS if os.environ.get("HATANG_DRIFT_ALL") else [b for b in drift.BREAKS if b.name in REPORTED]
+
+
+def test_the_reported_breaks_are_in_the_corpus():
+    assert REPORTED <= {b.name for b in drift.BREAKS} and len(drift.BREAKS) >= 20
+
+
+@pytest.mark.parametrize("brk", SELECTED, ids=[b.name for b in SELECTED])
 def test_a_break_fails_its_control_in_both_audits_and_deploy_all_repairs_it(inv, brk):
     t = drift.trial(inv, brk)
     assert {r.host for r in t.before if not r.ok} == {brk.host}, {r.host: r.error for r in t.before if not r.ok}

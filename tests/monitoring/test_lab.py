@@ -47,7 +47,8 @@ def test_metrics_arrive_in_prometheus(lab_small, api: PrometheusApi) -> None:
         return up == devices and operstatus == devices
 
     eventually(all_up, "every lab router scraped through hatang's exporter")
-    sample = api.query('ifHCInOctets{job="snmp", device="cpe-tich-son", ifName="mgmt0"}', datetime.now(timezone.utc))
+    # in band: the uplink (eth0) carries management; there is no mgmt0
+    sample = api.query('ifHCInOctets{job="snmp", device="cpe-tich-son", ifName="eth0"}', datetime.now(timezone.utc))
     assert sample and set(sample[0]["metric"]) >= {"ifIndex", "ifName", "ifDescr", "site", "district", "role", "gso_code"}
     eventually(lambda: api.query("hatang:device_available == 1", datetime.now(timezone.utc)), "the availability rule evaluated")
 
