@@ -103,7 +103,8 @@ def test_manual_change_in_vtysh_shows_as_drift(configured) -> None:
     result = json.loads(proc.stdout)
     assert result["drifted"] == ["cpe-hoi-hop"]
     diff = next(d["diff"] for d in result["devices"] if d["host"] == "cpe-hoi-hop")
-    assert " interface eth1\n- description changed by hand at 3 am\n+ description LAN Hoi Hop" in diff
+    # the LAN's description names the 2025 unit first, the old commune second (issue 22)
+    assert " interface eth1\n- description changed by hand at 3 am\n+ description LAN Phuong Vinh Yen, Hoi Hop cu " in diff
     fix = hatang("net", "push", "--site", "cpe-hoi-hop", "--json")
     assert fix.returncode == 0 and json.loads(fix.stdout)["counts"] == {"committed": 1}
     assert hatang("net", "drift", "--json").returncode == 0
