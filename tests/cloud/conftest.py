@@ -131,8 +131,6 @@ def wait_task(api, node: str, upid: str, timeout_s: float = 30.0) -> dict:
 
 
 def wait_until(check, what: str, timeout_s: float = 30.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
