@@ -89,9 +89,19 @@ class Platform(str, Enum):
     huawei_vrp = "huawei_vrp"
 
 
+_OS_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.()_+:/-]{0,63}")
+
+
+def _os_version(value: str) -> str:
+    if not _OS_VERSION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a software version: one word of up to 64 letters, digits and . ( ) _ + : / -, "
+                         "starting with a letter or digit, as the vendor writes it (15.9(3)M7, 17.9.4a, 4.30.2F, 23.2R1-S1.6, V200R010C10SPC700)")
+    return value
+
+
 #: A software version as the vendor writes it (``15.9(3)M7``, ``17.9.4a``, ``4.30.2F``,
-#: ``23.2R1-S1.6``, ``V200R010C10SPC700``): one token of letters, digits and ``.()_+:/-``.
-OsVersion = Annotated[str, AfterValidator(checked), StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.()_+:/-]*$", max_length=64)]
+#: ``23.2R1-S1.6``, ``V200R010C10SPC700``).
+OsVersion = Annotated[str, AfterValidator(checked), AfterValidator(_os_version)]
 
 
 class Device(Record):

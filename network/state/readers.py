@@ -274,15 +274,16 @@ class VrpReader(StateReader):
     OSPF = "display ospf peer brief"
     ROUTE = "display ip routing-table {} verbose"
     INTERFACES = "display interface brief"
+    VERSION = "display version"
     sources = {**NAPALM, "ospf_neighbors": "TextFSM template huawei_vrp_display_ospf_peer_brief (hatang's own: ntc-templates has none)",
                "route_to": "ntc-templates huawei_vrp_display_ip_routing-table_verbose (napalm-huawei-vrp's get_route_to is empty)",
                "interfaces": "ntc-templates huawei_vrp_display_interface_brief",
                "ping": "napalm-huawei-vrp ping", "running_config": "napalm-huawei-vrp get_config (display current-configuration)",
                "arp": "napalm-huawei-vrp get_arp_table (display arp all)",
                "config_diff": "the running_config getter against the intended lines, by napalm-huawei-vrp's contextual diff (diffplus): no candidate on the device",
-               "facts": "napalm-huawei-vrp get_facts (display version)"}
+               "facts": "ntc-templates huawei_vrp_display_version (napalm-huawei-vrp's get_facts reads S-series switches only: Unknown on an AR router)"}
     unsupported = {"flaps": "neither `display interface brief` nor napalm-huawei-vrp gives the time of a link change; SNMP ifLastChange is the source"}
-    commands = (OSPF, ROUTE, INTERFACES)
+    commands = (OSPF, ROUTE, INTERFACES, VERSION)
 
     def interfaces(self) -> dict[str, dict[str, Any]]:
         rows = textfsm_rows("huawei_vrp", self.INTERFACES, self._cli(self.INTERFACES))
@@ -294,6 +295,14 @@ class VrpReader(StateReader):
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         rows = own_template_rows("huawei_vrp_display_ospf_peer_brief.textfsm", self.OSPF, self._cli(self.OSPF))
         return [neighbor(r["neighbor_id"], "", r["interface"], r["state"]) for r in rows]
+
+    def facts(self) -> dict[str, str]:
+        """``VRP (R) software, Version 5.170 (AR610 V300R019C13SPC200)``: the version is
+        the product's, ``V300R019C13SPC200``; the model is the uptime line's."""
+        rows = textfsm_rows("huawei_vrp", self.VERSION, self._cli(self.VERSION))
+        row = rows[0] if rows else {}
+        product = str(row.get("product_version", "")).split()
+        return {"vendor": "Huawei", "model": str(row.get("model", "")), "os_version": product[-1] if product else "", "hostname": ""}
 
     def config_diff(self, intended: str) -> str:
         """VRP pushes merge (``network/drivers/vrp.py``): what the intended lines would

@@ -46,13 +46,19 @@ def test_ios_without_archive_and_scp_names_the_lines_to_add(production) -> None:
     assert items["no pending commit"].ok
 
 
-def test_ios_ready_once_the_printed_lines_are_added(production, tmp_path, monkeypatch) -> None:
+def ios_ready(tmp_path: Path) -> Path:
+    """The bare IOS recording with the lines preflight printed added."""
     ready = tmp_path / "ios-ready"
     shutil.copytree(FIXTURES / "ios-bare", ready)
     config = json.loads((ready / "get_config.1").read_text())
     added = [line for item in prerequisites.PREREQUISITES["ios"] for line in item.lines]
     config["running"] = config["running"].replace("\nend", "\n" + "\n".join(added) + "\nend")
     (ready / "get_config.1").write_text(json.dumps(config))
+    return ready
+
+
+def test_ios_ready_once_the_printed_lines_are_added(production, tmp_path, monkeypatch) -> None:
+    ready = ios_ready(tmp_path)
     device = production.device
     monkeypatch.setattr(production, "device", lambda name: device(name).model_copy(update={"model": "WS-C2960G-8TC-L"}))  # the recording's router
     items = list(items_of(production, "cpe-tich-son", ready).values())
@@ -170,3 +176,86 @@ def write_ed25519(directory: Path) -> Path:
     path = directory / "router_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
     return path
+
+
+def with_version(inv, monkeypatch, device: str, os_version: str):
+    """``inv`` with ``device``'s inventory record stating ``os_version``."""
+    record = inv.device(device)
+    monkeypatch.setitem(inv.device_by_name, device, record.model_copy(update={"os_version": os_version}))
+    return inv
+
+
+@pytest.mark.parametrize(("expected", "ok"), [("15.0(2)SE4", True), ("15.0(2)SE", True), ("15.0(2)", True), ("15.0", True),
+                                               ("15.9(3)M7", False), ("15.0(2)SE", True), ("15.0(2)S", False), ("15.", True), ("1", False)])
+def test_the_software_version_against_the_inventory(production, monkeypatch, expected, ok) -> None:
+    """napalm's IOS facts give the banner (C2960 Software …, Version 15.0(2)SE4, …): the
+    version proper is compared, a leading part ending at a number's or word's end is enough."""
+    items = {i.name: i for i in check(with_version(production, monkeypatch, "cpe-tich-son", expected), "cpe-tich-son", mock(FIXTURES / "ios-bare"), "")}
+    version = items["software version"]
+    assert version.ok is ok
+    if not ok:
+        assert version.detail == f"cpe-tich-son runs 15.0(2)SE4, the inventory says {expected}"
+        assert version.action == "do" and version.fix == [f"upgrade cpe-tich-son to {expected}, or, once 15.0(2)SE4 is approved, set os_version: 15.0(2)SE4 on cpe-tich-son in the inventory's network.yaml"]
+
+
+def test_no_version_in_the_inventory_is_not_a_finding(production) -> None:
+    items = {i.name: i for i in check(production, "core-iic", mock(FIXTURES / "junos-ready"), "")}
+    assert items["software version"].ok and items["software version"].detail == "12.1X47-D20.7 (the inventory states no os_version for core-iic)"
+
+
+def test_a_push_stops_a_router_on_the_wrong_version_before_any_change(production, fake_secrets, monkeypatch, tmp_path) -> None:
+    ready = ios_ready(tmp_path)
+    facts = json.loads((ready / "get_facts.1").read_text())
+    (ready / "get_facts.1").write_text(json.dumps(facts | {"model": "ISR1111-4P"}))  # the right model, an old version
+    loaded = []
+
+    def open_driver(inv, name):
+        driver = mock(ready)
+        driver.load_replace_candidate = lambda **kw: loaded.append(name)
+        return driver
+
+    inv = with_version(production, monkeypatch, "cpe-tich-son", "17.9")
+    report = push(inv, ["cpe-tich-son"], open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
+    error = report.results["cpe-tich-son"].error
+    assert report.status("cpe-tich-son") == "failed" and loaded == []
+    assert error == ("stopped before any change, preflight: software version: cpe-tich-son runs 15.0(2)SE4, the inventory says 17.9 "
+                     "(do: upgrade cpe-tich-son to 17.9, or, once 15.0(2)SE4 is approved, set os_version: 15.0(2)SE4 on cpe-tich-son in the inventory's network.yaml)")
+
+
+def test_the_lab_compares_no_production_version(monkeypatch) -> None:
+    """In the lab every router is FRR: the inventory's IOS version and model are not its."""
+    from hatang.network.preflight import identity_items
+
+    lab = load(env="lab")
+    with_version(lab, monkeypatch, "cpe-tich-son", "15.9(3)M")
+    items = {i.name: i for i in identity_items(lab, "cpe-tich-son", {"vendor": "FRRouting", "model": "FRRouting", "os_version": "8.4.4", "hostname": ""})}
+    assert items["platform"].ok and items["software version"].ok
+    assert "not compared" in items["software version"].detail
+
+
+@pytest.mark.parametrize("bad", ["15.9 M", "", "-15.9", "15.9\n", "x" * 65])
+def test_a_bad_os_version_is_refused_naming_the_file_and_key(tmp_path, bad) -> None:
+    from hatang.paths import DEFAULT_INVENTORY
+
+    shutil.copytree(DEFAULT_INVENTORY, tmp_path / "inventory")
+    network = tmp_path / "inventory" / "network.yaml"
+    text = network.read_text(encoding="utf-8")
+    marked = text.replace("- name: cpe-tich-son\n  site: tich-son\n  role: commune_cpe\n  platform: ios\n  model: ISR1111-4P\n",
+                          f"- name: cpe-tich-son\n  site: tich-son\n  role: commune_cpe\n  platform: ios\n  model: ISR1111-4P\n  os_version: {json.dumps(bad)}\n")
+    assert marked != text
+    network.write_text(marked, encoding="utf-8")
+    with pytest.raises(HatangError) as refused:
+        load(tmp_path / "inventory", "production")
+    message = refused.value.message + "\n" + "\n".join(str(d) for d in getattr(refused.value, "details", []) or [])
+    assert f"network.yaml:{text[:text.index('- name: cpe-tich-son')].count(chr(10)) + 6}: devices[" in message and "].os_version: " in message
+    assert "not a software version" in message or "character" in message or "must not be empty" in message
+
+
+def test_a_good_os_version_loads(tmp_path) -> None:
+    from hatang.paths import DEFAULT_INVENTORY
+
+    shutil.copytree(DEFAULT_INVENTORY, tmp_path / "inventory")
+    network = tmp_path / "inventory" / "network.yaml"
+    text = network.read_text(encoding="utf-8")
+    network.write_text(text.replace("  model: MX204\n", "  model: MX204\n  os_version: 23.2R1-S1.6\n", 1), encoding="utf-8")
+    assert load(tmp_path / "inventory", "production").device("core-iic").os_version == "23.2R1-S1.6"
