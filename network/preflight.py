@@ -120,7 +120,8 @@ def device_items(inv: Inventory, name: str, driver: NetworkDriver, candidate: st
     if platform in FLASH:
         command, template, unit = FLASH[platform]
         rows = textfsm_rows(template, command, driver.cli([command])[command])
-        free = int(rows[0]["total_free"]) * unit if rows and str(rows[0].get("total_free", "")).isdigit() else 0
+        total_free = str(rows[0].get("total_free", "")).replace(",", "") if rows else ""  # VRP: 801,664 KB free
+        free = int(total_free) * unit if total_free.isdigit() else 0
         needed = FLASH_FACTOR * len(candidate.encode())
         items.append(Item("free flash", free >= needed, f"{free} bytes free, {needed} needed", [] if free >= needed else [f"delete unused files from flash: ({needed - free} bytes more)"], "do"))
     else:

@@ -259,3 +259,26 @@ def test_a_good_os_version_loads(tmp_path) -> None:
     text = network.read_text(encoding="utf-8")
     network.write_text(text.replace("  model: MX204\n", "  model: MX204\n  os_version: 23.2R1-S1.6\n", 1), encoding="utf-8")
     assert load(tmp_path / "inventory", "production").device("core-iic").os_version == "23.2R1-S1.6"
+
+
+@pytest.mark.parametrize(("expected", "ok"), [("4.15.5M", True), ("4.15", True), ("4.30.2F", False)])
+def test_eos_version_through_the_real_driver(production, monkeypatch, expected, ok) -> None:
+    """napalm's real EOSDriver.get_facts on eAPI's recorded ``show version``: the
+    version it reports is internalVersion, which a stated 4.15.5M matches."""
+    from napalm.eos import eos as napalm_eos
+
+    from tests.network.test_real_drivers import EosRouter
+
+    class Recorded(EosRouter):
+        def run_commands(self, commands, encoding="json", **kwargs):
+            if commands == ["show version", "show hostname", "show interfaces"]:
+                return [json.loads((FIXTURES / "eos-eapi-open/show_version.json").read_text()), {"hostname": "localhost", "fqdn": "localhost"}, {"interfaces": {}}]
+            return super().run_commands(commands, encoding, **kwargs)
+
+    driver = napalm_eos.EOSDriver("10.26.192.6", "netadmin", "pw", optional_args={"transport": "https"})
+    driver.device = Recorded()
+    items = {i.name: i for i in check(with_version(production, monkeypatch, "dr-vinh-yen", expected), "dr-vinh-yen", driver, "")}
+    assert items["software version"].ok is ok, items["software version"].detail
+    assert items["software version"].detail == (f"4.15.5M-3054042.4155M, the inventory says {expected}" if ok else
+                                                f"dr-vinh-yen runs 4.15.5M-3054042.4155M, the inventory says {expected}")
+    assert not items["platform"].ok and "vEOS" in items["platform"].detail and "7280R3" in items["platform"].detail  # the recording is a vEOS
