@@ -96,19 +96,43 @@ def test_an_unknown_host_key_is_a_finding_with_the_command(production, tmp_path,
     assert not item.ok and item.fix[0].startswith("ssh-keyscan -t ed25519,rsa 10.26.0.3 >> ")
 
 
-def test_a_push_stops_a_router_at_preflight_before_any_change(production, fake_secrets) -> None:
+def without(tmp_path: Path, folder: str, text: str) -> Path:
+    """A recording whose running configuration lacks ``text``."""
+    copy = tmp_path / folder
+    shutil.copytree(FIXTURES / folder, copy)
+    config = json.loads((copy / "get_config.1").read_text())
+    assert text in config["running"]
+    config["running"] = config["running"].replace(text, "")
+    (copy / "get_config.1").write_text(json.dumps(config))
+    return copy
+
+
+#: A production router lacking what its driver needs, and the lines the push must name:
+#: IOS without archive (and SCP), EOS without eAPI, Junos without NETCONF.
+LACKING = {
+    "cpe-tich-son": (None, "", ("archive / path flash:hatang-archive / maximum 14", "ip scp server enable")),
+    "dr-vinh-yen": ("eos-eapi-open", "\t management api http-commands\n\t    no shutdown\n", ("eAPI: missing", "management api http-commands / protocol https / no shutdown")),
+    "core-iic": ("junos-ready", "netconf {\n            ssh;\n        }", ("NETCONF over SSH: missing", "set system services netconf ssh")),
+}
+
+
+@pytest.mark.parametrize("device", LACKING)
+def test_a_push_stops_a_router_at_preflight_before_any_change(production, fake_secrets, tmp_path, device) -> None:
+    folder, text, named = LACKING[device]
+    recording = FIXTURES / "ios-bare" if folder is None else without(tmp_path, folder, text)
     loaded = []
 
     def open_driver(inv, name):
-        driver = mock(FIXTURES / "ios-bare")
+        driver = mock(recording)
         driver.load_replace_candidate = lambda **kw: loaded.append(name)  # would be the first change
         return driver
 
-    report = push(production, ["cpe-tich-son"], open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
-    result = report.results["cpe-tich-son"]
-    assert report.status("cpe-tich-son") == "failed" and not result.changed and loaded == []
+    report = push(production, [device], open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
+    result = report.results[device]
+    assert report.status(device) == "failed" and not result.changed and loaded == []
     assert result.error.startswith("stopped before any change, preflight:")
-    assert "archive / path flash:hatang-archive / maximum 14" in result.error and "ip scp server enable" in result.error
+    for expected in named:
+        assert expected in result.error, result.error
 
 
 @pytest.mark.parametrize(("platform", "requested", "rounded"), [("ios", 60, 60), ("ios", 150, 120), ("ios", 7200, 7200), ("junos", 119, 60), ("eos", 15, 15), ("frr", 15, 15)])
