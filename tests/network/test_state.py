@@ -231,6 +231,56 @@ def test_every_reader_answers_every_getter_or_says_why() -> None:
         assert reader.ospf_neighbors is not StateReader.ospf_neighbors, f"{platform} has no OSPF reader of its own"
 
 
+class FirstCall(Exception):
+    """A reader reached a driver method that answers nothing here."""
+
+
+class Recorder:
+    """A driver that records the methods a reader calls: the configuration session's
+    methods answer "nothing loaded, in sync"; any other method stops the getter."""
+
+    QUIET = {"load_replace_candidate": None, "compare_config": "", "discard_config": None}
+
+    def __init__(self):
+        self.called: list[str] = []
+
+    def __getattr__(self, name: str):
+        def method(*args, **kwargs):
+            self.called.append(name)
+            if name in self.QUIET:
+                return self.QUIET[name]
+            raise FirstCall(name)
+
+        return method
+
+
+GETTER_ARGS = {"route_to": ("10.26.0.1",), "ping": ("10.26.0.1",), "flaps": (60,), "config_diff": ("hostname x\n",)}
+
+
+@pytest.mark.parametrize("platform", READERS)
+def test_no_getter_calls_a_method_its_production_driver_lacks(platform) -> None:
+    """The bug this layer fixed: runbooks called get_ospf_neighbors, which only hatang's
+    FRR driver has. Every method a reader calls exists on the platform's driver class
+    (the one ``net`` opens) and is not napalm's NotImplementedError stub."""
+    from napalm.base import NetworkDriver
+
+    from hatang.network.connect import driver_class
+
+    cls = driver_class(platform)
+    for getter in GETTERS:
+        if getter in READERS[platform].unsupported:
+            continue
+        recorder = Recorder()
+        try:
+            getattr(state_reader(recorder, platform), getter)(*GETTER_ARGS.get(getter, ()))
+        except FirstCall:
+            pass
+        assert recorder.called, f"{platform}: {getter} called no driver method"
+        for name in recorder.called:
+            method = getattr(cls, name, None)
+            assert method is not None and method is not getattr(NetworkDriver, name, None), f"{platform}: {getter} calls {cls.__name__}.{name}, which it lacks"
+
+
 def test_an_address_is_checked_before_it_reaches_a_device() -> None:
     with pytest.raises(HatangError, match="not an IP address"):
         state_reader(mock("ios"), "ios").route_to("10.0.0.1\nreload")
