@@ -306,3 +306,18 @@ def test_eos_version_through_the_real_driver(production, monkeypatch, expected, 
     assert items["software version"].detail == (f"4.15.5M-3054042.4155M, the inventory says {expected}" if ok else
                                                 f"dr-vinh-yen runs 4.15.5M-3054042.4155M, the inventory says {expected}")
     assert not items["platform"].ok and "vEOS" in items["platform"].detail and "7280R3" in items["platform"].detail  # the recording is a vEOS
+
+
+def test_every_preflight_item_is_a_row_of_the_platform_matrix(production) -> None:
+    """docs/platforms.md lists preflight's items from preflight.NEEDS: every item a run
+    reports is a row (a platform's prerequisites under "prerequisites"), and every row
+    reads a state getter or names its source."""
+    from hatang.network.preflight import NEEDS
+    from hatang.network.state import GETTERS
+
+    for device, folder in (("cpe-tich-son", "ios-bare"), ("dr-vinh-yen", "eos-eapi-open"), ("core-iic", "junos-ready")):
+        items = check(production, device, mock(FIXTURES / folder), "")
+        prerequisite_names = {p.name for p in prerequisites.PREREQUISITES[production.platform(device).value]}
+        assert {i.name for i in items} - prerequisite_names == set(NEEDS) - {"prerequisites", "host key", "reachable, credentials accepted"}
+    for needs in NEEDS.values():
+        assert all(need in GETTERS or " " in need for need in needs)
