@@ -31,7 +31,7 @@ LOG = "/var/log/hatang-time-server.log"
 RC_SCRIPT = f"""#!/bin/sh
 # hatang lab time server: chrony from the local repository, started at runlevel 2
 [ "$1" = start ] || exit 0
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold chrony >{LOG} 2>&1
+DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1 apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold chrony >{LOG} 2>&1
 pidof chronyd >/dev/null || /etc/init.d/chrony start >>{LOG} 2>&1
 """
 #: LI 0, version 4, mode 3 (client): the smallest NTP request.
