@@ -119,9 +119,10 @@ class Control:
 
 
 #: The clauses, as far as they could be checked (docs/deploy.md says how): the decree's
-#: article was not, TCVN 11930:2017's level-3 technical sections were (7.2.1 network,
-#: 7.2.2 server, 7.2.3 application, 7.2.4 data), their sub-items by name only.
-LEVEL3 = "Art. 7 (level 3; article not verified)"
+#: article for level 3's criteria is inferred (Art. 8 is level 2's), TCVN 11930:2017's
+#: level-3 technical sections were checked (7.2.1 network, 7.2.2 server, 7.2.3
+#: application, 7.2.4 data) but not from the standard's own text, their sub-items by name only.
+LEVEL3 = "Art. 9 (level 3; inferred)"
 SERVER = "§7.2.2 server security"  # TCVN 11930:2017, §7.2: level 3, technical requirements
 DATA = "§7.2.4 data security"
 
