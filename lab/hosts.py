@@ -323,7 +323,8 @@ def _ssh_answers(host: LinuxHost) -> bool:
 
 
 def status(ctx: LabContext) -> list[dict]:
-    return [
+    hosts = selected(ctx)
+    items = [
         {
             "name": host.name,
             "address": str(host.address.ip),
@@ -331,8 +332,18 @@ def status(ctx: LabContext) -> list[dict]:
             "running": ctx.running(PROCESS_PREFIX + host.name),
             "ssh": _ssh_answers(host),
         }
-        for host in selected(ctx)
+        for host in hosts
     ]
+    served = timeserver.served(ctx.inventory, hosts)
+    if served:
+        items.append({
+            "name": served[0].name,
+            "address": ", ".join(str(h.address.ip) for h in served),
+            "roles": "time server (lab): " + ", ".join(h.name for h in served),
+            "running": ctx.running(PROCESS_PREFIX + served[0].name),
+            "ssh": _ssh_answers(served[0]),
+        })
+    return items
 
 
 def running_names(state_dir: Path) -> list[str]:
