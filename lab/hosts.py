@@ -13,6 +13,9 @@ scripts). Kernel-wide knobs stay out of reach: ``/proc/sys`` is read-only and th
 capabilities to set the clock, load modules or reboot are dropped, so a deploy's
 sysctl or chrony step cannot touch the machine running the lab.
 
+The IIC's time servers, when the lab does not run them as hosts, are one more lab host
+started the same way but never deployed to (:mod:`hatang.lab.timeserver`).
+
 Root logs in with a key generated per lab, recorded in the lab secrets file as
 ``server-admin``; host keys are generated per host into a lab ``known_hosts`` file.
 """
@@ -33,7 +36,7 @@ from pathlib import Path
 from hatang.console import info
 from hatang.errors import HatangError
 from hatang.inventory.inventory import LinuxHost
-from hatang.lab import host_rootfs
+from hatang.lab import host_rootfs, timeserver
 from hatang.lab import secrets as lab_secrets
 from hatang.lab.context import LabContext
 from hatang.lab.processes import is_alive
@@ -209,35 +212,61 @@ def _wait_ssh(host: LinuxHost, deadline: float) -> None:
         time.sleep(0.1)
 
 
+def _boot(ctx: LabContext, host: LinuxHost, lower: Path, pubkey: str, every: list[LinuxHost], prefixes: list[str],
+          extra_files: dict[str, tuple[str, int]] | None = None) -> str:
+    """Start ``host`` (fresh upper layer, namespace, PID 1); returns its host key line."""
+    base = ctx.path("hosts", host.name)
+    for part in ("root", "upper", "work"):
+        shutil.rmtree(base / part, ignore_errors=True)
+        (base / part).mkdir()
+    line = _seed_upper(base / "upper", host, pubkey, every)
+    for rel, (text, mode) in (extra_files or {}).items():
+        _write(base / "upper" / rel, text, mode)
+    _netns_up(host, prefixes)
+    caps = ",".join(f"-{cap}" for cap in DROPPED_CAPS)
+    argv = ["unshare", "--mount", "--pid", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private",
+            "/bin/sh", "-ec", BOOT_SCRIPT, "boot", str(base / "root"), str(lower), str(base / "upper"), str(base / "work"), host.name, caps]
+    ctx.spawn(PROCESS_PREFIX + host.name, argv, netns=netns_name(host.name), log=base / "console.log")
+    return line
+
+
+def _time_server_up(ctx: LabContext, lower: Path, pubkey: str, servers: list[LinuxHost], every: list[LinuxHost],
+                    prefixes: list[str]) -> None:
+    """One lab host holding every address of ``servers`` (:mod:`hatang.lab.timeserver`);
+    no ``known_hosts`` of its own, so no deploy chooses it."""
+    first = servers[0]
+    if ctx.running(PROCESS_PREFIX + first.name):
+        return
+    _boot(ctx, first, lower, pubkey, every, prefixes, timeserver.files(ctx.inventory))
+    for other in servers[1:]:
+        _ip("-n", netns_name(first.name), "addr", "add", str(other.address), "dev", "eth0")
+
+
 def up(ctx: LabContext) -> None:
     hosts = selected(ctx)
+    time_servers = timeserver.served(ctx.inventory, hosts)
+    every = [*hosts, *time_servers]
     lower = host_rootfs.build(log=info)
     key = lab_keys(ctx)
     pubkey = key.with_suffix(".pub").read_text()
-    _bridge_up(hosts, str(ctx.inventory.mgmt_gateway()))
-    prefixes = sorted({str(h.address.network) for h in hosts})
+    _bridge_up(every, str(ctx.inventory.mgmt_gateway()))
+    prefixes = sorted({str(h.address.network) for h in every})
     known: list[str] = []
     for host in hosts:
-        proc_name = PROCESS_PREFIX + host.name
         base = ctx.path("hosts", host.name)
-        if ctx.running(proc_name):
+        if ctx.running(PROCESS_PREFIX + host.name):
             known.append((base / "known_hosts").read_text().strip())
             continue
-        for part in ("root", "upper", "work"):
-            shutil.rmtree(base / part, ignore_errors=True)
-            (base / part).mkdir()
-        line = _seed_upper(base / "upper", host, pubkey, hosts)
+        line = _boot(ctx, host, lower, pubkey, every, prefixes)
         _write(base / "known_hosts", line + "\n")
         known.append(line)
-        _netns_up(host, prefixes)
-        caps = ",".join(f"-{cap}" for cap in DROPPED_CAPS)
-        argv = ["unshare", "--mount", "--pid", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private",
-                "/bin/sh", "-ec", BOOT_SCRIPT, "boot", str(base / "root"), str(lower), str(base / "upper"), str(base / "work"), host.name, caps]
-        ctx.spawn(proc_name, argv, netns=netns_name(host.name), log=base / "console.log")
+    if time_servers:
+        _time_server_up(ctx, lower, pubkey, time_servers, every, prefixes)
     _write(known_hosts_file(ctx.state_dir), "\n".join(known) + "\n")
     deadline = time.monotonic() + SSH_WAIT_S
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda h: _wait_ssh(h, deadline), hosts))
+    timeserver.wait_serving(time_servers)
 
 
 def _leftover_netns() -> list[str]:
@@ -294,7 +323,8 @@ def _ssh_answers(host: LinuxHost) -> bool:
 
 
 def status(ctx: LabContext) -> list[dict]:
-    return [
+    hosts = selected(ctx)
+    items = [
         {
             "name": host.name,
             "address": str(host.address.ip),
@@ -302,8 +332,18 @@ def status(ctx: LabContext) -> list[dict]:
             "running": ctx.running(PROCESS_PREFIX + host.name),
             "ssh": _ssh_answers(host),
         }
-        for host in selected(ctx)
+        for host in hosts
     ]
+    served = timeserver.served(ctx.inventory, hosts)
+    if served:
+        items.append({
+            "name": served[0].name,
+            "address": ", ".join(str(h.address.ip) for h in served),
+            "roles": "time server (lab): " + ", ".join(h.name for h in served),
+            "running": ctx.running(PROCESS_PREFIX + served[0].name),
+            "ssh": _ssh_answers(served[0]),
+        })
+    return items
 
 
 def running_names(state_dir: Path) -> list[str]:

@@ -76,6 +76,8 @@ BREAKS: tuple[Break, ...] = (
           "unexpected [198.18.0.123]"),
     Break("a time source added to the running chronyd only", DB, ("LOG-04",), "chronyc add server 198.18.0.124 >/dev/null",
           "chronyd sources: unexpected [198.18.0.124]"),
+    Break("chronyd not synchronised (its IIC sources offline, their measurements dropped)", BACKUP, ("LOG-04",),
+          "chronyc offline >/dev/null && chronyc reset sources >/dev/null", "reference none, leap status Not synchronised"),
     Break("time zone UTC", WEB, ("LOG-04",), "ln -sf /usr/share/zoneinfo/Etc/UTC /etc/localtime", "zone /usr/share/zoneinfo/Etc/UTC"),
     Break("unattended-upgrades removed", WEB, ("SYS-01",), "apt-get remove -qq -y unattended-upgrades >/dev/null 2>&1",
           "unattended-upgrades deinstall ok config-files"),

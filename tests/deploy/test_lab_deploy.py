@@ -199,11 +199,13 @@ def test_unreachable_host_and_failing_operation_fail_alone(inv, hosts):
 
 def test_hosts_down_leaves_nothing_and_up_brings_them_back(lab_small, hosts):
     from hatang.lab import hosts as lab_hosts
+    from hatang.lab import timeserver
     from hatang.lab.processes import is_alive
 
     names = [h.name for h in lab_hosts.selected(lab_small)]
+    time_servers = [h.name for h in timeserver.served(lab_small.inventory, lab_hosts.selected(lab_small))][:1]  # one holds them all
     recorded = lab_small.registry.select(lab_hosts.PROCESS_PREFIX)
-    assert len(recorded) == len(names)
+    assert sorted(p.name for p in recorded) == sorted(lab_hosts.PROCESS_PREFIX + n for n in names + time_servers)
     lab_hosts.down(lab_small)
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert lab_hosts.NETNS_PREFIX not in netns

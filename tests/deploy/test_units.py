@@ -186,3 +186,40 @@ def test_the_corpus_breaks_name_real_controls_and_hosts():
     assert {i for b in drift.BREAKS for i in b.controls} <= set(controls.BY_ID)
     assert {b.host for b in drift.BREAKS} <= set(drift.HOSTS)
     assert set(controls.BY_ID) <= {i for b in drift.BREAKS for i in b.controls}  # every control is broken at least once
+
+
+def test_the_time_control_requires_synchronisation_to_an_iic_server(tmp_path):
+    """LOG-04 on what the running chronyd reports (``chronyc -n -c``, stubbed with its CSV
+    output): synchronised to an IIC server passes at once; not synchronised, or
+    synchronised to another server, fails after the bounded wait, naming what it found."""
+    conf = tmp_path / "chrony.conf"
+    conf.write_text("server 198.19.22.5 iburst\nserver 198.19.22.6 iburst\n")
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+
+    def stub(name: str, body: str) -> None:
+        (stubs / name).write_text("#!/bin/sh\n" + body)
+        (stubs / name).chmod(0o755)
+
+    stub("pidof", "exit 0\n")
+    stub("sleep", "echo slept >> " + str(tmp_path / "waited") + "\n")
+    stub("readlink", f"echo /usr/share/zoneinfo/{controls.TIMEZONE}\n")
+    check = controls.BY_ID["LOG-04"].check.replace(controls.CHRONY_CONF, str(conf))
+    tail = "0.000000001,0.000000002,0.000000003,-1.234,0.001,0.010,0.000123,0.000234,64.2"
+
+    def run(tracking: str) -> subprocess.CompletedProcess:
+        stub("chronyc", 'case "$*" in *sources*) printf \'^,*,198.19.22.5,11,6,377,34,0.0,0.0,0.0\\n^,+,198.19.22.6,11,6,377,34,0.0,0.0,0.0\\n\' ;;\n'
+                        f'*tracking*) echo \'{tracking}\' ;; esac\n')
+        (tmp_path / "waited").unlink(missing_ok=True)
+        env = {"PATH": f"{stubs}:/usr/bin:/bin", "HATANG_NTP_SERVERS": "198.19.22.5\n198.19.22.6"}
+        return subprocess.run(["/bin/sh", "-c", controls.PRELUDE + check], capture_output=True, text=True, env=env)
+
+    synced = run(f"C6131605,198.19.22.5,11,1764926400.123456789,{tail},Normal")
+    assert synced.returncode == 0 and not (tmp_path / "waited").exists(), synced.stdout
+    unsynced = run(f"00000000,,0,0.000000000,{tail},Not synchronised")
+    assert unsynced.returncode == 1
+    assert unsynced.stdout == ("found reference none, leap status Not synchronised (chronyc tracking); "
+                               "expected synchronised to one of 198.19.22.5 198.19.22.6, leap status Normal\n")
+    assert len((tmp_path / "waited").read_text().split()) == controls.TIME_SYNC_WAIT_S - 1
+    foreign = run(f"C6120063,198.18.0.99,3,1764926400.123456789,{tail},Normal")
+    assert foreign.returncode == 1 and foreign.stdout.startswith("found reference 198.18.0.99, leap status Normal"), foreign.stdout
