@@ -1,0 +1,70 @@
+"""HatangBackupStale end to end in the small lab (issue 27): the lab's backup timer
+('hatang cloud backups --textfile --every') reads the lab's Proxmox simulator, Debian's
+node_exporter serves the file, Prometheus scrapes it and evaluates the rule. Guests
+applied without a backup have their alert pending (its 15 minutes 'for' is promtool's
+test); a forced backup ends it for the node's guests. The guests are destroyed after,
+so the session's other lab tests find the cluster as the lab made it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from hatang.cloud.apply import apply
+from hatang.cloud.destroy import destroy
+from hatang.cloud.plan import plan
+from hatang.inventory import load
+from hatang.lab.monitoring import PROMETHEUS_URL
+from hatang.monitoring.promconfig import BACKUP_JOB
+from hatang.monitoring.sla import PrometheusApi
+
+from .conftest import directory_client, guests, wait_task
+
+pytestmark = pytest.mark.lab
+CLUSTER = "pve-dmz"
+WAIT_S = 90.0  # the timer's 10 s, a 5 s scrape, a 5 s rule evaluation, with room for a loaded machine
+
+
+def eventually(check: Callable[[], Any], what: str) -> Any:
+    import time
+
+    deadline = time.monotonic() + WAIT_S
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {WAIT_S:.0f} s: {what}")
+        time.sleep(1)
+    return value
+
+
+def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_up(lab_small):
+    inv = load(None, "lab")
+    api = PrometheusApi(PROMETHEUS_URL)
+    report = apply(inv, concurrency=4, plan=plan(inv, clusters=[CLUSTER]), show_progress=False)
+    admin = directory_client(lab_small.path("pvesim"), CLUSTER, "root@pam!labtest", "Administrator")
+    made = {g["name"]: g["node"] for g in guests(admin)}
+    try:
+        assert report.ok and made
+
+        def series(promql: str) -> set[str]:
+            return {r["metric"]["guest"] for r in api.query(promql, datetime.now(timezone.utc))}
+
+        def stale() -> dict[str, str]:
+            return {a["labels"]["guest"]: a["state"] for a in api.alerts()
+                    if a["labels"].get("alertname") == "HatangBackupStale" and a["labels"].get("cluster") == CLUSTER}
+
+        none = f'hatang_backup_last_success_timestamp_seconds{{job="{BACKUP_JOB}", cluster="{CLUSTER}"}} == 0'
+        eventually(lambda: series(none) == set(made), f"every new guest of {CLUSTER} in Prometheus with no backup")
+        assert eventually(lambda: (s := stale()) if set(s) == set(made) else None, "HatangBackupStale pending for each") == {g: "pending" for g in made}
+
+        node = sorted(set(made.values()))[0]
+        assert wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"), timeout_s=60)["exitstatus"] == "OK"
+        backed = {g for g, n in made.items() if n == node}
+        done = f'hatang_backup_last_success_timestamp_seconds{{job="{BACKUP_JOB}", cluster="{CLUSTER}"}} > 0'
+        eventually(lambda: series(done) == backed, f"the guests of {node} backed up in Prometheus")
+        eventually(lambda: set(stale()) == set(made) - backed, f"HatangBackupStale ended for the guests of {node} only")
+    finally:
+        for name in made:
+            destroy(inv, name, confirm=lambda question: True)
