@@ -42,10 +42,11 @@ def eventually(check: Callable[[], Any], what: str) -> Any:
 def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_up(lab_small):
     inv = load(None, "lab")
     api = PrometheusApi(PROMETHEUS_URL)
-    report = apply(inv, concurrency=4, plan=plan(inv, clusters=[CLUSTER]), show_progress=False)
     admin = directory_client(lab_small.path("pvesim"), CLUSTER, "root@pam!labtest", "Administrator")
-    made = {g["name"]: g["node"] for g in guests(admin)}
+    assert not guests(admin), f"{CLUSTER} of the lab already has guests: this test makes and destroys its own"
     try:
+        report = apply(inv, concurrency=4, plan=plan(inv, clusters=[CLUSTER]), show_progress=False)
+        made = {g["name"]: g["node"] for g in guests(admin)}
         assert report.ok and made
 
         def series(promql: str) -> set[str]:
@@ -66,5 +67,5 @@ def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_u
         eventually(lambda: series(done) == backed, f"the guests of {node} backed up in Prometheus")
         eventually(lambda: set(stale()) == set(made) - backed, f"HatangBackupStale ended for the guests of {node} only")
     finally:
-        for name in made:
+        for name in sorted({g["name"] for g in guests(admin)}):
             destroy(inv, name, confirm=lambda question: True)
