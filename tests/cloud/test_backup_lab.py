@@ -56,9 +56,13 @@ def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_u
             return {a["labels"]["guest"]: a["state"] for a in api.alerts()
                     if a["labels"].get("alertname") == "HatangBackupStale" and a["labels"].get("cluster") == CLUSTER}
 
+        def every_guest() -> dict[str, str] | None:
+            found = stale()
+            return found if set(found) == set(made) else None
+
         none = f'hatang_backup_last_success_timestamp_seconds{{job="{BACKUP_JOB}", cluster="{CLUSTER}"}} == 0'
         eventually(lambda: series(none) == set(made), f"every new guest of {CLUSTER} in Prometheus with no backup")
-        assert eventually(lambda: (s := stale()) if set(s) == set(made) else None, "HatangBackupStale pending for each") == {g: "pending" for g in made}
+        assert eventually(every_guest, "HatangBackupStale for each") == {g: "pending" for g in made}  # 'for: 15m'
 
         node = sorted(set(made.values()))[0]
         assert wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"), timeout_s=60)["exitstatus"] == "OK"
