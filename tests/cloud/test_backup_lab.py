@@ -2,7 +2,8 @@
 ('hatang cloud backups --textfile --every') reads the lab's Proxmox simulator, Debian's
 node_exporter serves the file, Prometheus scrapes it and evaluates the rule. Guests
 applied without a backup have their alert pending (its 15 minutes 'for' is promtool's
-test); a forced backup ends it for the node's guests. The guests are destroyed after,
+test) and fail the baseline audit's BAK-01; a forced backup ends the alert for the node's
+guests. The guests are destroyed after,
 so the session's other lab tests find the cluster as the lab made it."""
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import pytest
 from hatang.cloud.apply import apply
 from hatang.cloud.destroy import destroy
 from hatang.cloud.plan import plan
+from hatang.deploy.baseline.audit import audit
+from hatang.deploy.login import login
+from hatang.deploy.targets import select
 from hatang.inventory import load
 from hatang.lab.monitoring import PROMETHEUS_URL
 from hatang.monitoring.promconfig import BACKUP_JOB
@@ -25,6 +29,7 @@ from .conftest import directory_client, guests, wait_task
 
 pytestmark = pytest.mark.lab
 CLUSTER = "pve-dmz"
+LAB_GUEST = "portal-web-01"  # a guest of pve-dmz the small lab runs as a server
 WAIT_S = 90.0  # the timer's 10 s, a 5 s scrape, a 5 s rule evaluation, with room for a loaded machine
 
 
@@ -63,6 +68,10 @@ def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_u
         none = f'hatang_backup_last_success_timestamp_seconds{{job="{BACKUP_JOB}", cluster="{CLUSTER}"}} == 0'
         eventually(lambda: series(none) == set(made), f"every new guest of {CLUSTER} in Prometheus with no backup")
         assert eventually(every_guest, "HatangBackupStale for each") == {g: "pending" for g in made}  # 'for: 15m'
+        # the baseline audit's BAK-01 on the lab's server of that name reads the same freshness
+        audited = audit(inv, select(inv, [LAB_GUEST]), login("lab"), show_progress=False).by_host[LAB_GUEST]
+        bak = next(c for c in audited.data["controls"] if c["id"] == "BAK-01")
+        assert not bak["passed"] and bak["message"].startswith(f"found no PVE backup of {LAB_GUEST} (vmid ")
 
         node = sorted(set(made.values()))[0]
         assert wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"), timeout_s=60)["exitstatus"] == "OK"
