@@ -7,11 +7,17 @@ is older than the second (monitoring/rules/hatang.rules.yml). The file is replac
 atomically (prometheus-client's ``write_to_textfile``: a temporary file, then a rename),
 so the collector never reads half of it. The guest's labels: cluster, guest,
 service_class and backup_job (not ``job``: Prometheus's own label).
+
+``--every SECONDS`` makes the command its own timer (:func:`keep_writing`), where no
+systemd runs one: the lab starts it beside a node_exporter reading the file
+(``hatang.lab.monitoring``). A read that fails leaves the last file in place (its
+``node_textfile_mtime_seconds`` ages) and is retried on the next tick.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, write_to_textfile
@@ -19,6 +25,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hatang.cloud.backup_report import BackupState
+from hatang.console import warn
+from hatang.errors import HatangError
 
 LABELS = ("cluster", "guest", "service_class", "backup_job")
 
@@ -47,3 +55,18 @@ def write_textfile(path: Path, states: list[BackupState]) -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(BackupCollector(states))
     write_to_textfile(str(path), registry)
+
+
+def keep_writing(read: Callable[[], list[BackupState]], path: Path, every_s: float, stop: threading.Event | None = None) -> int:
+    """Write ``read()``'s freshness to ``path`` every ``every_s`` seconds until ``stop``
+    is set (never, for a daemon: it ends with its process); returns the files written."""
+    stop = stop or threading.Event()
+    written = 0
+    while not stop.is_set():
+        try:
+            write_textfile(path, read())
+            written += 1
+        except HatangError as exc:
+            warn(f"backup freshness not refreshed, {path} left as it was: {exc.message}")
+        stop.wait(every_s)
+    return written

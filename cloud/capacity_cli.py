@@ -13,7 +13,7 @@ from hatang.errors import HatangError
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt
 
 if TYPE_CHECKING:  # heavy modules are imported inside the command
-    from hatang.cloud.capacity.backup_growth import StoreGrowth
+    from hatang.cloud.backup_report import BackupState
     from hatang.cloud.capacity.model import Allocation
     from hatang.cloud.capacity.report import CapacityReport
     from hatang.inventory.inventory import Inventory
@@ -63,6 +63,7 @@ def report(
     json: JsonOpt = False,
 ) -> None:
     """Per cluster: hardware, allocation, trend, when each resource runs out under N, N+1, N+2, and what to buy."""
+    from hatang.cloud.capacity.backup_growth import growth
     from hatang.cloud.capacity.catalog import EXAMPLES
     from hatang.cloud.capacity.months import parse_month
     from hatang.cloud.capacity.render import write_report
@@ -100,6 +101,7 @@ def report(
         tick(description=f"read {name}")
         return allocation
 
+    states = _backup_states(inv, cluster) if live else []
     with progress("reading the clusters", len(cluster or inv.cluster_by_name), enabled=live and not json) as tick:
         result = build_report(
             inv,
@@ -114,8 +116,9 @@ def report(
             live=read_live if live else None,
             node_spec=node_spec,
             start=first,
+            backup_sizes={s.guest: s.size for s in states if s.size is not None},
         )
-    stores = _backup_growth(inv, cluster) if live else []
+    stores = growth(inv, cluster, states=states) if states else []
     directory = output or (None if json else Path("capacity-report"))
     written = []
     if directory is not None:
@@ -139,15 +142,16 @@ def report(
         out.print(f"\nreport: [bold]{plain(directory / 'report.html')}[/] and " + plain(f"{directory / 'report.md'}, charts in {directory / 'charts'}, figures in {len(CSV_FILES)} CSV files"))
 
 
-def _backup_growth(inv: Inventory, clusters: list[str] | None) -> list["StoreGrowth"]:
-    """With --live: what the backup stores will hold under retention; a cluster whose
-    backups cannot be read is said, not fatal to the report."""
-    from hatang.cloud.capacity.backup_growth import growth
+def _backup_states(inv: Inventory, clusters: list[str] | None) -> list["BackupState"]:
+    """With --live: each guest's newest backup (its measured size feeds the forecast's
+    backup stores); backups that cannot be read are said, not fatal to the report (the
+    stores are then estimated from the inventory)."""
+    from hatang.cloud.backup_report import backup_states
 
     try:
-        return growth(inv, clusters)
+        return backup_states(inv, clusters=clusters)
     except HatangError as exc:
-        warn(f"backup storage growth left out: {exc.message}")
+        warn(f"backup sizes not measured, estimated from the inventory: {exc.message}")
         return []
 
 
@@ -184,6 +188,11 @@ def _print(result: CapacityReport) -> None:
         ],
         caption=f"total {vnd(result.cost_vnd)}",
     )
+    from hatang.cloud.capacity.render import backup_row
+
+    print_table("Backup stores under retention, in the forecast (GB)",
+                ["cluster", "store", "guests (measured)", "archives kept", "newest archives", "held now", "at horizon"],
+                [(c.name, *backup_row(b)) for c in result.clusters for b in c.backups])
     for c in result.clusters:
         for warning in c.warnings:
             warn(f"{c.name}: {warning}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hatang.console import info, out, plain, print_json, print_table, status_mark, warn
-from hatang.errors import UserAbort
+from hatang.errors import HatangError, UserAbort
 from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 
 if TYPE_CHECKING:
@@ -175,12 +175,19 @@ def backups(
     cluster: ClusterOpt = None,
     json: JsonOpt = False,
     textfile: Annotated[Path | None, typer.Option("--textfile", help="Also write the freshness as Prometheus metrics to this file (node_exporter's textfile collector; alert HatangBackupStale).")] = None,
+    every: Annotated[float | None, typer.Option("--every", min=1, help="With --textfile: rewrite it every SECONDS until stopped (a timer where systemd runs none, as in the lab).")] = None,
 ) -> None:
     """Per guest: its last backup, its age against its class's RPO, its size, the job that
     covers it. Exit 1 when a backup is stale or missing."""
-    from hatang.cloud.backup_metrics import write_textfile
+    from hatang.cloud.backup_metrics import keep_writing, write_textfile
     from hatang.cloud.backup_report import backup_states
 
+    if every is not None:
+        if textfile is None:
+            raise HatangError("--every needs --textfile (the file the timer rewrites)", exit_code=2)
+        inv = _inventory(inventory, env)
+        keep_writing(lambda: backup_states(inv, clusters=cluster), textfile, every)
+        return
     states = backup_states(_inventory(inventory, env), clusters=cluster)
     if textfile is not None:
         write_textfile(textfile, states)

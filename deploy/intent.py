@@ -13,6 +13,7 @@ from functools import lru_cache
 from ipaddress import IPv4Interface
 from pathlib import Path
 
+from hatang.deploy.baseline.controls import BACKUP_DUMP_ROLES
 from hatang.errors import HatangError
 from hatang.inventory import load
 from hatang.inventory.inventory import Inventory, LinuxHost
@@ -20,7 +21,7 @@ from hatang.inventory.inventory import Inventory, LinuxHost
 #: The VLANs whose servers may connect to the databases.
 APP_VLANS = ("app", "dmz-web")
 #: The roles whose servers send a nightly backup to the backup server.
-BACKUP_CLIENT_ROLES = ("postgresql", "web-portal")
+BACKUP_CLIENT_ROLES = BACKUP_DUMP_ROLES
 
 
 @dataclass(frozen=True)

@@ -100,15 +100,19 @@ def _event_message(event: dict) -> str:
 
 
 def _host_vars(inv: Inventory, names: list[str], directory: Path) -> None:
-    """Each server's expected baseline values (:mod:`hatang.deploy.baseline.expected`),
-    as the host variable the baseline playbook reads, next to the inventory."""
+    """Each server's expected baseline values (:mod:`hatang.deploy.baseline.expected`)
+    and, on a cloud guest, its PVE backup's freshness (BAK-01,
+    :mod:`hatang.deploy.baseline.guest_backup`), as the host variable the baseline
+    playbook reads, next to the inventory."""
     from hatang.deploy.baseline.expected import environment
+    from hatang.deploy.baseline.guest_backup import freshness
     from hatang.deploy.baseline.playbook import HOST_VAR
     from hatang.deploy.intent import for_host
 
     directory.mkdir(parents=True, exist_ok=True)
+    backups = freshness(inv, [h for h in inv.linux_hosts() if h.name in names])
     for name in names:
-        variables = {HOST_VAR: environment(for_host(name, str(inv.directory), inv.env))}
+        variables = {HOST_VAR: {**environment(for_host(name, str(inv.directory), inv.env)), **backups.get(name, {})}}
         (directory / f"{name}.yml").write_text(yaml.safe_dump(variables, sort_keys=False, allow_unicode=True))
 
 

@@ -274,6 +274,9 @@ class BackupPolicy(Record):
     keep_weekly: int = Field(default=4, ge=0, le=53)
     keep_monthly: int = Field(default=6, ge=0, le=120)
     rpo_hours: int = Field(gt=0, le=744)
+    #: A guest's archive as a share of its data: the capacity plan's estimate of the
+    #: backup store until an archive is measured (1: no compression, the safe side).
+    archive_ratio: float = Field(default=1.0, gt=0, le=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -4,7 +4,10 @@ and Alertmanager, and hatang's webhook receiver standing in for the pager.
 Prometheus' configuration is what ``hatang monitor config`` writes, limited to this
 lab's routers, with 5 s probes and rule evaluation so a fault shows within seconds;
 Alertmanager's is what ``hatang monitor alertmanager-config`` writes, with the receiver
-as webhook and as Telegram's API. blackbox_exporter runs in the core router's namespace:
+as webhook and as Telegram's API. The private cloud's backup freshness (HatangBackupStale)
+runs as in production: ``hatang cloud backups --textfile`` rewrites its file on a timer
+(``--every``: the lab has no systemd) from the lab's Proxmox simulator, and Debian's
+node_exporter, with its textfile collector alone, serves it to Prometheus. blackbox_exporter runs in the core router's namespace:
 its ICMP probes leave from the IIC's core over the WAN, as the offices' traffic does, and
 do not depend on the management network; Prometheus scrapes it on the core's
 (data-center, out-of-band) management address. Data lives in the lab's state directory
@@ -30,6 +33,7 @@ requires = {
     "/usr/bin/prometheus": "prometheus", "/usr/bin/promtool": "prometheus",
     "/usr/bin/prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
     "/usr/bin/prometheus-alertmanager": "prometheus-alertmanager", "/usr/bin/amtool": "prometheus-alertmanager",
+    "/usr/bin/prometheus-node-exporter": "prometheus-node-exporter",
 }
 
 EXPORTER = "127.0.0.1:9116"
@@ -53,6 +57,11 @@ RECEIVER_PROC = "monitoring:receiver"
 # longer one, so the lab's own monitoring does not take a core of a 2-core machine.
 SCRAPE_INTERVALS = {"small": ("5s", "4s"), "district": ("5s", "4s"), "province": ("15s", "10s")}
 EXPORTER_PROC = "monitoring:exporter"
+NODE_EXPORTER = "127.0.0.1:9100"
+NODE_EXPORTER_PROC = "monitoring:node-exporter"
+BACKUP_TIMER_PROC = "monitoring:backup-timer"
+#: How often the lab's timer rewrites the backup freshness (production: hourly).
+BACKUP_TIMER_S = 10
 PROMETHEUS_PROC = "monitoring:prometheus"
 READY_WAIT_S = 30.0
 
@@ -141,6 +150,29 @@ def start_exporter(ctx: LabContext) -> None:
     _wait(f"http://{EXPORTER}/metrics", "the SNMP exporter", log)
 
 
+def textfile_dir(ctx: LabContext) -> Path:
+    return ctx.path("monitoring", "textfile")
+
+
+def start_backup_metrics(ctx: LabContext) -> None:
+    """The backup freshness timer and the node_exporter that serves what it writes."""
+    log = ctx.path("monitoring") / "backup-timer.log"
+    ctx.spawn(
+        BACKUP_TIMER_PROC,
+        [sys.executable, "-m", "hatang.cli", "cloud", "backups", "--env", "lab", "--inventory", str(ctx.inventory.directory),
+         "--textfile", str(textfile_dir(ctx) / "hatang_backups.prom"), "--every", str(BACKUP_TIMER_S)],
+        log=log,
+    )
+    log = ctx.path("monitoring") / "node-exporter.log"
+    ctx.spawn(
+        NODE_EXPORTER_PROC,
+        ["/usr/bin/prometheus-node-exporter", "--collector.disable-defaults", "--collector.textfile",
+         f"--collector.textfile.directory={textfile_dir(ctx)}", f"--web.listen-address={NODE_EXPORTER}"],
+        log=log,
+    )
+    _wait(f"http://{NODE_EXPORTER}/metrics", "node_exporter", log)
+
+
 def start_prometheus(ctx: LabContext) -> None:
     """Prometheus with its TSDB in the lab's directory; it re-sends firing alerts every
     10 s, so an Alertmanager that was down gets them soon after it returns."""
@@ -159,7 +191,7 @@ def start_prometheus(ctx: LabContext) -> None:
 def up(ctx: LabContext) -> None:
     interval, timeout = SCRAPE_INTERVALS[ctx.size]
     options = ConfigOptions(exporter=EXPORTER, scrape_interval=interval, scrape_timeout=timeout,
-                            blackbox=blackbox_address(ctx), alertmanager=ALERTMANAGER)
+                            blackbox=blackbox_address(ctx), alertmanager=ALERTMANAGER, backup_metrics=NODE_EXPORTER)
     write_config(ctx.inventory, config_dir(ctx), options, set(ctx.device_names))
     receivers = Receivers(webhook_url=f"{RECEIVER_URL}/hook", email_to="noc@iic.lab.invalid", smarthost=RECEIVER_SMTP,
                           telegram_chat_id=LAB_TELEGRAM["chat"], telegram_bot_token=LAB_TELEGRAM["token"], telegram_api_url=RECEIVER_URL)
@@ -168,11 +200,12 @@ def up(ctx: LabContext) -> None:
     start_alertmanager(ctx)
     start_blackbox(ctx)
     start_exporter(ctx)
+    start_backup_metrics(ctx)
     start_prometheus(ctx)
 
 
 def down(ctx: LabContext) -> None:
-    for proc in (PROMETHEUS_PROC, ALERTMANAGER_PROC, RECEIVER_PROC, BLACKBOX_PROC, EXPORTER_PROC):
+    for proc in (PROMETHEUS_PROC, ALERTMANAGER_PROC, RECEIVER_PROC, BLACKBOX_PROC, EXPORTER_PROC, NODE_EXPORTER_PROC, BACKUP_TIMER_PROC):
         ctx.stop(proc)
 
 
@@ -183,4 +216,7 @@ def status(ctx: LabContext) -> list[dict]:
         {"name": "blackbox", "url": f"http://{blackbox_address(ctx)}", "running": ctx.running(BLACKBOX_PROC), "answers": _answers(f"http://{blackbox_address(ctx)}/metrics")},
         {"name": "alertmanager", "url": ALERTMANAGER_URL, "running": ctx.running(ALERTMANAGER_PROC), "answers": _answers(f"{ALERTMANAGER_URL}/-/ready")},
         {"name": "receiver", "url": RECEIVER_URL, "running": ctx.running(RECEIVER_PROC), "answers": _answers(f"{RECEIVER_URL}/received")},
+        {"name": "node-exporter", "url": f"http://{NODE_EXPORTER}", "running": ctx.running(NODE_EXPORTER_PROC), "answers": _answers(f"http://{NODE_EXPORTER}/metrics")},
+        {"name": "backup-timer", "url": str(textfile_dir(ctx) / "hatang_backups.prom"), "running": ctx.running(BACKUP_TIMER_PROC),
+         "answers": (textfile_dir(ctx) / "hatang_backups.prom").exists()},
     ]

@@ -70,6 +70,7 @@ def config(
     exporter: Annotated[str, typer.Option("--exporter", help="Address Prometheus scrapes the exporter at.")] = "127.0.0.1:9116",
     blackbox: Annotated[str, typer.Option("--blackbox", help="Address of blackbox_exporter, which probes every loopback.")] = "127.0.0.1:9115",
     alertmanager: Annotated[str, typer.Option("--alertmanager", help="Alertmanager's address ('' for none).")] = "127.0.0.1:9093",
+    backup_metrics: Annotated[str, typer.Option("--backup-metrics", help="node_exporter whose textfile collector reads 'hatang cloud backups --textfile' (HatangBackupStale); '' for none.")] = "127.0.0.1:9100",
     runbook_base: Annotated[Optional[str], typer.Option("--runbook-base", help="Base URL of the runbooks (default: the IIC git server placeholder).")] = None,
     scrape_interval: Annotated[str, typer.Option("--scrape-interval", help="Prometheus scrape and evaluation interval.")] = "30s",
     scrape_timeout: Annotated[str, typer.Option("--scrape-timeout", help="Prometheus scrape timeout (at most the interval).")] = "10s",
@@ -93,6 +94,7 @@ def config(
     options = promconfig.ConfigOptions(
         exporter=exporter, runbook_base=runbook_base or promconfig.DEFAULT_RUNBOOK_BASE,
         scrape_interval=scrape_interval, scrape_timeout=scrape_timeout, blackbox=blackbox, alertmanager=alertmanager or None,
+        backup_metrics=backup_metrics or None,
     )
     try:
         output.mkdir(parents=True, exist_ok=True)

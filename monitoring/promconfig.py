@@ -23,6 +23,8 @@ from hatang.monitoring.probes import BLACKBOX_JOB, PROBE_MODULE, blackbox_yml, p
 
 RULES_DIR = Path(__file__).parent / "rules"
 RULES_FILE = RULES_DIR / "hatang.rules.yml"
+#: The scrape job of the backup freshness series (node_exporter's textfile collector).
+BACKUP_JOB = "hatang-backups"
 # The runbooks live in the hatang repository on the IIC's git server; this placeholder
 # is the base the rules ship with. Set the real one with --runbook-base.
 DEFAULT_RUNBOOK_BASE = "https://git.iic.vinhphuc.gov.vn/hatang/hatang/-/blob/main"
@@ -53,6 +55,9 @@ class ConfigOptions:
     probe_interval: str = "5s"
     probe_timeout_s: float = 2.0
     alertmanager: str | None = "127.0.0.1:9093"
+    #: node_exporter whose textfile collector reads ``hatang cloud backups --textfile``
+    #: (cloud/backup_metrics.py): the series of HatangBackupStale and the SLA's RPO
+    backup_metrics: str | None = "127.0.0.1:9100"
 
 
 def rules_text(runbook_base: str) -> str:
@@ -104,6 +109,7 @@ def prometheus_yml(inv: Any, options: ConfigOptions) -> dict[str, Any]:
                 ],
             },
             {"job_name": "hatang-exporter", "static_configs": exporter_static},
+            *([{"job_name": BACKUP_JOB, "static_configs": [{"targets": [options.backup_metrics]}]}] if options.backup_metrics else []),
             {
                 "job_name": "hatang-inventory",
                 "metrics_path": "/inventory",

@@ -65,6 +65,11 @@ def inventory_defaults(inv: Inventory, clusters: set[str] | None = None) -> list
             found.append(Assumption(f"storage sizing of {service.name} ({service.service_class})", sizing,
                                     f"{DEFAULT}: committed disks for critical services, data stored for the others",
                                     _where(inv, "services.yaml", (*path, "storage_sizing"))))
+    for path, policy in inv.backup_policies:
+        if "archive_ratio" not in policy.model_fields_set:
+            found.append(Assumption(f"backup archive size, class {policy.service_class}", f"{policy.archive_ratio:g} × the guest's data",
+                                    f"{DEFAULT} until an archive is measured ('capacity report --live'): no compression",
+                                    _where(inv, "services.yaml", (*path, "archive_ratio"))))
     return found
 
 

@@ -88,6 +88,7 @@ def report_dict(report: CapacityReport) -> dict[str, Any]:
                     "min_headroom_after": min_headroom_after(c, report.rules.policy),
                     "unresolved": [{"resource": s.resource, "month": month_str(s.month), "need": s.need, "limit": s.limit} for s in c.recommendation.unresolved],
                 },
+                "backups": [b.as_dict() for b in c.backups],
                 "notes": c.notes,
                 "warnings": c.warnings,
             }

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatang.cloud.capacity import document as d
+from hatang.cloud.capacity.backup_demand import BackupStore
 from hatang.cloud.capacity.charts import headroom_chart, utilisation_chart
 from hatang.cloud.capacity.figures import billions, coefficients, describe, min_headroom_after, num, ratios, unit, vnd, when
 from hatang.cloud.capacity.history import STORAGE
@@ -158,6 +159,11 @@ def _cluster_blocks(index: int, c: ClusterReport, report: CapacityReport, chart:
         ))
     if c.live:
         out.append(d.Table(["", "inventory", "live cluster"], _live_rows(c), numeric_from=1))
+    if c.backups:
+        out.append(d.Para("Sao lưu / backup stores: the archives each guest's retention keeps once full × its newest archive "
+                          "(measured, else estimated), growing with its pool's data (issue 27)."))
+        out.append(d.Table(["store", "guests (measured)", "archives kept", "newest archives GB", "held now GB", "at horizon GB"],
+                           [backup_row(b) for b in c.backups], numeric_from=1))
     out += [
         d.Heading(3, "Dự báo và thời điểm cạn / Outlook: when each resource runs out"),
         d.Para("Giới hạn trên phần cứng hiện tại / limits on today's hardware; nhu cầu / need now and at the horizon; “runs out” = the first month the need passes the limit."),
@@ -224,3 +230,10 @@ def write_report(report: CapacityReport, directory: Path, tick: Callable[[], Non
         (directory / name).write_text(csv_text(columns, rows), encoding="utf-8")
         written.append(directory / name)
     return written
+
+
+def backup_row(store: BackupStore) -> tuple[str, str, str, str, str, str]:
+    """A backup store's row, in the report and on the console."""
+    b = store.as_dict()
+    return (store.storage, f"{b['guests']} ({b['measured']})", num(b["copies"]), num(b["archives_gb"], 1), num(b["retained_gb"]),
+            num(b["at_horizon_gb"] or 0))

@@ -6,12 +6,13 @@ into JSON).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from hatang.cloud.capacity.assumptions import Assumption, inventory_defaults
+from hatang.cloud.capacity.backup_demand import BackupStore, backup_stores, guest_backups, with_backups
 from hatang.cloud.capacity.catalog import Catalog, load_catalog
 from hatang.cloud.capacity.demand import Trends, demand_series
 from hatang.cloud.capacity.drivers import Drivers, load_drivers
@@ -44,6 +45,7 @@ class ClusterReport:
     recommendation: Recommendation
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # storage at risk or over-committed, today
+    backups: list[BackupStore] = field(default_factory=list)  # what the backup stores hold under retention
 
     @property
     def baseline(self) -> Allocation:
@@ -98,12 +100,15 @@ def build_report(
     node_spec: str | None = None,
     start: Month | None = None,
     history_source: str | None = None,
+    backup_sizes: Mapping[str, int] | None = None,
 ) -> CapacityReport:
     """The capacity report of ``inv``'s Proxmox clusters (or of ``clusters``).
 
     History comes from ``history_path`` (a CSV) or ready-made ``history`` (Prometheus);
-    ``live`` reads a cluster's allocation from the running cluster. The forecast starts
-    the month after the last sample (or ``start``, or this month without history).
+    ``live`` reads a cluster's allocation from the running cluster; ``backup_sizes``
+    gives guests' newest backup archives in bytes, measured (else the inventory's
+    estimate, :mod:`.backup_demand`). The forecast starts the month after the last
+    sample (or ``start``, or this month without history).
     """
     rules = rules or Rules()
     if not 1 <= horizon_years <= 15:
@@ -119,13 +124,16 @@ def build_report(
     if start is None:
         start = max((s.last for s in history.values()), default=current_month() - 1) + 1
     months = list(range(start, start + 12 * horizon_years))
-    reports = [_cluster_report(inv, cluster, history.get(cluster.name), drivers, catalog, rules, months, live, node_spec) for cluster in chosen]
+    sizes = dict(backup_sizes or {})
+    reports = [_cluster_report(inv, cluster, history.get(cluster.name), drivers, catalog, rules, months, live, node_spec, sizes) for cluster in chosen]
     inputs = {
         "inventory": f"{inv.directory} ({inv.env})",
         "history": history_source or "none (flat demand: drivers only)",
         "drivers": str(drivers_path) if drivers_path else "none",
         "catalogue": str(catalog.path),
         "allocation": "live cluster (Proxmox API)" if live else "inventory (services.yaml)",
+        "backup sizes": f"measured newest archives of {len(sizes)} guest(s) (cloud backups), the others estimated" if sizes
+        else "estimated (services.yaml backup_policies: archive_ratio × disks × pool fill)",
     }
     assumed = [*inventory_defaults(inv, {c.name for c in chosen}), *rules.assumed()]
     return CapacityReport(datetime.now(timezone.utc), start, horizon_years, rules, inputs, reports, assumptions(rules, start), drivers, assumed)
@@ -161,6 +169,7 @@ def _cluster_report(
     months: list[Month],
     live: LiveReader | None,
     node_spec: str | None,
+    backup_sizes: Mapping[str, int],
 ) -> ClusterReport:
     vms = [vm for vm in inv.vms() if vm.cluster == cluster.name]
     allocated = allocation_from_vms(vms)
@@ -168,6 +177,9 @@ def _cluster_report(
     base = current or allocated
     trends = Trends.fit(series)
     demand = demand_series(base.demand, trends, drivers, cluster.name, months[0] - 1, months)
+    [at_base] = demand_series(base.demand, trends, drivers, cluster.name, months[0] - 1, [months[0] - 1])
+    backups = backup_stores(guest_backups(cluster, vms, inv.backup_policy_by_class, backup_sizes, at_base), at_base, demand)
+    demand = with_backups(demand, backups)
     wanted = [needs(d, rules, cluster) for d in demand]
     notes = []
     if current and current.unknown:
@@ -195,6 +207,7 @@ def _cluster_report(
         warnings=storage_warnings(cluster, base.demand),
         recommendation=recommend(cluster, months, wanted, rules, catalog.spec_for(cluster.name, node_spec), minimum_nodes(cluster, vms, rules.policy)),
         notes=notes,
+        backups=backups,
     )
 
 
@@ -209,6 +222,8 @@ def assumptions(rules: Rules, start: Month) -> list[str]:
         "Services sized 'committed' need at least their allocated disks; the committed size stays as allocated, plus the drivers.",
         "Demand drivers add only their change since the base month, with the coefficients stated in the drivers file.",
         "New services count their full VM sizes from their start month, disks as if full.",
+        "A backup store holds, per guest, the archives its class's retention keeps once full × its newest archive (measured, "
+        "else archive_ratio × its disks × its pool's fill), growing with its pool's data; the store needs that or its own trend, whichever is larger.",
         "Capacity is aggregate per cluster (no bin-packing of VMs onto nodes); each VM fits a node (checked by 'hatang inventory validate').",
         f"Servers leave service in January of their purchase year + {rules.service_life_years}. Nodes of the chosen spec are bought "
         f"when the cluster would fall below its minimum size (policy + 1, Ceph copies + policy with hosts as failure domains, largest anti-affinity group) or {policy} "

@@ -4,7 +4,9 @@ One SSH session per host runs every applicable check (read-only shell from
 :mod:`.controls`, with the host's expected values from the inventory) and reads one
 status line per control; nothing is written on the host. A failing control names what
 was found and what was expected. A host that cannot be reached fails on its own, the
-others are still audited. The deploy runs the same audit after its run (``verify``).
+others are still audited. The deploy runs the same audit after its run (``verify``), for
+the controls its role carries and repairs: without the guests' PVE backup freshness,
+which the full audit reads once per cluster (BAK-01, :mod:`.guest_backup`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from hatang.deploy.baseline.controls import CONTROLS, Control
 from hatang.deploy.baseline.expected import environment
+from hatang.deploy.baseline.guest_backup import freshness
 from hatang.deploy.baseline.script import MARK, MESSAGE_MAX, audit_script
 from hatang.deploy.intent import for_host
 from hatang.deploy.login import Login
@@ -38,7 +41,7 @@ class Outcome:
 
 def applicable(host: LinuxHost, role: str | None = None) -> list[Control]:
     """The controls of ``host`` (those a deploy of ``role`` carries, if given)."""
-    return [c for c in CONTROLS if c.applies_to(host.roles) and (role is None or role in c.roles)]
+    return [c for c in CONTROLS if c.applies_to(host.roles, host.kind) and (role is None or role in c.roles)]
 
 
 def parse(output: str, controls: list[Control]) -> list[Outcome]:
@@ -58,9 +61,9 @@ def failure_text(host: str, outcomes: list[Outcome]) -> str:
     return "\n".join(f"{host}: {o.control.id}: {o.message or 'failed'}" for o in outcomes if not o.passed)
 
 
-def audit_host(inv: Inventory, host: LinuxHost, who: Login, role: str | None = None) -> Result:
+def audit_host(inv: Inventory, host: LinuxHost, who: Login, role: str | None = None, extra: dict[str, str] | None = None) -> Result:
     controls = applicable(host, role)
-    env = environment(for_host(host.name, str(inv.directory), inv.env))
+    env = {**environment(for_host(host.name, str(inv.directory), inv.env)), **(extra or {})}
     client = who.connect(str(host.address.ip))
     try:
         stdin, stdout, _ = client.exec_command("/bin/sh -s", timeout=CHECK_TIMEOUT_S)
@@ -74,4 +77,6 @@ def audit_host(inv: Inventory, host: LinuxHost, who: Login, role: str | None = N
 
 
 def audit(inv: Inventory, hosts: list[LinuxHost], who: Login, *, role: str | None = None, show_progress: bool = True) -> Results:
-    return run_per_host(hosts, lambda h: audit_host(inv, h, who, role), name_of=lambda h: h.name, label="audit", show_progress=show_progress)
+    backups = freshness(inv, hosts) if role is None else {}
+    return run_per_host(hosts, lambda h: audit_host(inv, h, who, role, backups.get(h.name)), name_of=lambda h: h.name,
+                        label="audit", show_progress=show_progress)

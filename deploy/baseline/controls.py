@@ -37,6 +37,13 @@ AUTO_UPGRADES = "/etc/apt/apt.conf.d/20auto-upgrades"
 NFTABLES_CONF = "/etc/nftables.conf"
 BACKUP_CRON = "/etc/cron.d/hatang-backup"
 BACKUP_STAMP = "/var/lib/hatang-backup/last-success"
+#: The roles whose servers dump their data nightly to the backup server (BAK-01's job part).
+BACKUP_DUMP_ROLES = ("postgresql", "web-portal")
+#: BAK-01's environment: ``yes`` on a server of those roles; a guest's PVE backup status
+#: (``fresh``, ``stale``, ``missing``, ``unknown``) with ``…_FOUND`` and ``…_EXPECTED``
+#: (:mod:`.guest_backup`), unset on a host that is no guest of hatang's clusters.
+BACKUP_DUMP = "HATANG_BACKUP_DUMP"
+GUEST_BACKUP = "HATANG_GUEST_BACKUP"
 
 SESSION_TIMEOUT_S = 900
 SSH_CLIENT_ALIVE = (300, 3)  # ClientAliveInterval, ClientAliveCountMax
@@ -109,13 +116,14 @@ class Control:
     how: str  # what is checked, and how (for docs/deploy.md)
     check: str
     roles: tuple[str, ...] = ("base",)  # the hosts it applies to: those with one of these roles
+    kinds: tuple[str, ...] = ()  # and every host of these kinds (``vm``: every private-cloud guest)
 
     @property
     def reference(self) -> str:
         return f"{DECREE} {self.decree}; {STANDARD} {self.clause}"
 
-    def applies_to(self, host_roles: tuple[str, ...] | list[str]) -> bool:
-        return any(role in host_roles for role in self.roles)
+    def applies_to(self, host_roles: tuple[str, ...] | list[str], kind: str = "") -> bool:
+        return any(role in host_roles for role in self.roles) or kind in self.kinds
 
 
 #: The clauses, as far as they could be checked (docs/deploy.md says how): the decree's
@@ -289,13 +297,19 @@ CONTROLS: tuple[Control, ...] = (
         f"|| fail 'hardening missing from {SYSCTL}' 'accept_redirects 0, kptr_restrict 2'",
     ),
     Control(
-        "BAK-01", "backup", f"a daily backup job is configured and succeeded in the last {BACKUP_MAX_AGE_H} hours", LEVEL3,
+        "BAK-01", "backup", "data is backed up: a cloud guest's newest PVE backup within its class's RPO; a data server's "
+        f"nightly job configured and succeeded in the last {BACKUP_MAX_AGE_H} hours", LEVEL3,
         f"{DATA}: backup",
-        f"`{BACKUP_CRON}` present; `{BACKUP_STAMP}` (touched by each successful run) younger than {BACKUP_MAX_AGE_H} h",
+        "a guest of hatang's clusters: its newest vzdump archive younger than its class's RPO, the freshness "
+        "`hatang cloud backups` reports (`hatang.cloud.backup_report`, read from PVE by hatang and handed to the check "
+        f"as `${GUEST_BACKUP}…`); postgresql and web-portal also: `{BACKUP_CRON}` present, `{BACKUP_STAMP}` (touched by "
+        f"each successful run) younger than {BACKUP_MAX_AGE_H} h",
+        f"case \"${{{GUEST_BACKUP}:-}}\" in ''|fresh) ;; *) fail \"${GUEST_BACKUP}_FOUND\" \"${GUEST_BACKUP}_EXPECTED\" ;; esac\n"
+        f"[ \"${{{BACKUP_DUMP}:-}}\" = yes ] || exit 0\n"
         f"test -f {BACKUP_CRON} || fail 'no {BACKUP_CRON}' 'a daily job'\n"
         f"s=$(stat -c %Y {BACKUP_STAMP} 2>/dev/null) || fail 'no successful backup' 'a success within {BACKUP_MAX_AGE_H} h'\n"
         f"a=$(( ($(date +%s) - s) / 3600 )); [ \"$a\" -lt {BACKUP_MAX_AGE_H} ] || fail \"last success $a h ago\" 'within {BACKUP_MAX_AGE_H} h'",
-        roles=("postgresql", "web-portal"),
+        roles=BACKUP_DUMP_ROLES, kinds=("vm",),
     ),
 )
 

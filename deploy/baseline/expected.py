@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 
 from hatang.deploy.baseline import firewall
+from hatang.deploy.baseline.controls import BACKUP_DUMP, BACKUP_DUMP_ROLES
 from hatang.deploy.intent import HostIntent
 
 
@@ -18,6 +19,7 @@ def environment(intent: HostIntent) -> dict[str, str]:
         "HATANG_SYSLOG_SERVER": intent.syslog_server,
         "HATANG_SSH_RULES": "\n".join(rules.ssh).replace('"', ""),
         "HATANG_FIREWALL": "\n".join(rules.other).replace('"', ""),
+        BACKUP_DUMP: "yes" if any(role in intent.host.roles for role in BACKUP_DUMP_ROLES) else "no",
     }
 
 

@@ -23,7 +23,7 @@ MESSAGE = "{{ inventory_hostname }}: {{ r.item.id }}: {{ r.stdout | default('fai
 
 
 def render() -> str:
-    controls = [{"id": c.id, "title": c.title, "reference": c.reference, "roles": list(c.roles), "check": c.check} for c in CONTROLS]
+    controls = [{"id": c.id, "title": c.title, "reference": c.reference, "roles": list(c.roles), "kinds": list(c.kinds), "check": c.check} for c in CONTROLS]
     play = {
         "name": f"Security baseline audit (level 3: {DECREE}, {STANDARD}); changes nothing",
         "hosts": "servers",
@@ -44,7 +44,7 @@ def render() -> str:
                 "environment": f"{{{{ {HOST_VAR} }}}}",
                 "loop": "{{ baseline_controls }}",
                 "loop_control": {"label": "{{ item.id }}: {{ item.title }}"},
-                "when": "item.roles | intersect(hatang_roles | default(['base'])) | length > 0",
+                "when": "item.roles | intersect(hatang_roles | default(['base'])) | length > 0 or hatang_kind | default('') in item.kinds",
                 "register": "baseline_checks",
                 "changed_when": False,
                 "failed_when": False,

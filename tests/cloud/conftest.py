@@ -97,12 +97,20 @@ def inv():
 
 def token_client(sim: Simulator, cluster: str, tokenid: str, role: str | list[str]):
     """A proxmoxer client with another token (a colleague working by hand, an auditor…)."""
+    return directory_client(sim.directory, cluster, tokenid, role)
+
+
+def directory_client(directory: Path, cluster: str, tokenid: str, role: str | list[str]):
+    """The same, to the simulator serving from ``directory`` (the lab's, too)."""
+    import json
+
     from proxmoxer import ProxmoxAPI
 
     from hatang.lab.pvesim.access import Access
+    from hatang.lab.pvesim.daemon import endpoints_file
 
-    secret = Access(sim.directory).add_token(tokenid, role)
-    end = sim.endpoints[cluster]
+    secret = Access(directory).add_token(tokenid, role)
+    end = json.loads(endpoints_file(directory).read_text())[cluster]
     user, _, name = tokenid.partition("!")
     return ProxmoxAPI(end["host"], port=end["port"], user=user, token_name=name, token_value=secret, verify_ssl=end["ca"])
 

@@ -4,11 +4,15 @@ backup_freshness check names the late guests, from the same data."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from hatang.cloud.apply import apply
+from hatang.cloud.backup_metrics import keep_writing
+from hatang.cloud.backup_report import BackupState
+from hatang.errors import HatangError
 from hatang.cloud.plan import plan
 from hatang.runbooks.checks import CHECKS
 from hatang.runbooks.context import CheckContext, Subject
@@ -49,3 +53,26 @@ def test_textfile_and_runbook_check_show_the_guests_a_failed_run_left_without_ba
     for node in nodes[:1]:
         wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"))
     assert CHECKS["backup_freshness"](ctx).status == "ok"
+
+
+def test_the_timer_rewrites_the_file_and_keeps_the_last_one_when_a_read_fails(tmp_path, capsys):
+    state = BackupState("pve-core", "db-pg-01", 101, "critical", "hatang-bk-critical", 1767225600, 2.0, 24, 2**30, "backup-nfs:backup/x")
+    stop = threading.Event()
+    reads = iter([[state], HatangError("pve-core: cannot connect to the Proxmox API")])
+
+    def read() -> list[BackupState]:
+        got = next(reads)
+        if isinstance(got, HatangError):
+            stop.set()
+            raise got
+        return got
+
+    textfile = tmp_path / "hatang_backups.prom"
+    assert keep_writing(read, textfile, 0.01, stop) == 1
+    assert samples(textfile)["hatang_backup_last_success_timestamp_seconds"] == {"db-pg-01": 1767225600}
+    assert "backup freshness not refreshed" in capsys.readouterr().err
+
+
+def test_every_needs_a_textfile():
+    proc = run("backups", "--every", "5")
+    assert proc.returncode == 2 and "--every needs --textfile" in proc.stderr

@@ -8,7 +8,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from hatang.cloud.apply import apply
+from hatang.cloud.capacity.backup_demand import full_copies
 from hatang.cloud.capacity.backup_growth import archives_kept, growth
 from hatang.cloud.plan import plan
 
@@ -32,4 +35,13 @@ def test_growth_from_measured_sizes_on_the_simulator(sim, inv, tmp_path):
     run = subprocess.run([sys.executable, "-m", "hatang.cli", "capacity", "report", "--live", "--cluster", "pve-core",
                           "--no-drivers", "--json"], capture_output=True, text=True, env=os.environ.copy(), timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["backup_growth"] == [store.as_dict()]
+    data = json.loads(run.stdout)
+    assert data["backup_growth"] == [store.as_dict()]
+    # the forecast's backup store: every guest's measured archive × what its retention keeps once full
+    [core] = data["clusters"]
+    [backups] = core["backups"]
+    kept = sum(size * full_copies(policy[by_vmid[v]]) for v, size in sizes.items())
+    assert (backups["measured"], backups["retained_gb"]) == (len(sizes), round(kept / 1e9, 1))
+    need = next(o["need_now"] for o in core["outlook"] if o["resource"] == "storage:backup-nfs" and o["rule"] == "N")
+    live = core["live"]
+    assert need == pytest.approx(max(kept / 1e9 + live["committed_gb"].get("backup-nfs", 0), live["storage_gb"].get("backup-nfs", 0)))

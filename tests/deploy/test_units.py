@@ -12,6 +12,8 @@ import pytest
 
 from hatang.deploy import runner
 from hatang.deploy.baseline import audit, controls, playbook, script
+from hatang.deploy.baseline.expected import environment
+from hatang.deploy.intent import for_host
 from hatang.deploy.targets import select
 from hatang.errors import HatangError
 from hatang.inventory import load
@@ -133,10 +135,14 @@ def test_firewall_rules_follow_the_roles_of_the_inventory():
     assert "policy drop;" in firewall.ruleset(web)
 
 
-def test_backup_control_applies_to_data_holders_only(inv):
+def test_backup_control_applies_to_guests_and_its_job_part_to_data_holders(inv):
     by_name = {h.name: h for h in inv.linux_hosts()}
     assert "BAK-01" in [c.id for c in audit.applicable(by_name["db-pg-01"])]
+    assert "BAK-01" in [c.id for c in audit.applicable(by_name["mail-mx-01"])]  # a guest: its PVE backup
     assert "BAK-01" not in [c.id for c in audit.applicable(by_name["pve-core-01"])]
+    assert "BAK-01" not in [c.id for c in audit.applicable(by_name["mail-mx-01"], role="base")]  # no deploy repairs it
+    dump = {n: environment(for_host(n, "", "lab"))["HATANG_BACKUP_DUMP"] for n in ("db-pg-01", "portal-web-01", "mail-mx-01")}
+    assert dump == {"db-pg-01": "yes", "portal-web-01": "yes", "mail-mx-01": "no"}
 
 
 def test_shipped_playbook_is_rendered_from_the_controls():

@@ -67,6 +67,11 @@ def test_written_config_passes_promtool_and_relabels_like_snmp_exporter(tmp_path
     ]
     exporter = next(j for j in config["scrape_configs"] if j["job_name"] == "hatang-exporter")
     assert set(exporter["static_configs"][0]["labels"]) >= {"device", "site", "district", "role"}
+    backups = next(j for j in config["scrape_configs"] if j["job_name"] == promconfig.BACKUP_JOB)  # HatangBackupStale's series
+    assert backups["static_configs"] == [{"targets": ["127.0.0.1:9100"]}]
+    promconfig.write_config(inv, tmp_path, promconfig.ConfigOptions(backup_metrics=None))
+    jobs = [j["job_name"] for j in yaml.safe_load((tmp_path / "prometheus.yml").read_text())["scrape_configs"]]
+    assert promconfig.BACKUP_JOB not in jobs and "hatang-exporter" in jobs
 
 
 def test_targets_carry_inventory_labels(tmp_path: Path, inv) -> None:
