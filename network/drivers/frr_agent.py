@@ -356,9 +356,9 @@ class Agent:
                     said = "".join(line for line in log if re.search("error|fail|unknown", line, re.I))
                 self.failed("the device did not take every line; left over after the reload:\n" + leftovers + said)
         if int(secs) > 0:
-            timer = subprocess.Popen(["sh", "-c", TIMER, "timer", secs, self.dir, self.pathspace, self.sudo or "-"],
-                                     stdin=subprocess.DEVNULL, stdout=open(self.path("timer.log"), "w"), stderr=subprocess.STDOUT,
-                                     start_new_session=True, close_fds=True)
+            with open(self.path("timer.log"), "w", encoding="utf-8") as log:
+                timer = subprocess.Popen(["sh", "-c", TIMER, "timer", secs, self.dir, self.pathspace, self.sudo or "-"],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             with open(self.path("pending"), "w", encoding="ascii") as handle:
                 handle.write(f"{timer.pid}\n")
             return "committed\n"
