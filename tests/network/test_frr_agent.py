@@ -111,3 +111,10 @@ def test_the_running_hostname_is_kept() -> None:
     candidate = RUNNING.replace("hostname r1", "hostname cpe-yen-thu")
     assert frr_agent.same_hostname(candidate, RUNNING) == RUNNING
     assert frr_agent.same_hostname(candidate, "interface eth0\nexit\n") == candidate
+
+
+def test_a_router_without_frr_reload_is_told_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(frr_agent, "RELOAD_PY", str(tmp_path / "missing" / "frr-reload.py"))
+    monkeypatch.chdir(tmp_path)
+    assert frr_agent.main([str(tmp_path), "r1", "-", "serve", "token"]) == frr_agent.CANNOT_RUN
+    assert "frr-reload.py is missing on the router (Debian's package frr-pythontools)" in capsys.readouterr().out

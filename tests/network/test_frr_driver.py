@@ -183,3 +183,11 @@ def test_an_agent_that_cannot_be_installed_is_a_clear_error(router) -> None:
     home.write_text("not a directory\n")
     with pytest.raises(CommitError, match="cannot install the commit agent in ~adm/.hatang-frr/r1"):
         driver.has_pending_commit()
+
+
+def test_a_router_without_python3_is_a_clear_error(router) -> None:
+    driver, _, fake = router
+    (fake / "bin" / "python3").write_text("#!/bin/sh\necho 'sh: 1: exec: python3: not found'\nexit 127\n")
+    (fake / "bin" / "python3").chmod(0o755)
+    with pytest.raises(CommitError, match="198.18.0.9: the commit agent cannot run .*needs python3.*python3: not found"):
+        driver.load_replace_candidate(config=RUNNING)
