@@ -326,7 +326,7 @@ class Agent:
 
     def save(self) -> str:
         ok, said = self.vt.run("write memory")
-        return "" if ok else f"warning: write memory failed: {said.strip().splitlines()[-1:]}\n"
+        return "" if ok else f"warning: write memory failed: {(said.strip().splitlines() or [''])[-1]}\n"
 
     def restore(self) -> str:
         """previous.conf back in place; AgentError when some lines do not take."""
