@@ -47,6 +47,7 @@ has a deadline.
 from __future__ import annotations
 
 import fcntl
+import marshal
 import os
 import re
 import select
@@ -80,14 +81,33 @@ class AgentError(Exception):
         self.status = status
 
 
-def load_reload(path: str = RELOAD_PY):
-    """FRR's frr-reload.py as a module (its command line never runs; no bytecode is
-    written beside it, and its old regexes' escape warnings are not ours to print)."""
+def load_reload(path: str = RELOAD_PY, cache_dir: str | None = None):
+    """FRR's frr-reload.py as a module (its command line never runs). Its compiled code
+    is kept in ``cache_dir`` (if given; keyed by the file and this Python), never
+    beside it; its old regexes' escape warnings are not ours to print."""
     module = types.ModuleType("frr_reload")
     module.__file__ = path
-    with open(path, encoding="utf-8") as source, warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        exec(compile(source.read(), path, "exec"), module.__dict__)
+    stat = os.stat(path)
+    cache = os.path.join(cache_dir, f"frr-reload.{stat.st_mtime_ns}.{stat.st_size}.{sys.implementation.cache_tag}.code") if cache_dir else ""
+    code = None
+    if cache:
+        try:
+            with open(cache, "rb") as handle:
+                code = marshal.load(handle)
+        except (OSError, EOFError, ValueError):
+            pass  # not cached yet
+    if code is None:
+        with open(path, encoding="utf-8") as source, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            code = compile(source.read(), path, "exec")
+        if cache:
+            try:
+                with open(f"{cache}.{os.getpid()}", "wb") as handle:
+                    marshal.dump(code, handle)
+                os.replace(f"{cache}.{os.getpid()}", cache)
+            except OSError:
+                pass  # no cache: compiled again next time
+    exec(code, module.__dict__)
     return module
 
 
@@ -241,7 +261,7 @@ class Agent:
     def __init__(self, directory: str, pathspace: str, sudo: str):
         self.dir, self.pathspace, self.sudo = directory, pathspace, sudo
         self.vtysh_argv = [*sudo.split(), "vtysh", "-N", pathspace]
-        self.reload = load_reload()
+        self.reload = load_reload(cache_dir=os.path.dirname(directory.rstrip("/")))
         self.session: Vtysh | None = None
         self.prepared: dict[str, tuple[str, list, list]] = {}  # file -> (running, add, delete)
         self.read: dict[str, tuple[str, object]] = {}  # file -> (its text, as frr-reload read it)

@@ -118,3 +118,12 @@ def test_a_router_without_frr_reload_is_told_so(tmp_path: Path, monkeypatch: pyt
     monkeypatch.chdir(tmp_path)
     assert frr_agent.main([str(tmp_path), "r1", "-", "serve", "token"]) == frr_agent.CANNOT_RUN
     assert "frr-reload.py is missing on the router (Debian's package frr-pythontools)" in capsys.readouterr().out
+
+
+def test_frr_reloads_compiled_code_is_kept_beside_the_agents(tmp_path: Path) -> None:
+    first = frr_agent.load_reload(cache_dir=str(tmp_path))
+    [cache] = tmp_path.glob("frr-reload.*.code")
+    assert frr_agent.load_reload(cache_dir=str(tmp_path)).compare_context_objects.__code__.co_filename == str(RELOAD)
+    cache.write_bytes(b"not marshal data")
+    assert frr_agent.load_reload(cache_dir=str(tmp_path)).lines_to_config(("router ospf",), None, True) == first.lines_to_config(("router ospf",), None, True) == ["no router ospf"]
+    assert cache.read_bytes() != b"not marshal data", "a spoilt cache is written again"
