@@ -470,6 +470,8 @@ class Agent:
             return ERROR, f"unknown request: {line}\n"
         except AgentError as exc:
             return exc.status, f"{exc}\n" if str(exc) else ""
+        except Exception as exc:  # the session goes on; the driver reads what went wrong
+            return SOFTWARE, f"the agent failed: {type(exc).__name__}: {exc}\n"
 
     def close(self) -> None:
         if self.session is not None:
@@ -513,7 +515,8 @@ def serve(agent: Agent, token: str) -> None:
         while (line := requests.line()) is not None:
             status, output = agent.request(line, lambda: requests.until(f"hatang-eof-{token}"))
             try:
-                os.write(1, f"{output}\nhatang-status {token} {status}\n".encode())
+                sys.stdout.buffer.write(f"{output}\nhatang-status {token} {status}\n".encode())
+                sys.stdout.buffer.flush()
             except OSError:
                 pass  # the connection is gone: the request was still done whole
     finally:
