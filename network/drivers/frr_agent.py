@@ -243,12 +243,13 @@ class Vtysh:
         return all(ok for ok, _ in results), "".join(text for _, text in results)
 
     def close(self) -> None:
+        """End it with its input (at once if it answers no more)."""
         try:
             self.proc.stdin.close()
         except OSError:
             pass
         try:
-            self.proc.wait(timeout=START_S)
+            self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=START_S)
@@ -469,6 +470,8 @@ class Agent:
                 return OK, self.pending()
             return ERROR, f"unknown request: {line}\n"
         except AgentError as exc:
+            if exc.status == NO_RUNNING:
+                self.close()  # out of step with its vtysh: the next request starts another
             return exc.status, f"{exc}\n" if str(exc) else ""
         except Exception as exc:  # the session goes on; the driver reads what went wrong
             return SOFTWARE, f"the agent failed: {type(exc).__name__}: {exc}\n"
@@ -476,6 +479,7 @@ class Agent:
     def close(self) -> None:
         if self.session is not None:
             self.session.close()
+            self.session = None
 
 
 # -- entry points ---------------------------------------------------------------------------
