@@ -3,9 +3,9 @@
 Two SSH logins per router, as an operator would have them:
 
 - the network user, whose login is vtysh: every getter (``show … json``);
-- the admin user, whose login is a shell in the router's namespace allowed to run
-  ``vtysh -N <pathspace>`` and ``frr-reload.py`` (as a member of FRR's groups):
-  the configuration lifecycle and ``ping``.
+- the admin user, whose login is a shell in the router's namespace with python3,
+  allowed to run ``vtysh -N <pathspace>`` (as a member of FRR's groups) and to read
+  FRR's ``/usr/lib/frr/frr-reload.py``: the configuration lifecycle and ``ping``.
 
 The configuration lifecycle runs in a small Python agent on the router
 (``frr_agent.py``, standard library only), one per driver session, started on the admin
