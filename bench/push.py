@@ -55,6 +55,14 @@ LAYERS = ("core", "district", "commune_cpe")
 PLAYBOOK = "".join(PLAY.format(role=f"role_{layer}") for layer in LAYERS)
 
 
+class ExportLoader(yaml.SafeLoader):
+    """hatang's Ansible export, read back: its inventory strings are tagged ``!unsafe``
+    (never templated by Ansible); the bench keeps only each host's connection variables."""
+
+
+ExportLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
 def lab(*args: str) -> None:
     proc = subprocess.run([*HATANG, "lab", *args], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -108,9 +116,10 @@ def ansible_push(ctx, forks: int, work: Path) -> dict:
     configs.mkdir(parents=True)
     for item in Renderer(inv).render_many(ctx.device_names):
         (configs / f"{item.device}.conf").write_text(item.text, encoding="utf-8")
-    inventory = yaml.safe_load(export(inv, "ansible")["inventory.yml"])
+    inventory = yaml.load(export(inv, "ansible")["inventory.yml"], Loader=ExportLoader)
     hosts = set(ctx.device_names)
-    layers = {f"role_{layer}": {"hosts": {h: v for h, v in inventory["all"]["children"].get(f"role_{layer}", {}).get("hosts", {}).items() if h in hosts}}
+    layers = {f"role_{layer}": {"hosts": {h: {k: x for k, x in v.items() if k.startswith("ansible_")}
+                                          for h, v in inventory["all"]["children"].get(f"role_{layer}", {}).get("hosts", {}).items() if h in hosts}}
               for layer in LAYERS}
     doc = {"all": {"children": {"network": {"children": layers}}, "vars": {
         "ansible_user": secret("net-admin", "username", env="lab"),

@@ -3,13 +3,15 @@
 Two SSH logins per router, as an operator would have them:
 
 - the network user, whose login is vtysh: every getter (``show … json``);
-- the admin user, whose login is a shell in the router's namespace allowed to run
-  ``vtysh -N <pathspace>`` and ``frr-reload.py`` (as a member of FRR's groups):
-  the configuration lifecycle and ``ping``.
+- the admin user, whose login is a shell in the router's namespace with python3,
+  allowed to run ``vtysh -N <pathspace>`` (as a member of FRR's groups) and to read
+  FRR's ``/usr/lib/frr/frr-reload.py``: the configuration lifecycle and ``ping``.
 
-The configuration lifecycle runs in a small agent on the router (``frr_agent.sh``),
-one per driver session, started on the admin login's first need and answering
-requests on its own channel: ``frr-reload.py`` is the engine for replace and diff, the
+The configuration lifecycle runs in a small Python agent on the router
+(``frr_agent.py``, standard library only), one per driver session, started on the admin
+login's first need and answering requests on its own channel. FRR's own
+``frr-reload.py`` parser and comparison, imported by the agent, is the one engine for
+every delta (compare, replace, the check after an apply, rollback); the
 commit is all or nothing (syntax-checked first; after the apply, any line the daemons
 did not take puts the previous configuration back), and a commit with ``revert_in``
 leaves a timer ON THE ROUTER that restores the previous configuration unless
@@ -22,7 +24,7 @@ CPU than everything a push asks of it).
 optional_args: ``pathspace`` (default: hostname given to the driver's ``name`` arg or
 the host), ``admin_username``/``admin_password``, ``port`` (22), ``known_hosts`` (file),
 ``host_keys`` (``require`` default, ``record`` to trust on first use), ``sudo``
-(command prefix for vtysh/frr-reload in the admin shell, e.g. ``sudo -n``; default none), ``workdir`` (agent directory in the admin's home, default ``.hatang-frr/<pathspace>``),
+(command prefix for vtysh in the admin shell, e.g. ``sudo -n``; default none), ``workdir`` (agent directory in the admin's home, default ``.hatang-frr/<pathspace>``),
 ``vtysh_via`` (``login``: the network user's shell is vtysh; ``admin``: run vtysh from
 the admin shell).
 
@@ -54,11 +56,12 @@ from napalm.base.exceptions import (
 from hatang.network.drivers import frr_parse
 from hatang.network.drivers.ssh import CommandResult, RemoteProcess, SshSession
 
-AGENT = (Path(__file__).parent / "frr_agent.sh").read_text()
-#: Exit statuses of the agent (see frr_agent.sh).
+AGENT = (Path(__file__).parent / "frr_agent.py").read_text()
+#: Exit statuses of the agent (see frr_agent.py).
 REJECTED, NOT_PENDING, NO_RUNNING, MIXED = 3, 4, 5, 6
-#: Exit status of the first exec of a session when the agent could not be installed.
-AGENT_NOT_INSTALLED = 71
+#: Exit statuses of a session's first exec: the agent could not be installed; it cannot
+#: run (no frr-reload.py: see frr_agent.py); the shell found no python3.
+AGENT_NOT_INSTALLED, AGENT_CANNOT_RUN, NO_PYTHON = 71, 72, 127
 
 
 class CommitInterrupted(CommitError):
@@ -158,8 +161,8 @@ class FRRDriver(NetworkDriver):
             return
         self._agent_token = secrets.token_hex(8)
         workdir = f'"$HOME"/{self.workdir}'
-        install = f"mkdir -p {workdir} && printf '%s' {shlex.quote(AGENT)} > {workdir}/agent.sh.new && mv {workdir}/agent.sh.new {workdir}/agent.sh"
-        serve = f"exec setsid -w sh {workdir}/agent.sh {workdir} {shlex.quote(self.pathspace)} {shlex.quote(self.sudo or '-')} serve {self._agent_token}"
+        install = f"mkdir -p {workdir} && printf '%s' {shlex.quote(AGENT)} > {workdir}/frr_agent.py.new && mv {workdir}/frr_agent.py.new {workdir}/frr_agent.py"
+        serve = f"exec setsid -w python3 -I -S {workdir}/frr_agent.py {workdir} {shlex.quote(self.pathspace)} {shlex.quote(self.sudo or '-')} serve {self._agent_token}"
         self._agent_process = self._admin.start(f"{install} || exit {AGENT_NOT_INSTALLED}\n{serve}")
 
     def _stop_agent(self) -> None:
@@ -205,6 +208,8 @@ class FRRDriver(NetworkDriver):
         text = output.decode(errors="replace").strip()
         if status == AGENT_NOT_INSTALLED:
             return CommitError(f"{self.hostname}: cannot install the commit agent in ~{self.admin_username}/{self.workdir}: {text}")
+        if status in (AGENT_CANNOT_RUN, NO_PYTHON):
+            return CommitError(f"{self.hostname}: the commit agent cannot run (it needs python3 and FRR's frr-reload.py on the router): {text}")
         return ConnectionClosedException(f"{self.hostname}: the commit agent ended (status {status}){': ' + text if text else ''}")
 
     def _upload(self, name: str, text: str) -> None:

@@ -21,10 +21,16 @@ def _deleted(line: str) -> str:
     return indent + (text[3:] if text.startswith("no ") else f"no {text}")
 
 
+#: Top-level lines frr-reload deletes by adding their "no" form (static routes: many
+#: "no" lines in one file rather than one vtysh call each).
+_DELETED_BY_ADDING = ("no ip route ", "no ipv6 route ")
+
+
 def reload_deltas(output: str) -> list[tuple[str, str, str]]:
     """frr-reload's ``--test`` output as (sign, context, line) triples; ``line`` is ""
     for a top-level line (the context itself is added or deleted). Deleted lines are
-    given as they stand in the running configuration."""
+    given as they stand in the running configuration (a route's "no" line, which
+    frr-reload lists among the additions, too)."""
     deltas: list[tuple[str, str, str]] = []
     sign = context = None
     bare: tuple[str, str, str] | None = None
@@ -42,7 +48,8 @@ def reload_deltas(output: str) -> list[tuple[str, str, str]]:
         if bare is not None:
             deltas.append(bare)
         context = raw.rstrip()
-        bare = (sign, context, "") if sign == "+" else (sign, _deleted(context), "")
+        deleted = sign == "-" or context.startswith(_DELETED_BY_ADDING)
+        bare = ("-", _deleted(context), "") if deleted else (sign, context, "")
     if bare is not None:
         deltas.append(bare)
     return _dedupe(deltas)

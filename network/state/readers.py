@@ -197,7 +197,7 @@ class FrrReader(StateReader):
                "flaps": "hatang FRR driver get_interfaces (zebra's lastLinkUp/lastLinkDown in show interface json)",
                "arp": "hatang FRR driver get_arp_table (the kernel's neighbour table, ip -j -4 neigh show)",
                "running_config": "hatang FRR driver get_config (show running-config)",
-               "config_diff": "hatang's FRR agent on the router: frr-reload.py --test of the intended configuration against show running-config",
+               "config_diff": "hatang's FRR agent on the router: frr-reload.py's own parser and comparison, imported, of the intended configuration against show running-config",
                "facts": "hatang FRR driver get_facts (show version)"}
 
     def ospf_neighbors(self) -> list[dict[str, Any]]:

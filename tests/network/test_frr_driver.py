@@ -17,13 +17,13 @@ from hatang.network.drivers import frr
 from hatang.network.drivers.ssh import CommandResult
 
 RUNNING = "!\nfrr version 8.4.4\nhostname r1\n!\ninterface eth0\n ip address 198.18.4.3/31\nexit\n!\nend\n"
-# vtysh -N r1 [--dryrun -f FILE | -c COMMAND]; without either, a session on stdin. Each
-# start is logged, to count them.
+# vtysh -N r1 [-m -f FILE | -c COMMAND]; without either, a session on stdin. Each start
+# is logged, to count them. A file is read by the real vtysh -m (it needs no daemon).
 FAKE_VTYSH = """#!/bin/sh
 printf '%s\\n' "$*" >> "$FAKE_DIR/vtysh.log"
-if [ "$3" = --dryrun ]; then
-    if grep -q adress "$5"; then echo "line 2: % Unknown command: ip adress 198.18.4.3/31"; exit 2; fi
-    exit 0
+if [ "$3" = -m ]; then
+    if grep -q adress "$5"; then echo "line 2: % Unknown command: ip adress 198.18.4.3/31" >&2; exit 2; fi
+    exec /usr/bin/vtysh -m -f "$5"
 fi
 answer() {
     case "$1" in
@@ -128,9 +128,10 @@ def test_one_agent_and_one_vtysh_serve_the_whole_session(router) -> None:
     assert driver.compare_config() == ""
     assert not driver.has_pending_commit()
     assert len(session.started) == 1 and not session.ran, "one exec for the whole session"
-    assert (Path(session.env["HOME"]) / ".hatang-frr/r1/agent.sh").read_text() == frr.AGENT
-    assert vtysh_starts(fake) == ["-N r1", f"-N r1 --dryrun -f candidate-{driver._agent_token}.conf"], "one vtysh for the session, one syntax check"
     workdir = Path(session.env["HOME"]) / ".hatang-frr/r1"
+    assert (workdir / "frr_agent.py").read_text() == frr.AGENT
+    read = f"-N r1 -m -f {workdir}/candidate-{driver._agent_token}.conf.apply"
+    assert vtysh_starts(fake) == ["-N r1", read, read], "one vtysh for the session, one read (and syntax check) per candidate"
     assert list(workdir.glob("candidate-*"))
     driver.close()
     session.started[0].proc.wait(timeout=10)
@@ -182,3 +183,11 @@ def test_an_agent_that_cannot_be_installed_is_a_clear_error(router) -> None:
     home.write_text("not a directory\n")
     with pytest.raises(CommitError, match="cannot install the commit agent in ~adm/.hatang-frr/r1"):
         driver.has_pending_commit()
+
+
+def test_a_router_without_python3_is_a_clear_error(router) -> None:
+    driver, _, fake = router
+    (fake / "bin" / "python3").write_text("#!/bin/sh\necho 'sh: 1: exec: python3: not found'\nexit 127\n")
+    (fake / "bin" / "python3").chmod(0o755)
+    with pytest.raises(CommitError, match="198.18.0.9: the commit agent cannot run .*needs python3.*python3: not found"):
+        driver.load_replace_candidate(config=RUNNING)

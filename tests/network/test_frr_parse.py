@@ -36,6 +36,12 @@ def test_a_changed_line_shows_what_goes_and_what_comes() -> None:
     assert diff == " interface eth1\n- description changed by hand at 3 am\n+ description LAN Hoi Hop 198.18.64.192/26"
 
 
+def test_a_route_frr_reload_deletes_by_adding_its_no_line_reads_as_deleted() -> None:
+    output = "\nLines To Add\n============\nno ip route 198.18.96.0/24 Null0\nip route 198.18.97.0/24 Null0\nno ipv6 forwarding\n"
+    assert frr_parse.deltas_as_diff(frr_parse.reload_deltas(output)).splitlines() == [
+        "-ip route 198.18.96.0/24 Null0", "+ip route 198.18.97.0/24 Null0", "+no ipv6 forwarding"]
+
+
 def test_no_deltas_is_an_empty_diff() -> None:
     assert frr_parse.deltas_as_diff(frr_parse.reload_deltas("")) == ""
 

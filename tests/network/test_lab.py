@@ -19,6 +19,7 @@ from hatang.credentials import secret
 from hatang.inventory import load
 from hatang.network import backup as backups
 from hatang.network.connect import LAB_ADMIN_CREDENTIAL, connected, driver_for
+from hatang.network.drivers import frr_agent, frr_parse
 from hatang.network.drivers.frr import CommitInterrupted
 from hatang.network.drivers.ssh import HOST_KEY_POLICIES, SshSession
 from hatang.network.push import push
@@ -216,6 +217,27 @@ def test_a_line_the_daemons_refuse_leaves_the_old_configuration(configured) -> N
             driver.commit_config(revert_in=60)
         assert not driver.has_pending_commit()
     assert vtysh("cpe-lien-bao", "show running-config") == before
+
+
+def test_the_drivers_deltas_are_frr_reloads_on_a_running_router(configured, tmp_path) -> None:
+    """On a real router, for a change that adds, changes and deletes: what the driver
+    shows (the agent reads the running configuration as FRR prints it) is what
+    frr-reload.py --test gives for the same candidate, reading the router itself."""
+    lab, _ = configured
+    running = vtysh("cpe-tich-son", "show running-config")
+    candidate = frr_agent.same_hostname(Renderer(lab.inventory).render("cpe-tich-son").text, running)
+    candidate = candidate.replace("description LAN", "description LAN moved", 1).replace(" ip ospf passive\n", "", 1).replace(
+        "router ospf\n", "router ospf\n max-metric router-lsa administrative\n", 1)
+    with connected(lab.inventory, "cpe-tich-son", one_login=True) as driver:
+        driver.load_replace_candidate(config=candidate)
+        shown = driver.compare_config()
+        driver.discard_config()
+    (tmp_path / "candidate.conf").write_text(candidate)
+    reload = subprocess.run([frr_agent.RELOAD_PY, "--test", "--pathspace", "cpe-tich-son", str(tmp_path / "candidate.conf")],
+                            capture_output=True, text=True, timeout=60)
+    assert reload.returncode == 0, reload.stderr
+    assert shown == frr_parse.deltas_as_diff(frr_parse.reload_deltas(reload.stdout))
+    assert "+ max-metric router-lsa administrative" in shown and "- ip ospf passive" in shown and "+ description LAN moved" in shown
 
 
 def test_driver_merge_confirm_and_rollback(configured) -> None:

@@ -23,7 +23,7 @@ RUNTIME_FILES = [  # one of each kind read at run time, as the wheel must hold i
     "hatang/inventory/datacenter.yaml",
     "hatang/inventory/addressing/lab.yaml",
     "hatang/network/templates/frr/core.j2",
-    "hatang/network/drivers/frr_agent.sh",
+    "hatang/network/drivers/frr_agent.py",
     "hatang/monitoring/rules/hatang.rules.yml",
     "hatang/monitoring/modules/if_mib.yaml",
     "hatang/runbooks/device-down.md",
@@ -73,7 +73,7 @@ def test_wheel_and_sdist_hold_the_runtime_files(dist: Path) -> None:
     assert "napalm_frr/__init__.py" in names
     with tarfile.open(sdist) as tar:
         members = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    assert {"pyproject.toml", "inventory/datacenter.yaml", "network/drivers/frr_agent.sh"} <= members
+    assert {"pyproject.toml", "inventory/datacenter.yaml", "network/drivers/frr_agent.py"} <= members
 
 
 def test_pipx_installed_wheel_runs(dist: Path, tmp_path: Path) -> None:
