@@ -132,3 +132,29 @@ def run_per_host(
                 results.add(future.result())
                 tick()
     return results
+
+
+T = TypeVar("T")
+
+
+def map_per_host(
+    hosts: Iterable[H],
+    fn: Callable[[H], T],
+    *,
+    name_of: Callable[[H], str] = str,
+    max_workers: int = 16,
+    what: str = "working",
+) -> dict[str, T]:
+    """:func:`run_per_host` for a step that must succeed on every host (the lab's set-up,
+    its probes): ``fn(host)`` for each, concurrently, its values by host name in the
+    hosts' order. Every host runs to its end; then, if any failed, one HatangError names
+    each failed host and its error (not only the first to fail)."""
+    hosts = list(hosts)
+    results = run_per_host(hosts, lambda h: Result(name_of(h), data={"value": fn(h)}), name_of=name_of,
+                           max_workers=max_workers, show_progress=False)
+    if results.failed:
+        failed = sorted(results.failed, key=lambda r: r.host)
+        if len(failed) == 1:
+            raise HatangError(f"{what}: {failed[0].host}: {failed[0].error}")
+        raise HatangError(f"{what}: {len(failed)} of {len(hosts)} failed", details=[f"{r.host}: {r.error}" for r in failed])
+    return {name_of(h): results[name_of(h)].data["value"] for h in hosts}
