@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from hatang.monitoring import modules as mods
 from hatang.monitoring.scrape_policy import ScrapePolicy, parse_networks
 from hatang.monitoring.snmp import SnmpAuth
@@ -180,18 +178,6 @@ def exporter_serving(make_exporter: Callable[[], Any]) -> Iterator[str]:
         loop.call_soon_threadsafe(stop[0].set)
         thread.join(30)
         loop.close()
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    """``check()``'s first true value, polled every second; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f}s")
-        time.sleep(1)
 
 
 @contextmanager
