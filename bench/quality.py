@@ -40,16 +40,18 @@ MODULES: dict[str, tuple[str, ...]] = {
     "cloud/capacity/demand.py": ("tests/capacity/test_demand_units.py", "tests/capacity/test_arithmetic.py", "tests/capacity/test_failure_model.py"),
     "cloud/capacity/rules.py": ("tests/capacity/test_rules_units.py", "tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
     "cloud/capacity/storage.py": ("tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
-    "inventory/checks.py": ("tests/inventory/test_checks.py",),
-    "inventory/addressing.py": ("tests/inventory/test_addressing_units.py", "tests/inventory/test_addressing.py"),
-    "monitoring/rawpdu.py": ("tests/monitoring/test_rawpdu.py", "tests/monitoring/test_ber.py"),
+    "inventory/checks.py": ("tests/inventory/test_checks.py", "tests/inventory/test_check_refusals.py"),
+    "inventory/addressing.py": ("tests/inventory/test_addressing_units.py", "tests/inventory/test_address_plan_refusals.py", "tests/inventory/test_addressing.py"),
+    "monitoring/rawpdu.py": ("tests/monitoring/test_rawpdu.py", "tests/monitoring/test_ber_limits.py", "tests/monitoring/test_ber.py"),
     # the decoder's own tests and the captured answers; the hypothesis round trips and the live
     # snmpd agent are too slow per mutant (rawpdu's run covers the live path)
-    "monitoring/ber.py": ("tests/monitoring/test_ber_units.py", "tests/monitoring/test_ber.py::test_captured_snmpd_answers",
+    "monitoring/ber.py": ("tests/monitoring/test_ber_units.py", "tests/monitoring/test_ber_limits.py", "tests/monitoring/test_ber.py::test_captured_snmpd_answers",
                           "tests/monitoring/test_ber.py::test_malformed_answers_are_refused_like_pysnmp"),
-    # the arithmetic's tests and the refusals; test_sla.py's real-Prometheus cases are too slow per mutant
+    # the arithmetic's tests and the refusals, then test_sla_api.py (one small real Prometheus, started only
+    # for a mutant the others miss); test_sla.py's whole-report cases are too slow per mutant
     "monitoring/sla.py": ("tests/monitoring/test_durations.py", "tests/monitoring/test_sla_figures.py",
-                          "tests/monitoring/test_sla.py::test_unreachable_prometheus_is_a_clear_error", "tests/monitoring/test_sla.py::test_reversed_period_is_refused"),
+                          "tests/monitoring/test_sla.py::test_unreachable_prometheus_is_a_clear_error", "tests/monitoring/test_sla.py::test_reversed_period_is_refused",
+                          "tests/monitoring/test_sla_api.py"),
 }
 
 # (module, the mutated line as mutmut writes it) → why no test can tell it from the original

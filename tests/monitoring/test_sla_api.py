@@ -1,0 +1,110 @@
+"""The SLA report's parts to the letter: the figures' and the report's JSON, the services
+it pools, and its few calls of Prometheus' HTTP API against a real Prometheus (30 s
+evaluation, an hour of backfilled history) — the answers used and the errors worded.
+The arithmetic-only tests come first: they need no Prometheus."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from mon_agent import backfilled_prometheus, free_tcp_port
+
+from hatang.errors import HatangError
+from hatang.inventory import load
+from hatang.monitoring.sla import SERIES, SERVICES, Figures, PrometheusApi, SlaReport, device_figures, group
+
+STEP_S = 30
+DOWN = range(10, 16)  # r1's samples that are 0: six of them, one incident
+
+
+def test_figures_without_a_step_count_no_time() -> None:
+    f = Figures("a", "A", up_samples=1, samples=2)
+    assert (f.step_s, f.downtime_min, f.observed_min, f.members) == (0.0, 0.0, 0.0, 1)
+
+
+def test_figures_round_to_what_the_report_shows() -> None:
+    f = Figures("a", "A", up_samples=2, samples=3, incidents=1, step_s=20)  # 20 s down of 60 s observed
+    assert f.as_dict() == {"key": "a", "name": "A", "district": "", "availability_pct": 66.6667, "downtime_min": 0.33,
+                           "observed_min": 1.0, "incidents": 1, "error_budget_left_pct": -33233.3, "devices": 1}
+
+
+def test_an_empty_report_as_data() -> None:
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    assert SlaReport(start, start + timedelta(hours=1), "http://127.0.0.1:9090", 60).as_dict() == {
+        "from": "2026-10-01T00:00:00+00:00", "to": "2026-10-01T01:00:00+00:00", "objective_pct": pytest.approx(99.9),
+        "prometheus": "http://127.0.0.1:9090", "step_s": 60, "districts": [], "units_2025": [], "communes": [], "services": [],
+        "devices": [], "devices_without_data": [], "rpo": [], "planned_policy": "exclude", "maintenance_windows": [], "outages": [],
+    }
+
+
+def test_the_services_pool_their_network_tier() -> None:
+    inv = load(None, "lab")
+    by_device = {d.name: Figures(d.name, d.name, up_samples=99, samples=100, step_s=60) for d in inv.routers()}
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    report = group(inv, by_device, SlaReport(start, start + timedelta(days=1), "http://127.0.0.1:9090", 60))
+    assert {s.key: s.name for s in report.services} == {
+        "core": "Core network (IIC data center)", "district": "District WAN", "commune_cpe": "Commune WAN (dedicated data network)"}
+    assert {s.key: s.members for s in report.services} == {role: sum(d.role.value == role for d in inv.routers()) for role in SERVICES}
+    assert SERIES == "hatang:device_available"  # the recording rule of monitoring/rules (hatang monitor config)
+
+
+def test_the_api_url_and_its_default_timeout() -> None:
+    api = PrometheusApi("http://127.0.0.1:9090/")
+    assert (api.url, api.timeout) == ("http://127.0.0.1:9090", 30)
+
+
+def test_an_unreachable_prometheus_is_named() -> None:
+    url = f"http://127.0.0.1:{free_tcp_port()}"
+    with pytest.raises(HatangError) as refused:
+        PrometheusApi(url + "/").alerts()
+    assert refused.value.message == f"cannot reach Prometheus at {url}: ConnectionError" and "Connection refused" in refused.value.details[0]
+
+
+def history(start: datetime) -> str:
+    lines = ["# TYPE hatang:device_available gauge"]
+    for device, down in (("r1", DOWN), ("r2", range(0))):
+        lines += [f'hatang:device_available{{device="{device}"}} {0 if i in down else 1} {int(start.timestamp()) + i * STEP_S}' for i in range(121)]
+    return "\n".join(lines) + "\n# EOF\n"
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PrometheusApi, datetime]]:
+    start = (datetime.now(timezone.utc) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    with backfilled_prometheus(tmp_path_factory.mktemp("prometheus"), history(start), evaluation_interval="30s") as url:
+        yield PrometheusApi(url), start
+
+
+def test_the_evaluation_interval_is_read_from_prometheus(prometheus: tuple[PrometheusApi, datetime]) -> None:
+    api, _ = prometheus
+    assert api.evaluation_interval_s() == STEP_S
+
+
+def test_a_query_is_evaluated_at_the_time_given(prometheus: tuple[PrometheusApi, datetime]) -> None:
+    api, start = prometheus
+    during = api.query(SERIES, start + timedelta(minutes=30))
+    assert sorted((r["metric"]["device"], r["value"][1]) for r in during) == [("r1", "1"), ("r2", "1")]
+    assert api.query(SERIES, start - timedelta(hours=1)) == []
+    assert api.alerts() == []  # no alerting rules here
+
+
+def test_device_figures_from_the_history(prometheus: tuple[PrometheusApi, datetime]) -> None:
+    api, start = prometheus
+    figures = device_figures(api, start, start + timedelta(hours=1), STEP_S)
+    r1, r2 = figures["r1"], figures["r2"]
+    assert sorted(figures) == ["r1", "r2"] and r1.samples == r2.samples and r1.samples in (120, 121)
+    assert (r1.samples - r1.up_samples, r1.incidents, r1.step_s) == (len(DOWN), 1, STEP_S)
+    assert (r2.up_samples, r2.incidents) == (r2.samples, 0)
+    assert r1.downtime_min == pytest.approx(len(DOWN) * STEP_S / 60)
+
+
+def test_prometheus_refusals_are_worded(prometheus: tuple[PrometheusApi, datetime]) -> None:
+    api, start = prometheus
+    with pytest.raises(HatangError) as refused:
+        api.query("sum(", start)
+    assert refused.value.message.startswith("Prometheus refused /api/v1/query: bad_data invalid parameter \"query\": ")
+    elsewhere = PrometheusApi(f"{api.url}/nowhere")
+    with pytest.raises(HatangError) as refused:
+        elsewhere.query(SERIES, start)
+    assert refused.value.message == f"Prometheus at {api.url}/nowhere answered HTTP 404 without JSON on /api/v1/query"
