@@ -13,7 +13,8 @@ from mon_agent import backfilled_prometheus, free_tcp_port
 
 from hatang.errors import HatangError
 from hatang.inventory import load
-from hatang.monitoring.sla import SERIES, SERVICES, Figures, PrometheusApi, SlaReport, device_figures, group
+from hatang.monitoring.maintenance import Window
+from hatang.monitoring.sla import SERIES, SERVICES, Figures, PrometheusApi, SlaReport, device_figures, group, parse_duration
 
 STEP_S = 30
 DOWN = range(10, 16)  # r1's samples that are 0: six of them, one incident
@@ -28,6 +29,19 @@ def test_figures_round_to_what_the_report_shows() -> None:
     f = Figures("a", "A", up_samples=2, samples=3, incidents=1, step_s=20)  # 20 s down of 60 s observed
     assert f.as_dict() == {"key": "a", "name": "A", "district": "", "availability_pct": 66.6667, "downtime_min": 0.33,
                            "observed_min": 1.0, "incidents": 1, "error_budget_left_pct": -33233.3, "devices": 1}
+    assert Figures("b", "B", up_samples=3, samples=4, step_s=20).as_dict()["observed_min"] == 1.33  # 80 s
+
+
+def test_a_maintenance_window_as_data() -> None:
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    window = Window("w1", start, start + timedelta(minutes=30), frozenset({"r2", "r1"}), "fibre splice")
+    report = SlaReport(start, start + timedelta(hours=1), "http://127.0.0.1:9090", 60, windows=[window])
+    assert report.as_dict()["maintenance_windows"] == [
+        {"id": "w1", "start": "2026-10-01T00:00:00+00:00", "end": "2026-10-01T00:30:00+00:00", "devices": ["r1", "r2"], "reason": "fibre splice"}]
+
+
+def test_years_and_weeks() -> None:
+    assert (parse_duration("1y"), parse_duration("2w")) == (365 * 86400, 14 * 86400)
 
 
 def test_an_empty_report_as_data() -> None:
@@ -53,6 +67,7 @@ def test_the_services_pool_their_network_tier() -> None:
 def test_the_api_url_and_its_default_timeout() -> None:
     api = PrometheusApi("http://127.0.0.1:9090/")
     assert (api.url, api.timeout) == ("http://127.0.0.1:9090", 30)
+    assert PrometheusApi("http://127.0.0.1:9090/prometheus-X/").url == "http://127.0.0.1:9090/prometheus-X"  # only the slash goes
 
 
 def test_an_unreachable_prometheus_is_named() -> None:
