@@ -74,6 +74,16 @@ EXPLAINED: dict[tuple[str, str], str] = {
         "Prometheus' API sends `errorType` and `error` with every status but success: the default is never read",
     ("monitoring/sla.py", "raise HatangError(f\"Prometheus refused {path}: {body.get('errorType', '')} {body.get('error', 'XXXX')}\".strip())"):
         "Prometheus' API sends `errorType` and `error` with every status but success: the default is never read",
+    ("monitoring/sla.py", 'answers = {name: {r["metric"].get("device", "XXXX"): float(r["value"][1]) for r in api.query(q, end)} for name, q in queries.items()}'):
+        "a series without a device label matches no router under either key",
+    ("monitoring/sla.py", 'key=device, name=device, up_samples=answers["up"].get(device, 1.0), samples=samples,'):
+        "Prometheus answers sum_over_time for every series count_over_time counts: the default is never read",
+    ("monitoring/sla.py", 'incidents=int(answers["incidents"].get(device, 1)), step_s=step_s,'):
+        "Prometheus answers resets() for every series count_over_time counts: the default is never read",
+    ("monitoring/sla.py", 'window = f"{max(2, int((end - start).total_seconds()))}s"'):
+        "differs only for periods under 2 s, shorter than any rule interval: one sample at most either way",
+    ("monitoring/sla.py", "report.communes.sort(key=lambda f: (f.availability if f.availability is not None else 3, f.key))"):
+        "equivalent: any value above 1 sorts the communes without data after every availability",
     ("monitoring/sla.py", 'interval = (yaml.safe_load(text).get("global") or {}).get("evaluation_interval", "XX1mXX")'):
         "Prometheus' /api/v1/status/config always holds global.evaluation_interval (its default, 1m, filled in): the fallback is never read",
 }

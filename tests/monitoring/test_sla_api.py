@@ -14,10 +14,11 @@ from mon_agent import backfilled_prometheus, free_tcp_port
 from hatang.errors import HatangError
 from hatang.inventory import load
 from hatang.monitoring.maintenance import Window
-from hatang.monitoring.sla import SERIES, SERVICES, Figures, PrometheusApi, SlaReport, device_figures, group, parse_duration
+from hatang.monitoring.sla import SERIES, SERVICES, Figures, PrometheusApi, SlaReport, build_report, device_figures, group, parse_duration
 
 STEP_S = 30
-DOWN = range(10, 16)  # r1's samples that are 0: six of them, one incident
+DOWN = range(10, 16)  # the CPE's samples that are 0: six of them (180 s), one incident
+CPE, DISTRICT = "cpe-tich-son", "dr-vinh-yen"  # lab routers, so that the report groups them
 
 
 def test_figures_without_a_step_count_no_time() -> None:
@@ -41,7 +42,26 @@ def test_a_maintenance_window_as_data() -> None:
 
 
 def test_years_and_weeks() -> None:
-    assert (parse_duration("1y"), parse_duration("2w")) == (365 * 86400, 14 * 86400)
+    assert (parse_duration("1y"), parse_duration("2w"), parse_duration("5ms1s")) == (365 * 86400, 14 * 86400, pytest.approx(1.005))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("5x", "not a Prometheus duration: '5x'"), ("1m30", "not a Prometheus duration: '1m30' (a unit is missing)")])
+def test_durations_refused_to_the_letter(text: str, message: str) -> None:
+    with pytest.raises(HatangError) as refused:
+        parse_duration(text)
+    assert refused.value.message == message
+
+
+def test_a_period_and_a_step_are_checked_before_prometheus_is_asked() -> None:
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    for end, step, message in (
+        (start, None, "--to (2026-10-01T00:00:00+00:00) must be after --from (2026-10-01T00:00:00+00:00)"),
+        (start + timedelta(hours=1), "0s", "--step must be a positive duration (e.g. 30s), got '0s'"),
+    ):
+        with pytest.raises(HatangError) as refused:
+            build_report(None, "http://127.0.0.1:9", start, end, step=step)
+        assert (refused.value.message, refused.value.exit_code) == (message, 2)
 
 
 def test_an_empty_report_as_data() -> None:
@@ -61,6 +81,12 @@ def test_the_services_pool_their_network_tier() -> None:
     assert {s.key: s.name for s in report.services} == {
         "core": "Core network (IIC data center)", "district": "District WAN", "commune_cpe": "Commune WAN (dedicated data network)"}
     assert {s.key: s.members for s in report.services} == {role: sum(d.role.value == role for d in inv.routers()) for role in SERVICES}
+    core = next(d for d in inv.routers() if d.role.value == "core")
+    host = inv.district_by_code[inv.sites[core.site].district]
+    pooled = next(d for d in report.districts if d.key == host.slug)  # the core serves the province, not its host district
+    assert pooled.members == sum(1 for d in inv.routers() if d.role.value != "core" and inv.sites[d.site].district == host.code)
+    assert {f.key: f.district for f in report.devices}[core.name] == host.name
+    assert report.units_2025 and all(u["devices"] >= 1 for u in report.units_2025)
     assert SERIES == "hatang:device_available"  # the recording rule of monitoring/rules (hatang monitor config)
 
 
@@ -79,7 +105,7 @@ def test_an_unreachable_prometheus_is_named() -> None:
 
 def history(start: datetime) -> str:
     lines = ["# TYPE hatang:device_available gauge"]
-    for device, down in (("r1", DOWN), ("r2", range(0))):
+    for device, down in ((CPE, DOWN), (DISTRICT, range(0))):
         lines += [f'hatang:device_available{{device="{device}"}} {0 if i in down else 1} {int(start.timestamp()) + i * STEP_S}' for i in range(121)]
     return "\n".join(lines) + "\n# EOF\n"
 
@@ -99,7 +125,7 @@ def test_the_evaluation_interval_is_read_from_prometheus(prometheus: tuple[Prome
 def test_a_query_is_evaluated_at_the_time_given(prometheus: tuple[PrometheusApi, datetime]) -> None:
     api, start = prometheus
     during = api.query(SERIES, start + timedelta(minutes=30))
-    assert sorted((r["metric"]["device"], r["value"][1]) for r in during) == [("r1", "1"), ("r2", "1")]
+    assert sorted((r["metric"]["device"], r["value"][1]) for r in during) == [(CPE, "1"), (DISTRICT, "1")]
     assert api.query(SERIES, start - timedelta(hours=1)) == []
     assert api.alerts() == []  # no alerting rules here
 
@@ -107,8 +133,8 @@ def test_a_query_is_evaluated_at_the_time_given(prometheus: tuple[PrometheusApi,
 def test_device_figures_from_the_history(prometheus: tuple[PrometheusApi, datetime]) -> None:
     api, start = prometheus
     figures = device_figures(api, start, start + timedelta(hours=1), STEP_S)
-    r1, r2 = figures["r1"], figures["r2"]
-    assert sorted(figures) == ["r1", "r2"] and r1.samples == r2.samples and r1.samples in (120, 121)
+    r1, r2 = figures[CPE], figures[DISTRICT]
+    assert sorted(figures) == [CPE, DISTRICT] and r1.samples == r2.samples and r1.samples in (120, 121)
     assert (r1.samples - r1.up_samples, r1.incidents, r1.step_s) == (len(DOWN), 1, STEP_S)
     assert (r2.up_samples, r2.incidents) == (r2.samples, 0)
     assert r1.downtime_min == pytest.approx(len(DOWN) * STEP_S / 60)
@@ -123,3 +149,40 @@ def test_prometheus_refusals_are_worded(prometheus: tuple[PrometheusApi, datetim
     with pytest.raises(HatangError) as refused:
         elsewhere.query(SERIES, start)
     assert refused.value.message == f"Prometheus at {api.url}/nowhere answered HTTP 404 without JSON on /api/v1/query"
+
+
+def test_a_report_from_prometheus(prometheus: tuple[PrometheusApi, datetime]) -> None:
+    api, start = prometheus
+    inv = load(None, "lab")
+    report = build_report(inv, api.url, start, start + timedelta(hours=1))
+    assert (report.step_s, report.planned_policy, report.windows) == (STEP_S, "exclude", [])
+    cpe = next(f for f in report.devices if f.key == CPE)
+    assert cpe.downtime_min == pytest.approx(len(DOWN) * STEP_S / 60) and cpe.district == "Vĩnh Yên"
+    assert [(o.device, o.duration_s) for o in report.outages] == [(CPE, len(DOWN) * STEP_S)]
+    assert sorted(report.without_data) == sorted(d.name for d in inv.routers() if d.name not in (CPE, DISTRICT))
+    assert build_report(inv, api.url, start, start + timedelta(hours=1), step="1s").step_s == 1
+
+
+def test_a_planned_window_over_part_of_an_outage(prometheus: tuple[PrometheusApi, datetime]) -> None:
+    """The window covers the first half (90 s) of the CPE's 180 s outage: excluded, 90 s
+    stay downtime; included, all 180 s do."""
+    api, start = prometheus
+    inv = load(None, "lab")
+    down_at = start + timedelta(seconds=DOWN[0] * STEP_S)
+    window = Window("splice", down_at, down_at + timedelta(seconds=90), frozenset({CPE}), "fibre splice")
+    downtime = {}
+    for policy in ("exclude", "include"):
+        report = build_report(inv, api.url, start, start + timedelta(hours=1), windows=[window], planned_policy=policy)
+        assert report.windows == [window] and report.planned_policy == policy
+        downtime[policy] = next(f for f in report.devices if f.key == CPE).downtime_min
+    assert downtime == {"exclude": pytest.approx(1.5), "include": pytest.approx(3.0)}
+
+
+def test_a_period_without_samples_says_so(prometheus: tuple[PrometheusApi, datetime]) -> None:
+    api, start = prometheus
+    before = start - timedelta(days=3)
+    with pytest.raises(HatangError) as refused:
+        build_report(load(None, "lab"), api.url, before, before + timedelta(hours=1))
+    assert refused.value.message == (f"Prometheus at {api.url} has no 'hatang:device_available' samples between "
+                                     f"{before.isoformat()} and {(before + timedelta(hours=1)).isoformat()}")
+    assert refused.value.details == ["is it running hatang's rules ('hatang monitor config') and scraping the exporter?"]
