@@ -39,7 +39,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "cloud/capacity/outlook.py": ("tests/capacity/test_rules_units.py", "tests/capacity/test_failure_model.py"),
     "cloud/capacity/demand.py": ("tests/capacity/test_demand_units.py", "tests/capacity/test_arithmetic.py", "tests/capacity/test_failure_model.py"),
     "cloud/capacity/rules.py": ("tests/capacity/test_rules_units.py", "tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
-    "cloud/capacity/storage.py": ("tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
+    "cloud/capacity/storage.py": ("tests/capacity/test_pool_units.py", "tests/capacity/test_failure_model.py", "tests/capacity/test_arithmetic.py"),
     "inventory/checks.py": ("tests/inventory/test_checks.py", "tests/inventory/test_check_refusals.py"),
     "inventory/addressing.py": ("tests/inventory/test_addressing_units.py", "tests/inventory/test_address_plan_refusals.py", "tests/inventory/test_addressing.py"),
     "monitoring/rawpdu.py": ("tests/monitoring/test_rawpdu.py", "tests/monitoring/test_ber_limits.py", "tests/monitoring/test_ber.py"),
