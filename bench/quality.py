@@ -70,6 +70,8 @@ EXPLAINED: dict[tuple[str, str], str] = {
         "equivalent: Σ(x − x̄) = 0, so Σ(x − x̄)(y + ȳ) = Σ(x − x̄)(y − ȳ)",
     ("inventory/addressing.py", "path: Path & None = None"): "equivalent: annotations are never evaluated (`from __future__ import annotations`)",
     ("inventory/addressing.py", "gateway: IPv4Address & None = None"): "equivalent: annotations are never evaluated (`from __future__ import annotations`)",
+    ("inventory/addressing.py", "open_owner: tuple[str, IPv4Network] & None = None"): "equivalent: a local variable's annotation is never evaluated",
+    ("inventory/addressing.py", 'open_owner: tuple[str, IPv4Network] | None = ""'): "equivalent: it is only read as a truth value, and '' and None are both false",
     ("monitoring/sla.py", "raise HatangError(f\"Prometheus refused {path}: {body.get('errorType', 'XXXX')} {body.get('error', '')}\".strip())"):
         "Prometheus' API sends `errorType` and `error` with every status but success: the default is never read",
     ("monitoring/sla.py", "raise HatangError(f\"Prometheus refused {path}: {body.get('errorType', '')} {body.get('error', 'XXXX')}\".strip())"):

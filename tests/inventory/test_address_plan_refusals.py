@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from hatang.errors import InventoryError
-from hatang.inventory.addressing import PURPOSES, AddressPlan, AllocationError, ipv4_network, plan_from_dict
+from hatang.inventory.addressing import PURPOSES, AddressPlan, AllocationError, ipv4_network, overlapping, plan_from_dict
 
 
 def supernets(**changes: object) -> dict:
@@ -134,3 +134,32 @@ def test_save_keeps_the_previous_version_beside_the_plan(tmp_path) -> None:
     with pytest.raises(AllocationError) as refused:
         bare.save()
     assert refused.value.message == "the address plan has no file to save to"
+
+
+def test_a_plan_without_environment_has_an_empty_one() -> None:
+    assert plan_from_dict({"supernets": supernets()}).environment == ""
+
+
+def test_every_bad_allocation_is_reported_not_only_the_first() -> None:
+    lan = supernets(lan={"prefix": "198.18.2.0/24", "block": 28, "reserved": ["198.18.2.240/28"]})
+    allocations = {"lan": {
+        "bad\u0007owner": "198.18.2.0/28",
+        "far": "198.18.9.0/28",
+        "on-reserved": "198.18.2.240/29",
+        "worse": "not-a-prefix",
+        "ok": "198.18.2.16/28",
+        "twin": "198.18.2.16/28",
+    }}
+    assert errors({"supernets": lan, "allocations": allocations}) == [
+        "allocations.lan: owner 'bad\\x07owner': control character U+0007 at position 4 is not allowed",
+        "allocations.lan.far: 198.18.9.0/28 for 'far' is outside the lan supernet 198.18.2.0/24",
+        "allocations.lan.on-reserved: 198.18.2.240/29 for 'on-reserved' overlaps the reserved 198.18.2.240/28",
+        "allocations.lan.worse: 'not-a-prefix' does not appear to be an IPv4 or IPv6 network",
+        "allocations.lan.twin: 198.18.2.16/28 for 'twin' overlaps 198.18.2.16/28 of 'ok'",
+    ]
+
+
+def test_overlaps_are_owned_by_the_widest_open_prefix() -> None:
+    wide, tail, inner = IPv4Network("198.18.0.0/24"), IPv4Network("198.18.0.240/28"), IPv4Network("198.18.0.248/29")
+    assert overlapping([("small", IPv4Network("198.18.0.0/28")), ("big", wide)]) == [("big", "small")]  # the wider first at one address
+    assert overlapping([("big", wide), ("tail", tail), ("inner", inner)]) == [("big", "tail"), ("big", "inner")]  # tail ends with big
