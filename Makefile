@@ -17,7 +17,7 @@ demo-down: deps
 	$(HATANG) lab down
 
 test: deps
-	$(PY) -m pytest
+	tests/run-suites.sh $(PY)
 
 bench: deps
 	$(PY) -m bench.run

@@ -11,9 +11,9 @@ import re
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
-from hatang.inventory.text import Tag, Text
+from hatang.inventory.text import Tag, Text, checked
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 ENVIRONMENTS = ("production", "lab")
@@ -89,15 +89,34 @@ class Platform(str, Enum):
     huawei_vrp = "huawei_vrp"
 
 
+_OS_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.()_+:/-]{0,63}")
+
+
+def _os_version(value: str) -> str:
+    if not _OS_VERSION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a software version: one word of up to 64 letters, digits and . ( ) _ + : / -, "
+                         "starting with a letter or digit, as the vendor writes it (15.9(3)M7, 17.9.4a, 4.30.2F, 23.2R1-S1.6, V200R010C10SPC700)")
+    return value
+
+
+#: A software version as the vendor writes it (``15.9(3)M7``, ``17.9.4a``, ``4.30.2F``,
+#: ``23.2R1-S1.6``, ``V200R010C10SPC700``).
+OsVersion = Annotated[str, AfterValidator(checked), AfterValidator(_os_version)]
+
+
 class Device(Record):
     """A network device. ``platform`` is its production platform; in the lab every
-    router is FRRouting."""
+    router is FRRouting. ``model`` and ``os_version`` describe the production device:
+    ``hatang net preflight`` compares them with what the router reports (the version by
+    :func:`hatang.network.state.readers.version_matches`: ``15.9(3)M`` accepts
+    ``15.9(3)M7``)."""
 
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=48)]
     site: Text
     role: Role
     platform: Platform
     model: Text = ""
+    os_version: OsVersion = Field(default="", description="the software version the router must run (a leading part is enough: 15.9(3)M accepts 15.9(3)M7)")
     credentials: Text = "net-admin"
     environments: tuple[Environment, ...] = ENVIRONMENTS
     lan_port: StrictInt | None = Field(default=None, ge=0, description="port carrying the site LAN, if any")

@@ -164,7 +164,7 @@ def push(
 
 @app.command()
 def preflight(site: SiteOpt = None, all_devices: AllOpt = False, inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, json: JsonOpt = False) -> None:
-    """Read-only: can hatang push to these routers? Reachability, host key, platform, prerequisites, flash, pending commit; prints the lines that fix what is missing."""
+    """Read-only: can hatang push to these routers? Reachability, host key, platform and software version, prerequisites, flash, pending commit; prints the lines that fix what is missing."""
     from hatang.network.preflight import preflight as run
 
     inv = _inventory(inventory, env)
@@ -178,7 +178,7 @@ def preflight(site: SiteOpt = None, all_devices: AllOpt = False, inventory: Inve
         print_table(f"preflight ({env})", ["device", "check", "ok", "detail"], items)
         for r in rows:
             for i in (i for i in r.data.get("items", []) if i["fix"]):
-                out.print(f"[bold]{r.host}[/] {i['name']}: add")
+                out.print(f"[bold]{r.host}[/] {i['name']}: {i['action']}")
                 out.print("\n".join(f"    {line}" for line in i["fix"]), markup=False, highlight=False)
     if results.failed:
         raise typer.Exit(1)

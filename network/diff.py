@@ -1,9 +1,12 @@
 """Intended versus running, per device: what a push would change, or what drifted.
 
-Both ``hatang net diff`` and ``hatang net drift`` ask each router for the difference
-between its running configuration and the rendered one (the router's own diff engine:
-hatang's commit agent on FRR, the platform's candidate diff under napalm elsewhere); nothing is
-committed, every candidate is discarded.
+Both ``hatang net diff`` and ``hatang net drift`` read the difference between each
+router's running configuration and the rendered one through the state layer
+(``config_diff`` of :mod:`hatang.network.state`: the router's own diff engine — hatang's
+commit agent on FRR, the platform's candidate diff under napalm — or, on VRP, the
+running configuration read by the layer against the intended lines); nothing is
+committed, every candidate is discarded. ``docs/platforms.md`` shows the source on
+each platform.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from rich.text import Text
 
 from hatang.inventory.inventory import Inventory
 from hatang.network.connect import one_login_driver_for
-from hatang.network.push import load_and_compare
 from hatang.network.render import Renderer
+from hatang.network.state import state_reader
 from hatang.results import Result, Results, run_per_host
+
+#: What ``net drift`` and ``net diff`` read: a getter of the state layer (docs/platforms.md).
+NEEDS = {"drift": ("config_diff",), "diff": ("config_diff",)}
 
 
 def compare(
@@ -36,8 +42,7 @@ def compare(
         driver = open_driver(inv, name)
         driver.open()
         try:
-            diff = load_and_compare(driver, configs[name])
-            driver.discard_config()
+            diff = state_reader(driver, inv.platform(name).value).config_diff(configs[name])
         finally:
             driver.close()
         return Result(host=name, changed=bool(diff), diff=diff)

@@ -1,7 +1,8 @@
 """``hatang net preflight``: can hatang push to this router, before it touches it?
 
 Read-only, per device: reachability and credentials (the driver opens), the SSH host
-key already known, the platform and model the router reports against the inventory,
+key already known, the platform, model and software version the router reports against
+the inventory (a device's ``model`` and ``os_version``),
 the platform's prerequisites in its running configuration (``prerequisites.py``), free
 flash for the candidate and the rollback file where the driver copies files, and no
 commit already waiting for its confirm. Every problem comes with what fixes it: the
@@ -24,6 +25,7 @@ from hatang.network.connect import driver_for, known_hosts_path, run_per_router
 from hatang.network.render import Renderer
 from hatang.network.state import state_reader
 from hatang.network.state.parse import textfsm_rows
+from hatang.network.state.readers import version_matches
 from hatang.results import Result, Results, describe_exception
 
 #: The vendor each platform's router reports in napalm's get_facts.
@@ -34,6 +36,17 @@ VENDORS = {"frr": "frrouting", "ios": "cisco", "eos": "arista", "junos": "junipe
 FLASH = {"ios": ("dir", "cisco_ios", 1), "huawei_vrp": ("dir", "huawei_vrp", 1024)}
 #: The candidate and the rollback copy, with room to spare.
 FLASH_FACTOR = 3
+#: What each preflight item reads: a getter of the state layer or a named source
+#: (docs/platforms.md).
+NEEDS = {
+    "host key": ("hatang's known_hosts file",),
+    "reachable, credentials accepted": ("the driver's login",),
+    "platform": ("facts",),
+    "software version": ("facts",),
+    "prerequisites": ("running_config",),
+    "free flash": ("`dir` parsed by ntc-templates on IOS and VRP (nothing to read where the driver copies no file)",),
+    "no pending commit": ("napalm has_pending_commit",),
+}
 
 
 @dataclass
@@ -44,9 +57,10 @@ class Item:
     ok: bool
     detail: str = ""
     fix: list[str] = field(default_factory=list)
+    action: str = "add"  # what the operator does with ``fix``: add the lines, or run or do it
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix, "action": self.action}
 
 
 def failed(items: Sequence[Item]) -> list[Item]:
@@ -55,7 +69,7 @@ def failed(items: Sequence[Item]) -> list[Item]:
 
 def describe(items: Sequence[Item]) -> str:
     """The failed items in one line, for a push's error column."""
-    return "; ".join(f"{i.name}: {i.detail}" + (f" (add: {' / '.join(l.strip() for l in i.fix)})" if i.fix else "") for i in failed(items))
+    return "; ".join(f"{i.name}: {i.detail}" + (f" ({i.action}: {' / '.join(l.strip() for l in i.fix)})" if i.fix else "") for i in failed(items))
 
 
 def host_key(inv: Inventory, name: str) -> Item:
@@ -68,29 +82,48 @@ def host_key(inv: Inventory, name: str) -> Item:
     if keys.lookup(address):
         return Item("host key", True, f"{address} in {path}")
     return Item("host key", False, f"no host key for {address} in {path}",
-                [f"ssh-keyscan -t ed25519,rsa {address} >> {path}  # after checking the fingerprint on the console"])
+                [f"ssh-keyscan -t ed25519,rsa {address} >> {path}  # after checking the fingerprint on the console"], "run")
+
+
+def identity_items(inv: Inventory, name: str, facts: dict[str, str]) -> list[Item]:
+    """The platform, model and software version the router reports (the state layer's
+    ``facts``) against the inventory. ``model`` and ``os_version`` describe the
+    production device: a router running another platform (FRR in the lab) is checked
+    on its vendor only."""
+    platform, device = inv.platform(name), inv.device(name)
+    own = platform == device.platform
+    vendor, model, version = facts["vendor"], facts["model"], facts["os_version"]
+    ok = VENDORS[platform.value] in vendor.lower() and (not own or not device.model or device.model.lower() in model.lower())
+    items = [Item("platform", ok, f"{vendor} {model} {version}".strip()
+                  + ("" if ok else f"; the inventory says {platform.value}{' ' + device.model if own and device.model else ''}"))]
+    if not own:
+        items.append(Item("software version", True, f"{version or 'unknown'} (not compared: the inventory's os_version is for {device.platform.value}, this router runs {platform.value})"))
+    elif not device.os_version:
+        items.append(Item("software version", True, f"{version or 'unknown'} (the inventory states no os_version for {name})"))
+    elif version_matches(device.os_version, version):
+        items.append(Item("software version", True, f"{version}, the inventory says {device.os_version}"))
+    else:
+        items.append(Item("software version", False, f"{name} runs {version or 'an unknown version'}, the inventory says {device.os_version}",
+                          [f"upgrade {name} to {device.os_version}, or, once {version} is approved, set os_version: {version} on {name} in the inventory's network.yaml"
+                           if version else f"check 'show version' on {name}"], "do"))
+    return items
 
 
 def device_items(inv: Inventory, name: str, driver: NetworkDriver, candidate: str) -> list[Item]:
     """The checks that need the opened driver (everything but reachability and host key)."""
     platform = inv.platform(name).value
-    device = inv.device(name)
-    items = []
-    facts = driver.get_facts()
-    vendor, model = str(facts.get("vendor", "")), str(facts.get("model", ""))
-    expected = VENDORS[platform]
-    ok = expected in vendor.lower() and (not device.model or device.model.lower() in model.lower())
-    items.append(Item("platform", ok, f"{vendor} {model} {facts.get('os_version', '')}".strip()
-                      + ("" if ok else f"; the inventory says {platform}{' ' + device.model if device.model else ''}")))
-    running = state_reader(driver, platform).running_config()
+    reader = state_reader(driver, platform)
+    items = identity_items(inv, name, reader.facts())
+    running = reader.running_config()
     for item in prerequisites.PREREQUISITES.get(platform, ()):
         items.append(Item(item.name, item.met(running), "configured" if item.met(running) else f"missing: {item.why}", [] if item.met(running) else item.fix(inv.in_band(name))))
     if platform in FLASH:
         command, template, unit = FLASH[platform]
         rows = textfsm_rows(template, command, driver.cli([command])[command])
-        free = int(rows[0]["total_free"]) * unit if rows and str(rows[0].get("total_free", "")).isdigit() else 0
+        total_free = str(rows[0].get("total_free", "")).replace(",", "") if rows else ""  # VRP: 801,664 KB free
+        free = int(total_free) * unit if total_free.isdigit() else 0
         needed = FLASH_FACTOR * len(candidate.encode())
-        items.append(Item("free flash", free >= needed, f"{free} bytes free, {needed} needed", [] if free >= needed else [f"delete unused files from flash: ({needed - free} bytes more)"]))
+        items.append(Item("free flash", free >= needed, f"{free} bytes free, {needed} needed", [] if free >= needed else [f"delete unused files from flash: ({needed - free} bytes more)"], "do"))
     else:
         items.append(Item("free flash", True, "not needed: the driver loads the candidate without a file"))
     pending = driver.has_pending_commit()

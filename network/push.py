@@ -39,6 +39,7 @@ from hatang.network.drivers.frr import CommitInterrupted
 from hatang.network.revert import LostSession, verify
 from hatang.network.render import Renderer
 from hatang.network.revert_time import revert_seconds, validate
+from hatang.network.state import state_reader
 from hatang.redact import redacted
 from hatang.results import Result, Results, describe_exception, run_per_host
 
@@ -203,7 +204,7 @@ class DevicePush:
             return
         try:  # what the router must be back on if the session is lost after the commit
             with watchdog.step("save previous", step):
-                previous = driver.get_config(retrieve="running")["running"]
+                previous = state_reader(driver, platform).running_config()
         except ConnectionException:
             raise
         except Exception:  # a driver without this getter: a revert cannot be verified then

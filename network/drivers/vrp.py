@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from diffplus import IncrementalDiff, IndentedConfig
 from napalm.base.exceptions import CommitError, MergeConfigException
 from napalm_huawei_vrp.huawei_vrp import VRPDriver
 
@@ -32,24 +33,34 @@ ROLLBACK_FILE = "hatang-rollback.cfg"
 _SCHEDULED = re.compile(r"System will reboot at", re.IGNORECASE)
 
 
+def candidate_lines(config: str) -> str:
+    """A configuration file's commands: ``#`` separators and the closing ``return`` are
+    structure, not commands (``return`` would leave system-view before the merge checks
+    its output)."""
+    return "\n".join(line for line in config.splitlines() if line.strip() not in ("", "#", "return")) + "\n"
+
+
+def contextual_diff(config: str, running: str) -> str:
+    """The lines of ``config`` the ``running`` configuration lacks, in their context:
+    napalm-huawei-vrp's contextual diff (diffplus), on text hatang read."""
+    return str(IncrementalDiff(IndentedConfig(candidate_lines(config), sanitize=True), IndentedConfig(running, sanitize=True))).strip()
+
+
 class VrpDriver(VRPDriver):
     """napalm-huawei-vrp plus a merge push guarded by a scheduled reboot."""
 
     def load_replace_candidate(self, filename: str | None = None, config: str | None = None) -> None:
         """VRP pushes merge (see the module's docstring): the candidate replaces any
-        earlier one, then goes in line by line. ``#`` separators and the closing
-        ``return`` of a configuration file are structure, not commands (``return`` would
-        leave system-view before the merge checks its output)."""
+        earlier one, then goes in line by line (:func:`candidate_lines`)."""
         if filename is not None:
             with open(filename, encoding="utf-8") as handle:
                 config = handle.read()
         self.merge_candidate = ""
-        lines = [line for line in (config or "").splitlines() if line.strip() not in ("", "#", "return")]
-        self.load_merge_candidate(config="\n".join(lines) + "\n")
+        self.load_merge_candidate(config=candidate_lines(config or ""))
 
     def compare_config(self) -> str:
         """The candidate's lines the running configuration lacks, in their context."""
-        return self._get_contextual_diff().strip() if self.loaded else ""
+        return contextual_diff(self.merge_candidate, self.get_config(retrieve="running")["running"]) if self.loaded else ""
 
     def _confirm(self, command: str) -> str:
         """A command VRP asks "[Y/N]" about, answered yes."""

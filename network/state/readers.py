@@ -23,7 +23,7 @@ from hatang.errors import HatangError
 from hatang.network.state.parse import json_document, own_template_rows, textfsm_rows, xml_document
 
 #: The getters every platform answers (or declares unsupported, with the reason).
-GETTERS = ("interfaces", "ospf_neighbors", "route_to", "ping", "flaps", "arp", "running_config")
+GETTERS = ("interfaces", "ospf_neighbors", "route_to", "ping", "flaps", "arp", "running_config", "config_diff", "facts")
 NAPALM = {
     "interfaces": "napalm get_interfaces",
     "arp": "napalm get_arp_table",
@@ -31,6 +31,8 @@ NAPALM = {
     "ping": "napalm ping",
     "flaps": "napalm get_interfaces (last_flapped)",
     "running_config": "napalm get_config",
+    "config_diff": "napalm compare_config of the intended configuration",
+    "facts": "napalm get_facts",
 }
 #: An adjacency state as the platforms spell it → one spelling.
 _STATE_NAMES = {"2way": "2-Way", "2-way": "2-Way", "exstart": "ExStart", "exchange": "Exchange", "loading": "Loading",
@@ -59,6 +61,21 @@ def destination(prefix: str) -> str:
         return str(ipaddress.ip_network(prefix, strict=False)) if "/" in prefix else str(ipaddress.ip_address(prefix))
     except ValueError:
         raise HatangError(f"'{prefix}' is not an IP address or prefix") from None
+
+
+def version_matches(expected: str, found: str) -> bool:
+    """Whether the software version ``found`` on a device is the inventory's ``expected``
+    one: the same, or ``expected`` is a leading part of it that ends where a number or a
+    word of ``found`` ends (case aside). ``15.9(3)M`` matches ``15.9(3)M7``, ``4.30.2F``
+    matches ``4.30.2F-33092737.4302F``, ``23.2R1`` matches ``23.2R1-S1.6``; ``4.3`` does
+    not match ``4.30.2F``, nor ``23.2R1`` ``23.2R10``."""
+    expected, found = expected.strip().lower(), found.strip().lower()
+    if not expected or not found.startswith(expected):
+        return False
+    if len(found) == len(expected):
+        return True
+    last, following = expected[-1], found[len(expected)]
+    return not (last.isdigit() and following.isdigit() or last.isalpha() and following.isalpha())
 
 
 class StateReader:
@@ -147,6 +164,29 @@ class StateReader:
         self._unsupported("running_config")
         return self.driver.get_config(retrieve="running")["running"]
 
+    def config_diff(self, intended: str) -> str:
+        """The running configuration against ``intended``, as a diff (``""``: in sync).
+        The platform's own diff engine reads the running configuration where it has one:
+        it knows the defaults and the order the device prints, which a text diff made by
+        hatang would report as drift. The candidate is discarded; nothing is committed."""
+        self._unsupported("config_diff")
+        self.driver.load_replace_candidate(config=intended)
+        diff = self.driver.compare_config().strip("\n")
+        self.driver.discard_config()
+        return diff
+
+    def facts(self) -> dict[str, str]:
+        """``{"vendor", "model", "os_version", "hostname"}``: ``os_version`` is the version
+        proper (what an inventory states), not the platform's whole banner."""
+        self._unsupported("facts")
+        facts = self.driver.get_facts()
+        return {"vendor": str(facts.get("vendor", "")), "model": str(facts.get("model", "")),
+                "os_version": self._version(str(facts.get("os_version", ""))), "hostname": str(facts.get("hostname", ""))}
+
+    @staticmethod
+    def _version(os_version: str) -> str:
+        return os_version.strip()
+
 
 class FrrReader(StateReader):
     platform = "frr"
@@ -155,7 +195,10 @@ class FrrReader(StateReader):
                "route_to": "hatang FRR driver get_route_to (show ip route json)",
                "ping": "hatang FRR driver ping (iputils in the router's namespace)",
                "flaps": "hatang FRR driver get_interfaces (zebra's lastLinkUp/lastLinkDown in show interface json)",
-               "arp": "hatang FRR driver get_arp_table (the kernel's neighbour table, ip -j -4 neigh show)"}
+               "arp": "hatang FRR driver get_arp_table (the kernel's neighbour table, ip -j -4 neigh show)",
+               "running_config": "hatang FRR driver get_config (show running-config)",
+               "config_diff": "hatang's FRR agent on the router: frr-reload.py --test of the intended configuration against show running-config",
+               "facts": "hatang FRR driver get_facts (show version)"}
 
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         return [neighbor(n["neighbor_id"], n["address"], n["interface"], n["state"]) for n in self.driver.get_ospf_neighbors()]
@@ -164,9 +207,19 @@ class FrrReader(StateReader):
 class IosReader(StateReader):
     platform = "ios"
     OSPF = "show ip ospf neighbor"
-    sources = {**NAPALM, "ospf_neighbors": "ntc-templates cisco_ios_show_ip_ospf_neighbor"}
+    sources = {**NAPALM, "ospf_neighbors": "ntc-templates cisco_ios_show_ip_ospf_neighbor",
+               "config_diff": "napalm compare_config: show archive config differences of the intended configuration against system:running-config",
+               "facts": "napalm get_facts (show version; the version is the banner's `Version …`)"}
     unsupported = {"flaps": "IOS reports no time of an interface's last state change (napalm's IOS driver answers last_flapped -1); SNMP ifLastChange is the source"}
     commands = (OSPF,)
+    _VERSION = re.compile(r"Version ([^,\s]+)")
+
+    @classmethod
+    def _version(cls, os_version: str) -> str:
+        """napalm's IOS driver gives the banner, ``C2960 Software (C2960-LANBASEK9-M),
+        Version 15.0(2)SE4, RELEASE SOFTWARE (fc1)``: the version is ``15.0(2)SE4``."""
+        found = cls._VERSION.search(os_version)
+        return found.group(1) if found else os_version.strip()
 
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         rows = textfsm_rows("cisco_ios", self.OSPF, self._cli(self.OSPF))
@@ -176,7 +229,9 @@ class IosReader(StateReader):
 class EosReader(StateReader):
     platform = "eos"
     OSPF = "show ip ospf neighbor"
-    sources = {**NAPALM, "ospf_neighbors": "EOS JSON (show ip ospf neighbor, eAPI)"}
+    sources = {**NAPALM, "ospf_neighbors": "EOS JSON (show ip ospf neighbor, eAPI)",
+               "config_diff": "napalm compare_config: a configuration session's diffs against running-config",
+               "facts": "napalm get_facts (show version's internalVersion)"}
     commands = (OSPF,)
 
     @staticmethod
@@ -198,7 +253,8 @@ class EosReader(StateReader):
 class JunosReader(StateReader):
     platform = "junos"
     OSPF = "show ospf neighbor"
-    sources = {**NAPALM, "ospf_neighbors": "Junos RPC get-ospf-neighbor-information (XML)"}
+    sources = {**NAPALM, "ospf_neighbors": "Junos RPC get-ospf-neighbor-information (XML)",
+               "config_diff": "napalm compare_config: show | compare of the intended configuration against the active one"}
     commands = (OSPF,)
 
     def ospf_neighbors(self) -> list[dict[str, Any]]:
@@ -218,13 +274,16 @@ class VrpReader(StateReader):
     OSPF = "display ospf peer brief"
     ROUTE = "display ip routing-table {} verbose"
     INTERFACES = "display interface brief"
+    VERSION = "display version"
     sources = {**NAPALM, "ospf_neighbors": "TextFSM template huawei_vrp_display_ospf_peer_brief (hatang's own: ntc-templates has none)",
                "route_to": "ntc-templates huawei_vrp_display_ip_routing-table_verbose (napalm-huawei-vrp's get_route_to is empty)",
                "interfaces": "ntc-templates huawei_vrp_display_interface_brief",
                "ping": "napalm-huawei-vrp ping", "running_config": "napalm-huawei-vrp get_config (display current-configuration)",
-               "arp": "napalm-huawei-vrp get_arp_table (display arp all)"}
+               "arp": "napalm-huawei-vrp get_arp_table (display arp all)",
+               "config_diff": "the running_config getter against the intended lines, by napalm-huawei-vrp's contextual diff (diffplus): no candidate on the device",
+               "facts": "ntc-templates huawei_vrp_display_version (napalm-huawei-vrp's get_facts reads S-series switches only: Unknown on an AR router)"}
     unsupported = {"flaps": "neither `display interface brief` nor napalm-huawei-vrp gives the time of a link change; SNMP ifLastChange is the source"}
-    commands = (OSPF, ROUTE, INTERFACES)
+    commands = (OSPF, ROUTE, INTERFACES, VERSION)
 
     def interfaces(self) -> dict[str, dict[str, Any]]:
         rows = textfsm_rows("huawei_vrp", self.INTERFACES, self._cli(self.INTERFACES))
@@ -236,6 +295,21 @@ class VrpReader(StateReader):
     def ospf_neighbors(self) -> list[dict[str, Any]]:
         rows = own_template_rows("huawei_vrp_display_ospf_peer_brief.textfsm", self.OSPF, self._cli(self.OSPF))
         return [neighbor(r["neighbor_id"], "", r["interface"], r["state"]) for r in rows]
+
+    def facts(self) -> dict[str, str]:
+        """``VRP (R) software, Version 5.170 (AR610 V300R019C13SPC200)``: the version is
+        the product's, ``V300R019C13SPC200``; the model is the uptime line's."""
+        rows = textfsm_rows("huawei_vrp", self.VERSION, self._cli(self.VERSION))
+        row = rows[0] if rows else {}
+        product = str(row.get("product_version", "")).split()
+        return {"vendor": "Huawei", "model": str(row.get("model", "")), "os_version": product[-1] if product else "", "hostname": ""}
+
+    def config_diff(self, intended: str) -> str:
+        """VRP pushes merge (``network/drivers/vrp.py``): what the intended lines would
+        add to the running configuration, computed here as the push computes it."""
+        from hatang.network.drivers.vrp import contextual_diff
+
+        return contextual_diff(intended, self.running_config())
 
     def route_to(self, prefix: str) -> list[dict[str, Any]]:
         command = self.ROUTE.format(destination(prefix))

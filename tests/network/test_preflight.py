@@ -46,13 +46,19 @@ def test_ios_without_archive_and_scp_names_the_lines_to_add(production) -> None:
     assert items["no pending commit"].ok
 
 
-def test_ios_ready_once_the_printed_lines_are_added(production, tmp_path, monkeypatch) -> None:
+def ios_ready(tmp_path: Path) -> Path:
+    """The bare IOS recording with the lines preflight printed added."""
     ready = tmp_path / "ios-ready"
     shutil.copytree(FIXTURES / "ios-bare", ready)
     config = json.loads((ready / "get_config.1").read_text())
     added = [line for item in prerequisites.PREREQUISITES["ios"] for line in item.lines]
     config["running"] = config["running"].replace("\nend", "\n" + "\n".join(added) + "\nend")
     (ready / "get_config.1").write_text(json.dumps(config))
+    return ready
+
+
+def test_ios_ready_once_the_printed_lines_are_added(production, tmp_path, monkeypatch) -> None:
+    ready = ios_ready(tmp_path)
     device = production.device
     monkeypatch.setattr(production, "device", lambda name: device(name).model_copy(update={"model": "WS-C2960G-8TC-L"}))  # the recording's router
     items = list(items_of(production, "cpe-tich-son", ready).values())
@@ -90,19 +96,43 @@ def test_an_unknown_host_key_is_a_finding_with_the_command(production, tmp_path,
     assert not item.ok and item.fix[0].startswith("ssh-keyscan -t ed25519,rsa 10.26.0.3 >> ")
 
 
-def test_a_push_stops_a_router_at_preflight_before_any_change(production, fake_secrets) -> None:
+def without(tmp_path: Path, folder: str, text: str) -> Path:
+    """A recording whose running configuration lacks ``text``."""
+    copy = tmp_path / folder
+    shutil.copytree(FIXTURES / folder, copy)
+    config = json.loads((copy / "get_config.1").read_text())
+    assert text in config["running"]
+    config["running"] = config["running"].replace(text, "")
+    (copy / "get_config.1").write_text(json.dumps(config))
+    return copy
+
+
+#: A production router lacking what its driver needs, and the lines the push must name:
+#: IOS without archive (and SCP), EOS without eAPI, Junos without NETCONF.
+LACKING = {
+    "cpe-tich-son": (None, "", ("archive / path flash:hatang-archive / maximum 14", "ip scp server enable")),
+    "dr-vinh-yen": ("eos-eapi-open", "\t management api http-commands\n\t    no shutdown\n", ("eAPI: missing", "management api http-commands / protocol https / no shutdown")),
+    "core-iic": ("junos-ready", "netconf {\n            ssh;\n        }", ("NETCONF over SSH: missing", "set system services netconf ssh")),
+}
+
+
+@pytest.mark.parametrize("device", LACKING)
+def test_a_push_stops_a_router_at_preflight_before_any_change(production, fake_secrets, tmp_path, device) -> None:
+    folder, text, named = LACKING[device]
+    recording = FIXTURES / "ios-bare" if folder is None else without(tmp_path, folder, text)
     loaded = []
 
     def open_driver(inv, name):
-        driver = mock(FIXTURES / "ios-bare")
+        driver = mock(recording)
         driver.load_replace_candidate = lambda **kw: loaded.append(name)  # would be the first change
         return driver
 
-    report = push(production, ["cpe-tich-son"], open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
-    result = report.results["cpe-tich-son"]
-    assert report.status("cpe-tich-son") == "failed" and not result.changed and loaded == []
+    report = push(production, [device], open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
+    result = report.results[device]
+    assert report.status(device) == "failed" and not result.changed and loaded == []
     assert result.error.startswith("stopped before any change, preflight:")
-    assert "archive / path flash:hatang-archive / maximum 14" in result.error and "ip scp server enable" in result.error
+    for expected in named:
+        assert expected in result.error, result.error
 
 
 @pytest.mark.parametrize(("platform", "requested", "rounded"), [("ios", 60, 60), ("ios", 150, 120), ("ios", 7200, 7200), ("junos", 119, 60), ("eos", 15, 15), ("frr", 15, 15)])
@@ -170,3 +200,124 @@ def write_ed25519(directory: Path) -> Path:
     path = directory / "router_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
     return path
+
+
+def with_version(inv, monkeypatch, device: str, os_version: str):
+    """``inv`` with ``device``'s inventory record stating ``os_version``."""
+    record = inv.device(device)
+    monkeypatch.setitem(inv.device_by_name, device, record.model_copy(update={"os_version": os_version}))
+    return inv
+
+
+@pytest.mark.parametrize(("expected", "ok"), [("15.0(2)SE4", True), ("15.0(2)SE", True), ("15.0(2)", True), ("15.0", True),
+                                               ("15.9(3)M7", False), ("15.0(2)SE", True), ("15.0(2)S", False), ("15.", True), ("1", False)])
+def test_the_software_version_against_the_inventory(production, monkeypatch, expected, ok) -> None:
+    """napalm's IOS facts give the banner (C2960 Software …, Version 15.0(2)SE4, …): the
+    version proper is compared, a leading part ending at a number's or word's end is enough."""
+    items = {i.name: i for i in check(with_version(production, monkeypatch, "cpe-tich-son", expected), "cpe-tich-son", mock(FIXTURES / "ios-bare"), "")}
+    version = items["software version"]
+    assert version.ok is ok
+    if not ok:
+        assert version.detail == f"cpe-tich-son runs 15.0(2)SE4, the inventory says {expected}"
+        assert version.action == "do" and version.fix == [f"upgrade cpe-tich-son to {expected}, or, once 15.0(2)SE4 is approved, set os_version: 15.0(2)SE4 on cpe-tich-son in the inventory's network.yaml"]
+
+
+def test_no_version_in_the_inventory_is_not_a_finding(production) -> None:
+    items = {i.name: i for i in check(production, "core-iic", mock(FIXTURES / "junos-ready"), "")}
+    assert items["software version"].ok and items["software version"].detail == "12.1X47-D20.7 (the inventory states no os_version for core-iic)"
+
+
+def test_a_push_stops_a_router_on_the_wrong_version_before_any_change(production, fake_secrets, monkeypatch, tmp_path) -> None:
+    ready = ios_ready(tmp_path)
+    facts = json.loads((ready / "get_facts.1").read_text())
+    (ready / "get_facts.1").write_text(json.dumps(facts | {"model": "ISR1111-4P"}))  # the right model, an old version
+    loaded = []
+
+    def open_driver(inv, name):
+        driver = mock(ready)
+        driver.load_replace_candidate = lambda **kw: loaded.append(name)
+        return driver
+
+    inv = with_version(production, monkeypatch, "cpe-tich-son", "17.9")
+    report = push(inv, ["cpe-tich-son"], open_driver=open_driver, skip_checks=OFFLINE, show_progress=False, record=False)
+    error = report.results["cpe-tich-son"].error
+    assert report.status("cpe-tich-son") == "failed" and loaded == []
+    assert error == ("stopped before any change, preflight: software version: cpe-tich-son runs 15.0(2)SE4, the inventory says 17.9 "
+                     "(do: upgrade cpe-tich-son to 17.9, or, once 15.0(2)SE4 is approved, set os_version: 15.0(2)SE4 on cpe-tich-son in the inventory's network.yaml)")
+
+
+def test_the_lab_compares_no_production_version(monkeypatch) -> None:
+    """In the lab every router is FRR: the inventory's IOS version and model are not its."""
+    from hatang.network.preflight import identity_items
+
+    lab = load(env="lab")
+    with_version(lab, monkeypatch, "cpe-tich-son", "15.9(3)M")
+    items = {i.name: i for i in identity_items(lab, "cpe-tich-son", {"vendor": "FRRouting", "model": "FRRouting", "os_version": "8.4.4", "hostname": ""})}
+    assert items["platform"].ok and items["software version"].ok
+    assert "not compared" in items["software version"].detail
+
+
+@pytest.mark.parametrize("bad", ["15.9 M", "", "-15.9", "15.9\n", "x" * 65])
+def test_a_bad_os_version_is_refused_naming_the_file_and_key(tmp_path, bad) -> None:
+    from hatang.paths import DEFAULT_INVENTORY
+
+    shutil.copytree(DEFAULT_INVENTORY, tmp_path / "inventory")
+    network = tmp_path / "inventory" / "network.yaml"
+    text = network.read_text(encoding="utf-8")
+    marked = text.replace("- name: cpe-tich-son\n  site: tich-son\n  role: commune_cpe\n  platform: ios\n  model: ISR1111-4P\n",
+                          f"- name: cpe-tich-son\n  site: tich-son\n  role: commune_cpe\n  platform: ios\n  model: ISR1111-4P\n  os_version: {json.dumps(bad)}\n")
+    assert marked != text
+    network.write_text(marked, encoding="utf-8")
+    with pytest.raises(HatangError) as refused:
+        load(tmp_path / "inventory", "production")
+    message = refused.value.message + "\n" + "\n".join(str(d) for d in getattr(refused.value, "details", []) or [])
+    assert f"network.yaml:{text[:text.index('- name: cpe-tich-son')].count(chr(10)) + 6}: devices[" in message and "].os_version: " in message
+    assert "not a software version" in message or "character" in message or "must not be empty" in message
+
+
+def test_a_good_os_version_loads(tmp_path) -> None:
+    from hatang.paths import DEFAULT_INVENTORY
+
+    shutil.copytree(DEFAULT_INVENTORY, tmp_path / "inventory")
+    network = tmp_path / "inventory" / "network.yaml"
+    text = network.read_text(encoding="utf-8")
+    network.write_text(text.replace("  model: MX204\n", "  model: MX204\n  os_version: 23.2R1-S1.6\n", 1), encoding="utf-8")
+    assert load(tmp_path / "inventory", "production").device("core-iic").os_version == "23.2R1-S1.6"
+
+
+@pytest.mark.parametrize(("expected", "ok"), [("4.15.5M", True), ("4.15", True), ("4.30.2F", False)])
+def test_eos_version_through_the_real_driver(production, monkeypatch, expected, ok) -> None:
+    """napalm's real EOSDriver.get_facts on eAPI's recorded ``show version``: the
+    version it reports is internalVersion, which a stated 4.15.5M matches."""
+    from napalm.eos import eos as napalm_eos
+
+    from tests.network.test_real_drivers import EosRouter
+
+    class Recorded(EosRouter):
+        def run_commands(self, commands, encoding="json", **kwargs):
+            if commands == ["show version", "show hostname", "show interfaces"]:
+                return [json.loads((FIXTURES / "eos-eapi-open/show_version.json").read_text()), {"hostname": "localhost", "fqdn": "localhost"}, {"interfaces": {}}]
+            return super().run_commands(commands, encoding, **kwargs)
+
+    driver = napalm_eos.EOSDriver("10.26.192.6", "netadmin", "pw", optional_args={"transport": "https"})
+    driver.device = Recorded()
+    items = {i.name: i for i in check(with_version(production, monkeypatch, "dr-vinh-yen", expected), "dr-vinh-yen", driver, "")}
+    assert items["software version"].ok is ok, items["software version"].detail
+    assert items["software version"].detail == (f"4.15.5M-3054042.4155M, the inventory says {expected}" if ok else
+                                                f"dr-vinh-yen runs 4.15.5M-3054042.4155M, the inventory says {expected}")
+    assert not items["platform"].ok and "vEOS" in items["platform"].detail and "7280R3" in items["platform"].detail  # the recording is a vEOS
+
+
+def test_every_preflight_item_is_a_row_of_the_platform_matrix(production) -> None:
+    """docs/platforms.md lists preflight's items from preflight.NEEDS: every item a run
+    reports is a row (a platform's prerequisites under "prerequisites"), and every row
+    reads a state getter or names its source."""
+    from hatang.network.preflight import NEEDS
+    from hatang.network.state import GETTERS
+
+    for device, folder in (("cpe-tich-son", "ios-bare"), ("dr-vinh-yen", "eos-eapi-open"), ("core-iic", "junos-ready")):
+        items = check(production, device, mock(FIXTURES / folder), "")
+        prerequisite_names = {p.name for p in prerequisites.PREREQUISITES[production.platform(device).value]}
+        assert {i.name for i in items} - prerequisite_names == set(NEEDS) - {"prerequisites", "host key", "reachable, credentials accepted"}
+    for needs in NEEDS.values():
+        assert all(need in GETTERS or " " in need for need in needs)

@@ -16,6 +16,7 @@ from hatang.errors import HatangError
 from hatang.network.drivers import frr_parse
 from hatang.network.state import GETTERS, READERS, StateReader, Unsupported, read_only_command, state_reader
 from hatang.network.state.parse import MAX_OUTPUT_CHARS, ParseError
+from hatang.network.state.readers import version_matches
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STATE = FIXTURES / "state"
@@ -36,6 +37,7 @@ class VrpSession:
         "display interface brief": "display_interface_brief.txt",
         "display ip routing-table 0.0.0.0 verbose": "display_ip_routing-table_verbose.txt",
         "ping -t 1000 -s 100 -c 1 -a 10.26.0.2 10.26.0.1": "ping.txt",
+        "display version": "display_version.txt",
     }
 
     def __init__(self):
@@ -182,12 +184,101 @@ def test_vrp_through_napalm_huawei_vrp_and_ntc_templates() -> None:
     assert all(read_only_command(c) for c in driver.device.sent if c != "display current-configuration" and not c.startswith("ping "))
 
 
+#: napalm's get_facts recordings (fixtures/preflight/SOURCES.md) and the version proper.
+FACTS = {"ios": ("ios-bare", "WS-C2960G-8TC-L", "15.0(2)SE4"), "eos": ("eos-eapi-open", "vEOS", "4.15.5M-3054042.4155M"),
+         "junos": ("junos-ready", "FIREFLY-PERIMETER", "12.1X47-D20.7")}
+
+
+@pytest.mark.parametrize("platform", FACTS)
+def test_facts_give_the_version_proper(platform) -> None:
+    folder, model, version = FACTS[platform]
+    driver = napalm.get_network_driver("mock")("198.18.0.1", "u", "p", optional_args={"path": str(FIXTURES / "preflight" / folder)})
+    driver.open()
+    facts = state_reader(driver, platform).facts()
+    assert (facts["model"], facts["os_version"]) == (model, version)
+
+
+def test_vrp_facts_of_an_ar_router_from_display_version() -> None:
+    """napalm-huawei-vrp's get_facts looks for an S-series switch's banner: on an AR
+    router it answers Unknown for both, which preflight would compare with the inventory."""
+    class Recorded(VrpSession):  # the other commands of napalm-huawei-vrp's get_facts matter not here
+        def send_command(self, command: str, **_: object) -> str:
+            return super().send_command(command) if command in self.ANSWERS else ""
+
+    napalm_only = VRPDriver("198.18.0.1", "u", "p")
+    napalm_only.device = Recorded()
+    assert {k: v for k, v in napalm_only.get_facts().items() if k in ("model", "os_version")} == {"model": "Unknown", "os_version": "Unknown"}
+    driver = vrp()
+    facts = state_reader(driver, "huawei_vrp").facts()
+    assert (facts["vendor"], facts["model"], facts["os_version"]) == ("Huawei", "AR617VW-LTE4EA", "V300R019C13SPC200")
+    assert driver.device.sent == ["display version"] and read_only_command("display version")
+
+
+@pytest.mark.parametrize(("expected", "found", "ok"), [
+    ("15.9(3)M7", "15.9(3)M7", True), ("15.9(3)M", "15.9(3)M7", True), ("15.9(3)M", "15.9(3)MA", False), ("15.9", "15.9(3)M7", True),
+    ("4.30.2F", "4.30.2F-33092737.4302F", True), ("4.3", "4.30.2F", False), ("4.30", "4.30.2F", True),
+    ("23.2R1", "23.2R1-S1.6", True), ("23.2R1", "23.2R10", False), ("v200r010c10", "V200R010C10SPC700", True),
+    ("V200R010C10SPC700", "V200R010C10SPC7", False), ("17.9.4a", "17.9.4", False), ("", "17.9.4", False), ("17.9", "", False)])
+def test_version_matches_at_a_number_or_word_boundary(expected, found, ok) -> None:
+    assert version_matches(expected, found) is ok
+
+
 def test_every_reader_answers_every_getter_or_says_why() -> None:
     for platform, reader in READERS.items():
         for getter in GETTERS:
             assert getter in reader.unsupported or getter in reader.sources, f"{platform}: {getter}"
         assert "ospf_neighbors" not in reader.unsupported, platform
         assert reader.ospf_neighbors is not StateReader.ospf_neighbors, f"{platform} has no OSPF reader of its own"
+
+
+class FirstCall(Exception):
+    """A reader reached a driver method that answers nothing here."""
+
+
+class Recorder:
+    """A driver that records the methods a reader calls: the configuration session's
+    methods answer "nothing loaded, in sync"; any other method stops the getter."""
+
+    QUIET = {"load_replace_candidate": None, "compare_config": "", "discard_config": None}
+
+    def __init__(self):
+        self.called: list[str] = []
+
+    def __getattr__(self, name: str):
+        def method(*args, **kwargs):
+            self.called.append(name)
+            if name in self.QUIET:
+                return self.QUIET[name]
+            raise FirstCall(name)
+
+        return method
+
+
+GETTER_ARGS = {"route_to": ("10.26.0.1",), "ping": ("10.26.0.1",), "flaps": (60,), "config_diff": ("hostname x\n",)}
+
+
+@pytest.mark.parametrize("platform", READERS)
+def test_no_getter_calls_a_method_its_production_driver_lacks(platform) -> None:
+    """The bug this layer fixed: runbooks called get_ospf_neighbors, which only hatang's
+    FRR driver has. Every method a reader calls exists on the platform's driver class
+    (the one ``net`` opens) and is not napalm's NotImplementedError stub."""
+    from napalm.base import NetworkDriver
+
+    from hatang.network.connect import driver_class
+
+    cls = driver_class(platform)
+    for getter in GETTERS:
+        if getter in READERS[platform].unsupported:
+            continue
+        recorder = Recorder()
+        try:
+            getattr(state_reader(recorder, platform), getter)(*GETTER_ARGS.get(getter, ()))
+        except FirstCall:
+            pass
+        assert recorder.called, f"{platform}: {getter} called no driver method"
+        for name in recorder.called:
+            method = getattr(cls, name, None)
+            assert method is not None and method is not getattr(NetworkDriver, name, None), f"{platform}: {getter} calls {cls.__name__}.{name}, which it lacks"
 
 
 def test_an_address_is_checked_before_it_reaches_a_device() -> None:

@@ -217,3 +217,33 @@ def test_vrp_revert_in_counts_whole_minutes() -> None:
     assert revert_seconds("huawei_vrp", 150) == 120
     with pytest.raises(HatangError, match="--revert-in 15: huawei_vrp reverts after 60"):
         revert_seconds("huawei_vrp", 15)
+
+
+class PreflightVrpRouter(VrpRouter):
+    """The VRP stand-in, also answering what preflight reads: ``display version`` and
+    ``dir`` (fixtures/state/SOURCES.md, fixtures/preflight/SOURCES.md)."""
+
+    def send_command(self, command: str, expect_string: str | None = None, **kwargs: object) -> str:
+        if command == "display version":
+            return (PEERS.parent / "display_version.txt").read_text()
+        if command == "dir":
+            return (Path(__file__).parent / "fixtures" / "preflight" / "vrp" / "dir.txt").read_text()
+        return super().send_command(command, expect_string, **kwargs)
+
+
+@pytest.mark.parametrize(("os_version", "ok"), [("V300R019C13", True), ("V300R022C00", False)])
+def test_vrp_preflight_reads_model_version_and_flash(production, fake_secrets, vrp_commune, monkeypatch, os_version, ok) -> None:
+    """An AR router ready for hatang: its model and version from ``display version``
+    (napalm-huawei-vrp's get_facts reads Unknown there), 801,664 KB of flash free."""
+    from hatang.network.preflight import check, failed
+
+    record = production.device(DEVICE).model_copy(update={"platform": Platform.huawei_vrp, "model": "AR617VW-LTE4EA", "os_version": os_version})
+    monkeypatch.setitem(production.device_by_name, DEVICE, record)
+    candidate = Renderer(production).render(DEVICE).text
+    driver = VrpDriver(str(production.mgmt(DEVICE).ip), "netadmin", "pw")
+    driver.device = PreflightVrpRouter(before(production))
+    items = {i.name: i for i in check(production, DEVICE, driver, candidate)}
+    assert [i.name for i in failed(items.values())] == ([] if ok else ["software version"]), [i.detail for i in failed(items.values())]
+    assert items["platform"].detail == "Huawei AR617VW-LTE4EA V300R019C13SPC200"
+    assert items["free flash"].detail.startswith(f"{801_664 * 1024} bytes free")
+    assert "system-view" not in driver.device.sent  # read only
