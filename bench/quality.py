@@ -68,6 +68,8 @@ EXPLAINED: dict[tuple[str, str], str] = {
         "equivalent: Σ(y − ȳ) = 0, so Σ(x + x̄)(y − ȳ) = Σ(x − x̄)(y − ȳ)",
     ("cloud/capacity/forecast.py", "sxy = sum((x - x_mean) * (y + y_mean) for x, y in enumerate(values))"):
         "equivalent: Σ(x − x̄) = 0, so Σ(x − x̄)(y + ȳ) = Σ(x − x̄)(y − ȳ)",
+    ("inventory/checks.py", 'if need.get("ram_mib", 1) > ram:'):
+        "equivalent: a cluster has at least one node and a node more than 0 GiB (the model's bounds), so its RAM is never under 1 MiB",
     ("inventory/addressing.py", "path: Path & None = None"): "equivalent: annotations are never evaluated (`from __future__ import annotations`)",
     ("inventory/addressing.py", "gateway: IPv4Address & None = None"): "equivalent: annotations are never evaluated (`from __future__ import annotations`)",
     ("inventory/addressing.py", "open_owner: tuple[str, IPv4Network] & None = None"): "equivalent: a local variable's annotation is never evaluated",
