@@ -1,7 +1,8 @@
-"""The var-bind decoder's edges the byte-by-byte tests leave open: the exception values'
-names (what the exporter reports), the lower limit of every unsigned type and the upper
-one of TimeTicks, a long-form length that ends exactly at its container, and the OID
-refusals to the letter."""
+"""The BER code's edges the byte-by-byte tests leave open: the exception values' names
+(what the exporter reports), the lower limit of every unsigned type and the upper one of
+TimeTicks, a long-form length that ends exactly at its container, the OID refusals to the
+letter, the OIDs remembered up to their bound; and the request side: lengths, OIDs and a
+request's var-bind list encoded as X.690 says, decoding back to what was asked."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import dataclasses
 
 import pytest
 
-from hatang.monitoring.ber import END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT, BerError, decode_oid, header, value
+from hatang.monitoring import ber
+from hatang.monitoring.ber import (END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT, BerError, decode_oid, decode_varbinds, encode_length, encode_oid,
+                                   encode_request_varbinds, header, oid, tlv, value)
 
 
 def test_the_exception_values_are_named_and_immutable() -> None:
@@ -46,3 +49,41 @@ def test_oid_refusals_are_worded(content: bytes, message: str) -> None:
     with pytest.raises(BerError) as refused:
         decode_oid(content)
     assert str(refused.value) == message
+
+
+SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+
+
+@pytest.mark.parametrize(("length", "encoded"), [
+    (0, b"\x00"), (0x7F, b"\x7f"), (0x80, b"\x81\x80"), (0xFF, b"\x81\xff"), (0x100, b"\x82\x01\x00"), (0x10000, b"\x83\x01\x00\x00")])
+def test_lengths_short_and_long(length: int, encoded: bytes) -> None:
+    assert encode_length(length) == encoded
+    assert tlv(0x04, b"x" * length) == b"\x04" + encoded + b"x" * length
+
+
+def test_an_oid_encodes_as_x690_says() -> None:
+    assert encode_oid(SYS_UPTIME) == bytes([0x06, 0x08, 0x2B, 0x06, 0x01, 0x02, 0x01, 0x01, 0x03, 0x00])
+    assert encode_oid((1, 3)) == b"\x06\x01\x2b"  # two arcs are enough
+    assert encode_oid((2, 999, 128)) == b"\x06\x04\x88\x37\x81\x00"  # 2·40 + 999 = 1079 = 8·128 + 55; 128 = 1·128 + 0
+    for name in ((1,), (3, 1), (1, 40), (0, 40), (1, 3, -1)):
+        with pytest.raises(BerError) as refused:
+            encode_oid(name)
+        assert str(refused.value) == f"not an encodable OBJECT IDENTIFIER: {name}"
+
+
+def test_a_request_decodes_back_to_its_oids_with_null_values() -> None:
+    names = [SYS_UPTIME, (1, 3, 6, 1, 2, 1, 1, 5, 0), (2, 999, 128)]
+    assert decode_varbinds(encode_request_varbinds(names)) == [(name, b"") for name in names]
+    long = [(1, 3, 6, 1, 4, 1, 99999, i) for i in range(40)]  # over 127 bytes: long-form lengths
+    assert decode_varbinds(encode_request_varbinds(long)) == [(name, b"") for name in long]
+
+
+def test_oids_are_remembered_up_to_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = oid(b"\x2b\x06\x01\x04\x01\x87\x67")
+    assert oid(b"\x2b\x06\x01\x04\x01\x87\x67") is first  # decoded once, then remembered
+    full = {bytes([0x2B]) + i.to_bytes(4, "big"): (1, 3) for i in range(ber.OID_MEMORY)}
+    monkeypatch.setattr(ber, "_OIDS", full)
+    assert oid(b"\x2b\x07") == (1, 3, 7) and b"\x2b\x07" not in full  # at the bound: decoded, not remembered
+    del full[next(iter(full))]
+    oid(b"\x2b\x07")
+    assert full[b"\x2b\x07"] == (1, 3, 7)
