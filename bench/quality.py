@@ -69,6 +69,8 @@ EXPLAINED: dict[tuple[str, str], str] = {
         "equivalent: Σ(y − ȳ) = 0, so Σ(x + x̄)(y − ȳ) = Σ(x − x̄)(y − ȳ)",
     ("cloud/capacity/forecast.py", "sxy = sum((x - x_mean) * (y + y_mean) for x, y in enumerate(values))"):
         "equivalent: Σ(x − x̄) = 0, so Σ(x − x̄)(y + ȳ) = Σ(x − x̄)(y − ȳ)",
+    ("monitoring/ber.py", "OID_MEMORY = 65537  # OIDs remembered by their encoding (a few MiB at most)"):
+        "the bound's size: any bound near it keeps the memory to a few MiB (the test checks the bound holds, whatever it is)",
     ("inventory/checks.py", 'if need.get("ram_mib", 1) > ram:'):
         "equivalent: a cluster has at least one node and a node more than 0 GiB (the model's bounds), so its RAM is never under 1 MiB",
     ("inventory/addressing.py", "path: Path & None = None"): "equivalent: annotations are never evaluated (`from __future__ import annotations`)",

@@ -2,7 +2,8 @@
 (what the exporter reports), the lower limit of every unsigned type and the upper one of
 TimeTicks, a long-form length that ends exactly at its container, the OID refusals to the
 letter, the OIDs remembered up to their bound; and the request side: lengths, OIDs and a
-request's var-bind list encoded as X.690 says, decoding back to what was asked."""
+request's var-bind list encoded as X.690 says, decoding back to what was asked, in the
+GET and GETBULK PDUs of rawpdu."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from hatang.monitoring import ber
+from hatang.monitoring import ber, rawpdu
 from hatang.monitoring.ber import (END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT, BerError, decode_oid, decode_varbinds, encode_length, encode_oid,
                                    encode_request_varbinds, header, oid, tlv, value)
 
@@ -87,3 +88,13 @@ def test_oids_are_remembered_up_to_the_bound(monkeypatch: pytest.MonkeyPatch) ->
     del full[next(iter(full))]
     oid(b"\x2b\x07")
     assert full[b"\x2b\x07"] == (1, 3, 7)
+
+
+def test_requests_carry_their_var_binds_as_ber() -> None:
+    get = rawpdu.request([SYS_UPTIME])
+    assert [int(get.getComponentByPosition(i)) for i in (1, 2)] == [0, 0]  # error-status, error-index
+    assert decode_varbinds(bytes(get.getComponentByPosition(3))) == [(SYS_UPTIME, b"")]
+    bulk = rawpdu.request([SYS_UPTIME], max_repetitions=25)
+    assert [int(bulk.getComponentByPosition(i)) for i in (1, 2)] == [0, 25]  # non-repeaters, max-repetitions
+    assert bytes(rawpdu.EMPTY_VARBINDS) == b"\x30\x00" and decode_varbinds(bytes(rawpdu.EMPTY_VARBINDS)) == []
+    assert rawpdu.EMPTY_VARBINDS.clear() is rawpdu.EMPTY_VARBINDS  # SNMPv3 discovery empties a copy in place
