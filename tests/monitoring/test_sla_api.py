@@ -5,6 +5,7 @@ The arithmetic-only tests come first: they need no Prometheus."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -88,6 +89,16 @@ def test_the_services_pool_their_network_tier() -> None:
     assert {f.key: f.district for f in report.devices}[core.name] == host.name
     assert report.units_2025 and all(u["devices"] >= 1 for u in report.units_2025)
     assert SERIES == "hatang:device_available"  # the recording rule of monitoring/rules (hatang monitor config)
+
+
+def test_a_router_outside_any_district_has_no_district() -> None:
+    inv = load(None, "lab")
+    index, cpe = next((i, d) for i, (_, d) in enumerate(inv.devices) if d.name == CPE)
+    agency = next(key for key, site in inv.sites.items() if site.kind == "agency" and not site.district)
+    moved = dataclasses.replace(inv, devices=[(path, cpe.model_copy(update={"site": agency}) if i == index else d) for i, (path, d) in enumerate(inv.devices)])
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    report = group(moved, {CPE: Figures(CPE, CPE, up_samples=1, samples=1, step_s=60)}, SlaReport(start, start + timedelta(days=1), "http://127.0.0.1:9090", 60))
+    assert [(f.key, f.district) for f in report.devices] == [(CPE, "")] and report.districts == []
 
 
 def test_the_api_url_and_its_default_timeout() -> None:
