@@ -20,7 +20,8 @@ import fcntl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from hatang import audit
 from hatang.cloud.client import Pve
@@ -32,24 +33,28 @@ from hatang.cloud.plan import plan as make_plan
 from hatang.errors import HatangError, UserAbort
 from hatang.inventory.inventory import Inventory
 from hatang.paths import state_path
-from hatang.results import Result, run_per_host
+from hatang.results import Result, Results, run_per_host
 
+T = TypeVar("T")
 PHASES = ("move", "update", "create", "ha-rule", "delete", "backup-job")
 
 
 @dataclass
-class Step:
-    cluster: str
-    op: str
-    name: str
-    ok: bool
-    error: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    duration_s: float = 0.0
+class Step(Result):
+    """One action of an apply: a :class:`hatang.results.Result` for one guest (or one
+    cluster-wide sync) with the cluster and the phase (``op``) it ran in."""
+
+    cluster: str = ""
+    op: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.host
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cluster": self.cluster, "op": self.op, "name": self.name, "ok": self.ok,
-                "error": self.error, "data": self.data, "duration_s": round(self.duration_s, 3)}
+        data = {k: v for k, v in self.data.items() if k != "traceback"}  # the error says it; JSON stays readable
+        return {"cluster": self.cluster, "op": self.op, "name": self.host, "ok": self.ok,
+                "error": self.error, "data": data, "duration_s": round(self.duration_s, 3)}
 
 
 @dataclass
@@ -84,9 +89,13 @@ class ApplyError(HatangError):
         self.report = report
 
 
-def _step(cluster: str, op: str, result: Result) -> Step:
-    data = {k: v for k, v in result.data.items() if k != "traceback"}  # the error says it; JSON stays readable
-    return Step(cluster, op, result.host, result.ok, result.error, data, result.duration_s)
+def _steps(cplan: ClusterPlan, op: str, items: list[T], task: Callable[[T], dict[str, Any]], *, name_of: Callable[[T], str],
+           concurrency: int = 1, label: str = "", show_progress: bool = False) -> Results[Step]:
+    """Run ``task`` on each item through run_per_host, each outcome a Step of ``op``
+    (what the task returns is its data), and add them to the report's steps."""
+    step = partial(Step, cluster=cplan.cluster, op=op)
+    return run_per_host(items, lambda item: step(name_of(item), changed=True, data=task(item)), name_of=name_of,
+                        max_workers=concurrency, label=label or f"{cplan.cluster}: {op}", show_progress=show_progress, result_type=step)
 
 
 def _apply_cluster(ops: Operations, cplan: ClusterPlan, report: ApplyReport, concurrency: int, show_progress: bool) -> None:
@@ -102,11 +111,8 @@ def _apply_cluster(ops: Operations, cplan: ClusterPlan, report: ApplyReport, con
         actions = cplan.of(phase)
         if not actions:
             continue
-        results = run_per_host(
-            actions, lambda a: Result(a.name, ok=True, changed=True, data=ops.run(a)), name_of=lambda a: a.name,
-            max_workers=concurrency, label=f"{cplan.cluster}: {phase}", show_progress=show_progress,
-        )
-        report.steps += [_step(cplan.cluster, phase, r) for r in results]
+        results = _steps(cplan, phase, actions, ops.run, name_of=lambda a: a.name, concurrency=concurrency, show_progress=show_progress)
+        report.steps += results
         if results.failed:
             raise ApplyError(report, cplan.cluster, phase)
 
@@ -149,11 +155,11 @@ def _reboot(inv: Inventory, ops: Operations, cplan: ClusterPlan, report: ApplyRe
     for wave in reboot_waves(fresh.of("reboot")):
         down = _partners_down(ops, cplan, wave)
         if down:
-            report.steps += [Step(cplan.cluster, "reboot", a.name, False, "not rebooted: " + d) for a, d in zip(wave, down)]
+            report.steps += [Step(a.name, ok=False, error="not rebooted: " + d, cluster=cplan.cluster, op="reboot") for a, d in zip(wave, down)]
             raise ApplyError(report, cplan.cluster, "reboot")
-        results = run_per_host(wave, lambda a: Result(a.name, ok=True, changed=True, data=ops.run(a)), name_of=lambda a: a.name,
-                               max_workers=concurrency, label=f"{cplan.cluster}: reboot {wave[0].node}", show_progress=show_progress)
-        report.steps += [_step(cplan.cluster, "reboot", r) for r in results]
+        results = _steps(cplan, "reboot", wave, ops.run, name_of=lambda a: a.name, concurrency=concurrency,
+                         label=f"{cplan.cluster}: reboot {wave[0].node}", show_progress=show_progress)
+        report.steps += results
         if results.failed:
             raise ApplyError(report, cplan.cluster, "reboot")
 
@@ -164,8 +170,8 @@ def _sync_rules(ops: Operations, cplan: ClusterPlan, report: ApplyReport) -> Non
 
 def _sync(action: Callable[[ClusterPlan], dict[str, Any]], cplan: ClusterPlan, report: ApplyReport, op: str, name: str) -> None:
     """A cluster-wide step (HA rules, backup jobs) as one result."""
-    results = run_per_host([cplan.cluster], lambda _: Result(name, data=action(cplan)), show_progress=False)
-    report.steps += [_step(cplan.cluster, op, r) for r in results]
+    results = _steps(cplan, op, [cplan], action, name_of=lambda _: name)
+    report.steps += results
     if results.failed:
         raise ApplyError(report, cplan.cluster, op)
 

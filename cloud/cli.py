@@ -9,12 +9,11 @@ import typer
 
 from hatang.console import info, out, plain, print_json, print_table, status_mark, warn
 from hatang.errors import HatangError, UserAbort
-from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
+from hatang.options import Scope, YesOpt, scoped
 
 if TYPE_CHECKING:
     from hatang.cloud.apply import ApplyReport
     from hatang.cloud.plan import Plan
-    from hatang.inventory.inventory import Inventory
 
 app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, backups, restore-test, destroy.", no_args_is_help=True)
 
@@ -28,12 +27,6 @@ def _ask(question: str) -> bool:
         return typer.confirm(question, err=True)
     except typer.Abort:
         return False
-
-
-def _inventory(inventory: Path | None, env: str) -> "Inventory":
-    from hatang.inventory import load
-
-    return load(inventory, env)
 
 
 def _show_plan(the_plan: "Plan") -> None:
@@ -57,20 +50,18 @@ def _show_plan(the_plan: "Plan") -> None:
 
 
 @app.command()
+@scoped(ClusterOpt)
 def plan(
-    inventory: InventoryOpt = None,
-    env: EnvOpt = DEFAULT_ENV,
-    cluster: ClusterOpt = None,
+    scope: Scope,
     deep: DeepOpt = False,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes (as Terraform does).")] = False,
-    json: JsonOpt = False,
 ) -> None:
     """What apply would change, and why; reads each cluster in API calls independent of its guests.
     Exit 1 when something cannot be done (placement, templates, offline nodes)."""
     from hatang.cloud.plan import plan as make_plan
 
-    the_plan = make_plan(_inventory(inventory, env), clusters=cluster, deep=deep)
-    if json:
+    the_plan = make_plan(scope.load(), clusters=scope.selected, deep=deep)
+    if scope.json:
         print_json(the_plan.as_dict())
     else:
         _show_plan(the_plan)
@@ -81,24 +72,22 @@ def plan(
 
 
 @app.command()
+@scoped(ClusterOpt)
 def apply(
-    inventory: InventoryOpt = None,
-    env: EnvOpt = DEFAULT_ENV,
-    cluster: ClusterOpt = None,
+    scope: Scope,
     deep: DeepOpt = False,
     yes: YesOpt = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-n", min=1, max=32, help="Actions run at once per phase.")] = 4,
     task_timeout: Annotated[float, typer.Option("--task-timeout", help="Seconds to wait for one PVE task.")] = 300.0,
     reboot: Annotated[bool, typer.Option("--reboot", help="Also restart the VMs whose CPU/memory changes are pending (a maintenance window): one node at a time, never both members of an anti-affinity group.")] = False,
-    json: JsonOpt = False,
 ) -> None:
     """Carry out the plan: moves, updates, creates, HA rules, deletes; waits on every task.
     With --reboot, then restarts the VMs whose changes PVE holds pending."""
     from hatang.cloud.apply import ApplyError, apply as run_apply
     from hatang.cloud.plan import plan as make_plan
 
-    inv = _inventory(inventory, env)
-    the_plan = make_plan(inv, clusters=cluster, deep=deep)
+    inv, json = scope.load(), scope.json
+    the_plan = make_plan(inv, clusters=scope.selected, deep=deep)
     if not json:
         _show_plan(the_plan)
     reboots = [a for c in the_plan.clusters for a in c.of("reboot")] if reboot else []
@@ -136,18 +125,13 @@ def _show_steps(report: "ApplyReport") -> None:
 
 
 @app.command()
-def drift(
-    inventory: InventoryOpt = None,
-    env: EnvOpt = DEFAULT_ENV,
-    cluster: ClusterOpt = None,
-    deep: DeepOpt = False,
-    json: JsonOpt = False,
-) -> None:
+@scoped(ClusterOpt)
+def drift(scope: Scope, deep: DeepOpt = False) -> None:
     """What changed on the clusters outside hatang since the last apply. Exit 1 on drift."""
     from hatang.cloud.drift import drift as find_drift
 
-    report = find_drift(_inventory(inventory, env), deep=deep, clusters=cluster)
-    if json:
+    report = find_drift(scope.load(), deep=deep, clusters=scope.selected)
+    if scope.json:
         print_json(report.as_dict())
     else:
         for name, baseline in report.baselines.items():
@@ -169,11 +153,9 @@ def _when(stamp: int | None) -> str:
 
 
 @app.command()
+@scoped(ClusterOpt)
 def backups(
-    inventory: InventoryOpt = None,
-    env: EnvOpt = DEFAULT_ENV,
-    cluster: ClusterOpt = None,
-    json: JsonOpt = False,
+    scope: Scope,
     textfile: Annotated[Path | None, typer.Option("--textfile", help="Also write the freshness as Prometheus metrics to this file (node_exporter's textfile collector; alert HatangBackupStale).")] = None,
     every: Annotated[float | None, typer.Option("--every", min=1, help="With --textfile: rewrite it every SECONDS until stopped (a timer where systemd runs none, as in the lab).")] = None,
 ) -> None:
@@ -185,13 +167,13 @@ def backups(
     if every is not None:
         if textfile is None:
             raise HatangError("--every needs --textfile (the file the timer rewrites)", exit_code=2)
-        inv = _inventory(inventory, env)
-        keep_writing(lambda: backup_states(inv, clusters=cluster), textfile, every)
+        inv = scope.load()
+        keep_writing(lambda: backup_states(inv, clusters=scope.selected), textfile, every)
         return
-    states = backup_states(_inventory(inventory, env), clusters=cluster)
+    states = backup_states(scope.load(), clusters=scope.selected)
     if textfile is not None:
         write_textfile(textfile, states)
-    if json:
+    if scope.json:
         print_json({"guests": [s.as_dict() for s in states]})
     else:
         print_table("cloud backups", ["cluster", "guest", "class", "last backup", "age (h)", "RPO (h)", "size (MiB)", "job", "status"],
@@ -202,20 +184,19 @@ def backups(
 
 
 @app.command("restore-test")
+@scoped()
 def restore_test(
+    scope: Scope,
     service: Annotated[str, typer.Argument(help="The service (inventory/services.yaml) whose newest backup is restored.")],
     guest: Annotated[str | None, typer.Option("--guest", help="This guest of the service (default: the one with the newest backup).")] = None,
     node: Annotated[str | None, typer.Option("--node", help="Restore on this node (default: an online node other than the guest's).")] = None,
-    inventory: InventoryOpt = None,
-    env: EnvOpt = DEFAULT_ENV,
-    json: JsonOpt = False,
 ) -> None:
     """Restore one guest's newest backup to a fresh, network-less VM, boot and check it,
     destroy it; the outcome and restore time (RTO) go to the audit log. Exit 1 on failure."""
     from hatang.cloud.restore_test import restore_test as run_test
 
-    result = run_test(_inventory(inventory, env), service, guest=guest, node=node)
-    if json:
+    result = run_test(scope.load(), service, guest=guest, node=node)
+    if scope.json:
         print_json(result.as_dict())
     else:
         print_table(f"restore test of {service}", ["check", "result"],
@@ -230,18 +211,13 @@ def restore_test(
 
 
 @app.command()
-def destroy(
-    name: Annotated[str, typer.Argument(help="The guest's name.")],
-    inventory: InventoryOpt = None,
-    env: EnvOpt = DEFAULT_ENV,
-    yes: YesOpt = False,
-    json: JsonOpt = False,
-) -> None:
+@scoped()
+def destroy(scope: Scope, name: Annotated[str, typer.Argument(help="The guest's name.")], yes: YesOpt = False) -> None:
     """Destroy one guest hatang manages (tagged 'hatang'); asks first unless --yes."""
     from hatang.cloud.destroy import destroy as run_destroy
 
-    result = run_destroy(_inventory(inventory, env), name, confirm=lambda q: yes or _ask(q))
-    if json:
+    result = run_destroy(scope.load(), name, confirm=lambda q: yes or _ask(q))
+    if scope.json:
         print_json(result)
         return
     out.print(plain(f"destroyed {name} (vmid {result['vmid']}, {result['cluster']})"))

@@ -30,6 +30,7 @@ from hatang.network.push import PushReport, push
 from hatang.network.render import Renderer
 from hatang.network.revert import differs
 from hatang.probe import tcp_open
+from hatang.results import map_per_host
 
 REVERT_IN = 8
 CHECK_TIMEOUT_S = 6.0
@@ -142,19 +143,15 @@ def run_case(ctx: LabContext, fault: str, configs: dict[str, str], *, open_drive
     """Push ``configs`` (``concurrent`` pushes at once), repair, read the final states."""
     inv = ctx.inventory
     previous = {name: Renderer(inv).render(name).text for name in configs}
-    reports: list[PushReport] = []
     started = time.monotonic()
 
-    def one() -> None:
-        reports.append(push(inv, list(configs), configs=configs, revert_in=REVERT_IN, check_timeout_s=CHECK_TIMEOUT_S,
-                            step_timeout_s=STEP_TIMEOUT_S, max_failures=len(configs), wave_size=10, open_driver=open_driver,
-                            show_progress=False, record=False))
+    def one(_: int) -> PushReport:
+        return push(inv, list(configs), configs=configs, revert_in=REVERT_IN, check_timeout_s=CHECK_TIMEOUT_S,
+                    step_timeout_s=STEP_TIMEOUT_S, max_failures=len(configs), wave_size=10, open_driver=open_driver,
+                    show_progress=False, record=False)
 
-    threads = [threading.Thread(target=one) for _ in range(concurrent)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # the pushes start together (one worker each); one that raises fails the case, naming it
+    reports = list(map_per_host(range(concurrent), one, name_of=lambda i: f"push {i + 1}", max_workers=concurrent, what=f"{fault}: concurrent pushes").values())
     report_s = time.monotonic() - started
     repair()
     waves = max(len(r.waves) for r in reports)

@@ -29,7 +29,6 @@ import signal
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Interface
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from hatang.lab import host_rootfs, timeserver
 from hatang.lab import secrets as lab_secrets
 from hatang.lab.context import LabContext
 from hatang.lab.processes import is_alive
+from hatang.results import map_per_host
 
 name = "hosts"
 requires = {
@@ -264,8 +264,7 @@ def up(ctx: LabContext) -> None:
         _time_server_up(ctx, lower, pubkey, time_servers, every, prefixes)
     _write(known_hosts_file(ctx.state_dir), "\n".join(known) + "\n")
     deadline = time.monotonic() + SSH_WAIT_S
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda h: _wait_ssh(h, deadline), hosts))
+    map_per_host(hosts, lambda h: _wait_ssh(h, deadline), name_of=lambda h: h.name, max_workers=8, what="lab hosts")
     timeserver.wait_serving(time_servers)
 
 

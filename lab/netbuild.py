@@ -12,10 +12,9 @@ import json
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-
 from hatang.errors import HatangError
 from hatang.lab.topology import MGMT_BRIDGE, MGMT_LAN_VETH_PREFIX, MGMT_TABLE, MGMT_VETH_PREFIX, NETNS_PREFIX, WIRE_NETNS, RouterWire, Topology
+from hatang.results import map_per_host
 
 WORKERS = 8
 
@@ -59,11 +58,8 @@ def build(topo: Topology, *, wires_down: set[str], mgmt_down: set[str]) -> list[
     """Create what is missing; returns the routers that were (re)built, to configure."""
     existing = netns_list()
     host = links()
-    with ThreadPoolExecutor(WORKERS) as pool:
-        inside = dict(zip(
-            [r.netns for r in topo.routers],
-            pool.map(lambda r: links(r.netns) if r.netns in existing else {}, topo.routers),
-        ))
+    inside = map_per_host(topo.routers, lambda r: links(r.netns) if r.netns in existing else {}, name_of=lambda r: r.netns,
+                          max_workers=WORKERS, what="routers: interfaces")
     wire_links = links(WIRE_NETNS) if WIRE_NETNS in existing else {}
 
     host_lines: list[str] = [f"netns add {ns}" for ns in [WIRE_NETNS, *(r.netns for r in topo.routers)] if ns not in existing]
@@ -103,8 +99,7 @@ def build(topo: Topology, *, wires_down: set[str], mgmt_down: set[str]) -> list[
         run(["ip", "netns", "exec", WIRE_NETNS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
     _wire_up(topo, new_wires, wires_down)
     chosen = [r for r in topo.routers if r.name in rebuilt]
-    with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(configure_router, chosen))
+    map_per_host(chosen, configure_router, name_of=lambda r: r.name, max_workers=WORKERS, what="routers: configure")
     return rebuilt
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hatang import probe
@@ -24,6 +23,7 @@ from hatang.lab.context import LabContext
 from hatang.lab.processes import Process, is_alive, proc_starttime, terminate
 from hatang.lab.topology import MGMT_BRIDGE, Topology, build
 from hatang.network.render import Renderer
+from hatang.results import map_per_host
 
 name = "routers"
 requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.preflight.REQUIRES
@@ -49,8 +49,8 @@ def up(ctx: LabContext) -> None:
     secrets = ctx.secrets
     users.ensure(secrets, ctx.path("home"))
     names = [router.name for router in topo.routers]
-    with ThreadPoolExecutor(max_workers=KEYGEN_WORKERS) as pool:  # ssh-keygen waits mostly on its own start
-        host_keys = dict(zip(names, pool.map(lambda name: _host_keys(ctx.path("routers", name, "ssh")), names)))
+    # ssh-keygen waits mostly on its own start
+    host_keys = map_per_host(names, lambda name: _host_keys(ctx.path("routers", name, "ssh")), max_workers=KEYGEN_WORKERS, what="routers: host keys")
     cli = ctx.path("bin") / "router-cli"
     cli.write_text(routerd.ROUTER_CLI)
     cli.chmod(0o755)
@@ -134,8 +134,8 @@ def _boot_config(restarted: list[Process]) -> None:
     day-0 bootstrap, or what ``write memory`` left in /etc/frr/<router>/frr.conf), as a
     router does when it boots: FRR's daemons started one by one do not read it."""
     routers = sorted({p.name.split(":")[1] for p in restarted if p.name.rsplit(":", 1)[1] in routerd.ROUTING_DAEMONS})
-    with ThreadPoolExecutor(max_workers=KEYGEN_WORKERS) as pool:
-        list(pool.map(lambda router: subprocess.run(["vtysh", "-N", router, "-b"], capture_output=True, timeout=60), routers))
+    map_per_host(routers, lambda router: subprocess.run(["vtysh", "-N", router, "-b"], capture_output=True, timeout=60),
+                 max_workers=KEYGEN_WORKERS, what="routers: boot configuration")
 
 
 def _ready(router, procs: dict[str, Process]) -> list[str]:
@@ -151,7 +151,7 @@ def _ready(router, procs: dict[str, Process]) -> list[str]:
 def _wait_ready(ctx: LabContext, topo: Topology) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     pending = list(topo.routers)
-    with progress("routers: ready", len(pending)) as tick, ThreadPoolExecutor(PROBE_WORKERS) as pool:
+    with progress("routers: ready", len(pending)) as tick:
         while True:
             procs = ctx.registry.read()
             dead = [n for n, p in procs.items() if n.startswith(routerd.PROCESS_PREFIX) and not is_alive(p)]
@@ -160,7 +160,7 @@ def _wait_ready(ctx: LabContext, topo: Topology) -> None:
                     f"{len(dead)} lab daemon(s) died while starting: {', '.join(sorted(dead)[:6])}",
                     details=[f"logs: {ctx.state_dir}/routers/<router>/log/"],
                 )
-            waits = list(pool.map(lambda r: _ready(r, procs), pending))
+            waits = list(map_per_host(pending, lambda r: _ready(r, procs), name_of=lambda r: r.name, max_workers=PROBE_WORKERS, what="routers: ready").values())
             still = [(r, w) for r, w in zip(pending, waits) if w]
             tick(len(pending) - len(still))
             pending = [r for r, _ in still]
@@ -254,5 +254,4 @@ def status(ctx: LabContext) -> list[dict]:
             "power": "off (killed)" if router.name in state.killed else "frozen" if router.name in state.frozen else "on",
         }
 
-    with ThreadPoolExecutor(PROBE_WORKERS) as pool:
-        return list(pool.map(one, topo.routers))
+    return list(map_per_host(topo.routers, one, name_of=lambda r: r.name, max_workers=PROBE_WORKERS, what="routers: status").values())

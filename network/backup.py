@@ -18,10 +18,10 @@ from napalm.base import NetworkDriver
 
 from hatang.errors import HatangError
 from hatang.inventory.inventory import Inventory
-from hatang.network.connect import one_login_driver_for
+from hatang.network.connect import one_login_driver_for, run_per_router
 from hatang.network.state import state_reader
 from hatang.paths import private_directory, state_path, write_private
-from hatang.results import Result, Results, run_per_host
+from hatang.results import Result, Results
 
 #: Lines that change without anyone changing the configuration (Oxidized's model files).
 VOLATILE = re.compile(
@@ -73,20 +73,15 @@ def backup(
     """Fetch every device's running configuration and commit them all in one commit."""
     repo = ensure_repository()
 
-    def task(name: str) -> Result:
-        driver = open_driver(inv, name)
-        driver.open()
-        try:
-            running = state_reader(driver, inv.platform(name).value).running_config()
-        finally:
-            driver.close()
+    def task(name: str, driver: NetworkDriver) -> Result:
+        running = state_reader(driver, inv.platform(name).value).running_config()
         path = repo / f"{name}.cfg"
         text = normalise(running)
         changed = not path.exists() or path.read_text(encoding="utf-8") != text
         write_private(path, text)
         return Result(host=name, changed=changed)
 
-    results = run_per_host(devices, task, label="backing up", show_progress=show_progress)
+    results = run_per_router(inv, devices, task, open_driver=open_driver, label="backing up", show_progress=show_progress)
     changed = sorted(r.host for r in results if r.changed)
     failed = sorted(r.host for r in results if not r.ok)
     git("add", "-A")

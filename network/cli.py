@@ -154,7 +154,7 @@ def push(
         for wave_no, wave in enumerate(report.waves, start=1):
             for name in wave:
                 r = report.results[name]
-                checks = Markup(" ".join(f"{plain(k)}:{status_mark(v)}" for k, v in r.data.get("checks", {}).items()))
+                checks = Markup(" ".join(f"{plain(k)}:{status_mark(v)}" for k, v in r.checks.items()))
                 rows.append((wave_no, name, report.status(name), summary(r.diff) if r.diff else "", checks, f"{r.duration_s:.1f}", redact_text(r.error or "", report.secrets)))
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
         print_table(f"push ({env}{', dry run' if dry_run else ''}): {counts}", ["wave", "device", "status", "diff", "checks", "s", "error"], rows)
@@ -238,7 +238,7 @@ def onboard(
     if json:
         print_json(result.as_dict())
     else:
-        rows = [(n, result.report.status(n), " ".join(f"{k}:{status_mark(v)}" for k, v in result.report.results[n].data.get("checks", {}).items()), result.report.results[n].error) for n in result.report.results]
+        rows = [(r.host, r.status, " ".join(f"{k}:{status_mark(v)}" for k, v in r.checks.items()), r.error) for r in result.report.results]
         print_table(f"onboarding {result.device}", ["device", "status", "checks", "error"], rows)
         if result.ok:
             out.print(f"[green]{plain(result.device)} is in service[/]; " + plain(f"monitoring targets: {result.targets_file}"))

@@ -9,9 +9,10 @@ platform (Junos included: see :func:`verify_host_keys`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import napalm
 from napalm.base import NetworkDriver
@@ -23,6 +24,9 @@ from hatang.inventory import model as m
 from hatang.inventory.export import NAPALM_DRIVER
 from hatang.inventory.inventory import Inventory
 from hatang.paths import state_path, write_private
+from hatang.results import Result, Results, run_per_host
+
+R = TypeVar("R", bound=Result)
 
 LAB_ADMIN_CREDENTIAL = "lab-admin"
 
@@ -131,3 +135,39 @@ def connected(inv: Inventory, name: str, *, timeout: int = 30, one_login: bool =
         yield driver
     finally:
         driver.close()
+
+
+def run_per_router(
+    inv: Inventory,
+    devices: Sequence[str],
+    task: Callable[[str, NetworkDriver], R],
+    *,
+    open_driver: Callable[[Inventory, str], NetworkDriver] = one_login_driver_for,
+    refuse: Callable[[str], R | None] = lambda name: None,
+    unreachable: Callable[[str, Exception], R] | None = None,
+    label: str = "working",
+    show_progress: bool = True,
+) -> Results[R]:
+    """:func:`hatang.results.run_per_host` over routers, each with one opened driver:
+    ``refuse(name)`` may stop a router before any connection (its Result then stands);
+    ``open_driver(inv, name)`` is opened, ``task(name, driver)`` runs, and the driver is
+    closed whatever happens. A router that cannot be opened is ``unreachable(name, exc)``
+    when given, else a failed Result saying why."""
+
+    def one(name: str) -> R:
+        refused = refuse(name)
+        if refused is not None:
+            return refused
+        driver = open_driver(inv, name)
+        try:
+            driver.open()
+        except Exception as exc:
+            if unreachable is None:
+                raise
+            return unreachable(name, exc)
+        try:
+            return task(name, driver)
+        finally:
+            driver.close()
+
+    return run_per_host(devices, one, label=label, show_progress=show_progress)

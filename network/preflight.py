@@ -21,12 +21,12 @@ from napalm.base import NetworkDriver
 
 from hatang.inventory.inventory import Inventory
 from hatang.network import prerequisites
-from hatang.network.connect import driver_for, known_hosts_path
+from hatang.network.connect import driver_for, known_hosts_path, run_per_router
 from hatang.network.render import Renderer
 from hatang.network.state import state_reader
 from hatang.network.state.parse import textfsm_rows
 from hatang.network.state.readers import version_matches
-from hatang.results import Result, Results, describe_exception, run_per_host
+from hatang.results import Result, Results, describe_exception
 
 #: The vendor each platform's router reports in napalm's get_facts.
 VENDORS = {"frr": "frrouting", "ios": "cisco", "eos": "arista", "junos": "juniper", "huawei_vrp": "huawei"}
@@ -150,20 +150,19 @@ def preflight(
     """One Result per device: ``data['items']``; ``ok`` when every item passed."""
     renderer = Renderer(inv)
 
-    def task(name: str) -> Result:
-        key = host_key(inv, name)
-        if not key.ok:
-            return Result(host=name, ok=False, error=describe([key]), data={"items": [key.as_dict()]})
-        driver = open_driver(inv, name)
-        try:
-            driver.open()
-        except Exception as exc:
-            item = Item("reachable, credentials accepted", False, describe_exception(exc))
-            return Result(host=name, ok=False, error=describe([item]), data={"items": [key.as_dict(), item.as_dict()]})
-        try:
-            items = [key, Item("reachable, credentials accepted", True, str(inv.mgmt(name).ip)), *check(inv, name, driver, renderer.render(name).text)]
-        finally:
-            driver.close()
+    keys: dict[str, Item] = {}
+
+    def unknown_key(name: str) -> Result | None:
+        key = keys[name] = host_key(inv, name)
+        return None if key.ok else Result(host=name, ok=False, error=describe([key]), data={"items": [key.as_dict()]})
+
+    def unreachable(name: str, exc: Exception) -> Result:
+        item = Item("reachable, credentials accepted", False, describe_exception(exc))
+        return Result(host=name, ok=False, error=describe([item]), data={"items": [keys[name].as_dict(), item.as_dict()]})
+
+    def task(name: str, driver: NetworkDriver) -> Result:
+        items = [keys[name], Item("reachable, credentials accepted", True, str(inv.mgmt(name).ip)), *check(inv, name, driver, renderer.render(name).text)]
         return Result(host=name, ok=not failed(items), error=describe(items), data={"items": [i.as_dict() for i in items]})
 
-    return run_per_host(devices, task, label="preflight", show_progress=show_progress)
+    return run_per_router(inv, devices, task, open_driver=open_driver, refuse=unknown_key, unreachable=unreachable,
+                          label="preflight", show_progress=show_progress)

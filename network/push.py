@@ -41,7 +41,7 @@ from hatang.network.render import Renderer
 from hatang.network.revert_time import revert_seconds, validate
 from hatang.network.state import state_reader
 from hatang.redact import redacted
-from hatang.results import Result, describe_exception, run_per_host
+from hatang.results import Result, Results, describe_exception, run_per_host
 
 #: Device outcomes, in the summary's order.
 STATUSES = ("committed", "unchanged", "would-change", "rolled-back", "reverted", "unverified", "lost", "failed", "skipped")
@@ -55,26 +55,42 @@ COMMENTED = frozenset({"frr", "junos"})
 
 
 @dataclass
+class DeviceResult(Result):
+    """What a push did on one router: a :class:`hatang.results.Result` whose ``status``
+    (one of :data:`STATUSES`) and post-``checks`` (check → passed, None when not run) are
+    typed; the rest (``check_s``, ``lost``, ``final``, ``blocked_by``) stays in ``data``."""
+
+    status: str = "failed"
+    checks: dict[str, bool | None] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The Result's dict, the status and checks first in its ``data`` (the traceback,
+        which the error already says, left out)."""
+        data = {k: v for k, v in self.data.items() if k != "traceback"}
+        return {**super().as_dict(), "data": {"status": self.status, "checks": self.checks, **data}}
+
+
+@dataclass
 class PushReport:
-    """What a push did: one Result per device (``data['status']``, ``data['wave']``,
-    ``data['checks']``), the waves as planned, and whether it stopped early."""
+    """What a push did: one :class:`DeviceResult` per device, the waves as planned, and
+    whether it stopped early."""
 
     waves: list[list[str]]
-    results: dict[str, Result] = field(default_factory=dict)
+    results: Results[DeviceResult] = field(default_factory=Results)
     stopped_after_wave: int | None = None
     dry_run: bool = False
     secrets: list[str] = field(default_factory=list, repr=False)  # values to redact from as_dict()
 
     def status(self, device: str) -> str:
-        return self.results[device].data.get("status", "failed")
+        return self.results[device].status
 
     @property
     def failed(self) -> list[str]:
-        return [d for d, r in self.results.items() if not r.ok]
+        return [r.host for r in self.results.failed]
 
     @property
     def changed(self) -> list[str]:
-        return [d for d, r in self.results.items() if r.changed]
+        return [r.host for r in self.results.changed]
 
     @property
     def ok(self) -> bool:
@@ -82,8 +98,8 @@ class PushReport:
 
     def counts(self) -> dict[str, int]:
         counts = {s: 0 for s in STATUSES}
-        for device in self.results:
-            counts[self.status(device)] += 1
+        for result in self.results:
+            counts[result.status] += 1
         return {s: n for s, n in counts.items() if n}
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,7 +111,7 @@ class PushReport:
             "waves": self.waves,
             "stopped_after_wave": self.stopped_after_wave,
             "counts": self.counts(),
-            "devices": [{**r.as_dict(), "data": {k: v for k, v in r.data.items() if k != "traceback"}} for r in self.results.values()],
+            "devices": [r.as_dict() for r in self.results],
         }, self.secrets)
 
 
@@ -150,8 +166,8 @@ class DevicePush:
     lost: list[LostSession] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __call__(self, name: str) -> Result:
-        result = Result(host=name, data={"status": "failed", "checks": {}})
+    def __call__(self, name: str) -> DeviceResult:
+        result = DeviceResult(host=name)
         try:
             driver, watchdog = open_bounded(self.open_driver, self.inv, name, path_wait_s=self.path_wait_s, step_s=self.step_timeout_s)
         except ConnectionException as exc:
@@ -169,7 +185,7 @@ class DevicePush:
             _quietly(driver.close)
         return result
 
-    def _push(self, driver: NetworkDriver, watchdog: Watchdog, name: str, result: Result) -> None:
+    def _push(self, driver: NetworkDriver, watchdog: Watchdog, name: str, result: DeviceResult) -> None:
         step = self.step_timeout_s
         platform = self.inv.platform(name).value
         if self.preflight:
@@ -184,7 +200,7 @@ class DevicePush:
         result.diff = diff
         if not diff or self.dry_run:
             driver.discard_config()
-            result.data["status"] = "would-change" if diff else "unchanged"
+            result.status = "would-change" if diff else "unchanged"
             return
         try:  # what the router must be back on if the session is lost after the commit
             with watchdog.step("save previous", step):
@@ -211,7 +227,7 @@ class DevicePush:
         except Exception as exc:  # a check that cannot run is a failed check
             outcome = CheckOutcome()
             outcome.record("checks", False, describe_exception(exc))
-        result.data["checks"] = outcome.passed
+        result.checks = outcome.passed
         result.data["check_s"] = outcome.seconds
         if outcome.ok:
             try:
@@ -219,7 +235,7 @@ class DevicePush:
                     driver.confirm_commit()
             except ConnectionException as exc:
                 return self._lost(name, result, committed_at, previous, revert_in, f"at the confirm: {exc}")
-            result.data["status"] = "committed"
+            result.status = "committed"
             return
         result.ok = False
         try:
@@ -227,12 +243,12 @@ class DevicePush:
                 driver.rollback()
         except Exception as exc:  # unreachable (the change cut its path?): the router's own timer reverts it
             return self._lost(name, result, committed_at, previous, revert_in, f"post-checks failed ({'; '.join(outcome.reasons)}); rollback impossible ({describe_exception(exc)})")
-        result.data["status"] = "rolled-back"
+        result.status = "rolled-back"
         result.error = f"post-checks failed, rolled back to the previous configuration: {'; '.join(outcome.reasons)}"
 
-    def _lost(self, name: str, result: Result, committed_at: float, previous: str | None, revert_in: int, reason: str) -> None:
+    def _lost(self, name: str, result: DeviceResult, committed_at: float, previous: str | None, revert_in: int, reason: str) -> None:
         result.ok = False
-        result.data.update(status="lost", lost=reason)
+        result.status, result.data["lost"] = "lost", reason
         result.error = f"session lost after the commit ({reason}); the router reverts by itself after {revert_in} s: verifying then"
         with self._lock:
             self.lost.append(LostSession(name, committed_at, revert_in, previous, self.configs[name], reason))
@@ -286,10 +302,9 @@ def push(
         for number, wave in enumerate(report.waves, start=1):
             label = f"wave {number}/{len(report.waves)}" + (" (canary)" if number == 1 else "")
             blocked = _blocked_by_parent(inv, wave, report)
-            report.results.update(blocked)
+            report.results.update(blocked.values())
             todo = [name for name in wave if name not in blocked]
-            results = run_per_host(todo, task, max_workers=wave_size, label=label, show_progress=show_progress) if todo else []
-            report.results.update({r.host: r for r in results})
+            report.results.update(run_per_host(todo, task, max_workers=wave_size, label=label, show_progress=show_progress, result_type=DeviceResult))
             while task.lost:  # verified in the background: the next waves do not wait for a revert timer
                 lost = task.lost.pop()
                 verifying[lost.device] = verifier.submit(verify, inv, lost, open_driver)
@@ -297,13 +312,13 @@ def push(
             if failures and (number == 1 or failures > max_failures) and number < len(report.waves):
                 report.stopped_after_wave = number
                 for name in (n for w in report.waves[number:] for n in w):
-                    report.results[name] = Result(host=name, ok=False, error=f"skipped: {failures} device(s) failed (canary or more than --max-failures {max_failures})", data={"status": "skipped"})
+                    report.results.add(DeviceResult(host=name, ok=False, status="skipped", error=f"skipped: {failures} device(s) failed (canary or more than --max-failures {max_failures})"))
                 break
         for name, future in verifying.items():
             verdict = future.result()
-            data = report.results[name].data
-            data.update(status=verdict.status, final=verdict.final)
-            report.results[name].error = f"session lost after the commit ({data.get('lost', '')}); {verdict.detail}"
+            result = report.results[name]
+            result.status, result.data["final"] = verdict.status, verdict.final
+            result.error = f"session lost after the commit ({result.data.get('lost', '')}); {verdict.detail}"
     finally:
         verifier.shutdown(wait=True)
         for probe in (core, snmp):
@@ -325,7 +340,7 @@ def _quietly(action: Callable[[], object]) -> None:
         pass
 
 
-def _blocked_by_parent(inv: Inventory, wave: list[str], report: PushReport) -> dict[str, Result]:
+def _blocked_by_parent(inv: Inventory, wave: list[str], report: PushReport) -> dict[str, DeviceResult]:
     """The devices of ``wave`` whose management path goes through a router that failed
     in this push: they are not pushed, and their Result says why."""
     blocked = {}
@@ -333,7 +348,7 @@ def _blocked_by_parent(inv: Inventory, wave: list[str], report: PushReport) -> d
         parent = management_parent(inv, name)
         if parent in report.results and not report.results[parent].ok:
             why = f"{parent} {report.status(parent)}"
-            blocked[name] = Result(host=name, ok=False, data={"status": "skipped", "blocked_by": parent},
+            blocked[name] = DeviceResult(host=name, ok=False, status="skipped", data={"blocked_by": parent},
                                    error=f"skipped: its management path goes through {parent}, which failed in this push ({why})")
     return blocked
 

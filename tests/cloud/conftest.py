@@ -6,7 +6,6 @@ against the official schema at teardown (the contract holds in every scenario).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from hatang.cloud.apply import ApplyReport, apply
 from hatang.inventory import load
 from hatang.inventory.inventory import Inventory
 from hatang.lab.pvesim.launch import Simulator
+from waiting import eventually
 
 
 def write_ssh_key(directory: Path) -> Path:
@@ -127,22 +127,12 @@ OPERATOR = ["PVEVMAdmin", "/sdn/zones/localnetwork=PVESDNUser"]
 
 def wait_task(api, node: str, upid: str, timeout_s: float = 30.0) -> dict:
     """A task's final status, polled with a deadline (a stuck task fails the test)."""
-    import time
 
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def stopped() -> dict | None:
         status = api.nodes(node).tasks(upid).status.get()
-        if status["status"] == "stopped":
-            return status
-        assert time.monotonic() < deadline, f"task {upid} still running after {timeout_s:g} s"
-        time.sleep(0.02)
+        return status if status["status"] == "stopped" else None
 
-
-def wait_until(check, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
-        time.sleep(0.05)
+    return eventually(stopped, f"task {upid} stopped", timeout=timeout_s, interval=0.02)
 
 
 def read_budget(inv: Inventory) -> int:

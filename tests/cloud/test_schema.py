@@ -18,7 +18,9 @@ from proxmoxer.tools import Tasks
 from hatang.cloud import schema
 from hatang.lab.pvesim.routes import served
 
-from .conftest import guests, simulator, token_client, wait_task, wait_until
+from waiting import eventually
+
+from .conftest import guests, simulator, token_client, wait_task
 
 OFFICIAL = Path("/work/shared/proxmox/pve-api-schema.json")
 
@@ -78,7 +80,7 @@ def _answers_in_pve_shapes(sim):
     assert re.fullmatch(r"UPID:pve-core-01:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmclone:9000:hatang@pve!hatang:", upid)
     assert Tasks.decode_upid(upid)["type"] == "qmclone"
     # qmclone writes the new guest's placeholder inside its worker, a moment after answering
-    wait_until(lambda: requests.get(f"{base}/nodes/pve-core-01/qemu/120/config", headers=auth, verify=end["ca"]).ok, "placeholder")
+    eventually(lambda: requests.get(f"{base}/nodes/pve-core-01/qemu/120/config", headers=auth, verify=end["ca"]).ok, "placeholder", timeout=30, interval=0.05)
     locked = requests.put(f"{base}/nodes/pve-core-01/qemu/120/config", data={"cores": 2}, headers=auth, verify=end["ca"])
     assert (locked.status_code, locked.reason) == (500, "VM is locked (clone)")
     status = requests.get(f"{base}/nodes/pve-core-01/tasks/{upid}/status", headers=auth, verify=end["ca"]).json()["data"]

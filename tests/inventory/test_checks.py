@@ -9,12 +9,13 @@ import dataclasses
 from ipaddress import IPv4Network
 
 import pytest
+from pydantic import BaseModel
 
 from hatang.inventory import load
 from hatang.inventory import model as m
 from hatang.inventory.checks import CHECKS, check_addressing, check_fit, check_names, check_one_cpe_per_commune, check_references, usable_storage_gb
 from hatang.inventory.inventory import Inventory
-from hatang.inventory.yamlsource import format_path
+from hatang.inventory.yamlsource import Problem, format_path
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,29 @@ def replace_at(items: list, index: int, record: object) -> list:
 
 
 def messages(check, inv: Inventory) -> list[str]:
-    return [p.message for p in check(inv)]
+    """The messages of ``check``'s problems, each first checked to point where it says."""
+    found = list(check(inv))
+    for problem in found:
+        assert_located(inv, problem)
+    return [p.message for p in found]
+
+
+#: every key an inventory record may have (those a file leaves to their default included)
+FIELDS = {info.alias or name for model in vars(m).values() if isinstance(model, type) and issubclass(model, BaseModel)
+          for name, info in model.model_fields.items()}
+
+
+def assert_located(inv: Inventory, problem: Problem) -> None:
+    """``problem`` names a file the inventory read and, when it names a key, keys that
+    file uses, at the line of the key (or of the record, when the key is left to its
+    default); a record a test appended, at index 999, is in no file."""
+    sources = {**{name: s for name, s in inv.sources.items()}, **{s.file: s for s in [*inv.sources.values(), inv.plan_source] if s is not None}}
+    source = sources.get(problem.file)
+    assert source is not None, f"{problem}: no such inventory file"
+    if problem.path and 999 not in problem.path:
+        names = {part for path in source.lines for part in path if isinstance(part, str)} | FIELDS
+        assert all(part in names for part in problem.path if isinstance(part, str)), f"{problem}: no such key in {problem.file}"
+        assert problem.line == source.line_of(problem.path), problem
 
 
 def keys(check, inv: Inventory) -> list[str]:

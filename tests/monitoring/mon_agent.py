@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from hatang.monitoring import modules as mods
 from hatang.monitoring.scrape_policy import ScrapePolicy, parse_networks
 from hatang.monitoring.snmp import SnmpAuth
@@ -182,25 +180,13 @@ def exporter_serving(make_exporter: Callable[[], Any]) -> Iterator[str]:
         loop.close()
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    """``check()``'s first true value, polled every second; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f}s")
-        time.sleep(1)
-
-
 @contextmanager
-def backfilled_prometheus(base: Path, openmetrics: str) -> Iterator[str]:
-    """A real Prometheus (1 m evaluation) over ``openmetrics`` history, imported as TSDB
-    blocks with ``promtool tsdb create-blocks-from openmetrics``; yields its URL."""
+def backfilled_prometheus(base: Path, openmetrics: str, evaluation_interval: str = "1m") -> Iterator[str]:
+    """A real Prometheus (1 m evaluation unless told) over ``openmetrics`` history, imported
+    as TSDB blocks with ``promtool tsdb create-blocks-from openmetrics``; yields its URL."""
     (base / "history.om").write_text(openmetrics)
     subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(base / "history.om"), str(base / "data")], check=True, capture_output=True)
-    (base / "prometheus.yml").write_text("global:\n  evaluation_interval: 1m\n")
+    (base / "prometheus.yml").write_text(f"global:\n  evaluation_interval: {evaluation_interval}\n")
     url = f"http://127.0.0.1:{free_tcp_port()}"
     argv = ["prometheus", f"--config.file={base / 'prometheus.yml'}", f"--storage.tsdb.path={base / 'data'}",
             f"--web.listen-address={url.removeprefix('http://')}", "--storage.tsdb.retention.time=30d"]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from lab_fixtures import hatang_lab
-from mon_agent import eventually
+from waiting import eventually
 
 from hatang.lab import monitoring as labmon
 from hatang.monitoring.receiver import pages, received

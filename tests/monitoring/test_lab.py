@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from lab_fixtures import hatang_lab
-from mon_agent import eventually, snmpbulkwalk
+from mon_agent import snmpbulkwalk
+from waiting import eventually
 
 from hatang.credentials import secret
 from hatang.lab.monitoring import PROMETHEUS_URL

@@ -45,7 +45,7 @@ def test_ios_commit_confirmed_after_ospf_full(production, fake_secrets) -> None:
     report = run(production, "cpe-tich-son", "ios", "commit-ok")
     result = report.results["cpe-tich-son"]
     assert report.ok and report.status("cpe-tich-son") == "committed"
-    assert result.data["checks"] == {"management": None, "ospf": True, "loopback": None, "snmp": None}
+    assert result.checks == {"management": None, "ospf": True, "loopback": None, "snmp": None}
     assert "+ description LAN Tich Son 10.26.64.64/26" in result.diff
 
 

@@ -10,8 +10,8 @@ import pytest
 import hatang.inventory
 from hatang import audit
 from hatang.network import backup
-from hatang.network.push import PushReport
-from hatang.results import Result
+from hatang.network.push import DeviceResult, PushReport
+from hatang.results import Results
 from hatang.runbooks.checks import changes
 from hatang.runbooks.context import CheckContext, Subject
 
@@ -31,8 +31,8 @@ def context(**params) -> CheckContext:
 
 def record_push(device: str, status: str, *, hours_ago: float = 0.1, diff: str = "", error: str = "") -> None:
     """Append a push record as hatang.network.push does (its PushReport, as a dict)."""
-    result = Result(host=device, ok=status in ("committed", "unchanged"), changed=status != "unchanged", diff=diff, error=error, data={"status": status})
-    report = PushReport(waves=[[device]], results={device: result})
+    result = DeviceResult(host=device, ok=status in ("committed", "unchanged"), changed=status != "unchanged", diff=diff, error=error, status=status)
+    report = PushReport(waves=[[device]], results=Results({device: result}))
     when = (NOW - timedelta(hours=hours_ago)).isoformat(timespec="seconds")
     audit.append("push", {"environment": "lab", **report.as_dict(), "when": when})
 
