@@ -183,7 +183,7 @@ def classify(api: Any, inv: Any, outage: Outage, upstream_outages: list[Outage],
         outage.cause = "link"
         outage.detail = "; ".join(x for x in (f"{outage.device} {', '.join(own)} down" if own else "",
                                               f"far end {', '.join(far_seen)} down" if far_seen else "",
-                                              "no restart seen: from the far end, its only link lost looks like a power loss" if silent and every_link else "") if x)
+                                              "no restart seen: from the far end, its only link lost looks like a power loss" if silent and every_link and not own else "") if x)
 
 
 def find_outages(api: Any, inv: Any, start: datetime, end: datetime, step_s: float, windows: list[Window], margin_s: float) -> list[Outage]:
