@@ -44,7 +44,7 @@ def all_reachable(expected: int) -> bool:
 
 
 def run() -> str:
-    from hatang.lab.monitoring import RECEIVER_URL
+    from hatang.lab.monitoring import LAB_TIMING, RECEIVER_URL
     from hatang.monitoring.receiver import pages, received
 
     hatang("lab", "down")
@@ -88,7 +88,7 @@ def run() -> str:
         + table(["cut (s)", "true duration (s)", "detected (s)", "error (s)", "cause", "pages"], rows)
         + f"\n\n{listed} of {len(CUTS_S)} cuts listed; largest error {max((abs(e) for e in errors), default=0):.1f} s "
         f"(goal: within one probe interval, 5 s); outages of other routers listed: {len(other)}. "
-        "Cuts shorter than the alert's `for` plus Alertmanager's group_wait (30 s) resolve before the first "
+        f"Cuts shorter than the alert's `for` plus Alertmanager's group_wait ({LAB_TIMING.group_wait} in the lab) resolve before the first "
         "notification and page nobody; the report still lists them.\n"
     )
 

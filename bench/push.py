@@ -55,14 +55,6 @@ LAYERS = ("core", "district", "commune_cpe")
 PLAYBOOK = "".join(PLAY.format(role=f"role_{layer}") for layer in LAYERS)
 
 
-class ExportLoader(yaml.SafeLoader):
-    """hatang's Ansible export, read back: its inventory strings are tagged ``!unsafe``
-    (never templated by Ansible); the bench keeps only each host's connection variables."""
-
-
-ExportLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
-
-
 def lab(*args: str) -> None:
     proc = subprocess.run([*HATANG, "lab", *args], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -116,24 +108,23 @@ def ansible_push(ctx, forks: int, work: Path) -> dict:
     configs.mkdir(parents=True)
     for item in Renderer(inv).render_many(ctx.device_names):
         (configs / f"{item.device}.conf").write_text(item.text, encoding="utf-8")
-    inventory = yaml.load(export(inv, "ansible")["inventory.yml"], Loader=ExportLoader)
-    hosts = set(ctx.device_names)
-    layers = {f"role_{layer}": {"hosts": {h: {k: x for k, x in v.items() if k.startswith("ansible_")}
-                                          for h, v in inventory["all"]["children"].get(f"role_{layer}", {}).get("hosts", {}).items() if h in hosts}}
-              for layer in LAYERS}
-    doc = {"all": {"children": {"network": {"children": layers}}, "vars": {
+    # hatang's export as it is (its inventory text is tagged !unsafe, never templated: a
+    # re-dump would lose that), the bench's variables beside it, the lab's routers as the limit
+    (work / "inventory").mkdir()
+    (work / "inventory" / "hatang.yml").write_text(export(inv, "ansible")["inventory.yml"], encoding="utf-8")
+    bench_vars = {"all": {"vars": {
         "ansible_user": secret("net-admin", "username", env="lab"),
         "ansible_password": secret("net-admin", "password", env="lab"),
         "ansible_network_cli_ssh_type": "paramiko",
         "configs": str(configs),
     }}}
-    (work / "inventory").mkdir()
-    (work / "inventory" / "hosts.yml").write_text(yaml.safe_dump(doc))
+    (work / "inventory" / "bench.yml").write_text(yaml.safe_dump(bench_vars), encoding="utf-8")
+    hosts = set(ctx.device_names)
     (work / "project").mkdir()
     (work / "project" / "push.yml").write_text(PLAYBOOK)
     started, cpu = time.perf_counter(), machine_cpu_s()
     venv_bin = str(Path(sys.executable).parent)  # ansible-playbook lives beside this python
-    run = ansible_runner.run(private_data_dir=str(work), playbook="push.yml", forks=forks, quiet=True,
+    run = ansible_runner.run(private_data_dir=str(work), playbook="push.yml", forks=forks, quiet=True, limit=",".join(sorted(hosts)),
                              envvars={"PATH": f"{venv_bin}:{os.environ.get('PATH', '')}", "ANSIBLE_HOST_KEY_CHECKING": "False",
                                       "ANSIBLE_PERSISTENT_COMMAND_TIMEOUT": "120"})
     elapsed = time.perf_counter() - started

@@ -8,14 +8,20 @@ stretches that hold a failure are fetched as raw samples (6 h chunks, found with
 queries.
 
 The cause comes from the other signals, looked at around the outage once things have
-settled (SNMP scrapes are slower than probes; ``ifLastChange`` and ``sysUpTime`` keep
-what happened between two scrapes):
+settled (SNMP scrapes are slower than probes, so the evidence runs from
+:data:`MARGIN_SCRAPES` SNMP scrape intervals before the outage, the last answers of
+routers about to go silent, to as many after it, their first answers; ``ifLastChange``
+and ``sysUpTime`` keep what happened between two scrapes). An outage whose evidence
+window has not passed yet is not ``settled``: its cause may still change.
 
 - **planned change**: the part inside a declared maintenance window (``maintenance.py``);
 - **upstream**: the router it hangs from was unreachable when it went;
 - **power**: the router restarted (sysUpTime went back), or it was silent over SNMP for
-  most of the outage while the far ends of all its WAN links saw them drop and its own
-  ports recorded nothing;
+  most of the outage while the far ends of all its WAN links saw them drop: two or more
+  links at once, or the one link of a router managed out of band. A router managed in
+  band is silent whenever its uplink is cut, and a cut of its only link looks the same
+  from the far end as a power loss: without a restart, that is a link. What the router's
+  own ports say is no evidence either way: a router coming back sees its ports come up;
 - **link**: a WAN port of the router, or the far end's port facing it, went down or
   changed state (ifOperStatus, ifLastChange);
 - **unknown**: none of these.
@@ -34,7 +40,8 @@ from hatang.monitoring.maintenance import Window, split
 SERIES = "hatang:device_available"
 CHUNK_S = 6 * 3600
 OVERLAP_S = 120  # fetched past each chunk, so an outage ending just after it has its end
-SETTLE_S = 60  # SNMP evidence is looked at this long after the outage
+SNMP_JOB = "snmp"
+MARGIN_SCRAPES = 3  # SNMP evidence is looked at this many scrape intervals either side of the outage
 MAX_FETCHES = 2000
 MAX_CLASSIFIED = 500  # each costs a few queries; past this a report lists the rest as "unknown"
 CAUSES = ("link", "power", "upstream", "planned change", "unknown")
@@ -52,6 +59,7 @@ class Outage:
     cause: str = "unknown"
     detail: str = ""
     window: str = ""
+    settled: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -65,7 +73,7 @@ class Outage:
         return {
             "device": self.device, "site": self.site, "name": self.site_name, "district": self.district,
             "start": self.start.isoformat(), "end": self.end.isoformat(), "duration_s": round(self.duration_s, 1),
-            "ongoing": self.ongoing, "cause": self.cause, "detail": self.detail, "maintenance_window": self.window,
+            "ongoing": self.ongoing, "cause": self.cause, "settled": self.settled, "detail": self.detail, "maintenance_window": self.window,
         }
 
 
@@ -138,15 +146,22 @@ def _scalar(api: Any, query: str, at: datetime) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def classify(api: Any, inv: Any, outage: Outage, upstream_outages: list[Outage], step_s: float, now: datetime) -> None:
-    """Set ``outage.cause`` and ``detail`` from the upstream's outages and SNMP evidence."""
+def evidence_margin(snmp_scrape_s: float) -> float:
+    """How far either side of an outage its SNMP evidence lies: the last scrapes of the
+    routers it silenced, and their first scrapes once they answer again."""
+    return MARGIN_SCRAPES * snmp_scrape_s
+
+
+def classify(api: Any, inv: Any, outage: Outage, upstream_outages: list[Outage], step_s: float, now: datetime, margin_s: float) -> None:
+    """Set ``outage.cause``, ``detail`` and ``settled`` from the upstream's outages and SNMP evidence."""
+    margin = timedelta(seconds=margin_s)
+    outage.settled = not outage.ongoing and now >= outage.end + margin
     slack = timedelta(seconds=step_s)
     for up in upstream_outages:
         if up.start <= outage.start + slack and up.end >= outage.start:
             outage.cause, outage.detail = "upstream", f"{up.device} unreachable from {up.start:%H:%M:%S}"
             return
-    since = outage.start - timedelta(seconds=30)
-    at = min(now, outage.end + timedelta(seconds=SETTLE_S))
+    since, at = outage.start - margin, min(now, outage.end + margin)
     seconds = max(1, int((at - since).total_seconds()))
     if (_scalar(api, f'sum(resets(sysUpTime{{job="snmp", device="{outage.device}"}}[{seconds}s]))', at) or 0) > 0:
         outage.cause, outage.detail = "power", f"{outage.device} restarted (sysUpTime went back)"
@@ -160,15 +175,18 @@ def classify(api: Any, inv: Any, outage: Outage, upstream_outages: list[Outage],
     during = max(1, int(outage.duration_s))
     # silent: its SNMP failed most of the outage (it may answer just before its loopback does)
     answered = _scalar(api, f'avg(avg_over_time(up{{job="snmp", device="{outage.device}"}}[{during}s]))', outage.end)
-    if far and len(far_seen) == len(far) and not own and answered is not None and answered < 0.5:
+    silent = answered is not None and answered < 0.5
+    every_link = bool(far) and len(far_seen) == len(far)
+    if silent and every_link and (len(far) > 1 or not inv.in_band(outage.device)):
         outage.cause, outage.detail = "power", f"silent while every link dropped at its far end ({', '.join(far_seen)})"
     elif own or far_seen:
         outage.cause = "link"
         outage.detail = "; ".join(x for x in (f"{outage.device} {', '.join(own)} down" if own else "",
-                                              f"far end {', '.join(far_seen)} down" if far_seen else "") if x)
+                                              f"far end {', '.join(far_seen)} down" if far_seen else "",
+                                              "no restart seen: from the far end, its only link lost looks like a power loss" if silent and every_link and not own else "") if x)
 
 
-def find_outages(api: Any, inv: Any, start: datetime, end: datetime, step_s: float, windows: list[Window]) -> list[Outage]:
+def find_outages(api: Any, inv: Any, start: datetime, end: datetime, step_s: float, windows: list[Window], margin_s: float) -> list[Outage]:
     """Every outage of the period, cut at maintenance windows, with its cause; by start."""
     now = datetime.now(timezone.utc)
     places = placements(inv)
@@ -187,7 +205,7 @@ def find_outages(api: Any, inv: Any, start: datetime, end: datetime, step_s: flo
     for device, outages in whole.items():
         for outage in outages:
             if classified < MAX_CLASSIFIED:
-                classify(api, inv, outage, whole.get(places[device].upstream, []), step_s, now)
+                classify(api, inv, outage, whole.get(places[device].upstream, []), step_s, now, margin_s)
                 classified += 1
             else:
                 outage.detail = f"not classified: more than {MAX_CLASSIFIED} outages in the period"

@@ -28,7 +28,7 @@ import requests
 from hatang.errors import HatangError
 from hatang.inventory.reorganisation import display_name
 from hatang.monitoring.maintenance import Window
-from hatang.monitoring.outages import Outage, find_outages
+from hatang.monitoring.outages import SNMP_JOB, Outage, evidence_margin, find_outages
 from hatang.monitoring.sla_units import group_by_unit
 
 OBJECTIVE = 0.999
@@ -154,12 +154,20 @@ class PrometheusApi:
         """Alerts pending or firing now (labels, state, activeAt)."""
         return self._get("/api/v1/alerts")["alerts"]
 
-    def evaluation_interval_s(self) -> float:
+    def _config(self) -> dict[str, Any]:
         import yaml
 
-        text = self._get("/api/v1/status/config")["yaml"]
-        interval = (yaml.safe_load(text).get("global") or {}).get("evaluation_interval", "1m")
-        return parse_duration(interval)
+        return yaml.safe_load(self._get("/api/v1/status/config")["yaml"]) or {}
+
+    def evaluation_interval_s(self) -> float:
+        return parse_duration((self._config().get("global") or {}).get("evaluation_interval", "1m"))
+
+    def scrape_interval_s(self, job: str) -> float:
+        """``job``'s scrape interval (its own, else the global one; Prometheus' default 1m)."""
+        config = self._config()
+        default = (config.get("global") or {}).get("scrape_interval", "1m")
+        jobs = {j.get("job_name"): j for j in config.get("scrape_configs") or []}
+        return parse_duration((jobs.get(job) or {}).get("scrape_interval", default))
 
 
 def parse_duration(text: str) -> float:
@@ -223,7 +231,7 @@ def build_report(inv: Any, prometheus: str, start: datetime, end: datetime, *, s
 
     report = SlaReport(start, end, prometheus, step_s, planned_policy=planned_policy, windows=windows or [],
                        rpo=rpo_figures(api, inv, start, end, step_s))
-    report.outages = find_outages(api, inv, start, end, step_s, report.windows)
+    report.outages = find_outages(api, inv, start, end, step_s, report.windows, margin_s=evidence_margin(api.scrape_interval_s(SNMP_JOB)))
     if planned_policy == "exclude":
         excuse_planned(by_device, report.outages)
     return group(inv, by_device, report)

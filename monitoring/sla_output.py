@@ -29,6 +29,8 @@ def row(f: Figures) -> list[str]:
 def outage_row(o: Outage) -> list[str]:
     end = f"{o.end:%Y-%m-%d %H:%M:%S}" + (" (ongoing)" if o.ongoing else "")
     cause = f"{o.cause} ({o.window})" if o.window else o.cause
+    if not o.settled and not o.ongoing:
+        cause += " (provisional: SNMP evidence still to come)"
     return [o.site_name, o.device, o.district, f"{o.start:%Y-%m-%d %H:%M:%S}", end, f"{o.duration_s:.0f}", cause, o.detail]
 
 
@@ -70,7 +72,7 @@ def write_csv(report: SlaReport, path: Path) -> None:
 def write_outages_csv(report: SlaReport, path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        keys = ["device", "site", "name", "district", "start", "end", "duration_s", "ongoing", "cause", "detail", "maintenance_window"]
+        keys = ["device", "site", "name", "district", "start", "end", "duration_s", "ongoing", "cause", "settled", "detail", "maintenance_window"]
         writer.writerow(keys)
         for outage in report.outages:
             d = outage.as_dict()

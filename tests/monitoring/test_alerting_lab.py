@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -18,12 +18,14 @@ from waiting import eventually
 
 from hatang.lab import monitoring as labmon
 from hatang.monitoring.receiver import pages, received
-from hatang.monitoring.sla import PrometheusApi
+from hatang.monitoring.sla import PrometheusApi, parse_duration
 
 pytestmark = pytest.mark.lab
 HATANG = [sys.executable, "-m", "hatang.cli"]
 PROBE_S = 5
-WAIT_S = 120  # a page: two probes, the rule's 10 s, Alertmanager's 30 s group_wait
+WAIT_S = 120  # a page: two probes, the rule's 10 s, Alertmanager's group_wait; a report: the SNMP evidence's margin
+#: past one group_interval, a second page would be at the receiver
+GROUP_INTERVAL_S = parse_duration(labmon.LAB_TIMING.group_interval) + 5
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,33 @@ def lab(lab_small):
         return {r["metric"]["device"] for r in api.query('hatang:device_available == 1', now)} == set(lab_small.device_names)
 
     eventually(all_reachable, "every loopback answering the IIC's probe", WAIT_S)
-    time.sleep(40)  # let the push's own blips resolve and their notifications go out
     return lab_small
+
+
+#: the alerts a fault raises (the burn-rate alerts outlive it by design)
+FAULT_ALERTS = ("HatangSiteUnreachable", "HatangWanLinkDown", "HatangDeviceDown", "HatangExporterDown")
+
+
+def quiet() -> bool:
+    """No fault alert pending or firing in Prometheus, and every page-* receiver's last
+    notification a resolution: nothing from earlier faults (the push's own blips, an
+    earlier test's) can still reach a receiver during the next test."""
+    alerts = requests.get(f"{labmon.PROMETHEUS_URL}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+    if any(a["labels"].get("alertname") in FAULT_ALERTS for a in alerts):
+        return False
+    last: dict[str, str] = {}
+    for record in received(labmon.RECEIVER_URL):  # in the order received
+        if record.get("kind") == "webhook" and str(record.get("receiver")).startswith("page-"):
+            last[record["receiver"]] = record.get("status", "")
+    return all(status == "resolved" for status in last.values())
+
+
+@pytest.fixture(autouse=True)
+def calm(request: pytest.FixtureRequest) -> None:
+    """Each test starts once the lab is quiet (the module's ``lab`` first, if it uses it)."""
+    if "lab" in request.fixturenames:
+        request.getfixturevalue("lab")
+        eventually(quiet, "earlier faults resolved and their notifications sent", WAIT_S)
 
 
 def pages_since(moment: float, area: str = "vinh-yen") -> list[dict]:
@@ -71,6 +98,18 @@ def sla_json(start: datetime, end: datetime) -> dict:
     return json.loads(done.stdout)
 
 
+def settled_report(start: datetime, devices: set[str]) -> dict:
+    """The report from ``start`` to now, once the outages of ``devices`` are over and their
+    causes settled (the SNMP evidence after them is in)."""
+    def report() -> dict | None:
+        found = sla_json(start, datetime.now(timezone.utc))
+        mine = [o for o in found["outages"] if o["device"] in devices]
+        done = {o["device"] for o in mine} == devices and all(o["settled"] for o in mine)
+        return found if done else None
+
+    return eventually(report, f"the outages of {', '.join(sorted(devices))} settled in the report", WAIT_S)
+
+
 def test_probes_reach_every_loopback_from_the_core(lab) -> None:
     api = PrometheusApi(labmon.PROMETHEUS_URL)
     results = api.query('probe_success{job="blackbox"}', datetime.now(timezone.utc))
@@ -84,8 +123,7 @@ def test_a_20_second_cut_is_in_the_sla_report_with_its_duration_and_cause(lab) -
     time.sleep(20)
     hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-tich-son")
     true_s = time.time() - cut
-    time.sleep(70)  # the probes see it back, and SNMP's evidence settles
-    report = sla_json(before, datetime.now(timezone.utc))
+    report = settled_report(before, {"cpe-tich-son"})
     got = [o for o in report["outages"] if o["device"] == "cpe-tich-son"]
     assert len(got) == 1, report["outages"]
     assert abs(got[0]["duration_s"] - true_s) <= PROBE_S + 1, (got[0], true_s)  # within one probe interval (+ the evaluation)
@@ -105,7 +143,7 @@ def test_a_fibre_cut_is_one_page_with_runbook_and_next_step_then_resolved(lab) -
         assert "hatang runbook run HatangSiteUnreachable --target cpe-tich-son" in alert["annotations"]["description"]
         eventually(lambda: ("HatangWanLinkDown", "dr-vinh-yen") in on_the_board(since), "the link alert on the NOC's board", WAIT_S)
         eventually(lambda: firing("HatangSiteUnreachable", "cpe-tich-son"), "HatangSiteUnreachable firing", WAIT_S)
-        time.sleep(35)  # one group_interval: a second page would be here by now
+        time.sleep(GROUP_INTERVAL_S)  # a second page would be here by now
         assert len(pages_since(since)) == 1
     finally:
         hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-tich-son")
@@ -128,19 +166,16 @@ def test_a_district_powered_off_is_one_page_naming_its_communes(lab) -> None:
         active = requests.get(f"{labmon.ALERTMANAGER_URL}/api/v2/alerts", timeout=5).json()
         muted = {(a["labels"]["alertname"], a["labels"]["device"]) for a in active if a["status"]["inhibitedBy"]}
         assert {("HatangSiteUnreachable", n) for n in lab.device_names if n.startswith("cpe-")} <= muted
-        time.sleep(35)
+        time.sleep(GROUP_INTERVAL_S)
         assert len(pages_since(since)) == 1
     finally:
         hatang_lab("fault", "restore", "dr-vinh-yen")
     eventually(lambda: resolved_since(since, "dr-vinh-yen"), "the page resolved", WAIT_S)
-    time.sleep(60)
-    report = sla_json(datetime.fromtimestamp(since, timezone.utc), datetime.now(timezone.utc))
+    behind = {n for n in lab.device_names if n.startswith("cpe-")}
+    report = settled_report(datetime.fromtimestamp(since, timezone.utc), {"dr-vinh-yen", *behind})
     causes = {o["device"]: o["cause"] for o in report["outages"]}
-    communes_upstream = {causes.get(n) for n in lab.device_names if n.startswith("cpe-")} == {"upstream"}
-    if causes.get("dr-vinh-yen") != "power" or not communes_upstream:
-        # Known gap since management went in band (issue 17 merged after issue 21 was
-        # built out of band): the killed district's cause comes out 'link'. Kept visible.
-        pytest.xfail(f"outage causes after a district power-off on the in-band lab: {report['outages']}")
+    assert causes.pop("dr-vinh-yen") == "power", report["outages"]
+    assert causes == dict.fromkeys(behind, "upstream"), report["outages"]
 
 
 def test_an_alert_fired_while_alertmanager_is_down_is_delivered_when_it_returns(lab) -> None:
@@ -180,7 +215,7 @@ def test_restarts_of_prometheus_exporter_and_prober_page_nobody_twice(lab) -> No
             start(ctx)
         assert requests.post(f"{labmon.PROMETHEUS_URL}/-/reload", timeout=10).ok
         eventually(lambda: firing("HatangSiteUnreachable", "cpe-hoi-hop"), "the alert firing again after the restarts", WAIT_S)
-        time.sleep(40)  # past group_interval: a re-sent alert that looked new would be a second page
+        time.sleep(GROUP_INTERVAL_S)  # a re-sent alert that looked new would be a second page by now
         assert len(pages_since(since)) == 1
     finally:
         hatang_lab("fault", "link-up", "dr-vinh-yen", "cpe-hoi-hop")
