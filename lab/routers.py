@@ -19,7 +19,7 @@ from pathlib import Path
 from hatang import probe
 from hatang.console import progress
 from hatang.errors import HatangError
-from hatang.lab import faults, netbuild, routerd, users
+from hatang.lab import faults, hostlimits, netbuild, routerd, users
 from hatang.lab.context import LabContext
 from hatang.lab.processes import Process, is_alive, proc_starttime, terminate
 from hatang.lab.topology import MGMT_BRIDGE, Topology, build
@@ -43,6 +43,7 @@ def topology(ctx: LabContext) -> Topology:
 def up(ctx: LabContext) -> None:
     topo = topology(ctx)
     state = faults.read(ctx)
+    hostlimits.raise_for(len(topo.routers), ctx.state_dir)
     with progress("routers: network", 1) as tick:
         netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
         tick()
@@ -209,6 +210,7 @@ def down(ctx: LabContext) -> None:
         ("users", users.remove),
         ("frr directories", lambda: [routerd.remove_frr(d.name) for d in ctx.inventory.routers()]),
         ("faults", lambda: faults.clear(ctx)),
+        ("host limits", lambda: hostlimits.restore(ctx.state_dir)),
     ]
     failed = []
     for label, step in steps:
