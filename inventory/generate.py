@@ -39,18 +39,18 @@ def _units(code: str) -> tuple[dict, list[dict], list[dict]]:
     return province, districts, communes
 
 
-def _unique_slugs(communes: list[dict], district_slug: dict[str, str], taken: frozenset[str] = frozenset()) -> dict[str, str]:
+def _unique_slugs(communes: list[dict], district_slug: dict[str, str], taken: frozenset[str] = frozenset(), towns: frozenset[str] = frozenset()) -> dict[str, str]:
     """Commune slugs made unique as site keys: a town (thị trấn) named like its district
     becomes ``tt-<slug>``; communes sharing a name (with each other, or with a site key
     already ``taken`` by another area of the merged province) get their district's slug
-    appended."""
+    appended. ``towns``: the districts' own slugs, before any was made unique."""
     count: dict[str, int] = {}
     for c in communes:
         count[c["slug"]] = count.get(c["slug"], 0) + 1
     slugs: dict[str, str] = {}
     for c in communes:
         slug = c["slug"]
-        if slug in district_slug.values():
+        if slug in district_slug.values() or slug in towns:
             slug = f"tt-{slug}"
         elif count[slug] > 1:
             slug = f"{slug}-{district_slug[c['parent_code']]}"
@@ -83,11 +83,12 @@ def build(code: str = PROVINCE_CODE, *, core: str = CORE, datacenter: str = "iic
     firewall, and site keys clashing with ``taken`` ones get a suffix."""
     province, districts, communes = _units(code)
     _checked_names([province], districts, communes)
+    towns = frozenset(d["slug"] for d in districts)
     for district in districts:
         if district["slug"] in taken:  # e.g. a district named like a commune of another area
             district["slug"] = f"{district['slug']}-{province['slug']}"
     district_slug = {d["code"]: d["slug"] for d in districts}
-    slugs = _unique_slugs(communes, district_slug, taken)
+    slugs = _unique_slugs(communes, district_slug, taken, towns)
     province_doc = {
         "province": {"code": province["code"], "name": province["name"], "slug": province["slug"]},
         "districts": [{"code": d["code"], "name": d["name"], "type": d["type"], "slug": d["slug"]} for d in districts],
