@@ -61,3 +61,21 @@ def test_a_lab_that_fits_the_host_changes_nothing(proc_sys: Path, tmp_path: Path
     assert hostlimits.raise_for(146, tmp_path) == {}
     assert hostlimits.restore(tmp_path) == {}
     assert hostlimits.read("net.ipv4.neigh.default.gc_thresh3") == 1024
+
+
+def test_the_push_starts_with_the_core_that_reaches_the_others() -> None:
+    """The other areas' cores hang off the IIC's: it is the canary, alone, and every
+    router's uplink peer is pushed before it (by name, core-hoa-binh would go first and
+    find its uplink peer unconfigured)."""
+    from hatang.network.push import plan_waves
+
+    inv = load(MERGED_INVENTORY, "lab")
+    waves = plan_waves(inv, [d.name for d in inv.routers()], 50)
+    assert waves[0] == ["core-iic"]
+    assert waves[1] == ["core-hoa-binh", "core-phu-tho"]
+    done: set[str] = set()
+    for wave in waves:
+        for name in wave:
+            uplink = inv.uplink(name)
+            assert uplink is None or uplink.peer in done, name
+        done.update(wave)
