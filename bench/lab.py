@@ -29,6 +29,7 @@ from bench.report import table, write_section
 from hatang.lab.context import lab_state_dir
 from hatang.lab.processes import Registry, is_alive
 from hatang.lab.routerd import DAEMONS
+from hatang.lab.routers import Phases
 
 LAB_LOCK = Path("/run/hatang-lab.lock")
 HATANG = [sys.executable, "-m", "hatang.cli", "lab"]
@@ -127,6 +128,7 @@ def measure(size: str) -> dict:
         "reachable": sum(1 for i in items if i["ping"] and i["ssh"] and all(i["daemons"].values())),
         "up_s": up_s,
         "components_s": json.loads(up.stdout)["seconds"],
+        "phases": next((l.removeprefix(Phases.PREFIX) for l in up.stderr.splitlines() if l.startswith(Phases.PREFIX)), ""),
         "status_s": status_s,
         "down_s": down_s,
         "pss_settled_kib": settled,
@@ -152,7 +154,8 @@ def render(r: dict) -> str:
     return (
         f"`hatang lab up --size {r['size']}`: {r['routers']} FRR routers (zebra, staticd, ospfd, sshd, snmpd each) "
         f"and whatever other components are registered. Seconds per component: "
-        + ", ".join(f"{k} {v}" for k, v in r["components_s"].items()) + ".\n\n"
+        + ", ".join(f"{k} {v}" for k, v in r["components_s"].items()) + "."
+        + (f" The routers' phases: {r['phases']}." if r.get("phases") else "") + "\n\n"
         + table(["measure", "hatang", "goal", ""], rows)
         + "\n\nPSS by process kind, settled (router daemons, then the other components' processes):\n\n"
         + table(["process", "total", "per router"], [[k, mib(v), f"{v / per_router / 1024:.1f} MiB" if k in DAEMONS else ""] for k, v in kinds])

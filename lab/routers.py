@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hatang import probe
-from hatang.console import progress
+from hatang.console import info, progress
 from hatang.errors import HatangError
 from hatang.lab import faults, hostlimits, netbuild, routerd, users
 from hatang.lab.context import LabContext
@@ -40,18 +40,40 @@ def topology(ctx: LabContext) -> Topology:
 # --- up ------------------------------------------------------------------------------
 
 
+class Phases:
+    """Seconds per phase of ``up``, printed at its end (``bench.lab`` reports them)."""
+
+    PREFIX = "routers: phases: "
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.monotonic()
+
+    def done(self, phase: str) -> None:
+        now = time.monotonic()
+        self.seconds[phase] = round(now - self._since, 2)
+        self._since = now
+
+    def line(self) -> str:
+        return self.PREFIX + ", ".join(f"{phase} {s} s" for phase, s in self.seconds.items())
+
+
 def up(ctx: LabContext) -> None:
+    phases = Phases()
     topo = topology(ctx)
     state = faults.read(ctx)
     hostlimits.raise_for(len(topo.routers), ctx.state_dir)
+    phases.done("topology")
     with progress("routers: network", 1) as tick:
         netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
         tick()
+    phases.done("network")
     secrets = ctx.secrets
     users.ensure(secrets, ctx.path("home"))
     names = [router.name for router in topo.routers]
     with ThreadPoolExecutor(max_workers=KEYGEN_WORKERS) as pool:  # ssh-keygen waits mostly on its own start
         host_keys = dict(zip(names, pool.map(lambda name: _host_keys(ctx.path("routers", name, "ssh")), names)))
+    phases.done("users and host keys")
     cli = ctx.path("bin") / "router-cli"
     cli.write_text(routerd.ROUTER_CLI)
     cli.chmod(0o755)
@@ -70,6 +92,7 @@ def up(ctx: LabContext) -> None:
         snmpd_conf.chmod(0o644)
         specs.extend(routerd.specs(router, base, sshd_conf, snmpd_conf))
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    phases.done("configs")
     before = {p.name: p for p in ctx.registry.select(routerd.PROCESS_PREFIX) if is_alive(p)}
     for router in topo.routers:  # a socket left by a daemon that died would read as ready
         for daemon in routerd.ROUTING_DAEMONS:
@@ -84,10 +107,15 @@ def up(ctx: LabContext) -> None:
     with progress("routers: daemons", len(specs)) as tick:
         started = _spawn(ctx, zebra_first[:zebras], tick)
         _wait_for_zebra(ctx, topo)
+        phases.done("zebra")
         started += _spawn(ctx, zebra_first[zebras:], tick)
+    phases.done("daemons")
     restarted = [p for p in started if before.get(p.name) != p]
     _wait_ready(ctx, topo)
+    phases.done("ready")
     _boot_config(restarted)
+    phases.done("boot config")
+    info(phases.line())
 
 
 def day0_config(renderer: Renderer, router: str) -> str:
