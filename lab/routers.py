@@ -10,6 +10,7 @@ namespaces, the users and the files.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -28,6 +29,7 @@ from hatang.network.render import Renderer
 name = "routers"
 requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.preflight.REQUIRES
 
+PHASES_FILE = "routers-phases.json"  # the last up's seconds per phase
 READY_TIMEOUT_S = 60.0
 PROBE_WORKERS = 32
 KEYGEN_WORKERS = 8  # also vtysh boots: each waits mostly on its own start
@@ -116,6 +118,7 @@ def up(ctx: LabContext) -> None:
     _boot_config(restarted)
     phases.done("boot config")
     info(phases.line())
+    (ctx.state_dir / PHASES_FILE).write_text(json.dumps(phases.seconds))  # for whoever reads the lab's state
 
 
 def day0_config(renderer: Renderer, router: str) -> str:
