@@ -98,9 +98,10 @@ def _plan(env: str) -> dict:
     return plan
 
 
-def _reorganisation(province: dict, areas: list[dict]) -> dict:
+def _reorganisation(province: dict, areas: list[dict], previous: dict) -> dict:
     """Vĩnh Phúc's reorganisation.yaml as it is (with its people's decisions and
-    headquarters), joined with reorg2025's document for each other area."""
+    headquarters), joined with reorg2025's document for each other area; the people's
+    work on the other areas in the ``previous`` merged file is kept."""
     kept = _load(DEFAULT_INVENTORY / "reorganisation.yaml")
     doc: dict = {"units": list(kept["units"]), "communes": list(kept["communes"])}
     for area in areas[1:]:
@@ -114,7 +115,11 @@ def _reorganisation(province: dict, areas: list[dict]) -> dict:
         doc["units"].extend(u for u in part["units"] if u not in doc["units"])
         doc["communes"].extend(part["communes"])
     doc["units"].sort(key=lambda u: u["code"])
-    doc.update({key: kept[key] for key in ("decisions", "headquarters") if kept.get(key)})
+    ours = {c["code"] for c in province["communes"] if c["district"] in {d["code"] for d in province["districts"] if d["area"] == areas[0]["slug"]}}
+    decisions = [*(kept.get("decisions") or []), *(d for d in previous.get("decisions") or [] if d["commune"] not in ours)]
+    home_units = {u["code"] for u in kept["units"]}
+    headquarters = {**{u: site for u, site in (previous.get("headquarters") or {}).items() if u not in home_units}, **(kept.get("headquarters") or {})}
+    doc.update({key: value for key, value in (("decisions", decisions), ("headquarters", headquarters)) if value})
     return {"province_2025": doc.pop("province_2025"), **doc}
 
 
@@ -136,8 +141,10 @@ def write(out: Path) -> None:
           "# carries the management network), a router per former district, a CPE per pre-2025 commune.\n" + source, network)
     for name in COPIED:
         shutil.copyfile(DEFAULT_INVENTORY / name, out / name)
-    _dump(out / "reorganisation.yaml", reorg2025.header() + "# Joined per area by 'python -m hatang.inventory.tools.merged'.\n",
-          _reorganisation(copy.deepcopy(province), areas))
+    reorganisation = out / "reorganisation.yaml"
+    previous = _load(reorganisation) if reorganisation.exists() else {}
+    _dump(reorganisation, reorg2025.header() + "# Joined per area by 'python -m hatang.inventory.tools.merged'.\n",
+          _reorganisation(copy.deepcopy(province), areas, previous))
     for env in ("lab", "production"):
         (out / "addressing" / f"{env}.yaml").write_text(yaml.safe_dump(_plan(env), sort_keys=False), encoding="utf-8")
         allocate(out, env)
