@@ -99,6 +99,8 @@ def build(code: str = PROVINCE_CODE, *, core: str = CORE, datacenter: str = "iic
     }
     devices = [_device(core, datacenter, "core", None)]
     home = core == CORE
+    if not home:  # reached over the WAN from the IIC, like the districts: no circuit of its own to the IIC's management network
+        devices[0]["management"] = "in-band"
     if home:
         devices.append({"name": "fw-iic-edge", "site": "iic-dc", "role": "firewall", "platform": "junos", "model": "SRX1500", "environments": ["production"]})
     links = []
