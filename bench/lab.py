@@ -5,10 +5,12 @@ process of the lab: what its daemons' registry records and their descendants (SS
 sessions, a host's services). PSS splits shared pages (libc, FRR's libraries) among
 the processes sharing them, so the sum is what the lab really costs the machine.
 Peak is sampled every half second during ``up`` and after it. The goal (issue 3): up in
-60 s or less, under 4 GiB. No peer is named for this one: figures are against the goal.
+60 s or less, under 4 GiB; for the merged province (issue 22, ``--size merged``, about
+550 routers, its own section): 60 s or less, under 8 GiB. No peer is named for this one:
+figures are against the goal.
 
-Run as root: ``.venv/bin/python -m bench.lab [--size province]``. Holds the machine's
-lab lock for the whole run and leaves no lab behind.
+Run as root: ``.venv/bin/python -m bench.lab [--size province|merged]``. Holds the
+machine's lab lock for the whole run and leaves no lab behind.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from bench.report import table, write_section
 from hatang.lab.context import lab_state_dir
 from hatang.lab.processes import Registry, is_alive
 from hatang.lab.routerd import DAEMONS
+from hatang.lab.routers import Phases
 
 LAB_LOCK = Path("/run/hatang-lab.lock")
 HATANG = [sys.executable, "-m", "hatang.cli", "lab"]
 GOAL_S, GOAL_GIB = 60.0, 4.0
+GOALS = {"merged": (60.0, 8.0)}  # (seconds, GiB) where a size has its own goal
 
 
 def pss_kib(pid: int) -> int:
@@ -124,6 +128,7 @@ def measure(size: str) -> dict:
         "reachable": sum(1 for i in items if i["ping"] and i["ssh"] and all(i["daemons"].values())),
         "up_s": up_s,
         "components_s": json.loads(up.stdout)["seconds"],
+        "phases": next((l.removeprefix(Phases.PREFIX) for l in up.stderr.splitlines() if l.startswith(Phases.PREFIX)), ""),
         "status_s": status_s,
         "down_s": down_s,
         "pss_settled_kib": settled,
@@ -132,12 +137,13 @@ def measure(size: str) -> dict:
 
 
 def render(r: dict) -> str:
+    goal_s, goal_gib = GOALS.get(r["size"], (GOAL_S, GOAL_GIB))
     gib = lambda kib: kib / 2**20  # noqa: E731
     mib = lambda kib: f"{kib / 1024:.0f} MiB"  # noqa: E731
     total = sum(r["pss_settled_kib"].values())
     rows = [
-        ["lab up", f"{r['up_s']:.1f} s", f"≤ {GOAL_S:.0f} s", "met" if r["up_s"] <= GOAL_S else "MISSED"],
-        ["peak PSS, all lab processes", f"{gib(r['pss_peak_kib']):.2f} GiB", f"< {GOAL_GIB:.0f} GiB", "met" if gib(r["pss_peak_kib"]) < GOAL_GIB else "MISSED"],
+        ["lab up", f"{r['up_s']:.1f} s", f"≤ {goal_s:.0f} s", "met" if r["up_s"] <= goal_s else "MISSED"],
+        ["peak PSS, all lab processes", f"{gib(r['pss_peak_kib']):.2f} GiB", f"< {goal_gib:.0f} GiB", "met" if gib(r["pss_peak_kib"]) < goal_gib else "MISSED"],
         ["PSS once settled", f"{gib(total):.2f} GiB", "", ""],
         ["lab down", f"{r['down_s']:.1f} s", "", ""],
         ["lab status (every router probed)", f"{r['status_s']:.1f} s", "", ""],
@@ -148,7 +154,8 @@ def render(r: dict) -> str:
     return (
         f"`hatang lab up --size {r['size']}`: {r['routers']} FRR routers (zebra, staticd, ospfd, sshd, snmpd each) "
         f"and whatever other components are registered. Seconds per component: "
-        + ", ".join(f"{k} {v}" for k, v in r["components_s"].items()) + ".\n\n"
+        + ", ".join(f"{k} {v}" for k, v in r["components_s"].items()) + "."
+        + (f" The routers' phases: {r['phases']}." if r.get("phases") else "") + "\n\n"
         + table(["measure", "hatang", "goal", ""], rows)
         + "\n\nPSS by process kind, settled (router daemons, then the other components' processes):\n\n"
         + table(["process", "total", "per router"], [[k, mib(v), f"{v / per_router / 1024:.1f} MiB" if k in DAEMONS else ""] for k, v in kinds])
@@ -162,7 +169,7 @@ def main() -> None:
     with open(LAB_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = measure(args.size)
-    write_section("lab", f"Lab: up and down of the {args.size} lab", f".venv/bin/python -m bench.lab --size {args.size}", render(result))
+    write_section("lab" if args.size != "merged" else "lab-merged", f"Lab: up and down of the {args.size} lab", f".venv/bin/python -m bench.lab --size {args.size}", render(result))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ def room_dir(room: str) -> Path:
 
 
 DEFAULT_INVENTORY = room_dir("inventory")
+#: The merged province of 2025 (Vĩnh Phúc, Phú Thọ, Hòa Bình): ``--inventory`` names it,
+#: ``hatang lab up --size merged`` uses it by default (docs/reorganisation-2025.md).
+MERGED_INVENTORY = DEFAULT_INVENTORY / "merged"
 # The checkout, for development tools only (benchmarks writing docs/): an installed wheel
 # has no checkout, so nothing read at run time may be found through it (use room_dir).
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -44,6 +44,23 @@ class Pool:
     block: int
     reserved: list[IPv4Network] = field(default_factory=list)
     allocations: dict[str, IPv4Network] = field(default_factory=dict)
+    #: The merged province's other areas (former provinces): each its own supernet for
+    #: this purpose; ``supernet`` is then the home area's (the IIC's own province).
+    areas: dict[str, IPv4Network] = field(default_factory=dict)
+
+    def supernets(self) -> list[IPv4Network]:
+        """Every supernet of the pool: the home one, then the areas'."""
+        return [self.supernet, *self.areas.values()]
+
+    def contains(self, prefix: IPv4Network) -> bool:
+        return any(prefix.subnet_of(s) for s in self.supernets())
+
+    def supernet_of(self, area: str | None) -> IPv4Network:
+        """Where ``area``'s allocations go: its own supernet, else the home one."""
+        return self.areas.get(area, self.supernet) if area else self.supernet
+
+    def describe(self) -> str:
+        return " ".join(str(s) for s in self.supernets())
 
     def _taken(self) -> list[IPv4Network]:
         return sorted([*self.reserved, *self.allocations.values()], key=lambda n: (int(n.network_address), n.prefixlen))
@@ -57,8 +74,8 @@ class Pool:
     def assign(self, key: str, prefix: IPv4Network | str) -> IPv4Network:
         """Record an explicit allocation, refusing one outside the supernet or overlapping another."""
         prefix = ip_network(prefix)
-        if not prefix.subnet_of(self.supernet):
-            raise AllocationError(f"{prefix} for '{key}' is outside the {self.purpose} supernet {self.supernet}")
+        if not self.contains(prefix):
+            raise AllocationError(f"{prefix} for '{key}' is outside the {self.purpose} supernet {self.describe()}")
         if self.allocations.get(key) == prefix:
             return prefix
         for other, taken in self.allocations.items():
@@ -70,14 +87,16 @@ class Pool:
         self.allocations[key] = prefix
         return prefix
 
-    def allocate(self, key: str) -> IPv4Network:
-        """The block already held by ``key``, else the lowest free block of the pool's size."""
+    def allocate(self, key: str, area: str | None = None) -> IPv4Network:
+        """The block already held by ``key``, else the lowest free block of the pool's size
+        in ``area``'s supernet (the home one when the pool has no supernet of that area)."""
         if key in self.allocations:
             return self.allocations[key]
         step = 1 << (32 - self.block)
         taken = self._taken()
-        candidate = int(self.supernet.network_address)
-        end = int(self.supernet.broadcast_address)
+        supernet = self.supernet_of(area)
+        candidate = int(supernet.network_address)
+        end = int(supernet.broadcast_address)
         index = 0
         while candidate + step - 1 <= end:
             block = IPv4Network((candidate, self.block))
@@ -90,14 +109,14 @@ class Pool:
                 return block
             next_free = int(clash.broadcast_address) + 1
             candidate = max(candidate + step, ((next_free + step - 1) // step) * step)
-        raise AllocationError(f"{self.purpose}: the supernet {self.supernet} is full (no free /{self.block} for '{key}')")
+        raise AllocationError(f"{self.purpose}: the supernet {supernet} is full (no free /{self.block} for '{key}')")
 
     def release(self, key: str) -> None:
         self.allocations.pop(key, None)
 
     def free_count(self) -> int:
         used = sum(n.num_addresses for n in self._taken())
-        return (self.supernet.num_addresses - used) >> (32 - self.block)
+        return (sum(s.num_addresses for s in self.supernets()) - used) >> (32 - self.block)
 
 
 @dataclass
@@ -137,7 +156,8 @@ class AddressPlan:
             "environment": self.environment,
             "gateway": str(self.gateway) if self.gateway else None,
             "supernets": {
-                p.purpose: {"prefix": str(p.supernet), "block": p.block, "reserved": [str(r) for r in p.reserved]}
+                p.purpose: {"prefix": str(p.supernet), "block": p.block, "reserved": [str(r) for r in p.reserved],
+                            **({"areas": {a: str(n) for a, n in p.areas.items()}} if p.areas else {})}
                 for p in self.pools.values()
             },
             "allocations": {
@@ -208,10 +228,38 @@ def _pool(purpose: str, spec: object, errors: list[str]) -> Pool | None:
         errors.append(f"{key}.prefix: {exc}")
         return None
     try:
-        return Pool(purpose, prefix, block, [ipv4_network(r) for r in reserved])
+        pool = Pool(purpose, prefix, block, [ipv4_network(r) for r in reserved])
     except ValueError as exc:
         errors.append(f"{key}.reserved: {exc}")
         return None
+    for area, text in _mapping(spec.get("areas"), f"{key}.areas", errors).items():
+        reason = refusal(str(area))
+        if reason:
+            errors.append(f"{key}.areas: area {str(area)!r}: {reason}")
+            continue
+        try:
+            pool.areas[str(area)] = ipv4_network(text)
+        except ValueError as exc:
+            errors.append(f"{key}.areas.{area}: {exc}")
+    return pool
+
+
+def overlapping_supernets(pools: dict[str, Pool]) -> list[str]:
+    """Every pair of supernets that overlap, whatever their purpose or area: each
+    area's WAN is its own, and no two purposes share addresses. Host addresses are
+    carved out of the data-center VLANs, so only ``hosts`` and ``dc`` may overlap."""
+    named = [
+        (f"supernets.{purpose}" + (f".areas.{area}" if area else ""), purpose, prefix)
+        for purpose, pool in sorted(pools.items())
+        for area, prefix in [(None, pool.supernet), *pool.areas.items()]
+    ]
+    errors = []
+    for i, (first, first_purpose, first_prefix) in enumerate(named):
+        for second, second_purpose, second_prefix in named[i + 1 :]:
+            if {first_purpose, second_purpose} == {"hosts", "dc"} or not first_prefix.overlaps(second_prefix):
+                continue
+            errors.append(f"{second}: {second_prefix} overlaps {first} {first_prefix}")
+    return errors
 
 
 def _gateway(value: object, errors: list[str]) -> IPv4Address | None:
@@ -243,13 +291,7 @@ def plan_from_dict(doc: object, path: Path | None = None) -> AddressPlan:
         pool = _pool(purpose, spec, errors)
         if pool is not None:
             pools[purpose] = pool
-    names = sorted(pools)
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            if first != "hosts" and second != "hosts" and pools[first].supernet.overlaps(pools[second].supernet):
-                errors.append(
-                    f"supernets.{second}: {pools[second].supernet} overlaps supernets.{first} {pools[first].supernet}"
-                )
+    errors.extend(overlapping_supernets(pools))
     for purpose, allocations in _mapping(doc.get("allocations"), "allocations", errors).items():
         pool = pools.get(purpose)
         if pool is None:
@@ -279,8 +321,8 @@ def _load_allocations(pool: Pool, allocations: dict) -> list[str]:
         except ValueError as exc:
             errors.append(f"allocations.{pool.purpose}.{key}: {exc}")
             continue
-        if not prefix.subnet_of(pool.supernet):
-            errors.append(f"allocations.{pool.purpose}.{key}: {prefix} for '{key}' is outside the {pool.purpose} supernet {pool.supernet}")
+        if not pool.contains(prefix):
+            errors.append(f"allocations.{pool.purpose}.{key}: {prefix} for '{key}' is outside the {pool.purpose} supernet {pool.describe()}")
             continue
         reserved = next((r for r in pool.reserved if r.overlaps(prefix)), None)
         if reserved is not None:

@@ -65,7 +65,7 @@ def allocate(directory: Path | None, env: str, *, prune: bool = False, save: boo
             pool = plan.pool(purpose)
             if key in pool.allocations:
                 continue
-            prefix = pool.allocate(key)
+            prefix = pool.allocate(key, inv.allocation_area(purpose, key))
         report.added.append((purpose, key, str(prefix)))
     if prune:
         keep = {(purpose, key) for purpose, key, _ in expected}

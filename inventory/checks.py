@@ -95,6 +95,7 @@ def check_references(inv: Inventory) -> Iterator[Problem]:
     in_band = [d.name for d in inv.device_by_name.values() if inv.in_band(d)]
     if in_band and not any(d.mgmt_lan_port is not None for d in inv.device_by_name.values() if d.role == m.Role.core):
         yield Problem("network.yaml", (), f"{len(in_band)} device(s) are managed in band (e.g. {in_band[0]}) but no core has a 'mgmt_lan_port' to carry the IIC management network into the WAN")
+    yield from _check_area_references(inv)
     if inv.datacenter and inv.datacenter.district not in inv.district_by_code:
         yield _at(inv, "datacenter.yaml", ("datacenter", "district"), f"unknown district code {inv.datacenter.district!r}")
     if inv.datacenter:
@@ -122,6 +123,20 @@ def check_references(inv: Inventory) -> Iterator[Problem]:
                     yield _at(inv, "services.yaml", (*path, "vms", i, "nics", j, "vlan"), f"VLAN {nic.vlan} is not carried by cluster {cluster.name}")
             if not spec.nics:
                 yield _at(inv, "services.yaml", (*path, "vms", i, "nics"), "a VM needs at least one NIC")
+
+
+def _check_area_references(inv: Inventory) -> Iterator[Problem]:
+    """In the merged province every district names its area (former province), and an
+    area's data center stands in one of its own districts."""
+    if not inv.areas:
+        return
+    for path, district in inv.districts:
+        if district.area not in inv.area_by_slug:
+            yield _at(inv, "province.yaml", (*path, "area"), f"district {district.code} {district.name}: area {district.area!r} is none of the areas ({', '.join(inv.area_by_slug)})")
+    for path, area in inv.areas:
+        district = inv.district_by_code.get(area.district)
+        if district is None or district.area != area.slug:
+            yield _at(inv, "province.yaml", (*path, "district"), f"area {area.slug}: its data center's district {area.district!r} is not one of its districts")
 
 
 def check_one_cpe_per_commune(inv: Inventory) -> Iterator[Problem]:
@@ -180,11 +195,41 @@ def check_addressing(inv: Inventory) -> Iterator[Problem]:
     for key, prefix in inv.plan.pool("hosts").allocations.items():
         if not any(prefix.subnet_of(v) for v in vlan_prefixes):
             yield at(("allocations", "hosts", key), f"{prefix} is in no data-center VLAN prefix")
+    yield from _check_areas(inv, at)
     if inv.env == "lab":
         lab_range = IPv4Network("198.18.0.0/15")
         for purpose, pool in inv.plan.pools.items():
-            if not pool.supernet.subnet_of(lab_range):
-                yield at(("supernets", purpose), f"{pool.supernet} is outside the lab range {lab_range}")
+            for supernet in pool.supernets():
+                if not supernet.subnet_of(lab_range):
+                    yield at(("supernets", purpose), f"{supernet} is outside the lab range {lab_range}")
+
+
+AREA_PURPOSES = ("loopback", "p2p", "lan")
+
+
+def _check_areas(inv: Inventory, at: Callable[[KeyPath, str], Problem]) -> Iterator[Problem]:
+    """The merged province: every area has its own WAN supernets (their not overlapping
+    is the plan's own check) and each WAN allocation lies in its area's supernet."""
+    known = set(inv.area_by_slug)
+    for purpose, pool in inv.plan.pools.items():
+        for area in pool.areas:
+            if area not in known or area == inv.home_area:
+                why = "the home area's supernet is 'prefix'" if area == inv.home_area else f"areas in province.yaml: {', '.join(sorted(known)) or 'none'}"
+                yield at(("supernets", purpose, "areas", area), f"unknown area {area!r} ({why})")
+    if not known:
+        return
+    for purpose in AREA_PURPOSES:
+        pool = inv.plan.pool(purpose)
+        for area in sorted(known - {inv.home_area} - set(pool.areas)):
+            yield at(("supernets", purpose, "areas"), f"area {area!r} has no {purpose} supernet of its own")
+    for purpose, key, what in _expected_allocations(inv):
+        if purpose not in AREA_PURPOSES or key not in inv.plan.pool(purpose).allocations:
+            continue
+        area = inv.allocation_area(purpose, key)
+        supernet = inv.plan.pool(purpose).supernet_of(area)
+        prefix = inv.plan.pool(purpose).allocations[key]
+        if area and not prefix.subnet_of(supernet):
+            yield at(("allocations", purpose, key), f"{prefix} of {what} is outside the {purpose} supernet {supernet} of its area {area!r}")
 
 
 def check_fit(inv: Inventory) -> Iterator[Problem]:

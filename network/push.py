@@ -120,8 +120,10 @@ def plan_waves(inv: Inventory, devices: Sequence[str], wave_size: int) -> list[l
     (core, districts, communes): a router's uplink peer is always done before it."""
     if wave_size < 1:
         raise ValueError("wave_size must be at least 1")
-    layer = {d.name: LAYERS.index(d.role) for d in inv.routers()}
-    ordered = sorted(dict.fromkeys(devices), key=lambda name: (layer[name], name))
+    routers = inv.routers()  # in each layer, the core carrying the management network first
+    layer = {d.name: LAYERS.index(d.role) for d in routers}
+    rank = {d.name: i for i, d in enumerate(routers)}
+    ordered = sorted(dict.fromkeys(devices), key=lambda name: (layer[name], rank[name]))
     if not ordered:
         return []
     waves = [[ordered[0]]]
