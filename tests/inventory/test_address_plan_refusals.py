@@ -81,10 +81,15 @@ def test_an_unknown_purpose_does_not_stop_the_ones_after_it() -> None:
     ]
 
 
-def test_hosts_may_overlap_any_supernet() -> None:
-    for other in ("dc", "lan", "p2p"):
-        plan = plan_from_dict({"supernets": supernets(hosts={"prefix": supernets()[other]["prefix"], "block": 32})})
-        assert plan.pool("hosts").supernet == plan.pool(other).supernet
+def test_hosts_may_overlap_the_data_center_supernet_only() -> None:
+    """Hosts' /32s are carved out of the data-center VLANs; any other overlap is refused."""
+    plan = plan_from_dict({"supernets": supernets(hosts={"prefix": supernets()["dc"]["prefix"], "block": 32})})
+    assert plan.pool("hosts").supernet == plan.pool("dc").supernet
+    for other in ("lan", "p2p"):
+        prefix = supernets()[other]["prefix"]
+        with pytest.raises(InventoryError) as refused:
+            plan_from_dict({"supernets": supernets(hosts={"prefix": prefix, "block": 32}, dc={"prefix": "198.18.5.0/24", "block": 28})})
+        assert any(f"overlaps {other} {prefix}" in d or f"{other}: {prefix} overlaps" in d for d in refused.value.details), refused.value.details
 
 
 @pytest.mark.parametrize(("value", "message"), [
