@@ -51,6 +51,16 @@ esac
 """
 
 
+#: A restart without systemd: Debian's init scripts stop without waiting (chrony's sends
+#: TERM and returns), so their own ``restart`` may start while the old daemon still holds
+#: its pid file, find it "already running", and leave nothing once it exits. Wait
+#: (bounded, 10 s) until ``status`` says it is gone, then start.
+SYSVINIT_RESTART = (
+    "{script} stop; n=0; while {script} status >/dev/null 2>&1 && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done; "
+    "{script} start"
+)
+
+
 def intent() -> HostIntent:
     """The intent of the host pyinfra is running the deploy on."""
     return for_host(host.name, host.data.get("hatang_inventory", ""), environment())
@@ -97,8 +107,12 @@ def service(name: str, *, restart_when: list[OperationMeta] = (), reload: bool =
     manage(name=f"Run service {name}", service=name, running=True, enabled=enabled)
     if (restart_when or drifted) and was_running:
         changed = lambda: drifted or any(op.did_change() for op in restart_when)  # noqa: E731
+        title = f"{'Reload' if reload else 'Restart'} {name} (its configuration changed)"
+        if not booted and not reload:
+            server.shell(name=title, commands=[SYSVINIT_RESTART.format(script=shlex.quote(f"/etc/init.d/{name}"))], _if=changed)
+            return
         action = {"reloaded": True} if reload else {"restarted": True}
-        manage(name=f"{'Reload' if reload else 'Restart'} {name} (its configuration changed)", service=name, running=True, _if=changed, **action)
+        manage(name=title, service=name, running=True, _if=changed, **action)
 
 
 def text(dest: str, content: str, *, mode: str = "644", user: str = "root", group: str = "root", name: str | None = None) -> OperationMeta:

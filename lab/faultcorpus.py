@@ -111,9 +111,13 @@ def changed(inv: Inventory, name: str, tag: str) -> str:
 
 
 def uplink_cut(inv: Inventory, name: str) -> str:
-    """``name``'s configuration with its uplink renumbered: the change cuts its own path."""
+    """``name``'s configuration with its uplink shut down: the change cuts its own path at
+    once. (A renumbered uplink cut it only once OSPF and ARP had timed out, so a quick
+    enough post-check could still reach the router and roll it back itself: a different
+    case, not the one where only the router's own revert timer can save it.)"""
     uplink = inv.uplink(name)
-    return Renderer(inv).render(name).text.replace(f" ip address {uplink.address}", " ip address 198.18.7.251/31")
+    address = f" ip address {uplink.address}"
+    return Renderer(inv).render(name).text.replace(address, f"{address}\n shutdown")
 
 
 def final_state(inv: Inventory, name: str, previous: str, new: str | None) -> tuple[str, bool]:

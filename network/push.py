@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from napalm.base import NetworkDriver
-from napalm.base.exceptions import CommitError, ConnectionException, MergeConfigException, NapalmException, ReplaceConfigException
+from napalm.base.exceptions import (CommitConfirmException, CommitError, ConnectionException, MergeConfigException, NapalmException,
+                                    ReplaceConfigException)
 
 from hatang import audit
 from hatang.errors import HatangError
@@ -237,6 +238,8 @@ class DevicePush:
                     driver.confirm_commit()
             except ConnectionException as exc:
                 return self._lost(name, result, committed_at, previous, revert_in, f"at the confirm: {exc}")
+            except CommitConfirmException as exc:  # nothing pending: its timer fired (the checks ran late, or on the reverted configuration)
+                return self._lost(name, result, committed_at, previous, revert_in, f"no commit left to confirm: {exc}")
             result.status = "committed"
             return
         result.ok = False

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from napalm.base.exceptions import ConnectionClosedException
+from napalm.base.exceptions import CommitConfirmException, ConnectionClosedException
 
 from hatang.inventory import load
 from hatang.network import revert
@@ -113,6 +113,25 @@ def test_a_router_silent_at_any_step_is_reported_and_the_others_of_its_wave_comm
     else:  # applied, never confirmed, and this stand-in has no revert timer: a person must look
         assert report.status("cpe-lien-bao") == "unverified" and frozen.data["final"] == "new", frozen.error
         assert "session lost after the commit (at the confirm" in frozen.error
+
+
+class TimerFired(StandIn):
+    """A router whose revert timer fired before the confirm (the checks ran on the
+    reverted configuration): nothing is left to confirm."""
+
+    def confirm_commit(self) -> None:
+        self.router.running, self.router.pending = self.router.pending, None
+        raise CommitConfirmException("no commit is pending confirmation (the revert timer may have fired)")
+
+
+def test_a_commit_its_timer_reverted_before_the_confirm_is_verified_reverted_not_failed(inv, monkeypatch) -> None:
+    router = Router("old cpe-hoi-hop")
+    monkeypatch.setattr(revert, "REVERT_MARGIN_S", 0.0)
+    report = push(inv, ["cpe-hoi-hop"], configs={"cpe-hoi-hop": "new cpe-hoi-hop"}, skip_checks=ALL_CHECKS, step_timeout_s=0.5,
+                  revert_in=3, check_timeout_s=1, open_driver=lambda inv, name: TimerFired(router), show_progress=False, record=False)
+    result = report.results["cpe-hoi-hop"]
+    assert report.status("cpe-hoi-hop") == "reverted" and result.data["final"] == "previous", result.error
+    assert "no commit left to confirm" in result.error
 
 
 def test_a_lost_session_is_verified_back_on_the_previous_configuration(inv) -> None:
