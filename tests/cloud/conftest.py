@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hatang.cloud import client, schema
 from hatang.cloud.apply import ApplyReport, apply
+from hatang.cloud.plan import plan
 from hatang.inventory import load
 from hatang.inventory.inventory import Inventory
 from hatang.lab.pvesim.launch import Simulator
@@ -145,3 +146,14 @@ def read_budget(inv: Inventory) -> int:
         total += 5 + len({vm.spec.template for vm in vms if vm.spec.kind == "qemu"})
         total += len(cluster.nodes) if any(vm.spec.kind == "lxc" for vm in vms) else 0
     return total
+
+
+def back_up_all_but_the_first_node(sim: Simulator, inv: Inventory) -> tuple[object, list[str]]:
+    """pve-core applied, then a vzdump of every guest on every node but the first (whose
+    guests stay without a backup). Returns the admin client and the nodes, sorted."""
+    apply(inv, concurrency=8, plan=plan(inv, clusters=["pve-core"]), show_progress=False)
+    admin = token_client(sim, "pve-core", "root@pam!admin", "Administrator")
+    nodes = sorted({g["node"] for g in guests(admin)})
+    for node in nodes[1:]:
+        wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"))
+    return admin, nodes

@@ -9,15 +9,13 @@ from datetime import datetime, timezone
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from hatang.cloud.apply import apply
 from hatang.cloud.backup_metrics import keep_writing
 from hatang.cloud.backup_report import BackupState
 from hatang.errors import HatangError
-from hatang.cloud.plan import plan
 from hatang.runbooks.checks import CHECKS
 from hatang.runbooks.context import CheckContext, Subject
 
-from .conftest import guests, token_client, wait_task
+from .conftest import back_up_all_but_the_first_node, guests, wait_task
 from .test_cli import run
 
 
@@ -30,11 +28,7 @@ def samples(path) -> dict[str, dict[str, float]]:
 
 
 def test_textfile_and_runbook_check_show_the_guests_a_failed_run_left_without_backup(sim, inv, tmp_path):
-    apply(inv, concurrency=8, plan=plan(inv, clusters=["pve-core"]), show_progress=False)
-    admin = token_client(sim, "pve-core", "root@pam!admin", "Administrator")
-    nodes = sorted({g["node"] for g in guests(admin)})
-    for node in nodes[1:]:  # the first node's guests are not backed up
-        wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"))
+    admin, nodes = back_up_all_but_the_first_node(sim, inv)  # the first node's guests are not backed up
     late = {g["name"] for g in guests(admin) if g["node"] == nodes[0]}
     textfile = tmp_path / "hatang_backups.prom"
     assert run("backups", "--cluster", "pve-core", "--textfile", str(textfile)).returncode == 1

@@ -10,9 +10,7 @@ import time
 
 import yaml
 
-from hatang.cloud.apply import apply
 from hatang.cloud.backup_report import backup_states
-from hatang.cloud.plan import plan
 from hatang.deploy import playbook_runner
 from hatang.deploy.baseline.audit import applicable, failure_text, parse
 from hatang.deploy.baseline.controls import BACKUP_DUMP, BY_ID, GUEST_BACKUP
@@ -20,7 +18,7 @@ from hatang.deploy.baseline.guest_backup import freshness
 from hatang.deploy.baseline.playbook import HOST_VAR
 from hatang.deploy.baseline.script import audit_script
 
-from .conftest import guests, token_client, wait_task
+from .conftest import back_up_all_but_the_first_node
 
 BAK = BY_ID["BAK-01"]
 
@@ -35,11 +33,7 @@ def bak01(host: str, env: dict[str, str]) -> tuple[bool, str]:
 
 
 def test_bak01_fails_a_guest_whose_backup_is_missing_or_older_than_its_rpo(sim, inv, tmp_path):
-    apply(inv, concurrency=8, plan=plan(inv, clusters=["pve-core"]), show_progress=False)
-    admin = token_client(sim, "pve-core", "root@pam!admin", "Administrator")
-    nodes = sorted({g["node"] for g in guests(admin)})
-    for node in nodes[1:]:  # the first node's guests are never backed up
-        wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"))
+    admin, nodes = back_up_all_but_the_first_node(sim, inv)  # the first node's guests are never backed up
     hosts = [h for h in inv.linux_hosts() if h.cluster == "pve-core"]
     assert all(BAK in applicable(h) for h in hosts if h.kind == "vm") and not any(BAK in applicable(h) for h in hosts if h.kind != "vm")
 
