@@ -8,7 +8,7 @@ import json
 
 from hatang import audit
 from hatang.cloud.apply import apply
-from hatang.cloud.backup_run import SCHEDULING, vzdump_params
+from hatang.cloud.backup_run import SCHEDULING, NodeTask, _guest_error, vzdump_params
 from hatang.cloud.plan import plan
 
 from .conftest import guests, token_client
@@ -31,6 +31,17 @@ def test_the_run_posts_the_job_as_the_gui_does_less_its_schedule():
     assert vzdump_params(job, [102, 103]) == {"storage": "backup-nfs", "mode": "snapshot", "prune-backups": "keep-daily=14",
                                               "vmid": "102,103"}
     assert not SCHEDULING & set(vzdump_params(job, [101]))
+
+
+def test_a_guests_error_is_its_own_log_line_else_the_tasks_status_or_the_deadline():
+    task = NodeTask("pve-core", "pve-core-01", "hatang-bk-critical", (101, 102), upid="UPID:pve-core-01:1:2:3:vzdump::root@pam:",
+                    exitstatus="job errors", log=["INFO: starting", "ERROR: Backup of VM 102 failed - no space left on device"])
+    assert _guest_error(task, 102, 60) == "no space left on device"
+    assert _guest_error(task, 101, 60) == "task on pve-core-01 failed: job errors"
+    running = NodeTask("pve-core", "pve-core-01", "hatang-bk-critical", (101,), upid=task.upid)
+    assert _guest_error(running, 101, 60).startswith(f"task {task.upid} still running after 60 s")
+    offline = NodeTask("pve-core", "pve-core-02", "hatang-bk-critical", (103,), exitstatus="node pve-core-02 is offline: not backed up")
+    assert _guest_error(offline, 103, 60) == "node pve-core-02 is offline: not backed up"
 
 
 def test_a_forced_run_backs_up_every_guest_and_never_runs_another_job(sim, inv):
