@@ -7,7 +7,8 @@ As real PVE behaves (qemu-server, pve-container, pve-ha-manager; see docs/cloud.
 - timeouts are retried only on calls safe to repeat (GET, DELETE, a PUT that allocates
   nothing); a PUT that allocates a disk (``storage:size``) is never sent twice: after a
   timeout the config is read again until the disk is there (a second PUT would leave
-  the first volume as ``unusedN``); a clone or a create is never repeated blindly;
+  the first volume as ``unusedN``); a clone or a create is never repeated blindly; an
+  existing disk's options (``backup=0``) change on its own volume, never by ``storage:size``;
 - VM ids come from ``/cluster/nextid``; a container's create claims the id before it
   answers, a VM's clone only inside its ``qmclone`` task, so a clone task that finds its
   id taken by another client's clone is retried with the next id;
