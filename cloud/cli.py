@@ -176,6 +176,9 @@ def backups(
         keep_writing(lambda: backup_states(inv, clusters=scope.selected), textfile, every)
         return
     inv = scope.load()
+    known = sorted({vm.service_class for vm in inv.vms()})
+    if unknown := [c for c in classes or [] if c not in known]:
+        raise HatangError(f"--class {', '.join(unknown)}: no guest of that class in the inventory (classes: {', '.join(known)})", exit_code=2)
     ran = _run_backups(inv, scope, classes, timeout) if run_now else None
     states = [s for s in backup_states(inv, clusters=scope.selected) if not classes or s.service_class in classes]
     if textfile is not None:

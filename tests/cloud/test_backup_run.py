@@ -69,8 +69,10 @@ def test_a_class_alone_is_run_and_shown(sim, inv):
     assert code == 0, data
     assert {g["job"] for g in data["run"]["guests"]} == {"hatang-bk-batch"}
     assert {g["service_class"] for g in data["guests"]} == {"batch"}
-    missing = run("backups", "--run-now", "--cluster", "pve-core", "--class", "nightly")
-    assert missing.returncode == 1 and "no backup job hatang-bk-nightly" in missing.stderr
+    unknown = run("backups", "--run-now", "--cluster", "pve-core", "--class", "nightly")
+    assert unknown.returncode == 2 and "--class nightly: no guest of that class" in unknown.stderr
+    missing = run("backups", "--run-now", "--cluster", "pve-dmz", "--class", "batch")  # the DMZ has no batch guest, so no job
+    assert missing.returncode == 1 and "no backup job hatang-bk-batch on pve-dmz" in missing.stderr
 
 
 def test_a_failing_task_fails_its_node_guests_with_the_task_error(sim, inv):
