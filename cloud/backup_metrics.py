@@ -10,13 +10,17 @@ service_class and backup_job (not ``job``: Prometheus's own label).
 
 ``--every SECONDS`` makes the command its own timer (:func:`keep_writing`), where no
 systemd runs one: the lab starts it beside a node_exporter reading the file
-(``hatang.lab.monitoring``). A read that fails leaves the last file in place (its
-``node_textfile_mtime_seconds`` ages) and is retried on the next tick.
+(``hatang.lab.monitoring``). A read that fails leaves the last file in place and is
+retried on the next tick. Every file also holds the time it was written
+(``hatang_backup_freshness_timestamp_seconds``): the rule ``HatangBackupFreshnessStale``
+fires when it ages past 2 h (the timer stopped, the reads fail) or is absent (the file
+or node_exporter gone), when ``HatangBackupStale``, blind, would resolve.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,8 +36,9 @@ LABELS = ("cluster", "guest", "service_class", "backup_job")
 
 
 class BackupCollector(Collector):
-    def __init__(self, states: list[BackupState]):
+    def __init__(self, states: list[BackupState], written: float | None = None):
         self.states = states
+        self.written = time.time() if written is None else written
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         last = GaugeMetricFamily("hatang_backup_last_success_timestamp_seconds",
@@ -48,12 +53,15 @@ class BackupCollector(Collector):
                 rpo.add_metric(labels, float(s.rpo_h * 3600))
             if s.size is not None:
                 size.add_metric(labels, float(s.size))
-        yield from (last, rpo, size)
+        freshness = GaugeMetricFamily("hatang_backup_freshness_timestamp_seconds",
+                                      "UNIX time hatang read the backups and wrote this file (alert HatangBackupFreshnessStale).")
+        freshness.add_metric([], self.written)
+        yield from (last, rpo, size, freshness)
 
 
-def write_textfile(path: Path, states: list[BackupState]) -> None:
+def write_textfile(path: Path, states: list[BackupState], written: float | None = None) -> None:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(BackupCollector(states))
+    registry.register(BackupCollector(states, written))
     write_to_textfile(str(path), registry)
 
 

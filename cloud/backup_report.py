@@ -14,7 +14,7 @@ from typing import Any
 
 from hatang.cloud.client import Pve
 from hatang.cloud.desired import desired_state
-from hatang.cloud.observed import read_cluster
+from hatang.cloud.observed import ClusterView, read_cluster
 from hatang.inventory.inventory import Inventory
 
 
@@ -41,6 +41,16 @@ class BackupState:
         return {**asdict(self), "status": self.status}
 
 
+def read_archives(pve: Pve, view: ClusterView, storages: set[str]) -> list[dict[str, Any]]:
+    """The backup archives on those of ``storages`` the cluster has, read through its first
+    online node (one call per storage: backup stores are shared); none with no node online."""
+    node = next((n for n in sorted(view.nodes) if view.nodes[n].online), None)
+    if node is None:
+        return []
+    return [archive for storage in sorted(storages & view.storages)
+            for archive in pve.get(f"nodes/{node}/storage/{storage}/content", content="backup")]
+
+
 def backup_states(inv: Inventory, clusters: list[str] | None = None, now: float | None = None) -> list[BackupState]:
     wanted = desired_state(inv)
     now = time.time() if now is None else now
@@ -51,15 +61,11 @@ def backup_states(inv: Inventory, clusters: list[str] | None = None, now: float 
         view = read_cluster(pve, wanted_names=set(desired), ct_template_storage=None)
         classes = {vm.service_class for vm in desired.values()}
         policies = {c: inv.backup_policy_by_class.get(c) for c in classes}
-        node = next((n for n in sorted(view.nodes) if view.nodes[n].online), None)
         latest: dict[int, dict[str, Any]] = {}
-        for storage in sorted({p.storage for p in policies.values() if p} & view.storages):
-            if node is None:
-                break
-            for archive in pve.get(f"nodes/{node}/storage/{storage}/content", content="backup"):
-                vmid = int(archive.get("vmid") or 0)
-                if vmid and int(archive.get("ctime", 0)) >= int(latest.get(vmid, {}).get("ctime", -1)):
-                    latest[vmid] = archive
+        for archive in read_archives(pve, view, {p.storage for p in policies.values() if p}):
+            vmid = int(archive.get("vmid") or 0)
+            if vmid and int(archive.get("ctime", 0)) >= int(latest.get(vmid, {}).get("ctime", -1)):
+                latest[vmid] = archive
         job_of = {int(v): job_id for job_id, job in view.backup_jobs.items()
                   for v in str(job.get("vmid") or "").split(",") if v.strip().isdigit()}
         for guest in sorted(view.managed(), key=lambda g: g.name):

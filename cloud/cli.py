@@ -13,7 +13,9 @@ from hatang.options import Scope, YesOpt, scoped
 
 if TYPE_CHECKING:
     from hatang.cloud.apply import ApplyReport
+    from hatang.cloud.backup_run import RunReport
     from hatang.cloud.plan import Plan
+    from hatang.inventory.inventory import Inventory
 
 app = typer.Typer(help="The Proxmox VE private cloud: plan, apply, drift, backups, restore-test, destroy.", no_args_is_help=True)
 
@@ -156,31 +158,52 @@ def _when(stamp: int | None) -> str:
 @scoped(ClusterOpt)
 def backups(
     scope: Scope,
-    textfile: Annotated[Path | None, typer.Option("--textfile", help="Also write the freshness as Prometheus metrics to this file (node_exporter's textfile collector; alert HatangBackupStale).")] = None,
+    textfile: Annotated[Path | None, typer.Option("--textfile", help="Also write the freshness as Prometheus metrics to this file (node_exporter's textfile collector; alerts HatangBackupStale, HatangBackupFreshnessStale).")] = None,
     every: Annotated[float | None, typer.Option("--every", min=1, help="With --textfile: rewrite it every SECONDS until stopped (a timer where systemd runs none, as in the lab).")] = None,
+    run_now: Annotated[bool, typer.Option("--run-now", help="First start hatang's backup jobs now (PVE's 'Run now': a vzdump per node holding their guests), wait, report each guest's run.")] = False,
+    classes: Annotated[list[str] | None, typer.Option("--class", help="Only the guests (and, with --run-now, the job) of this service class (repeatable).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="With --run-now: seconds to wait for the backup tasks.")] = 3600.0,
 ) -> None:
     """Per guest: its last backup, its age against its class's RPO, its size, the job that
-    covers it. Exit 1 when a backup is stale or missing."""
+    covers it. Exit 1 when a backup is stale or missing, or a forced run failed."""
     from hatang.cloud.backup_metrics import keep_writing, write_textfile
     from hatang.cloud.backup_report import backup_states
 
     if every is not None:
-        if textfile is None:
-            raise HatangError("--every needs --textfile (the file the timer rewrites)", exit_code=2)
+        if textfile is None or run_now:
+            raise HatangError("--every needs --textfile (the file the timer rewrites), and no --run-now", exit_code=2)
         inv = scope.load()
         keep_writing(lambda: backup_states(inv, clusters=scope.selected), textfile, every)
         return
-    states = backup_states(scope.load(), clusters=scope.selected)
+    inv = scope.load()
+    known = sorted({vm.service_class for vm in inv.vms()})
+    if unknown := [c for c in classes or [] if c not in known]:
+        raise HatangError(f"--class {', '.join(unknown)}: no guest of that class in the inventory (classes: {', '.join(known)})", exit_code=2)
+    ran = _run_backups(inv, scope, classes, timeout) if run_now else None
+    states = [s for s in backup_states(inv, clusters=scope.selected) if not classes or s.service_class in classes]
     if textfile is not None:
         write_textfile(textfile, states)
     if scope.json:
-        print_json({"guests": [s.as_dict() for s in states]})
+        print_json({**({"run": ran.as_dict()} if ran else {}), "guests": [s.as_dict() for s in states]})
     else:
         print_table("cloud backups", ["cluster", "guest", "class", "last backup", "age (h)", "RPO (h)", "size (MiB)", "job", "status"],
                     [(s.cluster, s.guest, s.service_class, _when(s.last), "" if s.age_h is None else s.age_h, s.rpo_h or "",
                       "" if s.size is None else round(s.size / 2**20), s.job or "none", s.status) for s in states])
-    if any(s.status != "fresh" for s in states):
+    if (ran and not ran.ok) or any(s.status != "fresh" for s in states):
         raise typer.Exit(1)
+
+
+def _run_backups(inv: "Inventory", scope: Scope, classes: list[str] | None, timeout: float) -> "RunReport":
+    """The forced run, its per-guest table shown unless --json."""
+    from hatang.cloud.backup_run import run_now
+
+    report = run_now(inv, clusters=scope.selected, classes=classes, timeout_s=timeout, show_progress=not scope.json)
+    if not scope.json:
+        print_table("backup run", ["cluster", "guest", "node", "job", "result", "archive / error"],
+                    [(g.cluster, g.guest, g.node, g.job, status_mark(g.ok), g.volid or g.error) for g in report.guests])
+        failed = sum(not g.ok for g in report.guests)
+        info(f"backup run: {len(report.guests) - failed} ok, {failed} failed, {len(report.tasks)} task(s), {report.duration_s:.1f} s")
+    return report
 
 
 @app.command("restore-test")

@@ -7,6 +7,8 @@ fingerprint that hatang writes as a tag, ``cfg-<8 hex>``: a changed inventory ch
 the fingerprint, and so shows in a plan read in a constant number of calls. A change
 made by hand to those hidden fields keeps the tag, so only ``--deep`` (``drift``,
 ``plan``, ``apply``: one config read per managed guest) sees it and puts it right.
+An extra disk carries PVE's ``backup`` flag as :mod:`hatang.cloud.backup_scope` rules:
+a disk on a backup store is left out of the guest's backups.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import quote
 
 from cryptography.hazmat.primitives import serialization
 
+from hatang.cloud.backup_scope import backup_targets, disk_flag
 from hatang.credentials import secret
 from hatang.errors import HatangError
 from hatang.inventory import model as m
@@ -64,6 +67,7 @@ class DesiredVm:
     anti_affinity: str | None
     ciuser: str
     ssh_public_key: str
+    backup_stores: frozenset[str] = frozenset()  # storages backups go to: their disks are left out of backups
 
     @property
     def boot_disk_gib(self) -> int:
@@ -76,11 +80,13 @@ class DesiredVm:
                 f"net{i}": f"name=eth{i},bridge={BRIDGE},tag={nic.vlan},{nic.ip_options()}"
                 for i, nic in enumerate(self.nics)
             }
-            config.update({f"mp{i}": f"{storage}:{size},mp=/srv/data{i}" for i, (storage, size) in enumerate(self.disks[1:])})
+            config.update({f"mp{i}": f"{storage}:{size},mp=/srv/data{i}{disk_flag('lxc', storage, self.backup_stores)}"
+                           for i, (storage, size) in enumerate(self.disks[1:])})
             return config
         config = {f"net{i}": f"virtio,bridge={BRIDGE},tag={nic.vlan}" for i, nic in enumerate(self.nics)}
         config.update({f"ipconfig{i}": nic.ip_options() for i, nic in enumerate(self.nics) if nic.address})
-        config.update({f"scsi{i + 1}": f"{storage}:{size}" for i, (storage, size) in enumerate(self.disks[1:])})
+        config.update({f"scsi{i + 1}": f"{storage}:{size}{disk_flag('qemu', storage, self.backup_stores)}"
+                       for i, (storage, size) in enumerate(self.disks[1:])})
         config["ciuser"] = self.ciuser
         config["sshkeys"] = quote(self.ssh_public_key, safe="")
         return config
@@ -125,6 +131,7 @@ def desired_vm(inv: Inventory, vm: m.Vm, ciuser: str, key: str) -> DesiredVm:
         kind=vm.spec.kind, template=vm.spec.template, cores=vm.spec.cores, memory_mib=vm.spec.memory_mib,
         disks=tuple((d.storage, d.size_gb) for d in vm.spec.disks), nics=nics, ha=vm.spec.ha,
         anti_affinity=vm.spec.anti_affinity, ciuser=ciuser, ssh_public_key=key,
+        backup_stores=backup_targets(inv.backup_policy_by_class.values()),
     )
 
 

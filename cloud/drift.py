@@ -136,14 +136,14 @@ def deep_items(pve: Pve, cluster: str, view: ClusterView, desired: list[DesiredV
 
 
 def normalise(value: Any) -> str:
-    """A config string without the parts PVE fills in (MAC address, volume names)."""
+    """A config string without the parts PVE fills in (MAC address, volume names, sizes)."""
     text = unquote(str(value or ""))
     parts = [p for p in text.split(",") if not p.startswith("hwaddr=") and not p.startswith("size=")]
     if parts and "=" in parts[0] and parts[0].split("=")[0] in ("virtio", "e1000", "vmxnet3", "rtl8139"):
         parts[0] = parts[0].split("=")[0]
     if parts and ":" in parts[0] and "=" not in parts[0]:
         parts[0] = parts[0].split(":")[0]  # storage:vm-100-disk-1 → storage
-    return ",".join(parts)
+    return ",".join(parts[:1] + sorted(parts[1:]))  # options in any order (PVE prints its own)
 
 
 def drift(inv: Inventory, *, deep: bool = False, clusters: list[str] | None = None) -> DriftReport:

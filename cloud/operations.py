@@ -7,7 +7,8 @@ As real PVE behaves (qemu-server, pve-container, pve-ha-manager; see docs/cloud.
 - timeouts are retried only on calls safe to repeat (GET, DELETE, a PUT that allocates
   nothing); a PUT that allocates a disk (``storage:size``) is never sent twice: after a
   timeout the config is read again until the disk is there (a second PUT would leave
-  the first volume as ``unusedN``); a clone or a create is never repeated blindly;
+  the first volume as ``unusedN``); a clone or a create is never repeated blindly; an
+  existing disk's options (``backup=0``) change on its own volume, never by ``storage:size``;
 - VM ids come from ``/cluster/nextid``; a container's create claims the id before it
   answers, a VM's clone only inside its ``qmclone`` task, so a clone task that finds its
   id taken by another client's clone is retried with the next id;
@@ -40,6 +41,7 @@ from hatang.errors import HatangError
 ID_ATTEMPTS = 5
 POLL_S = 0.25
 _MAC = re.compile(r"(?:^[a-z0-9]+=|hwaddr=)([0-9A-Fa-f:]{17})")
+MANAGED_DISK_OPTIONS = ("backup", "mp")  # what hatang sets on an extra disk besides its storage and size
 _NEW_DISK = re.compile(r"^[A-Za-z][\w.-]*:\d+(\.\d+)?(,|$)")  # storage:size, a volume to allocate
 
 
@@ -60,13 +62,30 @@ def keep_mac(wanted: str, current: str | None) -> str:
     return f"{model}={mac},{rest}"
 
 
+def keep_volume(wanted: str, current: str) -> str | None:
+    """An existing disk with the options hatang manages (``backup``, a mount point's
+    ``mp``) as ``wanted`` says, on the volume and size it has: given ``storage:size``, PVE
+    would allocate a new disk (Qemu.pm ``update_vm``) and leave this one as ``unusedN``.
+    None when those options already match."""
+    volume, *have = current.split(",")
+    _, *want = wanted.split(",")
+    wanted_opts = dict(o.split("=", 1) for o in want if "=" in o)
+    kept = [o for o in have if o.split("=", 1)[0] not in (*MANAGED_DISK_OPTIONS, *wanted_opts)]
+    value = ",".join([volume, *(f"{k}={v}" for k, v in wanted_opts.items()), *kept])
+    return None if sorted(value.split(",")) == sorted(current.split(",")) else value
+
+
 def hidden_params(vm: DesiredVm, current: dict[str, Any]) -> dict[str, Any]:
     """The config fields /cluster/resources does not show, as a PUT over ``current``."""
     out = {}
     for key, value in vm.hidden_config().items():
         if key.startswith("net"):
             out[key] = keep_mac(value, current.get(key))
-        elif not (re.match(r"^(scsi|mp)\d+$", key) and key in current):  # an existing disk is resized, not replaced
+        elif re.match(r"^(scsi|mp)\d+$", key) and key in current:  # an existing disk: its options, never a new volume
+            options = keep_volume(value, str(current[key]))
+            if options is not None:
+                out[key] = options
+        else:
             out[key] = value
     return out
 

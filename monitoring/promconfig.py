@@ -38,6 +38,7 @@ ALERT_NAMES = (
     "HatangAvailabilityBurnRateSlow",
     "HatangExporterDown",
     "HatangBackupStale",
+    "HatangBackupFreshnessStale",
     "HatangSiteUnreachable",
 )
 

@@ -8,7 +8,8 @@ For each guest with a backup policy whose storage the cluster has:
 - archive size at the base month: its newest archive as measured (``hatang cloud
   backups``' data, read with ``--live``), else the inventory's estimate: the policy's
   ``archive_ratio`` × the guest's disks × how full its pool is (data stored ÷ disks
-  committed at the base month, at most 1), a disk on the backup store itself left out;
+  committed at the base month, at most 1), a disk on any backup store left out
+  (:mod:`hatang.cloud.backup_scope`, the rule the guests' ``backup=0`` follows);
 - each month, that size × the growth of the data stored on the guest's pool (the pool
   of most of its disks: its trend, and the drivers' new services).
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from hatang.cloud.backup_scope import backed_up, backup_targets
 from hatang.cloud.capacity.backup_growth import archives_kept
 from hatang.cloud.capacity.model import Demand
 from hatang.inventory import model as m
@@ -59,6 +61,7 @@ def guest_backups(cluster: m.Cluster, vms: Sequence[m.Vm], policies: Mapping[str
                   measured: Mapping[str, int], base: Demand) -> list[GuestBackup]:
     """Each backed-up guest's copies and archive size at the base month."""
     pools = {s.name for s in cluster.storage}
+    targets = backup_targets(policies.values())
     out = []
     for vm in vms:
         policy = policies.get(vm.service_class)
@@ -66,7 +69,7 @@ def guest_backups(cluster: m.Cluster, vms: Sequence[m.Vm], policies: Mapping[str
             continue
         disks: dict[str, float] = {}
         for disk in vm.spec.disks:
-            if disk.storage != policy.storage:  # the store's own data (the backup server's) is not archived into itself
+            if backed_up(disk.storage, targets):  # a backup store's own data (the backup server's) is left out (backup=0)
                 disks[disk.storage] = disks.get(disk.storage, 0.0) + disk.size_gb
         if not disks:
             continue

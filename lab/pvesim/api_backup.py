@@ -19,7 +19,7 @@ from typing import Any
 
 from hatang.cloud.prune import kept, parse_keep
 from hatang.lab.pvesim.api_restore import check_available
-from hatang.lab.pvesim.guests import boot_disk_size, check_lock, disk_volumes
+from hatang.lab.pvesim.guests import backed_up_size, check_lock, disk_volumes
 from hatang.lab.pvesim.routes import Call, route
 from hatang.lab.pvesim.store import SimError
 
@@ -143,7 +143,7 @@ def vzdump(call: Call) -> str:
         used += sum(size for name, size in disk_volumes(state.data, node) if name == storage)
         now = int(time.time())
         for vmid, guest in sorted(guests.items()):
-            size = max(1, boot_disk_size(guest) // 10)  # a compressed copy of a mostly empty disk
+            size = max(1, backed_up_size(guest) // 10)  # a compressed copy of mostly empty disks (backup=0 ones left out)
             if used + size > store["total"]:
                 raise SimError(f"vzdump: {storage}: no space left on device (backup of {vmid} failed)")
             used += size

@@ -21,7 +21,8 @@ src/PVE/API2/Qemu.pm and src/PVE/QemuServer.pm, commit e6352be):
   (``check_bridge_access`` → pve-guest-common ``check_vnet_access``);
 - a new disk (``storage:size``) is allocated while the synchronous config PUT waits, and
   an existing disk key given a new volume leaves the old one as ``unusedN``
-  (``vmconfig_register_unused_drive``).
+  (``vmconfig_register_unused_drive``); an existing volume must exist, and a disk given
+  its own volume again only changes its options (``backup=0``…).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 from hatang.lab.pvesim.api_cluster import drop_from_rules
 from hatang.lab.pvesim.api_restore import restore_archive, restored_config
 from hatang.lab.pvesim.guests import (
-    allocate_disk, check_lock, disk_parts, disk_storages, disk_value, format_size, guest_resource, is_disk_key,
+    allocate_disk, check_existing_volumes, check_lock, disk_parts, disk_storages, disk_value, format_size, guest_resource, is_disk_key,
     label, parse_size, shared_disks, volume_names,
 )
 from hatang.lab.pvesim.routes import Call, route
@@ -279,6 +280,7 @@ def _update(call: Call) -> dict[str, Any]:
         check_lock(call.sim, vmid, guest, call.flag("skiplock"))
         require_config_privileges(call, vmid, kind, {**call.params, **{k: "" for k in (call.get("delete") or "").split(",") if k}})
         require_bridge_access(call, call.params)
+        check_existing_volumes(state.data, guest, call.params)
         storages = disk_storages(kind, call.params)
         for storage in sorted(storages):
             call.principal.require(f"/storage/{storage}", "Datastore.AllocateSpace")

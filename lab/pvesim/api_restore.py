@@ -17,7 +17,7 @@ import copy
 import re
 from typing import Any
 
-from hatang.lab.pvesim.guests import allocate_disk, disk_parts, is_disk_key, parse_size
+from hatang.lab.pvesim.guests import allocate_disk, disk_parts, in_backup, is_disk_key, parse_size
 from hatang.lab.pvesim.routes import Call, route
 from hatang.lab.pvesim.store import SimError, mac_for
 
@@ -79,8 +79,8 @@ def restored_config(call: Call, kind: str, node: str, vmid: int, archive: dict[s
     config = copy.deepcopy(archive["config"])
     used: set[str] = set()
     for key, value in sorted(config.items()):
-        if key.startswith("unused"):
-            del config[key]
+        if key.startswith("unused") or (kind == "qemu" and is_disk_key(kind, key) and not in_backup(kind, key, str(value))):
+            del config[key]  # a VM's disk left out of the backup: restore_update_config_line comments it out
         elif is_disk_key(kind, key) and ":" in str(value) and "media=cdrom" not in str(value):
             volume, options = disk_parts(str(value))
             target = call.get("storage") or volume.partition(":")[0]

@@ -69,6 +69,24 @@ def allocate_disk(state_data: dict[str, Any], vmid: int, key: str, value: str, u
     return disk_value(f"{storage}:vm-{vmid}-disk-{index}", options)
 
 
+def check_existing_volumes(data: dict[str, Any], guest: dict[str, Any], params: dict[str, Any]) -> None:
+    """A disk given as an existing volume, not ``storage:size``, must exist: update_vm's
+    ``create_disks`` reads its size (``volume_size_info``) and dies "volume … does not
+    exist". The disk's own volume given again only changes the disk's options."""
+    kind = guest["type"]
+    known = {disk_parts(v)[0] for g in data["guests"].values() for k, v in g["config"].items()
+             if isinstance(v, str) and (is_disk_key(g["type"], k) or k.startswith("unused"))}
+    for key, value in params.items():
+        if not is_disk_key(kind, key):
+            continue
+        volume, options = disk_parts(str(value))
+        storage, _, name = volume.partition(":")
+        if not name or options.get("media") == "cdrom" or re.fullmatch(r"\d+(\.\d+)?", name):
+            continue
+        if volume not in known:
+            raise SimError(f"volume '{volume}' does not exist")
+
+
 def volume_names(config: dict[str, Any]) -> set[str]:
     return {disk_parts(v)[0].partition(":")[2] for k, v in config.items() if isinstance(v, str) and ":" in v}
 
@@ -102,6 +120,22 @@ def boot_disk_size(guest: dict[str, Any]) -> int:
     config = guest["config"]
     key = "rootfs" if guest["type"] == "lxc" else next((k for k in ("scsi0", "virtio0", "sata0", "ide0") if k in config), None)
     return disk_size(config[key]) if key else 0
+
+
+def in_backup(kind: str, key: str, value: str) -> bool:
+    """Whether vzdump archives this disk: a VM's disks unless ``backup=0`` (qemu-server's
+    PVE/VZDump/QemuServer.pm: "exclude disk … (backup=no)"), a container's rootfs, and its
+    mount points only with ``backup=1`` (pve-container's ``mountpoint_backup_enabled``)."""
+    flag = disk_parts(value)[1].get("backup")
+    if kind == "lxc" and key != "rootfs":
+        return flag == "1"
+    return flag != "0"
+
+
+def backed_up_size(guest: dict[str, Any]) -> int:
+    """The bytes of the disks a backup of ``guest`` copies."""
+    kind = guest["type"]
+    return sum(disk_size(v) for k, v in guest["config"].items() if is_disk_key(kind, k) and in_backup(kind, k, str(v)))
 
 
 def memory_mib(config: dict[str, Any]) -> int:

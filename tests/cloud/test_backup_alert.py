@@ -5,6 +5,7 @@ backup_freshness check names the late guests, from the same data."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timezone
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,7 +24,7 @@ def samples(path) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for family in text_string_to_metric_families(path.read_text()):
         for sample in family.samples:
-            out.setdefault(sample.name, {})[sample.labels["guest"]] = sample.value
+            out.setdefault(sample.name, {})[sample.labels.get("guest", "")] = sample.value
     return out
 
 
@@ -62,8 +63,12 @@ def test_the_timer_rewrites_the_file_and_keeps_the_last_one_when_a_read_fails(tm
         return got
 
     textfile = tmp_path / "hatang_backups.prom"
+    began = time.time()
     assert keep_writing(read, textfile, 0.01, stop) == 1
     assert samples(textfile)["hatang_backup_last_success_timestamp_seconds"] == {"db-pg-01": 1767225600}
+    # the time of the one good write, kept by the failed read: HatangBackupFreshnessStale sees it age
+    [written] = samples(textfile)["hatang_backup_freshness_timestamp_seconds"].values()
+    assert began <= written <= time.time()
     assert "backup freshness not refreshed" in capsys.readouterr().err
 
 

@@ -162,7 +162,7 @@ def test_p9_container_templates_are_looked_up_on_the_node_that_uses_them(sim, in
 
 def test_p9_a_clone_to_another_node_needs_the_template_on_shared_storage(sim, inv):
     admin = token_client(sim, "pve-dmz", "ops@pve!admin", "PVEAdmin")
-    admin.nodes("pve-dmz-01").qemu(9000).config.put(scsi0="local:9000/base-9000-disk-0.raw,size=2G")  # moved to local disk by hand
+    admin.nodes("pve-dmz-01").qemu(9000).config.put(scsi0="local:2")  # a boot disk on local storage, by hand (PVE refuses a volume it cannot find)
     with pytest.raises(Exception, match=r"can't clone VM to node 'pve-dmz-02' \(VM uses local storage\)"):
         admin.nodes("pve-dmz-01").qemu(9000).clone.post(newid=160, target="pve-dmz-02", full=1)
     planned = plan(inv, clusters=DMZ).of_cluster("pve-dmz")
