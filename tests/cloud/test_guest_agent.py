@@ -46,14 +46,22 @@ def small_root(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def lab_host(sim) -> Path:
-    host = sim.directory.parent / "hosts" / NAME
-    (host / "upper/etc").mkdir(parents=True)
-    (host / "upper/etc/hatang-marker").write_text("restored content\n")
-    (host / "lower").write_text(f"{small_root(sim.directory.parent / 'lower')}\n")
+def make_lab_host(lab: Path, name: str, files: dict[str, tuple[str, int]]) -> Path:
+    """A running lab host as the simulator finds it beside itself: ``files`` in its upper layer."""
+    host = lab / "hosts" / name
+    for path, (text, mode) in files.items():
+        (host / "upper" / path).parent.mkdir(parents=True, exist_ok=True)
+        (host / "upper" / path).write_text(text)
+        (host / "upper" / path).chmod(mode)
+    lower = lab / "lower"
+    (host / "lower").write_text(f"{lower if lower.exists() else small_root(lower)}\n")
     (host / "known_hosts").write_text("")
     return host
+
+
+@pytest.fixture
+def lab_host(sim) -> Path:
+    return make_lab_host(sim.directory.parent, NAME, {"etc/hatang-marker": ("restored content\n", 0o644)})
 
 
 def exec_status(api, vmid: int, pid: int, timeout_s: float = 20.0) -> dict:
