@@ -11,7 +11,7 @@ QemuServer/Agent.pm answer:
 
 - ``POST agent/exec``: ``No QEMU guest agent configured`` without an ``agent`` key in
   the config, ``VM <id> is not running`` when stopped, ``QEMU guest agent is not
-  running`` when the VM has no content (a guest whose agent never answers: production
+  running`` when the agent is disabled (``agent: 0``: no agent device) or the VM has no content (a guest whose agent never answers: production
   guests, which are not lab hosts, and copies of backups taken without one); else the
   command starts and ``{pid}`` is returned at once.
 - ``GET agent/exec-status``: ``exited`` 0 while it runs; once ended ``exited`` 1 with
@@ -130,7 +130,8 @@ def _agent_available(call: Call, vmid: int) -> dict[str, Any]:
         raise SimError("No QEMU guest agent configured")
     if guest["status"] != "running":
         raise SimError(f"VM {vmid} is not running")
-    if not guest.get("guest_fs"):
+    enabled = str(guest["config"]["agent"]).split(",")[0].removeprefix("enabled=") not in ("0", "false", "no", "off")
+    if not enabled or not guest.get("guest_fs"):  # disabled: no agent device, its ping fails
         raise SimError("QEMU guest agent is not running")
     return guest
 

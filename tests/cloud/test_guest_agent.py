@@ -128,10 +128,11 @@ def test_a_stop_ends_a_running_command_and_the_agent_answers_only_a_running_vm(c
 def test_guests_without_content_or_agent_answer_as_pve_does(copy):
     # the production guest: a VM of the simulator, not a copy of a lab host
     assert failure(lambda: copy.nodes(NODE).qemu(300).agent.exec.post(command=["true"])) == "500 QEMU guest agent is not running"
-    wait_task(copy, NODE, copy.nodes(NODE).qemu(400).status.stop.post())
-    copy.nodes(NODE).qemu(400).config.put(delete="agent")
-    wait_task(copy, NODE, copy.nodes(NODE).qemu(400).status.start.post())
-    assert failure(lambda: copy.nodes(NODE).qemu(400).agent.exec.post(command=["true"])) == "500 No QEMU guest agent configured"
+    for config, said in (({"agent": "0"}, "QEMU guest agent is not running"), ({"delete": "agent"}, "No QEMU guest agent configured")):
+        wait_task(copy, NODE, copy.nodes(NODE).qemu(400).status.stop.post())
+        copy.nodes(NODE).qemu(400).config.put(**config)
+        wait_task(copy, NODE, copy.nodes(NODE).qemu(400).status.start.post())
+        assert failure(lambda: copy.nodes(NODE).qemu(400).agent.exec.post(command=["true"])) == f"500 {said}"
     assert failure(lambda: copy.nodes(NODE).qemu(400).agent.exec.post()).startswith("400 Parameter verification failed.")
 
 
