@@ -219,7 +219,7 @@ def test_hosts_down_leaves_nothing_and_up_brings_them_back(lab_small, hosts):
 @pytest.mark.parametrize("host, moved, said", [
     (WEB, "/srv/www/cong-ttdt/index.html", "web-portal: site present: exit 1: missing /srv/www/cong-ttdt/index.html"),
     (DB, "/etc/postgresql/15/main/conf.d/50-hatang.conf", "postgresql: cluster data: exit 1: missing /etc/postgresql/15/main/conf.d/50-hatang.conf"),
-    (DB, "/var/lib/postgresql/15/main/global/pg_control", "postgresql: cluster data: exit 1: pg_controldata: error: could not open file"),
+    (DB, "/var/lib/postgresql/15/main/PG_VERSION", "postgresql: cluster data: exit 1: missing /var/lib/postgresql/15/main/PG_VERSION"),
     (BACKUP, "/srv/backup/.ssh/authorized_keys", "backup-server: repository and key: exit 1: the backup key is not limited to"),
 ])
 def test_the_role_health_checks_pass_and_fail_on_what_each_role_needs(inv, hosts, host, moved, said):
