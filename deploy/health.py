@@ -113,10 +113,12 @@ def over_ssh(host: LinuxHost, who: Login, role: str | None = None) -> Result:
     client = who.connect(str(host.address.ip))
     try:
         for check in checks(host, role):
-            _, stdout, _ = client.exec_command(shlex.join(check.command), timeout=CHECK_TIMEOUT_S)
-            stdout.channel.set_combined_stderr(True)
-            out = stdout.read(OUTPUT_MAX).decode(errors="replace")
-            outcomes.append(Outcome(check, stdout.channel.recv_exit_status(), out))
+            channel = client.get_transport().open_session(timeout=CHECK_TIMEOUT_S)
+            channel.settimeout(CHECK_TIMEOUT_S)
+            channel.set_combine_stderr(True)  # what it printed, in order, whichever stream
+            channel.exec_command(shlex.join(check.command))
+            out = channel.makefile("rb").read(OUTPUT_MAX).decode(errors="replace")
+            outcomes.append(Outcome(check, channel.recv_exit_status(), out))
     finally:
         client.close()
     return Result(host=host.name, ok=all(o.passed for o in outcomes),
