@@ -12,52 +12,36 @@ brings up only the ``hosts`` component, and leaves no lab behind.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
+from bench.lab_hosts import lab_hosts
 from bench.report import table, write_section
-
-LAB_LOCK = Path("/run/hatang-lab.lock")
 
 
 def main() -> int:
     from hatang.deploy import runner
     from hatang.deploy.baseline import drift
     from hatang.inventory import load
-    from hatang.lab import hosts
-    from hatang.lab.context import LabContext
 
-    os.environ["HATANG_LAB_HOSTS"] = ",".join(drift.HOSTS)
     rows, counts = [], {"tried": 0, "detected": 0, "agreed": 0, "repaired": 0}
-    with open(LAB_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        subprocess.run([sys.executable, "-m", "hatang.cli", "lab", "down"], capture_output=True)
-        ctx = LabContext.load("small")
-        try:
-            hosts.up(ctx)
-            inv = load(None, "lab")
-            converged = [r for run in runner.run_all(inv, limit=list(drift.HOSTS), show_progress=False) for r in run.results]
-            if not all(r.ok for r in converged):
-                raise SystemExit(f"deploy all failed before the corpus: {[r.error for r in converged if not r.ok]}")
-            for brk in drift.BREAKS:
-                started = time.monotonic()
-                t = drift.trial(inv, brk)
-                ansible = t.ansible.by_host[brk.host].error if t.ansible else ""
-                agreed = all(line in ansible for line in t.before.by_host[brk.host].error.splitlines())
-                counts["tried"] += 1
-                counts["detected"] += t.detected
-                counts["agreed"] += agreed
-                counts["repaired"] += t.repaired
-                message = next((c["message"] for c in t.before.by_host[brk.host].data["controls"] if not c["passed"]), "")
-                rows.append([brk.name, brk.host, ", ".join(brk.controls), "yes" if t.detected else "NO", "yes" if agreed else "NO",
-                             "yes" if t.repaired else "NO", f"{time.monotonic() - started:.0f} s", message.replace("|", "/")[:90]])
-        finally:
-            hosts.down(ctx)
-            subprocess.run([sys.executable, "-m", "hatang.cli", "lab", "down"], capture_output=True)
+    with lab_hosts(drift.HOSTS):
+        inv = load(None, "lab")
+        converged = [r for run in runner.run_all(inv, limit=list(drift.HOSTS), show_progress=False) for r in run.results]
+        if not all(r.ok for r in converged):
+            raise SystemExit(f"deploy all failed before the corpus: {[r.error for r in converged if not r.ok]}")
+        for brk in drift.BREAKS:
+            started = time.monotonic()
+            t = drift.trial(inv, brk)
+            ansible = t.ansible.by_host[brk.host].error if t.ansible else ""
+            agreed = all(line in ansible for line in t.before.by_host[brk.host].error.splitlines())
+            counts["tried"] += 1
+            counts["detected"] += t.detected
+            counts["agreed"] += agreed
+            counts["repaired"] += t.repaired
+            message = next((c["message"] for c in t.before.by_host[brk.host].data["controls"] if not c["passed"]), "")
+            rows.append([brk.name, brk.host, ", ".join(brk.controls), "yes" if t.detected else "NO", "yes" if agreed else "NO",
+                         "yes" if t.repaired else "NO", f"{time.monotonic() - started:.0f} s", message.replace("|", "/")[:90]])
     summary = (f"Breaks tried: {counts['tried']}; detected (exactly the right controls, on the right host, value found named): "
                f"{counts['detected']}; same messages from the Ansible audit: {counts['agreed']}; repaired by `hatang deploy all`: "
                f"{counts['repaired']}.\n\n")

@@ -6,13 +6,19 @@ clusters, then ``/cluster/backup-info/not-backed-up`` read (what no job covers),
 forced on every node (the simulator's scheduler does not run jobs on their calendar), ``hatang
 cloud backups --json`` (fresh/stale/missing), and ``hatang cloud restore-test`` of one
 service per class (and the containers) ``ROUNDS`` times each: its RTO (restore request
-until the copy runs) and whether the copy was cleaned up. The simulator's tasks last
+until the copy runs), its role check (the deploy room's health check of the guest's
+roles, run inside the network-less copy through the guest agent) and whether the copy was
+cleaned up. The guests restored are those the lab runs as servers (the small lab's
+hosts only, no routers): each deployed with its role first, so a backup of the guest
+captures the server's files and the copy's guest agent runs Debian's nginx, PostgreSQL's
+tools and the backup server's checks on them. The simulator's tasks last
 ``TASK_SECONDS``; a real restore copies the disks, so its RTO is larger by the copy time:
 these figures measure hatang's steps, not a real data copy. Then the faults: a failed
 backup task, a full backup storage, a restore to a node without the backup storage, a
 failed restore task: how each ended and whether anything was left behind.
 
-Run: ``.venv/bin/python -m bench.cloud_backups``. Needs no lab and no root; leaves nothing running.
+Run as root: ``.venv/bin/python -m bench.cloud_backups``. Holds the machine's lab lock, brings up
+only the lab's hosts, and leaves nothing running.
 """
 
 from __future__ import annotations
@@ -26,14 +32,17 @@ from pathlib import Path
 
 from bench.cloud import ssh_key
 from bench.cloud_faults import Run
+from bench.lab_hosts import lab_hosts
 from bench.report import table, write_section
 from hatang.lab.pvesim.launch import Simulator
 
 TASK_SECONDS = 0.3
 ROUNDS = 3
 CLUSTER = "pve-core"
-SERVICES = (("qlvb", "critical"), ("mail", "standard"), ("sao-luu", "batch"), ("ha-tang-chung", "standard, containers"),
-            ("dvc", "critical, pve-dmz"))
+#: (service, class, its guest the lab runs as a server and the role deployed on it, or None)
+SERVICES = (("csdl", "critical", ("db-pg-01", "postgresql")), ("mail", "standard", None), ("sao-luu", "batch", ("backup", "backup-server")),
+            ("ha-tang-chung", "standard, containers", None), ("cong-ttdt", "standard, pve-dmz", ("portal-web-01", "web-portal")))
+LAB_HOSTS = tuple(server[0] for _, _, server in SERVICES if server)
 
 
 def force_backups(run: Run, cluster: str = CLUSTER) -> list[str]:
@@ -76,13 +85,36 @@ def leftovers(run: Run) -> str:
     return ", ".join(copies + [f"{n} locked" for n in locked]) or "none"
 
 
+def deploy_servers() -> list[str]:
+    """Each lab server's role (the backup server first: the others send it their backups)."""
+    from hatang.deploy import runner
+    from hatang.inventory import load
+
+    inv = load(None, "lab")
+    order = sorted((s[2] for s in SERVICES if s[2]), key=lambda server_role: server_role[1] != "backup-server")
+    results = [runner.run(inv, role, limit=[server], show_progress=False).results.by_host[server] for server, role in order]
+    return [f"{r.host}: {r.error}" for r in results if not r.ok]
+
+
+def role_check(results: list[dict]) -> str:
+    """The role check's outcomes over the rounds: ``passed ×3``, ``none ×3``, or the first failure."""
+    kinds = [str(r.get("role_check", "not run")).split(":")[0] for r in results]
+    first = next((r["role_check"] for r in results if str(r.get("role_check", "")).startswith(("failed", "not run"))), "")
+    counted = ", ".join(f"{kind} ×{kinds.count(kind)}" for kind in dict.fromkeys(kinds))
+    return f"{counted} ({first.replace('|', '/')[:120]})" if first else counted
+
+
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="hatang-backups-") as tmp:
+    with lab_hosts(LAB_HOSTS) as lab, tempfile.TemporaryDirectory(prefix="hatang-backups-") as tmp:
+        failed = deploy_servers()
+        if failed:
+            raise SystemExit(f"deploying the lab's servers failed: {failed}")
         work = Path(tmp)
         (work / "state").mkdir()
         env = {**os.environ, "HATANG_STATE_DIR": str(work / "state"), "HATANG_SECRET_SERVER_ADMIN_USERNAME": "htadmin",
                "HATANG_SECRET_SERVER_ADMIN_SSH_PRIVATE_KEY_FILE": str(ssh_key(work))}
-        with Simulator(work / "pvesim", task_seconds=TASK_SECONDS) as sim:
+        # beside the lab's hosts: its backups copy their files (lab/pvesim/guest_agent.py)
+        with Simulator(lab.state_dir / "bench-pvesim", task_seconds=TASK_SECONDS) as sim:
             run = Run(work, sim, {**env, **sim.environment()})
             applied = {c: run.apply(c)[0] for c in ("pve-core", "pve-dmz")}
             uncovered = {c: len(run.api(c, "PVEAuditor").cluster("backup-info")("not-backed-up").get()) for c in applied}
@@ -90,12 +122,12 @@ def main() -> None:
             tasks = force_backups(run) + force_backups(run, "pve-dmz")
             after = statuses(run)
             rows = []
-            for service, klass in SERVICES:
-                results = [restore(run, service) for _ in range(ROUNDS)]
+            for service, klass, server in SERVICES:
+                results = [restore(run, service, *(("--guest", server[0]) if server else ())) for _ in range(ROUNDS)]
                 rtos = [r["rto_s"] for r in results if r.get("rto_s") is not None]
-                rows.append([service, klass, f"{sum(1 for r in results if r['ok'])}/{ROUNDS}",
+                rows.append([service, klass, server[0] if server else "-", f"{sum(1 for r in results if r['ok'])}/{ROUNDS}",
                              f"{statistics.median(rtos):.2f}" if rtos else "-", f"{max(rtos):.2f}" if rtos else "-",
-                             "yes" if all(r["cleaned_up"] for r in results) else "NO"])
+                             role_check(results), "yes" if all(r["cleaned_up"] for r in results) else "NO"])
             left = leftovers(run)
             faults = []
             sim.faults.fail_task("vzdump", "vzdump: backup-nfs: I/O error")
@@ -115,11 +147,13 @@ def main() -> None:
     body = ("`cloud apply`: " + ", ".join(f"{c} {a}" for c, a in applied.items()) + "; guests in no backup job afterwards "
             "(`not-backed-up`): " + ", ".join(f"{c} **{n}**" for c, n in uncovered.items()) + ".  \n"
             f"`cloud backups` before a run: {before}; after a forced run on every node ({', '.join(sorted(set(tasks)))}): {after}.\n\n"
-            + table(["service", "class", "restore tests ok", "RTO median (s)", "RTO max (s)", "cleaned up"], rows)
-            + f"\n\nCopies or locks left after the restore tests: {left}. Simulator tasks last {TASK_SECONDS} s each.\n\n"
+            + table(["service", "class", "guest", "restore tests ok", "RTO median (s)", "RTO max (s)", "role check in the copy", "cleaned up"], rows)
+            + f"\n\nCopies or locks left after the restore tests: {left}. Simulator tasks last {TASK_SECONDS} s each; the RTO "
+            "ends when the copy runs, before its role check. Role check `none`: the guest's roles have no health check "
+            "(`base` only: the baseline audit is its check; containers here have no role).\n\n"
             + table(["fault", "how it ended", "left behind"], [[f, m.replace("|", "/"), lb] for f, m, lb in faults]))
     write_section("cloud-backups", "Cloud backups: coverage, freshness, restore tests (issue 27)",
-                  ".venv/bin/python -m bench.cloud_backups", body, reliability=True)
+                  "sudo .venv/bin/python -m bench.cloud_backups", body, reliability=True)
 
 
 if __name__ == "__main__":

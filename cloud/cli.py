@@ -213,17 +213,21 @@ def restore_test(
     service: Annotated[str, typer.Argument(help="The service (inventory/services.yaml) whose newest backup is restored.")],
     guest: Annotated[str | None, typer.Option("--guest", help="This guest of the service (default: the one with the newest backup).")] = None,
     node: Annotated[str | None, typer.Option("--node", help="Restore on this node (default: an online node other than the guest's).")] = None,
+    agent_wait: Annotated[float, typer.Option("--agent-wait", min=0, help="Seconds the copy's guest agent may take to answer after its start.")] = 300.0,
 ) -> None:
-    """Restore one guest's newest backup to a fresh, network-less VM, boot and check it,
-    destroy it; the outcome and restore time (RTO) go to the audit log. Exit 1 on failure."""
+    """Restore one guest's newest backup to a fresh, network-less VM, boot it, run its
+    role's health check inside it through the guest agent, destroy it; the outcome and
+    restore time (RTO) go to the audit log. Exit 1 on failure."""
     from hatang.cloud.restore_test import restore_test as run_test
 
-    result = run_test(scope.load(), service, guest=guest, node=node)
+    result = run_test(scope.load(), service, guest=guest, node=node, agent_wait_s=agent_wait)
     if scope.json:
         print_json(result.as_dict())
     else:
         print_table(f"restore test of {service}", ["check", "result"],
                     [*((name, status_mark(ok)) for name, ok in result.checks.items()), ("role check", result.role_check),
+                     *((f"  {c['role']}: {c['check']}", status_mark(c["passed"]) if c["exitcode"] is not None else c["note"])
+                       for c in result.role_commands),
                      ("cleaned up", status_mark(result.cleaned_up))])
         out.print(f"{result.guest} ({result.archive}, {result.backup_age_h} h old) → VM {result.test_vmid} on {result.node}: "
                   f"{'OK' if result.ok else 'FAILED'}, RTO {result.rto_s if result.rto_s is not None else '-'} s")

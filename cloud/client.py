@@ -126,7 +126,7 @@ def _record_session(api: ProxmoxAPI) -> None:
     def request(method: str, url: str, params: Any = None, data: Any = None, **kwargs: Any) -> Any:
         path = urlsplit(url).path
         path = path[path.index(API_PREFIX) + len(API_PREFIX):] if API_PREFIX in path else path
-        sent = {k: str(v) for k, v in dict(params or data or {}).items() if v is not None}
+        sent = {k: [str(i) for i in v] if isinstance(v, list) else str(v) for k, v in dict(params or data or {}).items() if v is not None}
         for log in list(_recorders):
             log.add(Recorded(method, path, sent))
         return original(method, url, params=params, data=data, **kwargs)

@@ -9,10 +9,15 @@ guest is only read. The restore time (RTO: from the restore request until the co
 runs) and the outcome go to the audit log (``cloud``).
 
 What is checked, plainly: the restore task ended OK; the copy's cores, memory and boot
-disk equal the production guest's; it has no NIC; it reaches ``running``. The deploy
-room's role check needs a network path to the copy, which this isolation removes: it is
-not run (said in the result). Nothing is destroyed but a guest this run restored and
-whose tag and description say so.
+disk equal the production guest's; it has no NIC; it reaches ``running``; and the
+service's health check, the deploy room's role check (:mod:`hatang.deploy.health`, the
+commands ``hatang deploy check`` runs over SSH), passes inside the copy. Having no
+network, the copy is reached through the QEMU guest agent (:mod:`.guest_exec`): each
+command's exit code and output are in the result (``role_commands``). A guest whose
+roles have no health check (``base`` alone: the baseline audit is its check) says so and
+passes; a container with one fails it as not run, since PVE has no exec API for
+containers (``pct exec`` needs a shell on the node, which hatang does not use). Nothing
+is destroyed but a guest this run restored and whose tag and description say so.
 """
 
 from __future__ import annotations
@@ -22,17 +27,23 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hatang import audit
+from hatang.cloud import guest_exec
 from hatang.cloud.backup_report import BackupState, backup_states
 from hatang.cloud.client import Pve
 from hatang.cloud.errors import PveError
 from hatang.cloud.observed import ClusterView, Guest, read_cluster
 from hatang.cloud.operations import ID_ATTEMPTS, Operations
+from hatang.deploy import health
 from hatang.errors import HatangError
 from hatang.inventory.inventory import Inventory
 
 TEST_TAG = "hatang-restore-test"
 MARKER = "restore test by hatang: destroyed when the test ends"
-ROLE_CHECK = "not run: the restored copy has no network (isolated), so the deploy room's role check cannot reach it"
+#: How long a copy's guest agent may take to answer after the start (the guest boots).
+AGENT_WAIT_S = 300.0
+#: How long one health check may run in the copy.
+CHECK_TIMEOUT_S = 120.0
+CONTAINERS = "not run: PVE has no exec API for containers (no guest agent); a container's role check cannot run in its copy"
 
 
 @dataclass
@@ -48,7 +59,8 @@ class RestoreTest:
     ok: bool = False
     rto_s: float | None = None
     checks: dict[str, bool] = field(default_factory=dict)
-    role_check: str = ROLE_CHECK
+    role_check: str = "not run"  # passed, failed: why, not run: why, none: why none applies
+    role_commands: list[dict[str, Any]] = field(default_factory=list)  # each health check's exit code and output
     cleaned_up: bool = False  # nothing of the test is left on the cluster
     error: str = ""
 
@@ -89,7 +101,7 @@ def _node(view: ClusterView, wanted: str | None, production: str) -> str:
 
 
 def restore_test(inv: Inventory, service: str, *, guest: str | None = None, node: str | None = None,
-                 task_timeout_s: float = 1800.0) -> RestoreTest:
+                 task_timeout_s: float = 1800.0, agent_wait_s: float = AGENT_WAIT_S) -> RestoreTest:
     """Restore, isolate, boot, check and destroy one copy; the result is audited either way."""
     cluster, state = _pick(inv, service, guest)
     pve = Pve.open(inv, cluster)
@@ -100,6 +112,8 @@ def restore_test(inv: Inventory, service: str, *, guest: str | None = None, node
     ops = Operations(pve, view, task_timeout_s=task_timeout_s)
     try:
         _run(ops, production.kind, result, production)
+        host = next((h for h in inv.linux_hosts() if h.name == state.guest), None)
+        _role_check(ops, production.kind, result, health.checks(host) if host else [], agent_wait_s)
     except HatangError as exc:
         result.error = exc.message
     finally:
@@ -150,6 +164,33 @@ def _run(ops: Operations, kind: str, result: RestoreTest, production: Guest) -> 
     result.checks["same size as production"] = restored is not None and (
         (restored.cores, restored.memory_mib, restored.boot_disk_gib)
         == (production.cores, production.memory_mib, production.boot_disk_gib))
+
+
+def _role_check(ops: Operations, kind: str, result: RestoreTest, checks: list[health.HealthCheck], agent_wait_s: float) -> None:
+    """The guest's health checks in the copy, through its guest agent, one after another."""
+    if not checks:
+        result.role_check = f"none: {result.guest} has no role with a health check (the baseline audit checks the rest)"
+        return
+    if kind == "lxc":
+        result.role_check, result.checks["role check"] = CONTAINERS, False
+        result.error = f"restore-test {result.service}: the role check of {result.guest} {CONTAINERS}"
+        return
+    vmid = result.test_vmid
+    assert vmid is not None  # _run restored it
+    outcomes: list[health.Outcome] = []
+    for check in checks:
+        done = guest_exec.run(ops.call, result.node, vmid, check.command, timeout_s=CHECK_TIMEOUT_S,
+                              agent_wait_s=agent_wait_s)
+        outcomes.append(health.Outcome(check, done.exitcode, done.out, done.err, done.note))
+        if done.note.startswith("not run"):  # no agent: the next would not run either
+            break
+    result.role_commands = [o.as_dict() for o in outcomes]
+    failed = [o.message() for o in outcomes if not o.passed]
+    result.checks["role check"] = not failed
+    roles = ", ".join(dict.fromkeys(c.role for c in checks))
+    result.role_check = f"failed: {'; '.join(failed)}" if failed else f"passed: {roles} ({len(outcomes)} checks in the copy)"
+    if failed:
+        result.error = f"restore-test {result.service}: the role check failed in the copy: {'; '.join(failed)}"
 
 
 def _clean_up(ops: Operations, kind: str, result: RestoreTest) -> bool:

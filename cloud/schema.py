@@ -148,6 +148,11 @@ def check_parameters(method: Method, params: dict[str, Any]) -> dict[str, str]:
 
 def check_value(declared: dict[str, Any], value: Any) -> str | None:
     """PVE's message for a value breaking its declaration's cheap constraints, or None."""
+    if declared.get("type") == "array":  # each item against ``items``; one value is a one-item array
+        items = value if isinstance(value, list) else [value]
+        return next((p for p in (check_value(declared.get("items") or {}, item) for item in items) if p), None)
+    if isinstance(value, list):
+        return f"type check ('{declared.get('type', 'string')}') failed - got a list"
     text = str(int(value) if isinstance(value, bool) else value)
     kind = declared.get("type", "string")
     if kind == "integer" and not _INTEGER.match(text):

@@ -28,6 +28,8 @@ SCRIPT = "/usr/local/sbin/hatang-backup"
 CLIENT_KEY = "/root/.ssh/hatang-backup"
 KNOWN_HOSTS = "/root/.ssh/hatang-backup-known_hosts"  # the backup server's keys only, pinned at deploy
 STAGING = "/var/backups/hatang"
+#: The only command the backup key may run on the backup server (write-only, inside the repository).
+RRSYNC = f"/usr/bin/rrsync -wo -no-lock {REPOSITORY}"
 
 
 def _private_key_file() -> Path:

@@ -115,6 +115,26 @@ def audit(limit: LimitOpt = None, inventory: InventoryOpt = None, env: EnvOpt = 
 
 
 @app.command()
+def check(limit: LimitOpt = None, inventory: InventoryOpt = None, env: EnvOpt = DEFAULT_ENV, json: JsonOpt = False) -> None:
+    """Run each server's role health checks over SSH (the ones restore-test runs in a
+    restored copy); changes nothing."""
+    from hatang.deploy.health import check_hosts
+    from hatang.deploy.login import login
+    from hatang.deploy.targets import select
+
+    inv = _inventory(inventory, env)
+    results = check_hosts(select(inv, limit), login(inv.env), show_progress=not json)
+    if json:
+        print_json({"hosts": [r.as_dict() for r in sorted(results, key=lambda r: r.host)]})
+    else:
+        rows = [(r.host, c["role"], c["check"], status_mark(c["passed"]), c["note"] or c["out"].strip()[-200:])
+                for r in sorted(results, key=lambda r: r.host) for c in r.data.get("health", [])]
+        rows += [(r.host, "", "", status_mark(False), r.error) for r in results if not r.data.get("health")]
+        print_table("role health checks", ["host", "role", "check", "result", "said"], rows)
+    _fail_if(results, "the role health check")
+
+
+@app.command()
 def playbook(
     file: Annotated[Path, typer.Argument(help="A playbook file, or the name of one in deploy/playbooks.")],
     limit: LimitOpt = None,

@@ -5,8 +5,8 @@ child process: its gevent stays out of hatang, and what runs is exactly what an
 engineer would run by hand. hatang chooses the hosts (the role's members, narrowed by
 ``--limit``), passes the login and the inventory's location as pyinfra data, turns
 pyinfra's JSON report (never its human log) into one :class:`~hatang.results.Result`
-per host, audits the baseline controls the role carries on each host it succeeded on
-(:func:`verify`), keeps the run's files (inventory, JSON, log) in the state directory,
+per host, audits the baseline controls the role carries and runs its health checks
+(:mod:`.health`) on each host it succeeded on (:func:`verify`), keeps the run's files (inventory, JSON, log) in the state directory,
 and appends the run to the audit log.
 """
 
@@ -105,22 +105,29 @@ def stop_reason(log_lines: list[str], returncode: int) -> str:
 
 
 def verify(inv: Inventory, role: str, results: Results) -> Results:
-    """The baseline controls ``role`` carries, audited on the hosts it succeeded on: a
-    host whose controls still fail is failed, naming them (never "ok, unchanged"
-    while the audit fails)."""
+    """On the hosts ``role`` succeeded on: the baseline controls it carries, audited, and
+    its health checks (:mod:`.health`), run. A host whose controls still fail, or whose
+    role is not healthy, is failed, naming them (never "ok, unchanged" while they fail)."""
     from hatang.deploy.baseline.audit import audit as audit_baseline
     from hatang.deploy.baseline.controls import CONTROLS
+    from hatang.deploy.health import check_hosts
 
     ok = [r.host for r in results if r.ok]
-    if not ok or not any(role in c.roles for c in CONTROLS):
+    if not ok:
         return results
-    audited = audit_baseline(inv, select(inv, ok, role=role), login(inv.env), role=role, show_progress=False).by_host
+    hosts, who = select(inv, ok, role=role), login(inv.env)
+    audited = audit_baseline(inv, hosts, who, role=role, show_progress=False).by_host if any(role in c.roles for c in CONTROLS) else {}
+    healthy = check_hosts(hosts, who, role=role, show_progress=False).by_host
     checked = Results()
     for r in results:
-        a = audited.get(r.host)
+        a, h = audited.get(r.host), healthy.get(r.host)
         if a is not None and not a.ok:
             r = replace(r, ok=False, error=f"the deploy did not repair the baseline: {a.error}" if a.data.get("controls") else f"verifying the baseline: {a.error}")
-        checked.add(r if a is None else replace(r, data={**r.data, "baseline": a.data.get("controls", [])}))
+        elif h is not None and not h.ok:
+            r = replace(r, ok=False, error=f"the role's health check failed: {h.error}" if h.data.get("health") else f"checking the role's health: {h.error}")
+        data = {**r.data, **({"baseline": a.data.get("controls", [])} if a is not None else {}),
+                **({"health": h.data.get("health", [])} if h is not None else {})}
+        checked.add(replace(r, data=data))
     return checked
 
 

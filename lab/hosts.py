@@ -221,6 +221,7 @@ def _boot(ctx: LabContext, host: LinuxHost, lower: Path, pubkey: str, every: lis
         shutil.rmtree(base / part, ignore_errors=True)
         (base / part).mkdir()
     line = _seed_upper(base / "upper", host, pubkey, every)
+    _write(base / "lower", f"{lower}\n")  # its layers, for the Proxmox simulator's copies (lab/pvesim/guest_agent.py)
     for rel, (text, mode) in (extra_files or {}).items():
         _write(base / "upper" / rel, text, mode)
     _netns_up(host, prefixes)

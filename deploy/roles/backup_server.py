@@ -17,5 +17,5 @@ server.user(name=f"Backup account {backup.BACKUP_USER}", user=backup.BACKUP_USER
             system=True, create_home=True)
 files.directory(name="Backup repository", path=backup.REPOSITORY, user=backup.BACKUP_USER, group=backup.BACKUP_USER, mode="700")
 files.directory(name="Backup account's SSH directory", path="/srv/backup/.ssh", user=backup.BACKUP_USER, group=backup.BACKUP_USER, mode="700")
-ops.text("/srv/backup/.ssh/authorized_keys", HEADER + f'restrict,command="/usr/bin/rrsync -wo -no-lock {backup.REPOSITORY}" {backup.public_key()}\n',
+ops.text("/srv/backup/.ssh/authorized_keys", HEADER + f'restrict,command="{backup.RRSYNC}" {backup.public_key()}\n',
          mode="600", user=backup.BACKUP_USER, group=backup.BACKUP_USER)

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from hatang.cloud.prune import kept, parse_keep
+from hatang.lab.pvesim import guest_agent
 from hatang.lab.pvesim.api_restore import check_available
 from hatang.lab.pvesim.guests import backed_up_size, check_lock, disk_volumes
 from hatang.lab.pvesim.routes import Call, route
@@ -153,7 +154,8 @@ def vzdump(call: Call) -> str:
                              "volid": f"{storage}:backup/vzdump-{kind}-{vmid}-{stamp}.{'vma' if kind == 'qemu' else 'tar'}.zst",
                              "format": "vma.zst" if kind == "qemu" else "tar.zst", "subtype": kind,
                              "notes": guest["config"].get("name") or guest["config"].get("hostname", ""),
-                             "config": {k: v for k, v in guest["config"].items() if k != "lock"}})
+                             "config": {k: v for k, v in guest["config"].items() if k != "lock"},
+                             **guest_agent.capture(call, guest, vmid, stamp)})
 
     return call.sim.tasks.start(node, "vzdump", ",".join(map(str, sorted(guests))) or "", call.principal.name, work,
                                 begin=begin, cleanup=unlock)
@@ -162,7 +164,7 @@ def vzdump(call: Call) -> str:
 def backup_volumes(data: dict[str, Any], storage: str, node: str) -> list[dict[str, Any]]:
     """A storage's backup archives as its content listing shows them (shared: from any node)."""
     shared = data["storage"][storage]["shared"]
-    return [{k: v for k, v in a.items() if k not in ("storage", "node", "config")} | {"content": "backup"}
+    return [{k: v for k, v in a.items() if k not in ("storage", "node", "config", "guest_fs")} | {"content": "backup"}
             for a in data.get("backups", []) if a["storage"] == storage and (shared or a["node"] == node)]
 
 
@@ -206,6 +208,7 @@ def prune(call: Call) -> str:
 
     def work() -> None:
         volids = {a["volid"] for a in removed}
+        guest_agent.discard(call, removed)
         call.sim.state.data["backups"] = [a for a in call.sim.state.data.get("backups", []) if a["volid"] not in volids]
 
     return call.sim.tasks.start(call["node"], "prunebackups", call["storage"], call.principal.name, work)

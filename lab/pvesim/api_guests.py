@@ -32,6 +32,7 @@ import re
 import time
 from typing import Any
 
+from hatang.lab.pvesim import guest_agent
 from hatang.lab.pvesim.api_cluster import drop_from_rules
 from hatang.lab.pvesim.api_restore import restore_archive, restored_config
 from hatang.lab.pvesim.guests import (
@@ -196,6 +197,7 @@ def create(call: Call) -> str:
     guest = {"type": kind, "node": node, "status": "stopped", "config": {"lock": "create"}}
     if archive is not None:
         guest["config"] = {**restored_config(call, kind, node, vmid, archive), "lock": "create"}
+        guest.update(guest_agent.handed_on(archive))
     state.data["guests"][str(vmid)] = guest
     apply_changes(call, vmid, guest, call.params)
     guest["config"]["lock"] = "create"
@@ -360,6 +362,8 @@ def _power(call: Call, action: str, status: str) -> str:
     def work() -> None:
         if status == "running":
             apply_pending(guest)
+        else:
+            guest_agent.stop_guest(call.sim.state.name, vmid)
         guest["status"] = status
 
     return call.sim.tasks.start(call["node"], task_type(kind, action), vmid, call.principal.name, work, begin=locked)

@@ -61,6 +61,6 @@ def route(verb: str, *templates: str, locks_itself: bool = False) -> Callable[[H
 
 def served() -> list[tuple[str, str]]:
     """Every (method, path template) the simulator answers."""
-    from hatang.lab.pvesim import api_backup, api_cluster, api_guests, api_restore  # noqa: F401  (they register routes)
+    from hatang.lab.pvesim import api_backup, api_cluster, api_guests, api_restore, guest_agent  # noqa: F401  (they register routes)
 
     return sorted(ROUTES)

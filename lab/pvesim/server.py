@@ -100,14 +100,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _params(self) -> tuple[str, dict[str, Any]]:
         url = urlsplit(self.path)
-        params: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
+        pairs = parse_qsl(url.query, keep_blank_values=True)
+        params: dict[str, Any] = {}
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             raw = self.rfile.read(length).decode()
             if (self.headers.get("Content-Type") or "").startswith("application/json"):
                 params.update({k: v for k, v in json.loads(raw or "{}").items() if v is not None})
             else:
-                params.update(parse_qsl(raw, keep_blank_values=True))
+                pairs += parse_qsl(raw, keep_blank_values=True)
+        for key, value in pairs:  # a key given again is an array's next item (``command=a&command=b``)
+            params[key] = [*(params[key] if isinstance(params[key], list) else [params[key]]), value] if key in params else value
         return url.path, params  # still quoted: the schema match splits on "/" first
 
     def _principal(self, verb: str) -> acl.Principal:

@@ -1,6 +1,11 @@
 """``hatang cloud restore-test`` (issue 27): the newest backup of a guest of each class is
-restored to a fresh, network-less VM, booted, checked and destroyed, with its RTO in the
-audit log; the production guest is only read; faults end clearly with nothing left over."""
+restored to a fresh, network-less VM, booted, checked (the role's health check inside it,
+through the guest agent) and destroyed, with its RTO in the audit log; the production
+guest is only read; faults end clearly with nothing left over.
+
+The simulator's VMs run commands only when a backup copied a lab host's files
+(tests/cloud/test_guest_agent.py): here a lab host's directory stands beside it, with a
+stand-in ``nginx`` that accepts any configuration; the lab test runs Debian's."""
 
 from __future__ import annotations
 
@@ -16,10 +21,21 @@ from hatang.errors import HatangError
 
 from .conftest import guests, token_client, wait_task
 from .test_cli import run
+from .test_guest_agent import make_lab_host
+
+WEB = "qlvb-app-01"
+SITE = "srv/www/qlvb/index.html"
+STAND_IN = {"usr/sbin/nginx": ("#!/bin/sh\nexit 0\n", 0o755), SITE: ("<h1>qlvb</h1>\n", 0o644)}
 
 
 @pytest.fixture
-def backed_up(sim, inv):
+def web_host(sim):
+    """The lab host of qlvb-app-01, deployed (its site and an nginx), beside the simulator."""
+    return make_lab_host(sim.directory.parent, WEB, STAND_IN)
+
+
+@pytest.fixture
+def backed_up(sim, inv, web_host):
     """pve-core applied and every guest backed up by a forced run on each node."""
     apply(inv, concurrency=8, plan=plan(inv, clusters=["pve-core"]), show_progress=False)
     admin = token_client(sim, "pve-core", "root@pam!admin", "Administrator")
@@ -33,20 +49,47 @@ def production(admin) -> dict[int, tuple]:
             for g in guests(admin)}
 
 
-@pytest.mark.parametrize("service", ["qlvb", "mail", "sao-luu", "ha-tang-chung"])  # critical, standard, batch, containers
-def test_restore_test_restores_checks_and_cleans_up_one_guest_of_each_class(backed_up, inv, service):
+@pytest.mark.parametrize("service, guest, role_check", [
+    ("qlvb", WEB, "passed: web-portal (2 checks in the copy)"),  # critical
+    ("mail", None, "none: "),  # standard: no role with a health check
+    ("sao-luu", None, "failed: backup-server: repository and key: not run: QEMU guest agent is not running"),  # batch: no lab host
+    ("ha-tang-chung", None, "none: "),  # containers, no role
+])
+def test_restore_test_restores_checks_and_cleans_up_one_guest_of_each_class(backed_up, inv, service, guest, role_check):
     before = production(backed_up)
-    done = run("restore-test", service, "--json")
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run("restore-test", service, "--json", "--agent-wait", "0.3", *(("--guest", guest) if guest else ()))
+    assert done.returncode == (1 if role_check.startswith("failed") else 0), done.stdout + done.stderr
     result = json.loads(done.stdout)
-    assert result["ok"] and result["cleaned_up"] and result["error"] == ""
-    assert result["checks"] == {"restored": True, "isolated": True, "running": True, "same size as production": True}
+    assert result["ok"] == (done.returncode == 0) and result["cleaned_up"]
+    assert result["role_check"].startswith(role_check)
+    checks = {"restored": True, "isolated": True, "running": True, "same size as production": True}
+    if role_check.startswith(("passed", "failed")):
+        checks["role check"] = role_check.startswith("passed")
+    assert result["checks"] == checks
+    assert result["error"] == ("" if result["ok"] else f"restore-test {service}: the role check failed in the copy: {result['role_check'][8:]}")
     assert result["test_vmid"] not in before and result["rto_s"] > 0
     assert result["archive"].startswith(f"backup-nfs:backup/vzdump-") and f"-{result['vmid']}-" in result["archive"]
     assert production(backed_up) == before  # the copy is gone, the production guests as they were
     record = [r for r in audit.read("cloud") if r["action"] == "restore-test"][-1]
-    assert record["service"] == service and record["ok"] and record["rto_s"] == result["rto_s"]
+    assert record["service"] == service and record["ok"] == result["ok"] and record["rto_s"] == result["rto_s"]
+    assert record["role_commands"] == result["role_commands"]
     assert plan(inv, clusters=["pve-core"]).empty
+
+
+def test_the_role_checks_run_in_the_copy_and_a_copy_without_the_site_fails_them(sim, inv, web_host):
+    apply(inv, concurrency=8, plan=plan(inv, clusters=["pve-core"]), show_progress=False)
+    admin = token_client(sim, "pve-core", "root@pam!admin", "Administrator")
+    node = next(g["node"] for g in guests(admin, WEB))
+    (web_host / "upper" / SITE).unlink()  # a backup of the server without its site
+    wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"))
+    (web_host / "upper" / SITE).write_text("<h1>back</h1>\n")  # production has it again: the copy has the backup's
+    result = restore_test(inv, "qlvb", guest=WEB, agent_wait_s=0)
+    assert not result.ok and result.cleaned_up and result.checks["role check"] is False
+    nginx, site = result.role_commands
+    assert (nginx["check"], nginx["command"], nginx["exitcode"], nginx["passed"]) == ("nginx configuration", ["/bin/sh", "-c", "nginx -t -q"], 0, True)
+    assert (site["check"], site["exitcode"], site["out"]) == ("site present", 1, f"missing /{SITE}\n")
+    assert result.role_check == f"failed: web-portal: site present: exit 1: missing /{SITE}"
+    assert not [g for g in guests(admin) if g["name"].startswith("rt-")]
 
 
 def test_a_chosen_guest_is_restored_on_another_node_than_its_own(backed_up, inv):

@@ -179,6 +179,29 @@ def test_servers_back_up_at_the_same_time(hosts):
         assert output.rstrip().endswith("BACKUP-OK"), f"{name}: {output}"
 
 
+@pytest.mark.parametrize("host, moved, said", [
+    (WEB, "/srv/www/cong-ttdt/index.html", "web-portal: site present: exit 1: missing /srv/www/cong-ttdt/index.html"),
+    (DB, "/etc/postgresql/15/main/conf.d/50-hatang.conf", "postgresql: cluster data: exit 1: missing /etc/postgresql/15/main/conf.d/50-hatang.conf"),
+    (DB, "/var/lib/postgresql/15/main/PG_VERSION", "postgresql: cluster data: exit 1: missing /var/lib/postgresql/15/main/PG_VERSION"),
+    (BACKUP, "/srv/backup/.ssh/authorized_keys", "backup-server: repository and key: exit 1: the backup key is not limited to"),
+])
+def test_the_role_health_checks_pass_and_fail_on_what_each_role_needs(inv, hosts, host, moved, said):
+    """The checks restore-test runs in a restored copy (deploy/health.py), over SSH here."""
+    from hatang.deploy.health import check_hosts
+
+    def checked():
+        return check_hosts(select(inv, [host]), login("lab"), show_progress=False).by_host[host]
+
+    assert checked().ok, checked().error
+    ssh(hosts, host, f"mv {moved} {moved}.away")
+    try:
+        broken = checked()
+    finally:
+        ssh(hosts, host, f"mv {moved}.away {moved}")
+    assert not broken.ok and broken.error.startswith(f"{host}: {said}"), broken.error
+    assert checked().ok
+
+
 def test_deploy_all_runs_each_role_of_a_converged_host_without_change():
     proc = subprocess.run([*HATANG, "deploy", "all", "--limit", WEB, "--json"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -214,3 +237,4 @@ def test_hosts_down_leaves_nothing_and_up_brings_them_back(lab_small, hosts):
     assert not [p for p in recorded if is_alive(p)]
     lab_hosts.up(lab_small)  # the session's lab, as the other rooms' tests expect it
     assert all(item["ssh"] for item in lab_hosts.status(lab_small))
+
