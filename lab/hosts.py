@@ -65,6 +65,12 @@ HOSTS_BY_SIZE = {
 HOSTS_BY_SIZE["merged"] = HOSTS_BY_SIZE["province"]  # the merged province's data center is the IIC's
 #: Capabilities a lab host must not have: they reach the kernel of the machine itself.
 DROPPED_CAPS = ("sys_time", "sys_module", "sys_boot", "sys_rawio", "wake_alarm", "mac_admin", "audit_control")
+
+
+def bounding_set() -> str:
+    """``setpriv --bounding-set``'s argument that drops :data:`DROPPED_CAPS`."""
+    return ",".join(f"-{cap}" for cap in DROPPED_CAPS)
+
 SSH_WAIT_S = 20.0
 
 # Runs as PID 1 of the new PID namespace, in the new mount namespace, before chroot.
@@ -225,7 +231,7 @@ def _boot(ctx: LabContext, host: LinuxHost, lower: Path, pubkey: str, every: lis
     for rel, (text, mode) in (extra_files or {}).items():
         _write(base / "upper" / rel, text, mode)
     _netns_up(host, prefixes)
-    caps = ",".join(f"-{cap}" for cap in DROPPED_CAPS)
+    caps = bounding_set()
     argv = ["unshare", "--mount", "--pid", "--uts", "--ipc", "--fork", "--kill-child", "--propagation", "private",
             "/bin/sh", "-ec", BOOT_SCRIPT, "boot", str(base / "root"), str(lower), str(base / "upper"), str(base / "work"), host.name, caps]
     ctx.spawn(PROCESS_PREFIX + host.name, argv, netns=netns_name(host.name), log=base / "console.log")

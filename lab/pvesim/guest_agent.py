@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hatang.lab import hosts
 from hatang.lab.pvesim.routes import Call, route
 from hatang.lab.pvesim.store import SimError
 
@@ -51,8 +52,6 @@ EXEC_LIMIT_S = 600.0
 CONTENT_DIR = "guest-content"
 SCRATCH_DIR = "agent-exec"
 TAR_XATTRS = ["--xattrs", "--xattrs-include=trusted.*", "--numeric-owner"]  # overlay whiteouts and opaque dirs
-#: Capabilities a command must not have: they reach the kernel of the machine itself (as a lab host's).
-DROPPED_CAPS = ("sys_time", "sys_module", "sys_boot", "sys_rawio", "wake_alarm", "mac_admin", "audit_control")
 # Runs as PID 1 of the new PID namespace, in the new mount and network namespaces.
 EXEC_SCRIPT = """
 root="$1"; lower="$2"; content="$3"; upper="$4"; work="$5"; caps="$6"; shift 6
@@ -148,7 +147,7 @@ def _run(call_dir: Path, fs: dict[str, Any], command: list[str], stdin: bytes | 
         if unpack.returncode != 0:
             job.returncode, job.err = 127, b"guest file system unreadable: " + unpack.stderr[-300:]
             return
-        caps = ",".join(f"-{cap}" for cap in DROPPED_CAPS)
+        caps = hosts.bounding_set()  # a command may reach the machine's kernel no more than a lab host
         argv = ["setpriv", "--pdeathsig", "KILL", "unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--fork",
                 "--kill-child", "--propagation", "private", "/bin/sh", "-ec", EXEC_SCRIPT, "agent-exec",
                 *(str(parts[p]) for p in ("root",)), fs["lower"], *(str(parts[p]) for p in ("content", "upper", "work")), caps, *command]
