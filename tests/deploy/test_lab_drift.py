@@ -22,13 +22,9 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def inv(lab_small):
-    """The lab with the corpus's hosts on the baseline: deployed only if the audit finds
-    them off it (after test_lab_deploy.py they are on it, and a deploy of converged hosts
-    would only spend its facts, about 40 s)."""
     inv = load(None, "lab")
-    if not all(r.ok for r in drift.audit_hosts(inv, drift.HOSTS)):
-        deployed = [r for run in runner.run_all(inv, limit=list(drift.HOSTS), show_progress=False) for r in run.results]
-        assert all(r.ok for r in deployed), [r.error for r in deployed if not r.ok]
+    deployed = [r for run in runner.run_all(inv, limit=list(drift.HOSTS), show_progress=False) for r in run.results]
+    assert all(r.ok for r in deployed), [r.error for r in deployed if not r.ok]
     audited = drift.audit_hosts(inv, drift.HOSTS)
     assert all(r.ok for r in audited), [r.error for r in audited if not r.ok]
     return inv
