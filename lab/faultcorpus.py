@@ -28,7 +28,8 @@ from hatang.network.bounds import push_bound_s
 from hatang.network.connect import connected, driver_args, driver_class, one_login_driver_for
 from hatang.network.push import PushReport, push
 from hatang.network.render import Renderer
-from hatang.network.revert import differs
+from hatang.network.revert import standing
+from hatang.network.state import state_reader
 from hatang.probe import tcp_open
 from hatang.results import map_per_host
 
@@ -135,8 +136,7 @@ def final_state(inv: Inventory, name: str, previous: str, new: str | None) -> tu
                 if driver.has_pending_commit():
                     time.sleep(0.5)
                     continue
-                state = "previous" if not differs(driver, previous) else "new" if new is not None and not differs(driver, new) else "mixed"
-                return state, reachable
+                return standing(state_reader(driver, inv.platform(name).value), previous, new), reachable
         except Exception:
             time.sleep(0.5)
     return state, reachable

@@ -29,12 +29,15 @@ def _common(lines: list[str]) -> list[str]:
     return problems
 
 
-def _cisco_like(lines: list[str], *, ascii_only: bool) -> list[str]:
+def _cisco_like(lines: list[str], *, ascii_only: bool, comment: str | None = None) -> list[str]:
+    """The Cisco-like rules over the statements of ``lines``: a line starting with
+    ``comment`` is skipped, but still counted, so a finding names the text's own line."""
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if comment is None or not line.startswith(comment)]
     problems = []
-    interfaces = Counter(line for line in lines if line.startswith("interface "))
+    interfaces = Counter(line for _, line in numbered if line.startswith("interface "))
     problems += [f"{name} configured {count} times" for name, count in interfaces.items() if count > 1]
-    defined = {m.group(1) for line in lines if (m := _ACL_DEF.match(line))}
-    for n, line in enumerate(lines, 1):
+    defined = {m.group(1) for _, line in numbered if (m := _ACL_DEF.match(line))}
+    for n, line in numbered:
         for name in _ACL_USE.findall(line):
             if name not in defined:
                 problems.append(f"line {n}: access list {name} is used but not defined")
@@ -75,8 +78,8 @@ def rule_problems(platform: str, text: str) -> list[str]:
         problems += _junos(lines)
     elif platform in ("ios", "eos"):
         problems += _cisco_like(lines, ascii_only=platform == "ios")
-    elif platform == "huawei_vrp":
-        problems += _cisco_like([l for l in lines if l != "#"], ascii_only=True)
+    elif platform == "huawei_vrp":  # its '#' separator lines hold no statement
+        problems += _cisco_like(lines, ascii_only=True)
     elif platform == "frr":
-        problems += _cisco_like([l for l in lines if not l.startswith("!")], ascii_only=False)
+        problems += _cisco_like(lines, ascii_only=False, comment="!")
     return problems

@@ -5,7 +5,7 @@ An in-band router whose change cut its own uplink, or that froze before the conf
 cannot be told to roll back: its own timer is the safety net. hatang waits until the
 timer must have fired (commit time + ``revert_in`` + a margin), connects again — for a
 bounded time — and compares the running configuration with the one it had before the
-commit: back on it (verified), on the new one (the confirm had reached it), or neither
+commit, through the state layer's ``config_diff`` (as ``net drift`` does): back on it (verified), on the new one (the confirm had reached it), or neither
 or unreachable (not verified: a person must look).
 """
 
@@ -19,6 +19,7 @@ from napalm.base import NetworkDriver
 
 from hatang.inventory.inventory import Inventory
 from hatang.network.bounds import STEP_TIMEOUT_S, open_bounded
+from hatang.network.state import StateReader, state_reader
 from hatang.results import describe_exception
 
 #: After the revert time: the timer's own restore (a reload) and the routing around it.
@@ -47,14 +48,15 @@ class Verdict:
     detail: str
 
 
-def differs(driver: NetworkDriver, config: str) -> str:
-    """What the router's running configuration lacks or has beyond ``config`` (empty: it
-    runs exactly ``config``), by the driver's own comparison."""
-    driver.load_replace_candidate(config=config)
-    try:
-        return driver.compare_config().strip("\n")
-    finally:
-        driver.discard_config()
+def standing(reader: StateReader, previous: str | None, new: str | None) -> str:
+    """Which configuration the router runs: ``previous``, ``new`` or ``mixed`` (neither),
+    by the state layer's ``config_diff`` (the router's own diff engine, as drift and diff
+    read it)."""
+    if previous is not None and not reader.config_diff(previous):
+        return "previous"
+    if new is not None and not reader.config_diff(new):
+        return "new"
+    return "mixed"
 
 
 def verify(inv: Inventory, lost: LostSession, open_driver: Callable[[Inventory, str], NetworkDriver],
@@ -65,10 +67,11 @@ def verify(inv: Inventory, lost: LostSession, open_driver: Callable[[Inventory, 
         driver, watchdog = open_bounded(open_driver, inv, lost.device, path_wait_s=RECONNECT_S)
         try:
             with watchdog.step("compare", STEP_TIMEOUT_S):
-                if lost.previous is not None and not differs(driver, lost.previous):
-                    return Verdict("reverted", "previous", "back on its previous configuration (verified after the revert timer)")
-                if not differs(driver, lost.candidate):
-                    return Verdict("unverified", "new", "on the NEW configuration, unchecked: the confirm reached it before the session was lost")
+                final = standing(state_reader(driver, inv.platform(lost.device).value), lost.previous, lost.candidate)
+            if final == "previous":
+                return Verdict("reverted", "previous", "back on its previous configuration (verified after the revert timer)")
+            if final == "new":
+                return Verdict("unverified", "new", "on the NEW configuration, unchecked: the confirm reached it before the session was lost")
         finally:
             driver.close()
     except Exception as exc:

@@ -52,7 +52,8 @@ PASSWORD_MAX_DAYS = 90
 LOG_RETENTION_DAYS = 182  # 26 weeks: about six months, over the 3 months a level-3 system keeps
 BACKUP_MAX_AGE_H = 26  # a daily job, with two hours of slack
 TIMEZONE = "Asia/Ho_Chi_Minh"
-#: How long LOG-04 waits for chronyd to be synchronised (a restarted one needs a few polls).
+#: How long LOG-04 waits for chronyd to be synchronised (a restarted one needs a few polls);
+#: it fails at once when every source is offline (none would answer however long it waited).
 TIME_SYNC_WAIT_S = 30
 
 #: Mode, owner and group of each account file (``stat -c '%a %U %G'``).
@@ -264,17 +265,20 @@ CONTROLS: tuple[Control, ...] = (
         f"{SERVER}: system logs (time synchronisation)",
         f"the servers of `{CHRONY_CONF}` and the sources of the running chronyd (`chronyc -n -c sources`) are exactly the "
         "inventory's NTP servers; `chronyc -n -c tracking`: the reference is one of them and the leap status `Normal` "
-        f"(waiting up to {TIME_SYNC_WAIT_S} s, as a restarted chronyd takes a few polls); the zone is {TIMEZONE}",
+        f"(waiting up to {TIME_SYNC_WAIT_S} s, as a restarted chronyd takes a few polls, but not while every source is offline: "
+        f"`chronyc -c activity`, nothing would come); the zone is {TIMEZONE}",
         "pidof chronyd >/dev/null || fail 'chronyd not running' 'chronyd running'\n"
         "want=$(printf %s \"$HATANG_NTP_SERVERS\" | tr '\\n' ' ')\n"
         f"d=$(sets_equal \"$(awk '$1 == \"server\" || $1 == \"pool\" || $1 == \"peer\" {{print $2}}' {CHRONY_CONF} 2>/dev/null)\" \"$HATANG_NTP_SERVERS\") "
         f"|| fail \"{CHRONY_CONF}: $d\" \"$want\"\n"
         "d=$(sets_equal \"$(chronyc -n -c sources 2>/dev/null | cut -d, -f3)\" \"$HATANG_NTP_SERVERS\") || fail \"chronyd sources: $d\" \"$want\"\n"
-        "n=0\nwhile :; do\n"
+        "n=0; sync=\"synchronised to one of $want, leap status Normal\"\nwhile :; do\n"
         "  t=$(chronyc -n -c tracking 2>/dev/null); ref=$(echo \"$t\" | cut -d, -f2); leap=$(echo \"$t\" | awk -F, '{print $NF}')\n"
         "  [ \"$leap\" = Normal ] && printf '%s\\n' \"$HATANG_NTP_SERVERS\" | grep -qxF \"${ref:-none}\" && break\n"
-        f"  n=$((n + 1)); [ \"$n\" -lt {TIME_SYNC_WAIT_S} ] || fail \"reference ${{ref:-none}}, leap status ${{leap:-unknown}} (chronyc tracking)\" "
-        "\"synchronised to one of $want, leap status Normal\"\n"
+        "  found=\"reference ${ref:-none}, leap status ${leap:-unknown} (chronyc tracking)\"\n"
+        "  live=$(chronyc -c activity 2>/dev/null | awk -F, '{n += $1 + $3 + $4 + $5} END {print n + 0}')\n"
+        "  [ \"${live:-0}\" -gt 0 ] || fail \"$found, every source offline (chronyc activity)\" \"$sync\"\n"
+        f"  n=$((n + 1)); [ \"$n\" -lt {TIME_SYNC_WAIT_S} ] || fail \"$found\" \"$sync\"\n"
         "  sleep 1\ndone\n"
         f"z=$(readlink -f /etc/localtime); [ \"$z\" = /usr/share/zoneinfo/{TIMEZONE} ] || fail \"zone $z\" '{TIMEZONE}'",
     ),

@@ -171,9 +171,10 @@ class StateReader:
         hatang would report as drift. The candidate is discarded; nothing is committed."""
         self._unsupported("config_diff")
         self.driver.load_replace_candidate(config=intended)
-        diff = self.driver.compare_config().strip("\n")
-        self.driver.discard_config()
-        return diff
+        try:
+            return self.driver.compare_config().strip("\n")
+        finally:
+            self.driver.discard_config()
 
     def facts(self) -> dict[str, str]:
         """``{"vendor", "model", "os_version", "hostname"}``: ``os_version`` is the version

@@ -197,7 +197,8 @@ def test_the_corpus_breaks_name_real_controls_and_hosts():
 def test_the_time_control_requires_synchronisation_to_an_iic_server(tmp_path):
     """LOG-04 on what the running chronyd reports (``chronyc -n -c``, stubbed with its CSV
     output): synchronised to an IIC server passes at once; not synchronised, or
-    synchronised to another server, fails after the bounded wait, naming what it found."""
+    synchronised to another server, fails after the bounded wait, naming what it found;
+    not synchronised with every source offline fails at once."""
     conf = tmp_path / "chrony.conf"
     conf.write_text("server 198.19.22.5 iburst\nserver 198.19.22.6 iburst\n")
     stubs = tmp_path / "bin"
@@ -213,9 +214,9 @@ def test_the_time_control_requires_synchronisation_to_an_iic_server(tmp_path):
     check = controls.BY_ID["LOG-04"].check.replace(controls.CHRONY_CONF, str(conf))
     tail = "0.000000001,0.000000002,0.000000003,-1.234,0.001,0.010,0.000123,0.000234,64.2"
 
-    def run(tracking: str) -> subprocess.CompletedProcess:
+    def run(tracking: str, activity: str = "2,0,0,0,0") -> subprocess.CompletedProcess:
         stub("chronyc", 'case "$*" in *sources*) printf \'^,*,198.19.22.5,11,6,377,34,0.0,0.0,0.0\\n^,+,198.19.22.6,11,6,377,34,0.0,0.0,0.0\\n\' ;;\n'
-                        f'*tracking*) echo \'{tracking}\' ;; esac\n')
+                        f'*tracking*) echo \'{tracking}\' ;; *activity*) echo \'{activity}\' ;; esac\n')
         (tmp_path / "waited").unlink(missing_ok=True)
         env = {"PATH": f"{stubs}:/usr/bin:/bin", "HATANG_NTP_SERVERS": "198.19.22.5\n198.19.22.6"}
         return subprocess.run(["/bin/sh", "-c", controls.PRELUDE + check], capture_output=True, text=True, env=env)
@@ -227,5 +228,12 @@ def test_the_time_control_requires_synchronisation_to_an_iic_server(tmp_path):
     assert unsynced.stdout == ("found reference none, leap status Not synchronised (chronyc tracking); "
                                "expected synchronised to one of 198.19.22.5 198.19.22.6, leap status Normal\n")
     assert len((tmp_path / "waited").read_text().split()) == controls.TIME_SYNC_WAIT_S - 1
+    # every source offline (online, offline, burst to online, burst to offline, unresolved):
+    # nothing would come, so no wait; one still bursting back to offline is still waited for
+    offline = run(f"00000000,,0,0.000000000,{tail},Not synchronised", activity="0,2,0,0,0")
+    assert offline.returncode == 1 and not (tmp_path / "waited").exists()
+    assert offline.stdout.startswith("found reference none, leap status Not synchronised (chronyc tracking), every source offline (chronyc activity); ")
+    bursting = run(f"00000000,,0,0.000000000,{tail},Not synchronised", activity="0,1,0,1,0")
+    assert bursting.returncode == 1 and len((tmp_path / "waited").read_text().split()) == controls.TIME_SYNC_WAIT_S - 1
     foreign = run(f"C6120063,198.18.0.99,3,1764926400.123456789,{tail},Normal")
     assert foreign.returncode == 1 and foreign.stdout.startswith("found reference 198.18.0.99, leap status Normal"), foreign.stdout

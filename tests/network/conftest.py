@@ -1,5 +1,6 @@
 """Fixtures of the network room's tests: a fixed fake credential set (never real
-secrets) for rendering. Lab tests use ``lab_small`` from tests/conftest.py."""
+secrets) for rendering, and a spy on the state layer's ``config_diff``. Lab tests use
+``lab_small`` from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hatang.credentials import env_var_name
+from hatang.network.state import READERS
 
 #: The fake credentials golden files are rendered with (values are test data only).
 FAKE_SECRETS = {
@@ -49,3 +51,16 @@ def timer_already_run(monkeypatch: pytest.MonkeyPatch) -> None:
     from hatang.network import revert
 
     monkeypatch.setattr(push_module, "verify", lambda inv, lost, open_driver: revert.verify(inv, lost, open_driver, sleep=lambda s: None))
+
+
+@pytest.fixture
+def layer_reads(monkeypatch) -> list[str]:
+    """The platforms whose reader answered ``config_diff``, in call order."""
+    calls: list[str] = []
+    for platform, reader in list(READERS.items()):
+        def config_diff(self, intended: str, _reader=reader) -> str:
+            calls.append(self.platform)
+            return _reader.config_diff(self, intended)
+
+        monkeypatch.setitem(READERS, platform, type(f"Spy{reader.__name__}", (reader,), {"config_diff": config_diff}))
+    return calls

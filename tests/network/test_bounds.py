@@ -134,14 +134,18 @@ def test_a_commit_its_timer_reverted_before_the_confirm_is_verified_reverted_not
     assert "no commit left to confirm" in result.error
 
 
-def test_a_lost_session_is_verified_back_on_the_previous_configuration(inv) -> None:
+def test_a_lost_session_is_verified_back_on_the_previous_configuration(inv, layer_reads) -> None:
+    """The comparison is the state layer's ``config_diff`` (as drift's), never the driver's
+    own called around it: the spy on the layer sees each one."""
     router = Router("old")
     lost = revert.LostSession("cpe-hoi-hop", time.monotonic() - 10, 1, "old", "new", "at the confirm")
     assert revert.verify(inv, lost, opener({"cpe-hoi-hop": router})).status == "reverted"
+    assert layer_reads == ["frr"]  # on the previous one: the new one is not asked
     router.running = "new"
     assert revert.verify(inv, lost, opener({"cpe-hoi-hop": router})).final == "new"
     router.running = "something else"
     assert revert.verify(inv, lost, opener({"cpe-hoi-hop": router})).final == "mixed"
+    assert layer_reads == ["frr"] * 5  # 1 + 2 + 2 comparisons
 
 
 def test_a_district_is_never_in_a_wave_with_its_communes_and_its_failure_skips_them(inv) -> None:

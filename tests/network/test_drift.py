@@ -37,19 +37,6 @@ class DiscardingIosRouter(IosRouter):
         return super().send_command(command, **kwargs)
 
 
-@pytest.fixture
-def layer_reads(monkeypatch) -> list[str]:
-    """The platforms whose reader answered ``config_diff``, in call order."""
-    calls: list[str] = []
-    for platform, reader in list(READERS.items()):
-        def config_diff(self, intended: str, _reader=reader) -> str:
-            calls.append(self.platform)
-            return _reader.config_diff(self, intended)
-
-        monkeypatch.setitem(READERS, platform, type(f"Spy{reader.__name__}", (reader,), {"config_diff": config_diff}))
-    return calls
-
-
 def drift(inv, device: str, make_driver: Callable[[str], object], session: object):
     """``compare`` (what ``net drift`` runs) of ``device`` through ``make_driver(host)``
     with ``session`` as its connection."""
