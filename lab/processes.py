@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hatang.errors import HatangError
@@ -120,7 +120,7 @@ class Registry:
                 yield procs
             finally:  # an interrupted spawn still records what it started
                 tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps({n: asdict(p) for n, p in procs.items()}, indent=1))
+                tmp.write_text(json.dumps({n: vars(p) for n, p in procs.items()}, indent=1))  # vars: asdict deep-copies
                 os.replace(tmp, self.path)
 
     def read(self) -> dict[str, Process]:
