@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hatang.errors import HatangError
@@ -33,6 +33,11 @@ class Spawn:
     cwd: Path | None = None
     log: Path | None = None
     hostname: str | None = None  # run in its own UTS namespace with this host name
+    # With ``netns``: True runs it through ``ip netns exec`` (a mount namespace of its own,
+    # where /sys shows the namespace's interfaces: a copy of the host's mount table, one
+    # mount per lab namespace, at every start); False enters the network namespace only,
+    # for daemons that read their interfaces from netlink and /proc alone (FRR, sshd, snmpd).
+    own_sysfs: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class Registry:
                 yield procs
             finally:  # an interrupted spawn still records what it started
                 tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps({n: asdict(p) for n, p in procs.items()}, indent=1))
+                tmp.write_text(json.dumps({n: vars(p) for n, p in procs.items()}, indent=1))  # vars: asdict deep-copies
                 os.replace(tmp, self.path)
 
     def read(self) -> dict[str, Process]:
@@ -156,35 +161,80 @@ class Registry:
 
 
 _CLONE_NEWUTS = 0x04000000
+_CLONE_NEWNET = 0x40000000
+_libc = None
+
+
+def _syscalls():
+    import ctypes
+
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        import ctypes
+
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
 def _own_hostname(name: str):
     """A pre-exec hook: a private UTS namespace named ``name`` (a router's daemons and its
     SSH sessions see their device's name in uname, prompts, sysDescr and FRR's hostname)."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _syscalls()
     encoded = name.encode()
 
     def hook() -> None:
-        if libc.unshare(_CLONE_NEWUTS) != 0 or libc.sethostname(encoded, len(encoded)) != 0:
-            raise OSError(ctypes.get_errno(), f"cannot set the host name {name} in a new UTS namespace")
+        _check(libc.unshare(_CLONE_NEWUTS), f"a new UTS namespace for {name}")
+        _check(libc.sethostname(encoded, len(encoded)), f"the host name {name}")
 
     return hook
 
 
+@contextmanager
+def _entered(netns: str | None, hostname: str | None) -> Iterator[None]:
+    """This thread in ``netns``'s network namespace and in a new UTS namespace named
+    ``hostname``, back in its own ones after: a child forked meanwhile starts in them,
+    so the daemon is started with vfork and without ``ip netns exec`` (namespaces are
+    per thread: the process's other threads are not moved)."""
+    libc = _syscalls()
+    own = {kind: os.open(f"/proc/thread-self/ns/{kind}", os.O_RDONLY) for kind in ("net", "uts")}
+    try:
+        if netns:
+            target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+            try:
+                _check(libc.setns(target, _CLONE_NEWNET), f"entering the network namespace {netns}")
+            finally:
+                os.close(target)
+        if hostname:
+            _own_hostname(hostname)()
+        yield
+    finally:
+        try:  # a thread left in a router's namespaces would start everything there
+            _check(libc.setns(own["net"], _CLONE_NEWNET), "returning to the host's network namespace")
+            _check(libc.setns(own["uts"], _CLONE_NEWUTS), "returning to the host's UTS namespace")
+        finally:
+            for fd in own.values():
+                os.close(fd)
+
+
 def _start(spec: Spawn) -> Process:
-    argv = [*(["ip", "netns", "exec", spec.netns] if spec.netns else []), *spec.argv]
+    through_ip = bool(spec.netns) and spec.own_sysfs
+    argv = [*(["ip", "netns", "exec", spec.netns] if through_ip else []), *spec.argv]
     log = open(spec.log, "ab") if spec.log else subprocess.DEVNULL
     env = {**os.environ, **spec.env} if spec.env else None
     try:
-        popen = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=env, cwd=spec.cwd, start_new_session=True, close_fds=True,
-            preexec_fn=_own_hostname(spec.hostname) if spec.hostname else None,
-        )
+        if through_ip:  # the host name is set after ip's fork: a hook, so a full fork
+            popen = _popen(argv, log, env, spec.cwd, _own_hostname(spec.hostname) if spec.hostname else None)
+        else:  # no hook: Python starts it with vfork, the big hatang process is not copied
+            with _entered(spec.netns, spec.hostname):
+                popen = _popen(argv, log, env, spec.cwd, None)
     except OSError as exc:
-        raise HatangError(f"cannot start {spec.name}: {argv[0]}: {exc.strerror}") from exc
+        raise HatangError(f"cannot start {spec.name}: {exc.filename or argv[0]}: {exc.strerror}") from exc
     finally:
         if spec.log:
             log.close()
@@ -199,3 +249,10 @@ def _start(spec: Spawn) -> Process:
     if starttime is None:
         raise HatangError(f"{spec.name} exited at once (status {popen.poll()}): {' '.join(argv)}", details=[f"log: {spec.log}"] if spec.log else [])
     return Process(spec.name, popen.pid, starttime, list(spec.argv), spec.netns)
+
+
+def _popen(argv: list[str], log, env, cwd: Path | None, hook) -> subprocess.Popen:
+    return subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        env=env, cwd=cwd, start_new_session=True, close_fds=True, preexec_fn=hook,
+    )
