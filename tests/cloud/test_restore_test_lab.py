@@ -23,6 +23,7 @@ from hatang.deploy.health import check_hosts
 from hatang.deploy.login import login
 from hatang.deploy.targets import select
 from hatang.inventory import load
+from hatang.lab import hosts as lab_hosts
 
 from .conftest import directory_client, guests, wait_task
 
@@ -49,7 +50,8 @@ def production(admin) -> dict[int, tuple]:
 @pytest.fixture(scope="module")
 def cloud(lab_small):
     """The web portal deployed on its lab host (after the backup server it sends to), and
-    pve-dmz applied in the lab's simulator; its guests destroyed after."""
+    pve-dmz applied in the lab's simulator; its guests destroyed and the hosts restarted
+    fresh after."""
     inv = load(None, "lab")
     for role, host in (("backup-server", BACKUP), ("web-portal", WEB)):
         deployed = runner.run(inv, role, limit=[host], show_progress=False).results.by_host[host]
@@ -63,6 +65,8 @@ def cloud(lab_small):
     finally:
         for name in sorted({g["name"] for g in guests(admin)}):
             destroy(inv, name, confirm=lambda question: True)
+        lab_hosts.down(lab_small)  # the hosts fresh again (undeployed), as the deploy room's lab tests expect them
+        lab_hosts.up(lab_small)
 
 
 def back_up(admin) -> None:
