@@ -22,7 +22,7 @@ from typing import Any
 from hatang import audit
 from hatang.cloud.backup_report import read_archives
 from hatang.cloud.backups import JOB_PREFIX
-from hatang.cloud.client import Pve
+from hatang.cloud.client import Pve, succeeded
 from hatang.cloud.desired import desired_state
 from hatang.cloud.observed import ClusterView, read_cluster
 from hatang.cloud.retry import with_backoff
@@ -130,7 +130,7 @@ def _guest_error(task: NodeTask, vmid: int, timeout_s: float) -> str:
         found = _GUEST_ERROR.search(line)
         if found and int(found.group(1)) == vmid:
             return found.group(2)
-    if task.exitstatus == "OK" or task.exitstatus.startswith("WARNINGS"):
+    if succeeded(task.exitstatus):
         return f"task {task.upid} ended {task.exitstatus} but no new archive of {vmid} is in the backup store"
     return f"task on {task.node} failed: {task.exitstatus}"
 

@@ -151,6 +151,12 @@ def connect(inv: Inventory, cluster_name: str, *, timeout: float | None = None, 
     return api
 
 
+def succeeded(exitstatus: str) -> bool:
+    """A stopped task's ``exitstatus`` that PVE counts as success: ``OK``, or ``WARNINGS: n``
+    (the worker logged warnings and finished)."""
+    return exitstatus == "OK" or exitstatus.startswith("WARNINGS")
+
+
 class Pve:
     """One cluster's API with string paths, PVE's errors, task waits and a call count."""
 
@@ -226,11 +232,9 @@ class Pve:
             status = with_backoff(lambda: self.get(f"nodes/{node}/tasks/{upid}/status"))
             if status.get("status") == "stopped":
                 exitstatus = str(status.get("exitstatus"))
-                if exitstatus.startswith("WARNINGS"):
-                    return self.task_warnings(node, upid, what)
-                if exitstatus != "OK":
+                if not succeeded(exitstatus):
                     raise TaskError(f"{what}: task {status.get('type')} on {node} failed: {exitstatus}", upid=upid, exitstatus=exitstatus)
-                return []
+                return self.task_warnings(node, upid, what) if exitstatus.startswith("WARNINGS") else []
             if time.monotonic() >= deadline:
                 raise TaskError(f"{what}: task {upid} still running after {timeout_s:g} s", upid=upid, timeout=True)
             time.sleep(delay)
