@@ -14,7 +14,7 @@ from hatang.options import DEFAULT_ENV, EnvOpt, InventoryOpt, JsonOpt, YesOpt
 app = typer.Typer(help="Router configurations: render, diff, push in waves with rollback, backup, drift, onboarding.", no_args_is_help=True)
 site_app = typer.Typer(help="Sites of the province: add a commune (inventory and addresses).", no_args_is_help=True)
 
-SiteOpt = Annotated[str | None, typer.Option("--site", "-s", help="A site slug, GSO code or device name.")]
+SiteOpt = Annotated[list[str] | None, typer.Option("--site", "-s", help="A site slug, GSO code or device name (repeatable).")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every router (in the lab: every router of the running lab).")]
 
 
@@ -24,10 +24,10 @@ def _inventory(inventory: Path | None, env: str):
     return load(inventory, env)
 
 
-def _devices(inv, site: str | None, all_devices: bool, *, required: bool = True) -> list[str]:
+def _devices(inv, sites: list[str] | None, all_devices: bool, *, required: bool = True) -> list[str]:
     from hatang.network.select import select_devices
 
-    return select_devices(inv, site, all_devices, required=required)
+    return select_devices(inv, sites or (), all_devices, required=required)
 
 
 def _show_results(title: str, results, *, as_json: bool, columns: tuple[str, ...] = ("device", "result", "diff", "error")) -> None:
@@ -62,7 +62,7 @@ def render(
     inv = _inventory(inventory, env)
     if platform is not None and platform not in Platform.__members__:
         raise HatangError(f"unknown platform '{platform}' (known: {', '.join(Platform.__members__)})", exit_code=2)
-    rendered = Renderer(inv).render_many(routers_of(inv, site), Platform(platform) if platform else None)
+    rendered = Renderer(inv).render_many(routers_of(inv, site or ()), Platform(platform) if platform else None)
     if output is not None:
         paths = write(rendered, output)
         if json:
@@ -210,7 +210,7 @@ def history(
     """The audit log of pushes (who, when, which routers, what changed, the result)."""
     from hatang import audit
 
-    wanted = set(_devices(_inventory(inventory, env), site, False)) if site else None
+    wanted = set(_devices(_inventory(inventory, env), [site], False)) if site else None
     records = []
     for record in audit.read("push"):
         devices = [d for d in record.get("devices", []) if d.get("host") in wanted] if wanted else record.get("devices", [])

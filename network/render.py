@@ -7,7 +7,7 @@ configuration shows only real change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -83,15 +83,19 @@ class Renderer:
         return [self.render(name, platform) for name in names]
 
 
-def routers_of(inv: Inventory, site: str | None = None) -> list[str]:
-    """Router names of a site (slug, GSO code or device name), or of the whole province."""
-    routers = {d.name for d in inv.routers()}
-    if site is None:
+def routers_of(inv: Inventory, sites: Sequence[str] = ()) -> list[str]:
+    """Router names of the given sites (each a slug, GSO code or device name; each router
+    once, in the order given), or of the whole province when none is given."""
+    if not sites:
         return [d.name for d in inv.routers()]
-    chosen = [d.name for d in inv.devices_at(site) if d.name in routers]
-    if not chosen:
-        raise HatangError(f"site '{site}' has no router in environment '{inv.env}'")
-    return chosen
+    routers = {d.name for d in inv.routers()}
+    chosen: dict[str, None] = {}
+    for site in sites:
+        names = [d.name for d in inv.devices_at(site) if d.name in routers]
+        if not names:
+            raise HatangError(f"site '{site}' has no router in environment '{inv.env}'")
+        chosen.update(dict.fromkeys(names))
+    return list(chosen)
 
 
 def write(rendered: Iterable[Rendered], directory: Path) -> list[Path]:

@@ -68,6 +68,10 @@ COMMAND_S, START_S, LOCK_S, IDLE_S = 120.0, 60.0, 300.0, 3600.0
 #: takes the hostname from the OS (see same_hostname).
 HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration:)$")
 ERROR_LINE = re.compile(r"^(% |line \d+: % )")
+#: A line vtysh logs on its own (zlog: "2026/12/05 15:57:55 [PHJDC-499N2][EC 100663314]
+#: STARVATION: …" when the CPU is starved), printed into the stream wherever it falls,
+#: after a prompt too: never a command's output.
+LOG_LINE = re.compile(r"^(?:\S+# )?\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[0-9A-Z]{5}-[0-9A-Z]{5}\]")
 #: The revert timer, as small as it can be: it must outlive the SSH session and the
 #: agent, and it only sleeps; when it fires unconfirmed it hands over to this agent.
 TIMER = 'sleep "$1" && cd "$2" && mv pending reverting 2>/dev/null && exec python3 -I -S "$2/frr_agent.py" "$2" "$3" "$4" revert'
@@ -208,12 +212,16 @@ class Vtysh:
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line.decode(errors="replace")
 
-    def _until_mark(self, mark: str, deadline: float, out: list[str] | None = None) -> None:
+    def _until_mark(self, mark: str, deadline: float) -> list[str]:
+        """The lines before vtysh's answer to ``mark`` ("% Unknown command: <mark>"),
+        its own log lines left out; the last is the marker's echo. The answer, not the
+        echo, ends the wait: a log line can take the echo's prompt."""
         self._send(f"{mark}\n")
-        while not (line := self._line(deadline)).endswith(f"# {mark}"):
-            if out is not None:
-                out.append(line)
-        self._line(deadline)  # its "% Unknown command"
+        lines = []
+        while (line := self._line(deadline)) != f"% Unknown command: {mark}":
+            if not LOG_LINE.match(line):
+                lines.append(line)
+        return lines
 
     def _send(self, text: str) -> None:
         try:
@@ -226,9 +234,7 @@ class Vtysh:
         """(no error, output) of one command."""
         deadline = time.monotonic() + timeout
         self._send(command + "\n")
-        out: list[str] = []
-        self._until_mark(self._mark(), deadline, out)
-        out = out[1:]  # the prompt and the command
+        out = self._until_mark(self._mark(), deadline)[1:-1]  # less the command's echo and the marker's
         return not any(ERROR_LINE.match(line) for line in out), "".join(line + "\n" for line in out)
 
     def running(self) -> str:
@@ -367,11 +373,11 @@ class Agent:
                 read_file(self.reload, self.vtysh_argv, self.path(merge))  # prepare checked the whole candidate; the lines too
             except self.reload.VtyshException as exc:
                 raise AgentError(str(exc), REJECTED) from None
-            ok, said = self.vt.run(f"copy {self.path(merge)} running-config")
+            ok, said = self.interrupted_apply(lambda: self.vt.run(f"copy {self.path(merge)} running-config"))
             if not ok:
                 self.failed("the device did not take every line:\n" + said)
         else:
-            leftovers = self.apply(name, running)
+            leftovers = self.interrupted_apply(lambda: self.apply(name, running))
             if leftovers:
                 with open(self.path(name) + ".log", encoding="utf-8") as log:
                     said = "".join(line for line in log if re.search("error|fail|unknown", line, re.I))
@@ -384,6 +390,17 @@ class Agent:
                 handle.write(f"{timer.pid}\n")
             return "committed\n"
         return self.save() + "committed\n"
+
+    def interrupted_apply(self, apply):
+        """``apply()``, and if vtysh stops answering part way (the changes made so far
+        unknown), the previous configuration back through a new vtysh: all or nothing."""
+        try:
+            return apply()
+        except AgentError as exc:
+            if exc.status != NO_RUNNING:
+                raise
+            self.close()
+            self.failed(f"the apply did not finish: {exc}")
 
     def failed(self, message: str):
         """A commit that did not take: the previous configuration back, then the error."""

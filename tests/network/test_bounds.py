@@ -64,6 +64,9 @@ class StandIn:
         self._step("commit")
         self.router.pending, self.router.running = self.router.running, self.candidate
 
+    def has_pending_commit(self) -> bool:
+        return self.router.pending is not None
+
     def confirm_commit(self) -> None:
         self._step("confirm")
         self.router.pending = None
@@ -163,3 +166,30 @@ def test_a_district_is_never_in_a_wave_with_its_communes_and_its_failure_skips_t
         assert report.status(commune) == "skipped"
         assert "management path goes through dr-vinh-yen, which failed" in report.results[commune].error
     assert all(routers[c].running == f"old {c}" for c in communes)
+
+
+def test_a_commit_finished_after_its_session_was_lost_gets_its_late_timer(inv) -> None:
+    """The router took the commit after the push gave up on it (a slow commit), so its
+    timer fires one step late: found still pending, it is looked at again after another
+    revert time — back on the previous configuration, not "new"."""
+    router = Router("new")
+    router.pending = "old"
+    lost = revert.LostSession("cpe-hoi-hop", time.monotonic() - 10, 1, "old", "new", "during the commit")
+    waits: list[float] = []
+
+    def late_timer(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:  # the timer fires during the second wait
+            router.running, router.pending = router.pending, None
+
+    verdict = revert.verify(inv, lost, opener({"cpe-hoi-hop": router}), sleep=late_timer)
+    assert verdict.status == "reverted" and verdict.final == "previous", verdict
+    assert waits[1] == 1 + revert.REVERT_MARGIN_S
+
+
+def test_a_timer_that_never_fires_is_for_a_person(inv) -> None:
+    router = Router("new")
+    router.pending = "old"
+    lost = revert.LostSession("cpe-hoi-hop", time.monotonic() - 10, 1, "old", "new", "during the commit")
+    verdict = revert.verify(inv, lost, opener({"cpe-hoi-hop": router}), sleep=lambda s: None)
+    assert verdict.status == "unverified" and verdict.final == "new" and "still pending confirmation" in verdict.detail

@@ -3,6 +3,7 @@ in both plans without renumbering, clear refusals; and CLI errors naming what is
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from hatang.errors import HatangError
 from hatang.inventory import load
+from hatang.network.render import routers_of
 from hatang.network.sites import add_commune, append_to_list, plan_commune
 from hatang.paths import DEFAULT_INVENTORY
 
@@ -82,3 +84,14 @@ def test_plan_only_reads(copy) -> None:
 def test_cli_errors_name_what_is_wrong(args, message, fake_secrets) -> None:
     proc = subprocess.run([*HATANG, *args], capture_output=True, text=True)
     assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_repeated_site_selects_every_site_named_once(fake_secrets) -> None:
+    """``-s A -s B`` acts on both sites' routers (click keeps only the last value of a
+    single-valued option), each router once, in the order named."""
+    proc = subprocess.run([*HATANG, "net", "render", "--json", "-s", "cpe-tich-son", "-s", "vinh-yen", "-s", "cpe-tich-son"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    devices = [d["device"] for d in json.loads(proc.stdout)["devices"]]
+    vinh_yen = routers_of(load(None, "lab"), ["vinh-yen"])
+    assert vinh_yen and "cpe-tich-son" not in vinh_yen
+    assert devices == ["cpe-tich-son", *vinh_yen]
