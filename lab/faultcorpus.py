@@ -162,7 +162,7 @@ def run_case(ctx: LabContext, fault: str, configs: dict[str, str], *, open_drive
     run = FaultRun(fault, report_s, push_bound_s(CHECK_TIMEOUT_S, REVERT_IN, STEP_TIMEOUT_S, waves=waves), {}, {}, {})
     for name, new in configs.items():
         mine = [r for r in reports if name in r.results]
-        run.statuses[name] = "/".join(r.status(name) for r in mine)
+        run.statuses[name] = "/".join(r.status(name) + (" (resumed)" if r.results[name].data.get("resumed") else "") for r in mine)
         run.errors[name] = " | ".join(r.results[name].error for r in mine if r.results[name].error)
         run.final[name], run.reachable[name] = final_state(inv, name, previous[name], new)
     return run
@@ -200,6 +200,23 @@ def dropped_before_commit(ctx: LabContext) -> FaultRun:
         return driver
 
     return run_case(ctx, "session dropped between prepare and commit", {victim: changed(ctx.inventory, victim, "dropped")}, open_driver=open_driver)
+
+
+def dropped_during_commit(ctx: LabContext) -> FaultRun:
+    """The session drops just after the commit is sent: the router takes it (its agent
+    finishes what it began) and the push finds it pending on a new session."""
+    victim = COMMUNES[2]
+    box: dict[str, NetworkDriver] = {}
+
+    first = hooked(victim, before={"commit_config": lambda: threading.Timer(0.1, box["driver"].abort).start()})
+
+    def open_driver(inv: Inventory, name: str) -> NetworkDriver:
+        driver = first(inv, name)
+        box.setdefault("driver", driver)  # the one that commits; the next is the push's new session
+        return driver
+
+    return run_case(ctx, "session dropped during the commit, the router taking it", {victim: changed(ctx.inventory, victim, "taken")},
+                    open_driver=open_driver)
 
 
 def _opener(**optional: str) -> Callable[[Inventory, str], NetworkDriver]:
@@ -250,7 +267,7 @@ def frozen_before_push(ctx: LabContext) -> FaultRun:
 
 
 CASES: tuple[Callable[[LabContext], FaultRun], ...] = (
-    uplink_breaking_change, frozen_after_commit, killed_during_commit, dropped_before_commit,
+    uplink_breaking_change, frozen_after_commit, killed_during_commit, dropped_before_commit, dropped_during_commit,
     wrong_credentials, changed_host_key, concurrent_pushes, district_uplink_lost, frozen_before_push,
 )
 

@@ -103,10 +103,12 @@ def open_bounded(open_driver: Callable[[Inventory, str], NetworkDriver], inv: In
 def push_bound_s(check_timeout_s: float, revert_in: float, step_s: float = STEP_TIMEOUT_S, *, waves: int = 1) -> float:
     """The time a push of ``waves`` waves may take at worst, every device of every wave
     silent at its slowest step: per wave the management path's wait (the check timeout),
-    the login, load, save, commit, checks and confirm or rollback; then one verification
-    of a session lost after its commit (in the background, but the push waits for it),
-    twice when the router finished that commit late (its timer started late)."""
+    the login, load, save, commit, a second login and path wait to find a commit whose
+    session was lost, checks and confirm or rollback; then one verification of a session
+    lost after its commit (in the background, but the push waits for it), twice when the
+    router finished that commit late (its timer started late)."""
     from hatang.network.revert import RECONNECT_S, REVERT_MARGIN_S
 
-    wave = check_timeout_s + SSH_OPEN_S + 4 * step_s + check_timeout_s + CHECK_MARGIN_S
+    login = check_timeout_s + SSH_OPEN_S
+    wave = 2 * login + 5 * step_s + check_timeout_s + CHECK_MARGIN_S
     return waves * wave + 2 * (revert_in + REVERT_MARGIN_S + RECONNECT_S + SSH_OPEN_S + step_s)

@@ -37,7 +37,7 @@ from hatang.network.checks import CheckOutcome, CoreProbe, run_checks
 from hatang.network import preflight
 from hatang.network.connect import one_login_driver_for
 from hatang.network.drivers.frr import CommitInterrupted
-from hatang.network.revert import LostSession, verify
+from hatang.network.revert import LostSession, pending_commit, verify
 from hatang.network.render import Renderer
 from hatang.network.revert_time import revert_seconds, validate
 from hatang.network.state import state_reader
@@ -50,6 +50,9 @@ STATUSES = ("committed", "unchanged", "would-change", "rolled-back", "reverted",
 VERIFY_WORKERS = 16
 LAYERS = (m.Role.core, m.Role.district, m.Role.commune_cpe)
 COMMIT_MESSAGE = "hatang net push"
+#: Between two asks of a router reached again after its session was lost mid-commit:
+#: has it taken the commit (pending confirmation) yet?
+REATTACH_POLL_S = 0.5
 #: Platforms whose napalm driver keeps a commit comment; napalm's IOSDriver and
 #: EOSDriver raise NotImplementedError for any message.
 COMMENTED = frozenset({"frr", "junos"})
@@ -150,9 +153,10 @@ def management_parent(inv: Inventory, name: str) -> str | None:
 class DevicePush:
     """The per-device task of a push. Every step is bounded (:mod:`hatang.network.bounds`):
     connecting (retried for ``path_wait_s`` while nothing answers), each step
-    ``step_timeout_s``, the post-checks ``check_timeout_s`` + 30 s. A session lost after
-    the commit is recorded in ``lost``, for :func:`hatang.network.revert.verify` once the
-    router's own timer has fired."""
+    ``step_timeout_s``, the post-checks ``check_timeout_s`` + 30 s. A session lost during
+    the commit is picked up again when the router took the commit (:meth:`_reattach`);
+    one lost otherwise, or after the commit, is recorded in ``lost``, for
+    :func:`hatang.network.revert.verify` once the router's own timer has fired."""
 
     inv: Inventory
     configs: dict[str, str]
@@ -217,12 +221,48 @@ class DevicePush:
             with watchdog.step("commit", step):
                 driver.commit_config(message=COMMIT_MESSAGE if platform in COMMENTED else "", revert_in=revert_in)
         except (CommitInterrupted, ConnectionException) as exc:  # it commits all or nothing, then reverts by itself
-            return self._lost(name, result, committed_at, previous, revert_in, f"during the commit: {exc}")
+            resumed = self._reattach(name)
+            if resumed is None:
+                return self._lost(name, result, committed_at, previous, revert_in, f"during the commit: {exc}")
+            result.data["resumed"] = f"session lost during the commit ({exc}); found committed and pending on a new session"
+            try:
+                return self._check_and_confirm(*resumed, name, result, committed_at, previous, revert_in)
+            finally:
+                _quietly(resumed[0].close)
         except Exception as exc:
             _quietly(driver.discard_config)  # a refused commit leaves no candidate session behind
             if isinstance(exc, NapalmException | NotImplementedError):
                 raise
             raise CommitError(f"session lost during the commit ({describe_exception(exc)}): if {name} took it, it reverts by itself within {revert_in} s") from exc
+        self._check_and_confirm(driver, watchdog, name, result, committed_at, previous, revert_in)
+
+    def _reattach(self, name: str) -> tuple[NetworkDriver, Watchdog] | None:
+        """A new session to ``name`` after its session was lost during the commit — a
+        commit that outlived its step, or an in-band path re-converging under it — when
+        the router took the commit: pending confirmation, on the new configuration (its
+        commit may still be running: polled for one step). None otherwise: unreachable,
+        or it did not take it; its own timer is then the safety net."""
+        try:
+            driver, watchdog = open_bounded(self.open_driver, self.inv, name, path_wait_s=self.path_wait_s, step_s=self.step_timeout_s)
+        except ConnectionException:
+            return None
+        try:
+            with watchdog.step("reattach", self.step_timeout_s):
+                deadline = time.monotonic() + self.step_timeout_s / 2
+                while not pending_commit(driver) and time.monotonic() < deadline:
+                    time.sleep(REATTACH_POLL_S)
+                taken = pending_commit(driver) and not state_reader(driver, self.inv.platform(name).value).config_diff(self.configs[name])
+        except Exception:  # whatever it is, the lost session's verification deals with it
+            taken = False
+        if not taken:
+            _quietly(driver.close)
+            return None
+        return driver, watchdog
+
+    def _check_and_confirm(self, driver: NetworkDriver, watchdog: Watchdog, name: str, result: DeviceResult, committed_at: float,
+                           previous: str | None, revert_in: int) -> None:
+        """After the commit: the post-checks, then confirm — or roll back at once."""
+        step = self.step_timeout_s
         result.changed = True
         try:
             with watchdog.step("checks", self.check_timeout_s + CHECK_MARGIN_S):

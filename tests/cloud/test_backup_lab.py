@@ -8,9 +8,7 @@ so the session's other lab tests find the cluster as the lab made it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 
 import pytest
 
@@ -25,23 +23,14 @@ from hatang.lab.monitoring import PROMETHEUS_URL
 from hatang.monitoring.promconfig import BACKUP_JOB
 from hatang.monitoring.sla import PrometheusApi
 
+from waiting import eventually
+
 from .conftest import directory_client, guests, wait_task
 
 pytestmark = pytest.mark.lab
 CLUSTER = "pve-dmz"
 LAB_GUEST = "portal-web-01"  # a guest of pve-dmz the small lab runs as a server
 WAIT_S = 90.0  # the timer's 10 s, a 5 s scrape, a 5 s rule evaluation, with room for a loaded machine
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    import time
-
-    deadline = time.monotonic() + WAIT_S
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {WAIT_S:.0f} s: {what}")
-        time.sleep(1)
-    return value
 
 
 def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_up(lab_small):
@@ -66,8 +55,8 @@ def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_u
             return found if set(found) == set(made) else None
 
         none = f'hatang_backup_last_success_timestamp_seconds{{job="{BACKUP_JOB}", cluster="{CLUSTER}"}} == 0'
-        eventually(lambda: series(none) == set(made), f"every new guest of {CLUSTER} in Prometheus with no backup")
-        assert eventually(every_guest, "HatangBackupStale for each") == {g: "pending" for g in made}  # 'for: 15m'
+        eventually(lambda: series(none) == set(made), f"every new guest of {CLUSTER} in Prometheus with no backup", timeout=WAIT_S)
+        assert eventually(every_guest, "HatangBackupStale for each", timeout=WAIT_S) == {g: "pending" for g in made}  # 'for: 15m'
         # the baseline audit's BAK-01 on the lab's server of that name reads the same freshness
         audited = audit(inv, select(inv, [LAB_GUEST]), login("lab"), show_progress=False).by_host[LAB_GUEST]
         bak = next(c for c in audited.data["controls"] if c["id"] == "BAK-01")
@@ -77,8 +66,8 @@ def test_a_guest_without_backup_makes_hatang_backup_stale_pending_until_backed_u
         assert wait_task(admin, node, admin.nodes(node).vzdump.post(all=1, storage="backup-nfs"), timeout_s=60)["exitstatus"] == "OK"
         backed = {g for g, n in made.items() if n == node}
         done = f'hatang_backup_last_success_timestamp_seconds{{job="{BACKUP_JOB}", cluster="{CLUSTER}"}} > 0'
-        eventually(lambda: series(done) == backed, f"the guests of {node} backed up in Prometheus")
-        eventually(lambda: set(stale()) == set(made) - backed, f"HatangBackupStale ended for the guests of {node} only")
+        eventually(lambda: series(done) == backed, f"the guests of {node} backed up in Prometheus", timeout=WAIT_S)
+        eventually(lambda: set(stale()) == set(made) - backed, f"HatangBackupStale ended for the guests of {node} only", timeout=WAIT_S)
     finally:
         for name in sorted({g["name"] for g in guests(admin)}):
             destroy(inv, name, confirm=lambda question: True)

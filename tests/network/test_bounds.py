@@ -193,3 +193,42 @@ def test_a_timer_that_never_fires_is_for_a_person(inv) -> None:
     lost = revert.LostSession("cpe-hoi-hop", time.monotonic() - 10, 1, "old", "new", "during the commit")
     verdict = revert.verify(inv, lost, opener({"cpe-hoi-hop": router}), sleep=lambda s: None)
     assert verdict.status == "unverified" and verdict.final == "new" and "still pending confirmation" in verdict.detail
+
+
+class DroppedAfterTaking(StandIn):
+    """A router that takes the commit, but whose session drops before the answer comes
+    back (a commit that outlived its step, or the in-band path re-converging)."""
+
+    def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
+        super().commit_config(message, revert_in)
+        raise ConnectionClosedException("commit: connection dropped")
+
+
+def test_a_commit_whose_session_dropped_is_found_pending_and_confirmed_on_a_new_one(inv) -> None:
+    router = Router("old cpe-hoi-hop")
+    report = push(inv, ["cpe-hoi-hop"], configs={"cpe-hoi-hop": "new cpe-hoi-hop"}, skip_checks=ALL_CHECKS, step_timeout_s=0.5,
+                  revert_in=3, check_timeout_s=1, open_driver=lambda inv, name: DroppedAfterTaking(router), show_progress=False, record=False)
+    result = report.results["cpe-hoi-hop"]
+    assert report.status("cpe-hoi-hop") == "committed", result.error
+    assert "found committed and pending on a new session" in result.data["resumed"]
+    assert router.running == "new cpe-hoi-hop" and router.pending is None  # confirmed
+
+
+def test_a_commit_found_not_taken_is_left_to_its_timer(inv, monkeypatch) -> None:
+    """Reached again, the router is not on the new configuration (its timer reverted it,
+    or it refused): no confirm, the lost session's verification reports it."""
+    router = Router("old cpe-hoi-hop")
+    monkeypatch.setattr(revert, "REVERT_MARGIN_S", 0.0)
+
+    class Reverted(DroppedAfterTaking):
+        def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
+            try:
+                super().commit_config(message, revert_in)
+            finally:
+                router.running = "something else"
+
+    report = push(inv, ["cpe-hoi-hop"], configs={"cpe-hoi-hop": "new cpe-hoi-hop"}, skip_checks=ALL_CHECKS, step_timeout_s=0.5,
+                  revert_in=3, check_timeout_s=1, open_driver=lambda inv, name: Reverted(router), show_progress=False, record=False)
+    result = report.results["cpe-hoi-hop"]
+    assert "resumed" not in result.data and "during the commit" in result.error, result.error
+    assert router.pending is not None  # never confirmed

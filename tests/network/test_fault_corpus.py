@@ -59,6 +59,12 @@ def test_a_session_dropped_before_the_commit_leaves_the_router_unchanged(play) -
     assert result.final[device] == "previous"
 
 
+def test_a_session_dropped_during_the_commit_is_picked_up_again_and_confirmed(play) -> None:
+    result = play(corpus.dropped_during_commit)
+    (device,) = result.final
+    assert result.statuses[device] == "committed (resumed)" and result.final[device] == "new", result
+
+
 def test_wrong_credentials_and_a_changed_host_key_change_nothing(play) -> None:
     for case, words in ((corpus.wrong_credentials, "wrong credentials"), (corpus.changed_host_key, "host key CHANGED")):
         result = play(case)

@@ -13,6 +13,8 @@ import pytest
 from napalm.base.exceptions import ConnectionException
 
 from hatang.network.drivers.frr import FRRDriver
+
+from waiting import eventually
 from hatang.runbooks import access, catalog, engine
 
 pytestmark = pytest.mark.lab
@@ -39,6 +41,15 @@ def finding(report: dict, check: str, role: str = "target") -> dict:
 
 def failed_checks(report: dict) -> list[str]:
     return [f"{f['check']}@{f['device']}: {f['summary']}" for f in report["findings"] if f["status"] == "fail"]
+
+
+def district_sees_full(inv, district: str, commune: str) -> bool:
+    """Whether ``district`` has its OSPF adjacency with ``commune`` Full."""
+    from hatang.network.connect import connected
+
+    address = str(inv.uplink(commune).address.ip)
+    with connected(inv, district) as driver:
+        return any(n["is_full"] and n["address"] == address for n in driver.get_ospf_neighbors())
 
 
 def ospf_full_everywhere(inv, names, timeout_s: float = 60) -> None:
@@ -130,7 +141,8 @@ def test_frozen_commune_is_hung_seen_from_the_district(lab):
     victim = "cpe-hoi-hop"
     hatang("lab", "fault", "freeze", victim)
     try:
-        time.sleep(7)  # the district drops its OSPF neighbour after the dead interval (6 s)
+        district = lab.inventory.uplink(victim).peer
+        eventually(lambda: not district_sees_full(lab.inventory, district, victim), f"{district} drops {victim} after the dead interval (6 s)", timeout=30, interval=0.5)
         code, report = run_runbook("HatangDeviceDown", "hoi-hop")
     finally:
         hatang("lab", "fault", "restore", victim)
