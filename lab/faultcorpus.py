@@ -12,6 +12,7 @@ as the table of ``docs/reliability.md``. Short timers keep the corpus quick: rev
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
 from collections.abc import Callable
@@ -21,11 +22,12 @@ from typing import Any
 
 from napalm.base import NetworkDriver
 
+from hatang.credentials import secret
 from hatang.inventory.inventory import Inventory
 from hatang.lab import faults
 from hatang.lab.context import LabContext
 from hatang.network.bounds import push_bound_s
-from hatang.network.connect import connected, driver_args, driver_class, one_login_driver_for
+from hatang.network.connect import LAB_ADMIN_CREDENTIAL, connected, driver_args, driver_class, one_login_driver_for
 from hatang.network.push import PushReport, push
 from hatang.network.render import Renderer
 from hatang.network.revert import standing
@@ -202,21 +204,27 @@ def dropped_before_commit(ctx: LabContext) -> FaultRun:
     return run_case(ctx, "session dropped between prepare and commit", {victim: changed(ctx.inventory, victim, "dropped")}, open_driver=open_driver)
 
 
-def dropped_during_commit(ctx: LabContext) -> FaultRun:
-    """The session drops just after the commit is sent: the router takes it (its agent
-    finishes what it began) and the push finds it pending on a new session."""
+def slow_commit(ctx: LabContext) -> FaultRun:
+    """A commit that outlives its step's bound: the router's agent waits on its apply lock
+    (held here, as a concurrent apply would) past the step, so the push drops the session
+    mid-commit; the router then takes it, and the push finds it pending on a new session."""
     victim = COMMUNES[2]
-    box: dict[str, NetworkDriver] = {}
+    admin = secret(LAB_ADMIN_CREDENTIAL, "username", env=ctx.inventory.env)
+    lock_file = ctx.path("home") / admin / ".hatang-frr" / victim / "lock"
 
-    first = hooked(victim, before={"commit_config": lambda: threading.Timer(0.1, box["driver"].abort).start()})
+    def hold_lock() -> None:
+        held = threading.Event()
 
-    def open_driver(inv: Inventory, name: str) -> NetworkDriver:
-        driver = first(inv, name)
-        box.setdefault("driver", driver)  # the one that commits; the next is the push's new session
-        return driver
+        def hold() -> None:
+            with open(lock_file, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                held.set()
+                time.sleep(STEP_TIMEOUT_S + 1)  # past the commit step's bound
+        threading.Thread(target=hold, daemon=True).start()
+        held.wait(5)
 
-    return run_case(ctx, "session dropped during the commit, the router taking it", {victim: changed(ctx.inventory, victim, "taken")},
-                    open_driver=open_driver)
+    return run_case(ctx, "a commit slower than its step (the session dropped, the router taking it)",
+                    {victim: changed(ctx.inventory, victim, "slow")}, open_driver=hooked(victim, before={"commit_config": hold_lock}))
 
 
 def _opener(**optional: str) -> Callable[[Inventory, str], NetworkDriver]:
@@ -267,7 +275,7 @@ def frozen_before_push(ctx: LabContext) -> FaultRun:
 
 
 CASES: tuple[Callable[[LabContext], FaultRun], ...] = (
-    uplink_breaking_change, frozen_after_commit, killed_during_commit, dropped_before_commit, dropped_during_commit,
+    uplink_breaking_change, frozen_after_commit, killed_during_commit, dropped_before_commit, slow_commit,
     wrong_credentials, changed_host_key, concurrent_pushes, district_uplink_lost, frozen_before_push,
 )
 

@@ -59,8 +59,8 @@ def test_a_session_dropped_before_the_commit_leaves_the_router_unchanged(play) -
     assert result.final[device] == "previous"
 
 
-def test_a_session_dropped_during_the_commit_is_picked_up_again_and_confirmed(play) -> None:
-    result = play(corpus.dropped_during_commit)
+def test_a_commit_slower_than_its_step_is_picked_up_again_and_confirmed(play) -> None:
+    result = play(corpus.slow_commit)
     (device,) = result.final
     assert result.statuses[device] == "committed (resumed)" and result.final[device] == "new", result
 
