@@ -1,6 +1,6 @@
 """Alertmanager's configuration from the inventory: who is paged, once per cause.
 
-- **Grouping** by area (a district and its communes, or the core): every alert of one
+- **Grouping** by area (a network region — a former district — and its communes, or the core): every alert of one
   outage lands in one notification, since a fibre cut raises the commune's
   HatangSiteUnreachable and both ends' HatangWanLinkDown within seconds of each other.
 - **Routes** by severity, then area. A page is a loss of service: HatangSiteUnreachable
@@ -11,10 +11,10 @@
   page, not one per signal, and an outage already paged does not page again when its
   burn-rate alert outlives it. Warnings open a ticket (webhook + email).
 - **Inhibition** from the topology: a router unreachable mutes every alert of the
-  routers behind it (a district mutes its communes, the core mutes everything) and the
+  routers behind it (a region's router mutes its communes, the core mutes everything) and the
   HatangWanLinkDown of the port facing it; a site unreachable mutes its own
-  HatangDeviceDown and burn-rate alerts. So a district router powered off is one page,
-  and its HatangSiteUnreachable names the communes behind it.
+  HatangDeviceDown and burn-rate alerts. So a region's router (``dr-*``) powered off is
+  one page, and its HatangSiteUnreachable names the communes behind it (2025 unit first).
 - **Receivers**: a webhook (the IIC's NOC log; the lab's receiver), email over SMTP,
   Telegram (``telegram_configs``).
 """

@@ -1,8 +1,9 @@
 """Where each router sits for alerting: its area, what it hangs from, and what hangs from it.
 
-An *area* is the district a router serves (the district router and its communes), or
-``core`` for the data center's routers. Alertmanager groups by area (one page per area
-and cause) and inhibits along the tree: a district router unreachable mutes its area,
+An *area* is the network region a router serves (a former district, since the 2025
+reorganisation: its aggregation router and its communes), or ``core`` for the data
+center's routers. Alertmanager groups by area (one page per area
+and cause) and inhibits along the tree: a region's router unreachable mutes its area,
 the core unreachable mutes everything (``monitoring/alertmanager.py``). The tree is the
 inventory's: a router's upstream is the peer of its uplink port.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from hatang.inventory.reorganisation import display_name
 
 CORE_AREA = "core"
 
@@ -26,7 +29,7 @@ class Placement:
 
 
 def area_of(inv: Any, device_name: str) -> str:
-    """The district slug a router serves, or ``core`` for the data center's routers."""
+    """The region (its former district's slug) a router serves, or ``core`` for the data center's routers."""
     device = inv.device(device_name)
     if device.role.value == "core":
         return CORE_AREA
@@ -60,7 +63,7 @@ def placements(inv: Any, devices: set[str] | None = None) -> dict[str, Placement
             device=name,
             role=inv.device(name).role.value,
             area=area_of(inv, name),
-            site_name=inv.sites[inv.device(name).site].name,
+            site_name=display_name(inv, inv.sites[inv.device(name).site]),
             upstream=upstream[name],
             behind=tuple(below(name, frozenset({name}))),
         )
@@ -68,6 +71,11 @@ def placements(inv: Any, devices: set[str] | None = None) -> dict[str, Placement
     }
 
 
+#: between the sites of ``behind``: a name itself holds a comma ("Phường Vĩnh Yên, Tích Sơn cũ")
+BEHIND_SEPARATOR = "; "
+
+
 def behind_names(inv: Any, place: Placement) -> str:
-    """The sites behind a router, by name, for a page: "Tích Sơn, Liên Bảo, …"."""
-    return ", ".join(inv.sites[inv.device(name).site].name for name in place.behind)
+    """The sites behind a router, by the name users read (the 2025 unit first, the old
+    name second), for a page: "Phường Vĩnh Yên, Tích Sơn cũ; Phường Vĩnh Phúc, Liên Bảo cũ"."""
+    return BEHIND_SEPARATOR.join(display_name(inv, inv.sites[inv.device(name).site]) for name in place.behind)

@@ -3,7 +3,9 @@
 Each step's ``when`` maps ``role.check`` to statuses; a step applies when every
 condition holds for at least one finding. The first step that applies is the advice
 (steps are written most specific first); a step with no conditions is the fallback.
-Its text may name what the findings found: ``{target}``, ``{site}``, ``{uplink}``,
+Its text may name what the findings found: ``{target}``, ``{site}`` (the slug, for a
+command's argument), ``{site_name}`` (the site as people read it: the 2025 unit first,
+the old name second, ``display_name``), ``{uplink}``,
 ``{uplink_port}`` (the uplink neighbour's port facing the target), ``{target_port}``,
 ``{link}`` (the target's uplink), ``{down_links}`` (every link seen down), ``{core}``,
 ``{unreachable}`` (the devices whose management address did not answer ping).

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hatang.inventory.inventory import Inventory
+from hatang.inventory.reorganisation import display_name
 from hatang.results import Result, run_per_host
 from hatang.runbooks import access, advice, scope
 from hatang.runbooks.catalog import Diagnostic, Runbook
@@ -59,8 +60,10 @@ def _finding(job: Job, result: Result) -> Finding:
 
 
 def facts(inv: Inventory, target: str) -> dict[str, str]:
-    """What the advice text may name about the target and its uplink."""
-    values = {"target": target, "site": inv.device(target).site, "core": scope.core_router(inv) or "?"}
+    """What the advice text may name about the target and its uplink: ``site`` is the
+    slug a command takes, ``site_name`` the name people read (the 2025 unit first)."""
+    site = inv.device(target).site
+    values = {"target": target, "site": site, "site_name": display_name(inv, inv.sites[site]), "core": scope.core_router(inv) or "?"}
     uplink = inv.uplink(target)
     if uplink is not None and uplink.peer:
         facing = [p.name for p in inv.ports(uplink.peer) if p.peer == target]
@@ -107,12 +110,14 @@ def diagnose(
 
     results = run_per_host(jobs, run, name_of=lambda j: j.name, max_workers=MAX_PARALLEL_CHECKS, label=f"{runbook.alert} on {target}", show_progress=show_progress)
     findings = [_finding(job, results.by_host[job.name]) for job in jobs]
-    step = advice.advise(runbook.meta.next_steps, findings, facts(inv, target))
+    known = facts(inv, target)
+    step = advice.advise(runbook.meta.next_steps, findings, known)
     return Report(
         alert=runbook.alert,
         runbook=str(runbook.path.relative_to(runbook.path.parent.parent)),
         target=target,
-        site=inv.device(target).site,
+        site=known["site"],
+        site_name=known["site_name"],
         env=inv.env,
         started=started.isoformat(timespec="seconds"),
         duration_s=round(time.monotonic() - clock, 2),

@@ -30,6 +30,7 @@ class Report:
     runbook: str
     target: str
     site: str
+    site_name: str  # as people read it: the 2025 unit first, the old name second
     env: str
     started: str
     duration_s: float

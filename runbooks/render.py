@@ -61,7 +61,7 @@ def print_report(report: Report) -> None:
     ]
     limits = ", ".join(f"{k.removesuffix('_s')} {v:g}s" for k, v in report.timeouts.items())
     print_table(
-        f"{report.alert} · {report.target} ({report.site}, {report.env})",
+        f"{report.alert} · {report.target} ({report.site_name} · {report.site}, {report.env})",
         ["", "check", "device", "finding"],
         rows,
         caption=f"{len(report.failed)} failed or unanswered of {len(report.findings)} · {report.duration_s:g}s · timeouts: {limits}",

@@ -16,7 +16,9 @@ import requests
 from lab_fixtures import hatang_lab
 from waiting import eventually
 
+from hatang.inventory.reorganisation import display_name
 from hatang.lab import monitoring as labmon
+from hatang.monitoring.areas import BEHIND_SEPARATOR
 from hatang.monitoring.receiver import pages, received
 from hatang.monitoring.sla import PrometheusApi, parse_duration
 
@@ -141,6 +143,8 @@ def test_a_fibre_cut_is_one_page_with_runbook_and_next_step_then_resolved(lab) -
         alert = page["alerts"][0]
         assert alert["annotations"]["runbook_url"].endswith("/runbooks/site-unreachable.md")
         assert "hatang runbook run HatangSiteUnreachable --target cpe-tich-son" in alert["annotations"]["description"]
+        # the probes carry no commune_2025: the summary reads it from the device's SNMP target
+        assert alert["annotations"]["summary"].startswith("cpe-tich-son (Phường Vĩnh Yên, tich-son) is unreachable"), alert["annotations"]
         eventually(lambda: ("HatangWanLinkDown", "dr-vinh-yen") in on_the_board(since), "the link alert on the NOC's board", WAIT_S)
         eventually(lambda: firing("HatangSiteUnreachable", "cpe-tich-son"), "HatangSiteUnreachable firing", WAIT_S)
         time.sleep(GROUP_INTERVAL_S)  # a second page would be here by now
@@ -152,14 +156,15 @@ def test_a_fibre_cut_is_one_page_with_runbook_and_next_step_then_resolved(lab) -
 
 def test_a_district_powered_off_is_one_page_naming_its_communes(lab) -> None:
     since = time.time()
-    communes = sorted(lab.inventory.sites[lab.inventory.device(n).site].name for n in lab.device_names if n.startswith("cpe-"))
+    communes = sorted(display_name(lab.inventory, lab.inventory.sites[lab.inventory.device(n).site]) for n in lab.device_names if n.startswith("cpe-"))
     hatang_lab("fault", "kill", "dr-vinh-yen")
     try:
         page = eventually(lambda: pages_since(since), "a page for the district", WAIT_S)[0]
         assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in page["alerts"]] == [("HatangSiteUnreachable", "dr-vinh-yen")]
         alert = page["alerts"][0]
-        assert sorted(alert["labels"]["behind"].split(", ")) == communes
+        assert sorted(alert["labels"]["behind"].split(BEHIND_SEPARATOR)) == communes  # the 2025 unit first, the old name second
         assert all(name in alert["annotations"]["summary"] for name in communes)
+        assert alert["annotations"]["summary"].startswith("dr-vinh-yen (vinh-yen) is unreachable")  # a region's router: no 2025 unit
         assert "hatang runbook run HatangSiteUnreachable" in alert["annotations"]["description"]
         assert alert["annotations"]["runbook_url"].endswith("/runbooks/site-unreachable.md")
         # the communes' own alerts are there, and muted by the district's

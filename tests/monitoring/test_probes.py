@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from hatang.inventory import load
+from hatang.inventory.reorganisation import display_name
 from hatang.monitoring import promconfig
-from hatang.monitoring.areas import placements
+from hatang.monitoring.areas import BEHIND_SEPARATOR, placements
 from hatang.monitoring.probes import PROBE_MODULE
 
 
@@ -67,8 +68,9 @@ def test_topology_rules_name_the_communes_behind_a_district(tmp_path: Path, inv)
     rules = yaml.safe_load((tmp_path / "rules" / "topology.rules.yml").read_text())["groups"][0]["rules"]
     devices = {r["labels"]["device"]: r["labels"] for r in rules if r["record"] == "hatang_device_topology"}
     assert set(devices) == small
-    communes = sorted(inv.sites[inv.device(n).site].name for n in small if inv.device(n).role.value == "commune_cpe")
-    assert sorted(devices["dr-vinh-yen"]["behind"].split(", ")) == communes
+    communes = sorted(display_name(inv, inv.sites[inv.device(n).site]) for n in small if inv.device(n).role.value == "commune_cpe")
+    assert sorted(devices["dr-vinh-yen"]["behind"].split(BEHIND_SEPARATOR)) == communes
+    assert "Phường Vĩnh Yên, Tích Sơn cũ" in communes  # the 2025 unit first, the old name second
     assert devices["dr-vinh-yen"]["behind_count"] == str(len(communes))
     links = {r["labels"]["link"]: r["labels"]["area"] for r in rules if r["record"] == "hatang_link_topology"}
     assert links["dr-vinh-yen--cpe-tich-son"] == "vinh-yen"

@@ -24,7 +24,7 @@ ROLES = {
     "on-call network engineer",
     "on-call infrastructure engineer (monitoring servers)",
     "on-call infrastructure engineer (private cloud)",
-    "commune or district office IT contact",
+    "commune or ward office IT contact",
     "telecom provider NOC (VNPT/Viettel, dedicated data network)",
     "IIC network team lead",
     "IIC director",

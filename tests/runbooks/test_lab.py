@@ -132,8 +132,8 @@ def test_fibre_cut_is_diagnosed_from_the_district_side(lab):
     assert finding(report, "arp", "uplink")["status"] == "fail"
     flaps = finding(report, "port_flaps", "uplink")
     assert flaps["status"] == "warn" and f"{district_port} towards {COMMUNE}" in flaps["summary"]
-    assert "seen from the district" in report["next_step"]["en"] and f"report link {link} down" in report["next_step"]["en"]
-    assert "nhìn từ huyện" in report["next_step"]["vi"]
+    assert "seen from the region's router" in report["next_step"]["en"] and f"report link {link} down" in report["next_step"]["en"]
+    assert "nhìn từ bộ định tuyến vùng" in report["next_step"]["vi"]
     ospf_full_everywhere(inv, lab.device_names)
 
 
@@ -184,7 +184,7 @@ def test_killed_router_is_unreachable_and_its_uplink_alive(lab):
     uplink_port = finding(report, "interfaces", "uplink")
     assert uplink_port["status"] == "fail" and f"towards {victim}" in uplink_port["summary"]
     assert f"{victim} does not answer, but its uplink neighbour {DISTRICT} is alive" in report["next_step"]["en"]
-    assert "power loss at lien-bao or a fibre cut" in report["next_step"]["en"]
+    assert "power loss at Phường Vĩnh Phúc, Liên Bảo cũ or a fibre cut" in report["next_step"]["en"]  # the 2025 unit first
     ospf_full_everywhere(lab.inventory, lab.device_names)
 
 
