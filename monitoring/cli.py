@@ -126,8 +126,8 @@ def report(
     env: EnvOpt = DEFAULT_ENV,
     json: JsonOpt = False,
 ) -> None:
-    """Availability per commune, per district and per service over a period, and every
-    outage interval with its cause, from Prometheus."""
+    """Availability per 2025 unit, per network region (former district), per commune and
+    per service over a period, and every outage interval with its cause, from Prometheus."""
     from hatang.errors import HatangError
     from hatang.inventory import load
     from hatang.monitoring.maintenance import POLICIES, load_windows

@@ -13,9 +13,9 @@ from hatang.escaping import chart_label
 from hatang.monitoring.outages import Outage
 from hatang.monitoring.sla import OBJECTIVE, Figures, SlaReport
 
-COLUMNS = ["name", "district", "availability", "downtime (min)", "incidents", "error budget left", "observed (min)"]
+COLUMNS = ["name", "region", "availability", "downtime (min)", "incidents", "error budget left", "observed (min)"]
 WORST = 10
-OUTAGE_COLUMNS = ["site", "device", "district", "start (UTC)", "end (UTC)", "duration (s)", "cause", "detail"]
+OUTAGE_COLUMNS = ["site", "device", "region", "start (UTC)", "end (UTC)", "duration (s)", "cause", "detail"]
 
 
 def pct(value: float | None, digits: int = 3) -> str:
@@ -39,6 +39,18 @@ def policy_note(report: SlaReport) -> str:
     return f"{len(report.outages)} outage intervals; planned maintenance ({len(report.windows)} windows declared) is {verb} (--planned {report.planned_policy})"
 
 
+#: Since the 2025 reorganisation a district is a network region, no longer a place of
+#: government: the report groups by 2025 unit first, then by region.
+REGION = "network region (former district)"
+UNIT_COLUMNS = ["unit", "headquarters", "service points", "regions", "availability", "downtime (min)"]
+
+
+def unit_row(unit: dict) -> list[str]:
+    """A 2025 unit's row (``SlaReport.units_2025``)."""
+    return [unit["name"], unit["headquarters"] or "-", str(len(unit["service_points"])), ", ".join(unit["regions"]),
+            "no data" if unit["availability_pct"] is None else f"{unit['availability_pct']:.3f}%", f"{unit['downtime_min']:.1f}"]
+
+
 def title(report: SlaReport, what: str) -> str:
     return f"{what}, {report.start:%Y-%m-%d %H:%M} → {report.end:%Y-%m-%d %H:%M} UTC (objective {OBJECTIVE:.1%})"
 
@@ -47,10 +59,9 @@ def show_report(report: SlaReport, *, as_json: bool) -> None:
     if as_json:
         print_json(report.as_dict())
         return
-    print_table(title(report, "Availability per district"), COLUMNS, [row(f) for f in report.districts])
+    print_table(title(report, "Availability per 2025 unit"), UNIT_COLUMNS, [unit_row(u) for u in report.units_2025])
+    print_table(title(report, f"Availability per {REGION}"), COLUMNS, [row(f) for f in report.districts])
     print_table(title(report, "Availability per service"), COLUMNS, [row(f) for f in report.services])
-    print_table(title(report, "Availability per 2025 unit"), ["unit", "headquarters", "service points", "regions", "availability", "downtime (min)"],
-                [[u["name"], u["headquarters"] or "-", str(len(u["service_points"])), ", ".join(u["regions"]), "no data" if u["availability_pct"] is None else f"{u['availability_pct']:.3f}%", f"{u['downtime_min']:.1f}"] for u in report.units_2025])
     print_table(title(report, f"Worst {WORST} communes"), COLUMNS, [row(f) for f in report.communes[:WORST]],
                 caption=f"{len(report.communes)} communes with data; {len(report.without_data)} inventory routers without data")
     print_table(title(report, "Backups within RPO per cloud service"), ["service", "guests", "measured", "worst guest", "within RPO", "compliant"],
@@ -95,7 +106,7 @@ def chart_png(report: SlaReport) -> bytes:
     left.axhline(OBJECTIVE * 100, color="#333", linestyle="--", linewidth=1, label=f"objective {OBJECTIVE:.1%}")
     left.set_ylim(min([*values, OBJECTIVE * 100]) - 0.5, 100.05)
     left.set_ylabel("availability (%)")
-    left.set_title("Availability per district")
+    left.set_title(f"Availability per {REGION}")
     left.tick_params(axis="x", rotation=30)
     left.legend(loc="best")
     right.barh([chart_label(f.name) for f in worst][::-1], [f.downtime_min for f in worst][::-1], color="#e67e22")
@@ -108,15 +119,18 @@ def chart_png(report: SlaReport) -> bytes:
 
 
 def html_table(caption: str, rows: list[Figures]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row(f)) + "</tr>" for f in rows)
-    return f"<h2>{html.escape(caption)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return html_rows(caption, COLUMNS, [row(f) for f in rows])
+
+
+def html_rows(caption: str, columns: list[str], rows: list[list[str]], note: str = "") -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>" for cells in rows)
+    paragraph = f"<p>{html.escape(note)}</p>" if note else ""
+    return f"<h2>{html.escape(caption)}</h2>{paragraph}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def html_outages(report: SlaReport) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in OUTAGE_COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in outage_row(o)) + "</tr>" for o in report.outages)
-    return f"<h2>Outages</h2><p>{html.escape(policy_note(report))}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return html_rows("Outages", OUTAGE_COLUMNS, [outage_row(o) for o in report.outages], policy_note(report))
 
 
 def write_html(report: SlaReport, path: Path, png: bytes) -> None:
@@ -127,8 +141,9 @@ def write_html(report: SlaReport, path: Path, png: bytes) -> None:
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
 <body><h1>{html.escape(title(report, "Availability of the dedicated data network"))}</h1>
 <p>From Prometheus at {html.escape(report.prometheus)}; one sample every {report.step_s:g} s of <code>hatang:device_available</code>.</p>
-<img alt="availability per district and worst communes" src="data:image/png;base64,{image}">
-{html_table("Per district", report.districts)}
+<img alt="availability per {REGION} and worst communes" src="data:image/png;base64,{image}">
+{html_rows("Per 2025 unit", UNIT_COLUMNS, [unit_row(u) for u in report.units_2025])}
+{html_table(f"Per {REGION}", report.districts)}
 {html_table("Per service", report.services)}
 {html_table("Per commune (worst first)", report.communes)}
 {html_outages(report)}

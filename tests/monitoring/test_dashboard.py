@@ -56,7 +56,7 @@ def test_dashboard_is_importable_and_names_only_real_metrics(path: Path, tmp_pat
     assert dashboard["uid"] and dashboard["title"] and dashboard["__inputs"][0]["pluginId"] == "prometheus"
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     titles = " ".join(p["title"] for p in dashboard["panels"]).lower()
-    for subject in ("province overview", "per district", "wan utilisation", "interface errors"):
+    for subject in ("province overview", "per network region (former district)", "wan utilisation", "interface errors"):
         assert subject in titles
     exprs = expressions(dashboard)
     known = produced_metrics()
