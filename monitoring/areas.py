@@ -75,7 +75,17 @@ def placements(inv: Any, devices: set[str] | None = None) -> dict[str, Placement
 BEHIND_SEPARATOR = "; "
 
 
+#: Sites a page names before it counts the rest: a region's aggregation router (up to
+#: about 30 communes) is named in full; the core's page (136 sites, 547 merged) would pass
+#: a phone message's 4,096 characters.
+BEHIND_SHOWN = 30
+
+
 def behind_names(inv: Any, place: Placement) -> str:
     """The sites behind a router, by the name users read (the 2025 unit first, the old
-    name second), for a page: "Phường Vĩnh Yên, Tích Sơn cũ; Phường Vĩnh Phúc, Liên Bảo cũ"."""
-    return BEHIND_SEPARATOR.join(display_name(inv, inv.sites[inv.device(name).site]) for name in place.behind)
+    name second), for a page: "Phường Vĩnh Yên, Tích Sơn cũ; Phường Vĩnh Phúc, Liên Bảo cũ";
+    past :data:`BEHIND_SHOWN`, the first ones and how many more."""
+    names = [display_name(inv, inv.sites[inv.device(name).site]) for name in place.behind]
+    if len(names) > BEHIND_SHOWN:
+        names = [*names[:BEHIND_SHOWN], f"… and {len(names) - BEHIND_SHOWN} more"]
+    return BEHIND_SEPARATOR.join(names)

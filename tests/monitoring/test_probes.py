@@ -13,7 +13,7 @@ import yaml
 from hatang.inventory import load
 from hatang.inventory.reorganisation import display_name
 from hatang.monitoring import promconfig
-from hatang.monitoring.areas import BEHIND_SEPARATOR, placements
+from hatang.monitoring.areas import BEHIND_SEPARATOR, BEHIND_SHOWN, behind_names, placements
 from hatang.monitoring.probes import PROBE_MODULE
 
 
@@ -75,3 +75,16 @@ def test_topology_rules_name_the_communes_behind_a_district(tmp_path: Path, inv)
     links = {r["labels"]["link"]: r["labels"]["area"] for r in rules if r["record"] == "hatang_link_topology"}
     assert links["dr-vinh-yen--cpe-tich-son"] == "vinh-yen"
     assert all(area == "vinh-yen" for area in links.values())  # the core–district link is the district's too
+
+
+def test_a_page_names_at_most_so_many_sites_and_counts_the_rest(inv) -> None:
+    """The core's page would name all 136 sites: past BEHIND_SHOWN it names the first ones
+    and says how many more (a phone message holds 4,096 characters); a region's router is
+    named in full."""
+    places = placements(inv, [d.name for d in inv.routers()])
+    core = next(p for p in places.values() if p.role == "core")
+    shown = behind_names(inv, core).split(BEHIND_SEPARATOR)
+    assert len(core.behind) > BEHIND_SHOWN and len(shown) == BEHIND_SHOWN + 1
+    assert shown[-1] == f"… and {len(core.behind) - BEHIND_SHOWN} more" and len(behind_names(inv, core)) < 4096
+    district = places["dr-vinh-yen"]
+    assert len(behind_names(inv, district).split(BEHIND_SEPARATOR)) == len(district.behind) <= BEHIND_SHOWN
