@@ -275,8 +275,8 @@ def frozen_before_push(ctx: LabContext) -> FaultRun:
 
 
 CASES: tuple[Callable[[LabContext], FaultRun], ...] = (
-    uplink_breaking_change, frozen_after_commit, killed_during_commit, dropped_before_commit, slow_commit,
-    wrong_credentials, changed_host_key, concurrent_pushes, district_uplink_lost, frozen_before_push,
+    uplink_breaking_change, frozen_after_commit, killed_during_commit, dropped_before_commit,
+    wrong_credentials, changed_host_key, concurrent_pushes, district_uplink_lost, frozen_before_push, slow_commit,
 )
 
 

@@ -59,12 +59,6 @@ def test_a_session_dropped_before_the_commit_leaves_the_router_unchanged(play) -
     assert result.final[device] == "previous"
 
 
-def test_a_commit_slower_than_its_step_is_picked_up_again_and_confirmed(play) -> None:
-    result = play(corpus.slow_commit)
-    (device,) = result.final
-    assert result.statuses[device] == "committed (resumed)" and result.final[device] == "new", result
-
-
 def test_wrong_credentials_and_a_changed_host_key_change_nothing(play) -> None:
     for case, words in ((corpus.wrong_credentials, "wrong credentials"), (corpus.changed_host_key, "host key CHANGED")):
         result = play(case)
@@ -93,3 +87,9 @@ def test_one_frozen_commune_is_reported_and_the_others_are_committed(play) -> No
     assert result.statuses[frozen] == "failed" and result.final[frozen] == "previous", result
     for commune in set(corpus.COMMUNES) - {frozen}:
         assert result.statuses[commune] == "committed" and result.final[commune] == "new", result
+
+
+def test_a_commit_slower_than_its_step_is_picked_up_again_and_confirmed(play) -> None:
+    result = play(corpus.slow_commit)
+    (device,) = result.final
+    assert result.statuses[device] == "committed (resumed)" and result.final[device] == "new", result
