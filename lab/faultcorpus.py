@@ -28,6 +28,7 @@ from hatang.lab import faults
 from hatang.lab.context import LabContext
 from hatang.network.bounds import push_bound_s
 from hatang.network.connect import LAB_ADMIN_CREDENTIAL, connected, driver_args, driver_class, one_login_driver_for
+from hatang.network.drivers.frr import agent_workdir
 from hatang.network.push import PushReport, push
 from hatang.network.render import Renderer
 from hatang.network.revert import standing
@@ -210,7 +211,7 @@ def slow_commit(ctx: LabContext) -> FaultRun:
     mid-commit; the router then takes it, and the push finds it pending on a new session."""
     victim = COMMUNES[2]
     admin = secret(LAB_ADMIN_CREDENTIAL, "username", env=ctx.inventory.env)
-    lock_file = ctx.path("home") / admin / ".hatang-frr" / victim / "lock"
+    lock_file = ctx.path("home") / admin / agent_workdir(victim) / "lock"
 
     def hold_lock() -> None:
         held = threading.Event()

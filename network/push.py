@@ -249,9 +249,9 @@ class DevicePush:
         try:
             with watchdog.step("reattach", self.step_timeout_s):
                 deadline = time.monotonic() + self.step_timeout_s / 2
-                while not pending_commit(driver) and time.monotonic() < deadline:
+                while not (pending := pending_commit(driver)) and time.monotonic() < deadline:
                     time.sleep(REATTACH_POLL_S)
-                taken = pending_commit(driver) and not state_reader(driver, self.inv.platform(name).value).config_diff(self.configs[name])
+                taken = pending and not state_reader(driver, self.inv.platform(name).value).config_diff(self.configs[name])
         except Exception:  # whatever it is, the lost session's verification deals with it
             taken = False
         if not taken:

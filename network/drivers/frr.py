@@ -64,6 +64,11 @@ REJECTED, NOT_PENDING, NO_RUNNING, MIXED = 3, 4, 5, 6
 AGENT_NOT_INSTALLED, AGENT_CANNOT_RUN, NO_PYTHON = 71, 72, 127
 
 
+def agent_workdir(pathspace: str) -> str:
+    """The agent's directory in the admin's home, by default (``workdir``)."""
+    return f".hatang-frr/{pathspace}"
+
+
 class CommitInterrupted(CommitError):
     """The connection dropped while the router was committing. The router finishes the
     commit by itself, all or nothing (and reverts it if a timer was asked for)."""
@@ -82,7 +87,7 @@ class FRRDriver(NetworkDriver):
         self.admin_username: str | None = args.get("admin_username")
         self.admin_password: str | None = args.get("admin_password")
         self.sudo: str = args.get("sudo", "")
-        self.workdir: str = args.get("workdir") or f".hatang-frr/{self.pathspace}"
+        self.workdir: str = args.get("workdir") or agent_workdir(self.pathspace)
         self.vtysh_via: str = args.get("vtysh_via", "login")
         self._vtysh_session: SshSession | None = None
         self._admin_session: SshSession | None = None
