@@ -186,6 +186,7 @@ class Operations:
                                      target=node, full=1, storage=vm.disks[0][0], description=CREATED_MARKER)
                 except PveError as exc:
                     if exc.already_exists:
+                        self._claimed.discard(vmid)  # another client's now
                         continue
                     raise
             try:
@@ -193,6 +194,8 @@ class Operations:
             except TaskError as exc:
                 if not exc.id_taken:
                     raise
+                with self._id_lock:
+                    self._claimed.discard(vmid)
         raise HatangError(f"{vm.name}: no free VM id after {ID_ATTEMPTS} tries (another client is creating guests at the same time?)")
 
     def _create_container(self, vm: DesiredVm, node: str) -> tuple[int, list[str]]:
@@ -204,6 +207,7 @@ class Operations:
                     upid = self.call("POST", f"nodes/{node}/lxc", **self._lxc_create(vm, vmid, node))
                 except PveError as exc:
                     if exc.already_exists:
+                        self._claimed.discard(vmid)  # another client's now
                         continue
                     raise
             return vmid, self.pve.wait(upid, f"{vm.name}: create container", timeout_s=self.task_timeout_s)
@@ -212,6 +216,9 @@ class Operations:
     def create(self, action: Action) -> dict[str, Any]:
         vm, node = action.desired, action.target
         assert vm is not None and node is not None
+        made = self._made_meanwhile(vm)
+        if made is not None:
+            return made
         if vm.kind == "qemu":
             template = self.view.templates()[vm.template]
             vmid, warnings = self._clone(vm, node)
@@ -233,17 +240,34 @@ class Operations:
             self.call("POST", "cluster/ha/resources", sid=f"{vm.sid}:{vmid}", state="started")
         return {"vmid": vmid, "node": node, **({"warnings": warnings} if warnings else {})}
 
+    def _settle(self, vm: DesiredVm, creating: Callable[[int], bool], what: str) -> list[dict[str, Any]]:
+        """/cluster/resources once no guest ``creating`` selects holds a clone or create lock
+        (a clone has no name until its task ends)."""
+        resources: list[dict[str, Any]] = []
+
+        def settled() -> bool:
+            resources[:] = self.call("GET", "cluster/resources", type="vm")
+            return not any(creating(int(r["vmid"])) and r.get("lock") in ("clone", "create") for r in resources)
+        self._until(settled, f"{vm.name}: {what} did not finish")
+        return [r for r in resources if r.get("name") == vm.name and not r.get("template")]
+
+    def _made_meanwhile(self, vm: DesiredVm) -> dict[str, Any] | None:
+        """The plan found no guest of this name; an apply on another machine may have made
+        it since. Asked right before the clone, because the lower-id rule of ``_twin`` alone
+        can keep two: /cluster/nextid gives the lowest free id, so an id a twin check freed
+        goes to a later clone, below a twin that already checked and kept itself."""
+        made = sorted(int(r["vmid"]) for r in self._settle(vm, lambda vmid: vmid not in self._claimed, "guests other clients were creating"))
+        if not made:
+            return None
+        return {"vmid": made[0], "note": f"another apply created {vm.name} (vmid {made[0]}) at the same time: kept it, cloned nothing"}
+
     def _twin(self, vm: DesiredVm, vmid: int) -> dict[str, Any] | None:
         """Another apply (from another machine: the file lock covers only this one) may
         have created the same guest meanwhile. The lower id stays; if that is the other
         one, ours (just made, still unconfigured) is destroyed and the other is reported.
         Clones with lower ids still in their task are waited for (their names come last)."""
-        def settled() -> bool:
-            return not any(int(r["vmid"]) < vmid and r.get("lock") in ("clone", "create")
-                           for r in self.call("GET", "cluster/resources", type="vm"))
-        self._until(settled, f"{vm.name}: guests created just before it did not finish")
-        twins = sorted(int(r["vmid"]) for r in self.call("GET", "cluster/resources", type="vm")
-                       if r.get("name") == vm.name and int(r["vmid"]) < vmid and not r.get("template"))
+        twins = sorted(int(r["vmid"]) for r in self._settle(vm, lambda other: other < vmid, "guests created just before it")
+                       if int(r["vmid"]) < vmid)
         if not twins:
             return None
         self.task("DELETE", self.path(vm.kind, vmid), f"{vm.name}: destroy the duplicate {vmid}", purge=1,
