@@ -34,6 +34,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hatang.errors import HatangError
+from hatang.inventory.reorganisation import display_name
 from hatang.monitoring.areas import placements
 from hatang.monitoring.maintenance import Window, split
 
@@ -198,7 +199,7 @@ def find_outages(api: Any, inv: Any, start: datetime, end: datetime, step_s: flo
         district = inv.district_by_code.get(site.district or "")
         for s, e, ongoing in intervals(samples, end.timestamp()):
             whole.setdefault(device, []).append(Outage(
-                device, site.key, site.name, district.name if district else "",
+                device, site.key, display_name(inv, site), district.name if district else "",
                 datetime.fromtimestamp(s, timezone.utc), datetime.fromtimestamp(e, timezone.utc), ongoing))
     result: list[Outage] = []
     classified = 0

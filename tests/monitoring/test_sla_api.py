@@ -169,7 +169,7 @@ def test_a_report_from_prometheus(prometheus: tuple[PrometheusApi, datetime]) ->
     assert (report.step_s, report.planned_policy, report.windows) == (STEP_S, "exclude", [])
     cpe = next(f for f in report.devices if f.key == CPE)
     assert cpe.downtime_min == pytest.approx(len(DOWN) * STEP_S / 60) and cpe.district == "Vĩnh Yên"
-    assert [(o.device, o.duration_s) for o in report.outages] == [(CPE, len(DOWN) * STEP_S)]
+    assert [(o.device, o.site_name, o.duration_s) for o in report.outages] == [(CPE, "Phường Vĩnh Yên, Tích Sơn cũ", len(DOWN) * STEP_S)]
     assert sorted(report.without_data) == sorted(d.name for d in inv.routers() if d.name not in (CPE, DISTRICT))
     assert build_report(inv, api.url, start, start + timedelta(hours=1), step="1s").step_s == 1
 
