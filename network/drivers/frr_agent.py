@@ -73,8 +73,11 @@ ERROR_LINE = re.compile(r"^(% |line \d+: % )")
 #: after a prompt too: never a command's output.
 LOG_LINE = re.compile(r"^(?:\S+# )?\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[0-9A-Z]{5}-[0-9A-Z]{5}\]")
 #: The revert timer, as small as it can be: it must outlive the SSH session and the
-#: agent, and it only sleeps; when it fires unconfirmed it hands over to this agent.
-TIMER = 'sleep "$1" && cd "$2" && mv pending reverting 2>/dev/null && exec python3 -I -S "$2/frr_agent.py" "$2" "$3" "$4" revert'
+#: agent, and it only sleeps; when it fires unconfirmed it hands over to this agent. It
+#: reverts only the commit that armed it (``pending`` holds its pid): a timer that
+#: outlived its confirm never reverts a later commit.
+TIMER = ('sleep "$1" && cd "$2" && [ "$(cat pending 2>/dev/null)" = "$$" ] && mv pending reverting 2>/dev/null'
+         ' && exec python3 -I -S "$2/frr_agent.py" "$2" "$3" "$4" revert')
 
 
 class AgentError(Exception):
@@ -386,8 +389,9 @@ class Agent:
             with open(self.path("timer.log"), "w", encoding="utf-8") as log:
                 timer = subprocess.Popen(["sh", "-c", TIMER, "timer", secs, self.dir, self.pathspace, self.sudo or "-"],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            with open(self.path("pending"), "w", encoding="ascii") as handle:
+            with open(self.path("pending.new"), "w", encoding="ascii") as handle:
                 handle.write(f"{timer.pid}\n")
+            os.replace(self.path("pending.new"), self.path("pending"))  # whole: a confirm never reads it empty
             return "committed\n"
         return self.save() + "committed\n"
 

@@ -127,3 +127,22 @@ def test_frr_reloads_compiled_code_is_kept_beside_the_agents(tmp_path: Path) -> 
     cache.write_bytes(b"not marshal data")
     assert frr_agent.load_reload(cache_dir=str(tmp_path)).lines_to_config(("router ospf",), None, True) == first.lines_to_config(("router ospf",), None, True) == ["no router ospf"]
     assert cache.read_bytes() != b"not marshal data", "a spoilt cache is written again"
+
+
+def _fire_timer(directory: Path, pending_of: str) -> bool:
+    """Run the revert timer (1 s) in ``directory``, a stub agent in place of the real one;
+    ``pending`` then holds the timer's own pid ("self") or another's. True if it reverted."""
+    (directory / "frr_agent.py").write_text("import pathlib, sys\npathlib.Path(sys.argv[1], 'reverted').write_text(sys.argv[4])\n")
+    timer = subprocess.Popen(["sh", "-c", frr_agent.TIMER, "timer", "1", str(directory), "r1", "-"], start_new_session=True)
+    (directory / "pending").write_text(f"{timer.pid if pending_of == 'self' else timer.pid + 100000}\n")
+    assert timer.wait(timeout=30) == (0 if pending_of == "self" else 1)
+    return (directory / "reverted").exists()
+
+
+def test_the_revert_timer_reverts_its_own_commit_only(tmp_path: Path) -> None:
+    """A timer that outlived its confirm (its pid unread, or its kill lost) never reverts
+    the commit that came after: ``pending`` names the timer that armed it."""
+    own, later = tmp_path / "own", tmp_path / "later"
+    own.mkdir(), later.mkdir()
+    assert _fire_timer(own, "self") and (own / "reverted").read_text() == "revert" and (own / "reverting").exists()
+    assert not _fire_timer(later, "other") and (later / "pending").exists() and not (later / "reverting").exists()
