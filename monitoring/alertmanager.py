@@ -148,13 +148,18 @@ def alertmanager_yml(inv: Any, options: AlertmanagerOptions, devices: set[str] |
     }
 
 
-# What a Telegram page says: each alert's summary, runbook and next step (the webhook and
-# email carry the same annotations as data).
+# What a Telegram page says: each firing alert's summary, runbook and next step (the
+# webhook and email carry the same annotations as data), then the group's resolved ones,
+# named only. A notification carries every alert of its group: also those of an earlier
+# incident that ended unpaged (a blip shorter than group_wait) and that Prometheus still
+# re-sends resolved; read as firing, they would send the on-call to a router that is fine.
 TELEGRAM_TEMPLATE = """{{ define "hatang.telegram" }}[{{ .Status | toUpper }}] {{ .GroupLabels.area }}: {{ len .Alerts.Firing }} firing
-{{ range .Alerts }}- {{ .Annotations.summary }}
+{{ range .Alerts.Firing }}- {{ .Annotations.summary }}
   runbook: {{ .Annotations.runbook_url }}
   next: {{ .Annotations.description }}
-{{ end }}{{ end }}
+{{ end }}{{ with .Alerts.Resolved }}resolved:
+{{ range . }}- {{ .Labels.alertname }} {{ .Labels.device }}
+{{ end }}{{ end }}{{ end }}
 """
 
 

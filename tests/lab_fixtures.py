@@ -4,6 +4,11 @@
 lab is up, cleans whatever an earlier run left, brings the small lab up through the real
 command (``hatang lab up --size small``), yields its :class:`LabContext`, and always
 takes it down again. Tests using it are marked ``@pytest.mark.lab``.
+
+With ``HATANG_TEST_LAB=shared`` (``tests/run-suites.sh``) the lab is the runner's: it
+holds the lock, brings the lab up once and takes it down, and two sessions whose tests
+touch different parts of it (the routers and monitoring; the servers and the cloud)
+use it side by side.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
     from hatang.lab.context import LabContext
 
 LAB_LOCK = Path("/run/hatang-lab.lock")
+SHARED = os.environ.get("HATANG_TEST_LAB") == "shared"
 HATANG = [sys.executable, "-m", "hatang.cli"]
 
 
@@ -38,6 +44,9 @@ def lab_lock() -> Iterator[None]:
     """The machine's exclusive lab lock, held for the session (skip when not root)."""
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces, daemons, users)")
+    if SHARED:  # the runner holds it
+        yield
+        return
     with open(LAB_LOCK, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -57,6 +66,9 @@ def lab_small(lab_lock) -> Iterator["LabContext"]:
     """
     from hatang.lab.context import LabContext
 
+    if SHARED:
+        yield LabContext.load()
+        return
     hatang_lab("down", check=False)  # leftovers of an earlier, interrupted run
     try:
         hatang_lab("up", "--size", "small", "--configured")

@@ -1,29 +1,70 @@
 #!/usr/bin/env bash
 # `make test`: the lab tests and the rest, side by side.
 #
-# The lab tests hold the one lab for the session and spend most of their time waiting on
-# routers, timers and Prometheus; the rest are CPU-bound and need no lab. Run together
-# they take about as long as the lab tests alone. The rest run niced (the lab's timers
-# keep their CPU) with a state directory of their own, so the two never share audit logs
-# or lab state. The lab's output follows the rest's; the exit status is non-zero if
-# either failed.
+# The lab tests spend most of their time waiting on routers, timers and Prometheus; the
+# rest are CPU-bound and need no lab. So three pytest sessions run at once:
+#   - the rest (-m "not lab"), niced, with a state directory of their own;
+#   - the lab tests of the routers, monitoring, network and runbooks rooms;
+#   - the lab tests of the servers and the cloud (tests/cloud, tests/deploy), niced:
+#     they touch only the lab's servers and its Proxmox simulator.
+# The two lab sessions share one small lab (HATANG_TEST_LAB=shared): this script holds the
+# machine's lab lock, brings the lab up once, and always takes it down. The lab's own
+# lifecycle tests take the whole lab down and up, so they run last, alone. The logs follow
+# in that order; the exit status is non-zero if any session failed.
 set -uo pipefail
 PY=${1:?usage: run-suites.sh PYTHON}
-lablog=$(mktemp --suffix=.lab.log)
+logs=$(mktemp -d)
 state=$(mktemp -d)
-cleanup() { [[ -n ${labpid:-} ]] && kill "$labpid" 2>/dev/null; rm -rf "$state"; }
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    [[ -n ${lab_up:-} ]] && "$PY" -m hatang.cli lab down >/dev/null 2>&1  # interrupted: leave nothing up
+    rm -rf "$state" "$logs"
+}
 trap cleanup EXIT
 
-"$PY" -m pytest -m lab -p no:cacheprovider --durations=25 >"$lablog" 2>&1 &
-labpid=$!
-echo "lab tests started (pid $labpid, log $lablog); the other tests follow here"
-HATANG_STATE_DIR=$state nice -n 10 "$PY" -m pytest -m "not lab" -p no:cacheprovider --durations=15
+LAB_PYTEST=(env HATANG_TEST_LAB=shared "$PY" -m pytest -m lab -p no:cacheprovider --durations=15)
+
+HATANG_STATE_DIR=$state nice -n 10 "$PY" -m pytest -m "not lab" -p no:cacheprovider --durations=15 >"$logs/rest.log" 2>&1 &
+rest_pid=$!
+pids+=("$rest_pid")
+echo "other tests started (pid $rest_pid)"
+
+if (( EUID != 0 )); then
+    echo "not root: the lab tests are skipped (the lab needs network namespaces, daemons, users)"
+    "$PY" -m pytest -m lab -p no:cacheprovider -q >"$logs/lab.log" 2>&1
+    lab=$?
+else
+    exec 9>>/run/hatang-lab.lock
+    flock 9
+    # fd 9 (the lock) stays with this script: no lab daemon or test holds it after
+    "$PY" -m hatang.cli lab down >"$logs/lab-up.log" 2>&1 9>&-  # what an earlier, interrupted run left
+    lab_up=1
+    if "$PY" -m hatang.cli lab up --size small --configured >>"$logs/lab-up.log" 2>&1 9>&-; then
+        echo "small lab up; lab tests started"
+        nice -n 10 "${LAB_PYTEST[@]}" tests/cloud tests/deploy >"$logs/lab-servers.log" 2>&1 9>&- &
+        servers_pid=$!
+        pids+=("$servers_pid")
+        "${LAB_PYTEST[@]}" --ignore=tests/cloud --ignore=tests/deploy --ignore=tests/lab/test_lifecycle_lab.py >"$logs/lab-routers.log" 2>&1 9>&-
+        routers=$?
+        wait "$servers_pid"
+        servers=$?
+        "${LAB_PYTEST[@]}" tests/lab/test_lifecycle_lab.py >"$logs/lab-lifecycle.log" 2>&1 9>&-
+        lifecycle=$?
+        lab=$(( routers || servers || lifecycle ))
+        echo "lab tests: routers and monitoring exit $routers, servers and cloud exit $servers, lab lifecycle exit $lifecycle"
+        lab_up=
+        "$PY" -m hatang.cli lab down >"$logs/lab-down.log" 2>&1 9>&- || { echo "hatang lab down failed"; lab=1; }
+    else
+        echo "hatang lab up failed:"
+        lab=1
+    fi
+fi
+wait "$rest_pid"
 rest=$?
-echo "--- other tests exited $rest; waiting for the lab tests (pid $labpid)"
-wait "$labpid"
-lab=$?
-labpid=
-cat "$lablog"
-rm -f "$lablog"
+pids=()
+for log in rest lab-up lab lab-routers lab-servers lab-lifecycle lab-down; do
+    [[ -f $logs/$log.log ]] && { echo "=== $log"; cat "$logs/$log.log"; }
+done
 echo "--- make test: other tests exit $rest, lab tests exit $lab"
 [[ $rest == 0 && $lab == 0 ]]

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -127,20 +128,27 @@ def wait_for(check, what: str, timeout: float = 30):
     pytest.fail(f"{what}: not within {timeout:.0f} s")
 
 
-@pytest.fixture
-def alertmanager(tmp_path: Path, inv, receiver: tuple[str, str]) -> Iterator[tuple[int, str]]:
-    """Debian's Alertmanager with the small lab's generated configuration (3 s group_wait),
-    sending to the receiver (webhook and email); yields (its port, the receiver's URL)."""
-    url, smtp = receiver
-    small = {d.name for d in inv.lab_devices("small")}
-    options = AlertmanagerOptions(Receivers(webhook_url=f"{url}/hook", email_to="noc@iic.invalid", smarthost=smtp),
-                                  Timing(group_wait="3s", group_interval="1m"))
-    config = write_alertmanager_config(inv, tmp_path / "am", options, small)
+@contextmanager
+def running_alertmanager(tmp_path: Path, inv, receivers: Receivers) -> Iterator[int]:
+    """Debian's Alertmanager with the small lab's generated configuration (3 s group_wait)
+    sending to ``receivers``; yields its port."""
+    options = AlertmanagerOptions(receivers, Timing(group_wait="3s", group_interval="1m"))
+    config = write_alertmanager_config(inv, tmp_path / "am", options, {d.name for d in inv.lab_devices("small")})
     port = free_port()
     proc = start_alertmanager(config, tmp_path / "data", port)
-    yield port, url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, inv, receiver: tuple[str, str]) -> Iterator[tuple[int, str]]:
+    """Alertmanager sending to the receiver (webhook and email); yields (its port, the receiver's URL)."""
+    url, smtp = receiver
+    with running_alertmanager(tmp_path, inv, Receivers(webhook_url=f"{url}/hook", email_to="noc@iic.invalid", smarthost=smtp)) as port:
+        yield port, url
 
 
 def test_a_warning_is_a_ticket_by_webhook_and_email(alertmanager: tuple[int, str]) -> None:
@@ -176,6 +184,26 @@ def test_a_district_down_is_one_page_naming_its_communes(inv, alertmanager: tupl
     assert [(a["labels"]["alertname"], a["labels"]["device"]) for a in got[0]["alerts"]] == [("HatangSiteUnreachable", "dr-vinh-yen")]
     assert got[0]["alerts"][0]["labels"]["behind"] == behind_names(inv, place)  # the communes by their 2025 units
     assert got[0]["alerts"][0]["annotations"]["runbook_url"]
+
+
+def test_a_telegram_page_names_an_alert_of_an_earlier_incident_as_resolved(tmp_path: Path, inv, receiver: tuple[str, str]) -> None:
+    """A notification carries every alert of its group: also one of an earlier incident
+    that ended unpaged (a blip shorter than group_wait) and that Prometheus still re-sends
+    resolved. The page lists it apart, named only: read as firing, it would send the
+    on-call to a router that is fine."""
+    url, _ = receiver
+    telegram = Receivers(webhook_url=f"{url}/hook", telegram_chat_id=-100123, telegram_bot_token="0:test", telegram_api_url=url)
+    with running_alertmanager(tmp_path, inv, telegram) as port:
+        blip = alert("HatangSiteUnreachable", "dr-vinh-yen", "district", "vinh-yen")
+        blip["endsAt"] = datetime.now(timezone.utc).isoformat()
+        cut = alert("HatangSiteUnreachable", "cpe-tich-son", "commune_cpe", "vinh-yen")
+        requests.post(f"http://127.0.0.1:{port}/api/v2/alerts", json=[blip, cut], timeout=5).raise_for_status()
+        text = wait_for(lambda: next((r["text"] for r in received(url) if r["kind"] == "telegram"), None), "a Telegram page")
+    webhook = pages(received(url))[0]
+    assert {(a["labels"]["device"], a["status"]) for a in webhook["alerts"]} == {("dr-vinh-yen", "resolved"), ("cpe-tich-son", "firing")}
+    firing, _, resolved = text.partition("resolved:\n")
+    assert firing == ("[FIRING] vinh-yen: 1 firing\n- HatangSiteUnreachable cpe-tich-son\n  runbook: https://runbooks.invalid/x.md\n  next: \n")
+    assert resolved.strip() == "- HatangSiteUnreachable dr-vinh-yen"
 
 
 RULE = """groups:
