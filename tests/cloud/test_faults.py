@@ -16,6 +16,8 @@ from hatang.cloud.plan import plan
 from hatang.errors import HatangError
 from hatang.lab.pvesim.launch import Simulator
 
+from waiting import eventually
+
 from .conftest import OPERATOR, guests, simulator, token_client, wait_task
 
 DMZ = ["pve-dmz"]
@@ -95,6 +97,9 @@ def test_lock_is_retried_with_backoff(sim, inv):
     ops = token_client(sim, "pve-dmz", "ops@pve!manual", OPERATOR)
     target = guests(ops, "dvc-web-02")[0]
     wait_task(ops, target["node"], ops.nodes(target["node"]).qemu(target["vmid"]).status.stop.post())
+    # an HA guest's stop is an 'hastop' task that ends at once; the HA manager stops it after
+    # (never while it is locked): planned before that, the plan would be stale by the apply
+    eventually(lambda: guests(ops, "dvc-web-02")[0]["status"] == "stopped", "the HA manager stopping dvc-web-02", timeout=20, interval=0.05)
     sim.faults.hold_lock("pve-dmz", target["vmid"], "backup", seconds=0.8)
     the_plan = plan(inv, clusters=DMZ)  # planned before the backup started: no request-time lock
     report = apply(inv, concurrency=1, plan=the_plan, show_progress=False)
