@@ -16,45 +16,49 @@ PY=${1:?usage: run-suites.sh PYTHON}
 logs=$(mktemp -d)
 state=$(mktemp -d)
 pids=()
+
+# fd 9 (the lab lock, below) stays with this script: no lab daemon or test holds it after
+hatang_lab() { "$PY" -m hatang.cli lab "$@" 9>&-; }
+# a pytest session at a niceness: pytest_at NICENESS ARGS...
+pytest_at() { local niceness=$1; shift; nice -n "$niceness" "$PY" -m pytest -p no:cacheprovider --durations=15 "$@" 9>&-; }
+
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    [[ -n ${lab_up:-} ]] && "$PY" -m hatang.cli lab down >/dev/null 2>&1  # interrupted: leave nothing up
+    for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null; kill "$pid" 2>/dev/null; done  # a backgrounded pytest_at is a subshell: its pytest too
+    [[ -n ${lab_up:-} ]] && hatang_lab down >/dev/null 2>&1  # interrupted: leave nothing up
     rm -rf "$state" "$logs"
 }
 trap cleanup EXIT
 
-LAB_PYTEST=(env HATANG_TEST_LAB=shared "$PY" -m pytest -m lab -p no:cacheprovider --durations=15)
-
-HATANG_STATE_DIR=$state nice -n 10 "$PY" -m pytest -m "not lab" -p no:cacheprovider --durations=15 >"$logs/rest.log" 2>&1 &
+HATANG_STATE_DIR=$state pytest_at 10 -m "not lab" >"$logs/rest.log" 2>&1 &
 rest_pid=$!
 pids+=("$rest_pid")
 echo "other tests started (pid $rest_pid)"
 
 if (( EUID != 0 )); then
     echo "not root: the lab tests are skipped (the lab needs network namespaces, daemons, users)"
-    "$PY" -m pytest -m lab -p no:cacheprovider -q >"$logs/lab.log" 2>&1
+    pytest_at 0 -m lab -q >"$logs/lab.log" 2>&1
     lab=$?
 else
     exec 9>>/run/hatang-lab.lock
     flock 9
-    # fd 9 (the lock) stays with this script: no lab daemon or test holds it after
-    "$PY" -m hatang.cli lab down >"$logs/lab-up.log" 2>&1 9>&-  # what an earlier, interrupted run left
+    hatang_lab down >"$logs/lab-up.log" 2>&1  # what an earlier, interrupted run left
     lab_up=1
-    if "$PY" -m hatang.cli lab up --size small --configured >>"$logs/lab-up.log" 2>&1 9>&-; then
+    if hatang_lab up --size small --configured >>"$logs/lab-up.log" 2>&1; then
         echo "small lab up; lab tests started"
-        nice -n 10 "${LAB_PYTEST[@]}" tests/cloud tests/deploy >"$logs/lab-servers.log" 2>&1 9>&- &
+        export HATANG_TEST_LAB=shared
+        pytest_at 10 -m lab tests/cloud tests/deploy >"$logs/lab-servers.log" 2>&1 &
         servers_pid=$!
         pids+=("$servers_pid")
-        "${LAB_PYTEST[@]}" --ignore=tests/cloud --ignore=tests/deploy --ignore=tests/lab/test_lifecycle_lab.py >"$logs/lab-routers.log" 2>&1 9>&-
+        pytest_at 0 -m lab --ignore=tests/cloud --ignore=tests/deploy --ignore=tests/lab/test_lifecycle_lab.py >"$logs/lab-routers.log" 2>&1
         routers=$?
         wait "$servers_pid"
         servers=$?
-        "${LAB_PYTEST[@]}" tests/lab/test_lifecycle_lab.py >"$logs/lab-lifecycle.log" 2>&1 9>&-
+        pytest_at 0 -m lab tests/lab/test_lifecycle_lab.py >"$logs/lab-lifecycle.log" 2>&1
         lifecycle=$?
         lab=$(( routers || servers || lifecycle ))
         echo "lab tests: routers and monitoring exit $routers, servers and cloud exit $servers, lab lifecycle exit $lifecycle"
         lab_up=
-        "$PY" -m hatang.cli lab down >"$logs/lab-down.log" 2>&1 9>&- || { echo "hatang lab down failed"; lab=1; }
+        hatang_lab down >"$logs/lab-down.log" 2>&1 || { echo "hatang lab down failed"; lab=1; }
     else
         echo "hatang lab up failed:"
         lab=1
